@@ -1,0 +1,402 @@
+import { createHash } from 'node:crypto';
+import { definedOnly } from './define.js';
+import { CheckpointError } from './errors.js';
+import { renderAgentOutput } from './formats/agent-output.js';
+import { type AgentEntry, type CheckpointRecord, renderCheckpoint } from './formats/checkpoint.js';
+import { renderProject } from './formats/project.js';
+import { parseUserFeedback, renderUserFeedback } from './formats/user-feedback.js';
+import { assertIdentifier } from './identifiers.js';
+import { type Clock, DEFAULT_LIMITS, type Limits, systemClock } from './limits.js';
+import {
+  agentFile,
+  checkpointFile,
+  feedbackFile,
+  phaseDir,
+  projectFile,
+  type SessionRef,
+  sessionDir,
+} from './paths.js';
+import {
+  type AgentOutputPage,
+  getAgentOutput,
+  getPhaseOutputs,
+  type HistoryEntry,
+  listHistory,
+  type PhaseOutputs,
+} from './phase-outputs.js';
+import {
+  type ExecutionMode,
+  nextPhaseOfMode,
+  type PhaseDefinition,
+  phaseDefinition,
+  phaseInMode,
+  phasesOfMode,
+} from './phases.js';
+import { validateAgentOutput, validateCheckpointRequest, validateFeedback } from './request-checks.js';
+import type {
+  CreateSessionRequest,
+  GetAgentOutputRequest,
+  GetPhaseOutputsRequest,
+  ListSessionsRequest,
+  PhaseRef,
+  SaveAgentOutputRequest,
+  SaveCheckpointRequest,
+  SaveUserFeedbackRequest,
+} from './requests.js';
+import { SessionFiles, type SessionSnapshot } from './session-files.js';
+import { SessionLister, type SessionSummary } from './session-list.js';
+import type { SessionIdentity } from './session-state.js';
+import { type SessionState, sessionState } from './session-view.js';
+import type { Store } from './store.js';
+import {
+  type SessionValidationReport,
+  type ValidationReport,
+  validatePhase,
+  validateSession,
+} from './validation.js';
+import type { FeedbackAction, PhaseStatus } from './vocabulary.js';
+
+export interface CreateSessionResult {
+  project_id: string;
+  session_id: string;
+  execution_mode: ExecutionMode;
+  phases: number[];
+  path: string;
+}
+
+/** Sessions, checkpoints, agent outputs and reviews of one base directory. */
+export class CheckpointManager {
+  readonly files: SessionFiles;
+  private readonly lister: SessionLister;
+
+  constructor(
+    readonly store: Store,
+    readonly clock: Clock = systemClock,
+    readonly limits: Limits = DEFAULT_LIMITS,
+  ) {
+    this.files = new SessionFiles(store, clock);
+    this.lister = new SessionLister(store, this.files);
+  }
+
+  async createSession(request: CreateSessionRequest): Promise<CreateSessionResult> {
+    const ref = sessionRef(request);
+    assertIdentifier('user_id', request.user_id);
+    const mode = request.execution_mode ?? 'mvp';
+    const workflow = request.workflow_type ?? 'idea_validation';
+    await this.ensureProject(ref.project_id, request.user_id, mode);
+    await this.store.ensureDirectory(sessionDir(ref));
+    await this.store.withLock(sessionDir(ref), async (lock) => {
+      const stored = await this.files.readStoredManifest(ref);
+      if (stored) {
+        const differs = (['user_id', 'execution_mode', 'workflow_type'] as const).find(
+          (key) =>
+            stored[key] !== { user_id: request.user_id, execution_mode: mode, workflow_type: workflow }[key],
+        );
+        if (differs) {
+          throw new CheckpointError(
+            'CONFLICT',
+            `session "${ref.session_id}" already exists in project "${ref.project_id}" with ${differs} "${stored[differs]}"; call load_session to continue it, or choose another session_id`,
+          );
+        }
+        return;
+      }
+      for (const num of phasesOfMode(mode))
+        await this.store.ensureDirectory(phaseDir(ref, phaseDefinition(num)));
+      const identity: SessionIdentity = {
+        ...ref,
+        user_id: request.user_id,
+        workflow_type: workflow,
+        execution_mode: mode,
+        created: this.clock().toISOString(),
+      };
+      await this.files.commit(ref, lock, identity);
+    });
+    return {
+      project_id: ref.project_id,
+      session_id: ref.session_id,
+      execution_mode: mode,
+      phases: [...phasesOfMode(mode)],
+      path: this.store.label(sessionDir(ref)),
+    };
+  }
+
+  async saveCheckpoint(
+    request: SaveCheckpointRequest,
+  ): Promise<{ phase_num: number; status: PhaseStatus; revision: number }> {
+    const ref = sessionRef(request);
+    const checked = validateCheckpointRequest(request, this.limits);
+    await this.files.assertExists(ref);
+    return this.store.withLock(sessionDir(ref), async (lock) => {
+      const mode = await this.modeOf(ref);
+      const phase = phaseInMode(mode, request.phase_num);
+      const previous = await this.files.readCheckpoint(ref, phase.num).catch((error: unknown) => {
+        // The file is being replaced: an unreadable old version is kept in history/, not carried over.
+        if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return undefined;
+        throw error;
+      });
+      const checkpoint = this.buildCheckpoint(request, checked.errors, phase, mode, previous);
+      await this.store.ensureDirectory(phaseDir(ref, phase));
+      await this.store.write(checkpointFile(ref, phase), renderCheckpoint(checkpoint), {
+        keepHistory: true,
+        lock,
+      });
+      const { manifest } = await this.files.commit(ref, lock);
+      return { phase_num: phase.num, status: checkpoint.status, revision: manifest.revision };
+    });
+  }
+
+  async saveAgentOutput(
+    request: SaveAgentOutputRequest,
+  ): Promise<{ phase_num: number; agent_name: string; file: string; sha256: string }> {
+    const ref = sessionRef(request);
+    assertIdentifier('agent_name', request.agent_name);
+    const checked = validateAgentOutput(request, this.limits);
+    await this.files.assertExists(ref);
+    const phase = phaseInMode(await this.modeOf(ref), request.phase_num);
+    const file = agentFile(ref, phase, request.agent_name);
+    await this.assertNoCaseTwin(ref, phase, request.agent_name);
+    await this.store.ensureDirectory(phaseDir(ref, phase));
+    const sha256 = createHash('sha256').update(request.output_content, 'utf8').digest('hex');
+    const text = renderAgentOutput({
+      agent_name: request.agent_name,
+      phase_num: phase.num,
+      executed: this.clock().toISOString(),
+      status: request.status ?? 'completed',
+      tools_used: checked.tools_used,
+      sha256,
+      content: request.output_content,
+      ...definedOnly({
+        duration: request.duration,
+        model: checked.model,
+        input_tokens: request.input_tokens,
+        output_tokens: request.output_tokens,
+        error_type: checked.error_type,
+        error_message: checked.error_message,
+        stack_trace: checked.stack_trace,
+      }),
+    });
+    await this.store.write(file, text, { keepHistory: true });
+    return { phase_num: phase.num, agent_name: request.agent_name, file: this.store.label(file), sha256 };
+  }
+
+  async saveUserFeedback(
+    request: SaveUserFeedbackRequest,
+  ): Promise<{ phase_num: number; action: FeedbackAction; phase_status: PhaseStatus }> {
+    const ref = sessionRef(request);
+    const checked = validateFeedback(request, this.limits);
+    const action = request.action ?? 'approved';
+    await this.files.assertExists(ref);
+    return this.store.withLock(sessionDir(ref), async (lock) => {
+      const mode = await this.modeOf(ref);
+      const phase = phaseInMode(mode, request.phase_num);
+      const checkpoint = await this.files.readCheckpoint(ref, phase.num);
+      const retryCount =
+        request.retry_count ?? (checkpoint?.retry_count ?? 0) + (action === 'retry_with_changes' ? 1 : 0);
+      const status: PhaseStatus | undefined =
+        action === 'retry_with_changes'
+          ? 'requires_retry'
+          : action === 'skip_phase'
+            ? 'skipped'
+            : checkpoint?.status;
+      await this.store.ensureDirectory(phaseDir(ref, phase));
+      await this.store.write(
+        feedbackFile(ref, phase),
+        renderUserFeedback({
+          phase_name: phase.name,
+          reviewed: request.reviewed,
+          approved: request.approved,
+          timestamp: this.clock().toISOString(),
+          requested_changes: checked.requested_changes,
+          action,
+          retry_count: retryCount,
+          comments: request.comments ?? '',
+        }),
+        { keepHistory: true, lock },
+      );
+      if (status !== undefined && (status !== checkpoint?.status || retryCount !== checkpoint.retry_count)) {
+        const updated: CheckpointRecord = {
+          ...(checkpoint ?? this.emptyCheckpoint(phase, mode)),
+          status,
+          retry_count: retryCount,
+          updated: this.clock().toISOString(),
+        };
+        await this.store.write(checkpointFile(ref, phase), renderCheckpoint(updated), {
+          keepHistory: true,
+          lock,
+        });
+      }
+      await this.files.commit(ref, lock);
+      return { phase_num: phase.num, action, phase_status: status ?? 'pending' };
+    });
+  }
+
+  async loadSession(ref: SessionRef): Promise<SessionState> {
+    sessionRef(ref);
+    const snapshot = await this.files.load(ref);
+    await this.store.removeOrphans(sessionDir(ref), 2);
+    return sessionState(snapshot.manifest);
+  }
+
+  async getApprovedPhases(ref: SessionRef): Promise<{ phases: number[] }> {
+    sessionRef(ref);
+    await this.files.assertExists(ref);
+    const phases: number[] = [];
+    for (const num of phasesOfMode(await this.modeOf(ref))) {
+      const rel = feedbackFile(ref, phaseDefinition(num));
+      const text = await this.store.read(rel);
+      if (text !== undefined && parseUserFeedback(text, this.store.label(rel)).approved) phases.push(num);
+    }
+    return { phases };
+  }
+
+  async getPhaseOutputs(request: GetPhaseOutputsRequest): Promise<PhaseOutputs> {
+    sessionRef(request);
+    return getPhaseOutputs(this.store, this.files, this.limits, request);
+  }
+
+  async getAgentOutput(request: GetAgentOutputRequest): Promise<AgentOutputPage> {
+    assertIdentifier('agent_name', request.agent_name);
+    const phase = await this.phaseOf(request);
+    return getAgentOutput(this.store, this.files, this.limits, request, phase.num);
+  }
+
+  async listHistory(request: PhaseRef): Promise<{ versions: HistoryEntry[] }> {
+    const phase = await this.phaseOf(request);
+    return listHistory(this.store, phaseDir(request, phase));
+  }
+
+  async validateCheckpoint(request: PhaseRef): Promise<ValidationReport> {
+    const phase = await this.phaseOf(request);
+    const manifest = await this.files.readStoredManifest(request);
+    return validatePhase(this.store, request, phase, manifest, { required: true });
+  }
+
+  async validateSession(ref: SessionRef): Promise<SessionValidationReport> {
+    return validateSession(this.store, this.files, sessionRef(ref));
+  }
+
+  async listSessions(
+    request: ListSessionsRequest,
+  ): Promise<{ sessions: SessionSummary[]; next_cursor?: string }> {
+    assertIdentifier('project_id', request.project_id);
+    return this.lister.list(request);
+  }
+
+  /** The session's mode, from its manifest or, if that is lost, from what is on disk. */
+  async modeOf(ref: SessionRef): Promise<ExecutionMode> {
+    const stored = await this.files.readStoredManifest(ref);
+    return (stored ?? (await this.files.recoverIdentity(ref))).execution_mode;
+  }
+
+  async snapshot(ref: SessionRef): Promise<SessionSnapshot> {
+    sessionRef(ref);
+    return this.files.load(ref);
+  }
+
+  /** Throws PHASE_NOT_IN_MODE or NOT_FOUND before any read of a phase. */
+  async phaseOf(request: PhaseRef): Promise<PhaseDefinition> {
+    const ref = sessionRef(request);
+    await this.files.assertExists(ref);
+    return phaseInMode(await this.modeOf(ref), request.phase_num);
+  }
+
+  private buildCheckpoint(
+    request: SaveCheckpointRequest,
+    checkedErrors: string[],
+    phase: PhaseDefinition,
+    mode: ExecutionMode,
+    previous: CheckpointRecord | undefined,
+  ): CheckpointRecord {
+    const now = this.clock().toISOString();
+    const terminal =
+      request.status === 'completed' || request.status === 'failed' || request.status === 'skipped';
+    const started = request.started ?? previous?.started ?? (request.status === 'pending' ? undefined : now);
+    const completed = request.completed ?? (terminal ? now : undefined);
+    const duration =
+      request.duration ??
+      (started !== undefined && completed !== undefined
+        ? Math.max(0, (Date.parse(completed) - Date.parse(started)) / 1000)
+        : undefined);
+    const next = nextPhaseOfMode(mode, phase.num);
+    return {
+      phase_num: phase.num,
+      phase_name: phase.name,
+      status: request.status,
+      retry_count: request.retry_count ?? previous?.retry_count ?? 0,
+      execution_mode: request.execution_mode ?? 'single',
+      updated: now,
+      agents: request.agents.map((agent) => ({
+        agent_name: agent.agent_name,
+        status: agent.status,
+        ...definedOnly(agentNumbers(agent)),
+      })),
+      errors: checkedErrors,
+      ...definedOnly({ started, completed, duration, next_phase: next }),
+    };
+  }
+
+  private emptyCheckpoint(phase: PhaseDefinition, mode: ExecutionMode): CheckpointRecord {
+    const next = nextPhaseOfMode(mode, phase.num);
+    return {
+      phase_num: phase.num,
+      phase_name: phase.name,
+      status: 'pending',
+      retry_count: 0,
+      execution_mode: 'single',
+      updated: this.clock().toISOString(),
+      agents: [],
+      errors: [],
+      ...definedOnly({ next_phase: next }),
+    };
+  }
+
+  private async ensureProject(projectId: string, userId: string, mode: ExecutionMode): Promise<void> {
+    if (await this.store.exists(projectFile(projectId))) return;
+    await this.store.ensureDirectory([projectId]);
+    await this.store.withLock([projectId], async (lock) => {
+      if (await this.store.exists(projectFile(projectId))) return;
+      const now = this.clock().toISOString();
+      const project = {
+        project_id: projectId,
+        project_name: projectId,
+        user_id: userId,
+        execution_mode: mode,
+        status: 'active' as const,
+        created: now,
+        updated: now,
+        startup_idea: '',
+      };
+      await this.store.write(projectFile(projectId), renderProject(project), { lock });
+    });
+  }
+
+  private async assertNoCaseTwin(ref: SessionRef, phase: PhaseDefinition, agentName: string): Promise<void> {
+    const wanted = `${agentName}.md`;
+    const twin = (await this.store.list(phaseDir(ref, phase))).find(
+      (entry) => entry.name !== wanted && entry.name.toLowerCase() === wanted.toLowerCase(),
+    );
+    if (twin) {
+      throw new CheckpointError(
+        'CONFLICT',
+        `agent_name "${agentName}" differs only in letter case from the existing ${twin.name} in phase ${phase.num}; the two files would collide on macOS and Windows. Use "${twin.name.slice(0, -3)}" or another name`,
+      );
+    }
+  }
+}
+
+export function sessionRef(ref: SessionRef): SessionRef {
+  assertIdentifier('project_id', ref.project_id);
+  assertIdentifier('session_id', ref.session_id);
+  return { project_id: ref.project_id, session_id: ref.session_id };
+}
+
+function agentNumbers(agent: SaveCheckpointRequest['agents'][number]): Partial<AgentEntry> {
+  return {
+    output_file: agent.output_file,
+    tokens: agent.tokens,
+    input_tokens: agent.input_tokens,
+    output_tokens: agent.output_tokens,
+    cost: agent.cost,
+    duration: agent.duration,
+  };
+}

@@ -1,0 +1,251 @@
+import { FEEDBACK_FILE } from '../paths.js';
+import { phaseDefinition } from '../phases.js';
+import { parseNumberText } from '../values.js';
+import {
+  AGENT_STATUSES,
+  type AgentStatus,
+  isPhaseDone,
+  PHASE_EXECUTION_MODES,
+  PHASE_STATUSES,
+  type PhaseExecutionMode,
+  type PhaseStatus,
+} from '../vocabulary.js';
+import { formatDollars, formatSeconds, HeadReader, orMissing, parseAmount } from './fields.js';
+import {
+  bulletList,
+  corrupt,
+  heading,
+  keyValueList,
+  keyValues,
+  listItems,
+  MISSING,
+  parseHead,
+  renderDocument,
+  table,
+  tableRows,
+} from './markdown.js';
+
+export interface AgentEntry {
+  agent_name: string;
+  status: AgentStatus;
+  output_file?: string;
+  tokens?: number;
+  input_tokens?: number;
+  output_tokens?: number;
+  cost?: number;
+  duration?: number;
+}
+
+export interface CheckpointRecord {
+  phase_num: number;
+  phase_name: string;
+  status: PhaseStatus;
+  started?: string;
+  completed?: string;
+  duration?: number;
+  retry_count: number;
+  execution_mode: PhaseExecutionMode;
+  /** When this file was last written: orders phases for the manifest's Current Phase. */
+  updated: string;
+  agents: AgentEntry[];
+  next_phase?: number;
+  errors: string[];
+}
+
+export interface PhaseMetrics {
+  total_tokens: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost: number;
+}
+
+const LEDGER_HEADER = ['Agent', 'Output File', 'Tokens', 'Input Tokens', 'Output Tokens', 'Cost', 'Duration'];
+
+export function agentOutputFile(agent: AgentEntry): string {
+  return agent.output_file ?? `${agent.agent_name}.md`;
+}
+
+export function phaseMetrics(agents: readonly AgentEntry[]): PhaseMetrics {
+  const metrics: PhaseMetrics = { total_tokens: 0, input_tokens: 0, output_tokens: 0, cost: 0 };
+  for (const agent of agents) {
+    metrics.input_tokens += agent.input_tokens ?? 0;
+    metrics.output_tokens += agent.output_tokens ?? 0;
+    metrics.total_tokens += agent.tokens ?? (agent.input_tokens ?? 0) + (agent.output_tokens ?? 0);
+    metrics.cost += agent.cost ?? 0;
+  }
+  return metrics;
+}
+
+export function renderCheckpoint(checkpoint: CheckpointRecord): string {
+  const metrics = phaseMetrics(checkpoint.agents);
+  const times = checkpoint.agents
+    .filter((agent) => agent.duration !== undefined)
+    .map((agent) => `${agent.agent_name}: ${formatSeconds(agent.duration)}`);
+  const next = checkpoint.next_phase === undefined ? undefined : phaseDefinition(checkpoint.next_phase);
+  const outputs = checkpoint.agents.map(agentOutputFile);
+  return renderDocument([
+    heading(1, `Phase Checkpoint: ${checkpoint.phase_name}`),
+    heading(2, 'Metadata'),
+    keyValueList([
+      ['Phase Number', String(checkpoint.phase_num)],
+      ['Phase Name', checkpoint.phase_name],
+      ['Status', checkpoint.status],
+      ['Started', orMissing(checkpoint.started)],
+      ['Completed', orMissing(checkpoint.completed)],
+      ['Duration', formatSeconds(checkpoint.duration)],
+      ['Retry Count', String(checkpoint.retry_count)],
+      ['Execution Mode', checkpoint.execution_mode],
+      ['Updated', checkpoint.updated],
+    ]),
+    heading(2, 'Agents in Phase'),
+    ...(checkpoint.agents.length > 0
+      ? [keyValueList(checkpoint.agents.map((agent) => [agent.agent_name, agent.status] as const))]
+      : []),
+    heading(2, 'Metrics'),
+    keyValueList([
+      ['Total Tokens', String(metrics.total_tokens)],
+      ['Input Tokens', String(metrics.input_tokens)],
+      ['Output Tokens', String(metrics.output_tokens)],
+      ['Cost', formatDollars(metrics.cost)],
+      ['Agent Execution Times', times.length > 0 ? times.join(', ') : MISSING],
+    ]),
+    ...(checkpoint.agents.length > 0
+      ? [
+          heading(2, 'Agent Ledger'),
+          table(
+            LEDGER_HEADER,
+            checkpoint.agents.map((agent) => [
+              agent.agent_name,
+              agentOutputFile(agent),
+              orMissing(agent.tokens),
+              orMissing(agent.input_tokens),
+              orMissing(agent.output_tokens),
+              agent.cost === undefined ? MISSING : formatDollars(agent.cost),
+              formatSeconds(agent.duration),
+            ]),
+          ),
+        ]
+      : []),
+    heading(2, 'Outputs'),
+    keyValueList([
+      ['Agent Outputs', outputs.length > 0 ? outputs.join(', ') : MISSING],
+      ['User Feedback', FEEDBACK_FILE],
+    ]),
+    heading(2, 'Next Phase'),
+    keyValueList([
+      ['Phase Number', orMissing(next?.num)],
+      ['Phase Name', next?.name ?? 'None'],
+      ['Ready to Execute', String(isPhaseDone(checkpoint.status))],
+    ]),
+    ...(checkpoint.errors.length > 0 ? [heading(2, 'Errors'), bulletList(checkpoint.errors)] : []),
+  ]);
+}
+
+export function parseCheckpoint(text: string, file: string): CheckpointRecord {
+  const reader = new HeadReader(file, parseHead(text));
+  const metadata = reader.fields('Metadata');
+  const phaseNum = metadata.integer('Phase Number');
+  if (phaseNum < 1 || phaseNum > 7)
+    throw metadata.bad(metadata.field('Phase Number'), 'a phase number from 1 to 7');
+  const checkpoint: CheckpointRecord = {
+    phase_num: phaseNum,
+    phase_name: metadata.string('Phase Name'),
+    status: metadata.oneOf('Status', PHASE_STATUSES),
+    retry_count: metadata.integer('Retry Count'),
+    execution_mode: metadata.oneOf('Execution Mode', PHASE_EXECUTION_MODES),
+    updated:
+      metadata.optionalTimestamp('Updated') ??
+      metadata.optionalTimestamp('Completed') ??
+      metadata.optionalTimestamp('Started') ??
+      '1970-01-01T00:00:00.000Z',
+    agents: parseAgents(reader, file),
+    errors: (reader.optionalSection('Errors') ? listItems(reader.section('Errors')) : []).map(
+      (item) => item.text,
+    ),
+  };
+  const started = metadata.optionalTimestamp('Started');
+  const completed = metadata.optionalTimestamp('Completed');
+  const duration = metadata.optionalAmount('Duration', 's');
+  if (started !== undefined) checkpoint.started = started;
+  if (completed !== undefined) checkpoint.completed = completed;
+  if (duration !== undefined) checkpoint.duration = duration;
+  const nextSection = reader.optionalSection('Next Phase');
+  if (nextSection) {
+    const next = keyValues(nextSection).get('phase number');
+    const nextNum = next ? parseNumberText(next.value) : undefined;
+    if (nextNum !== undefined) checkpoint.next_phase = nextNum;
+  }
+  return checkpoint;
+}
+
+function parseAgents(reader: HeadReader, file: string): AgentEntry[] {
+  const section = reader.section('Agents in Phase');
+  const agents = listItems(section).map((item): AgentEntry => {
+    const colon = item.text.lastIndexOf(':');
+    const status = item.text
+      .slice(colon + 1)
+      .trim()
+      .toLowerCase() as AgentStatus;
+    if (colon <= 0 || !AGENT_STATUSES.includes(status)) {
+      throw corrupt(
+        file,
+        item.line,
+        `agent item ${JSON.stringify(item.text)} is not "{agent_name}: {${AGENT_STATUSES.join('|')}}"`,
+      );
+    }
+    return { agent_name: item.text.slice(0, colon).trim(), status };
+  });
+  const ledgerSection = reader.optionalSection('Agent Ledger');
+  const ledger = ledgerSection ? tableRows(ledgerSection) : undefined;
+  for (const { cells, line } of ledger?.slice(1) ?? []) {
+    const agent = agents.find((entry) => entry.agent_name === cells[0]);
+    if (!agent) continue;
+    const [, outputFile, tokens, input, output, cost, duration] = cells;
+    if (outputFile && outputFile !== MISSING && outputFile !== `${agent.agent_name}.md`)
+      agent.output_file = outputFile;
+    setCount(agent, 'tokens', tokens, file, line);
+    setCount(agent, 'input_tokens', input, file, line);
+    setCount(agent, 'output_tokens', output, file, line);
+    setAmount(agent, 'cost', cost, '$', file, line);
+    setAmount(agent, 'duration', duration, 's', file, line);
+  }
+  return agents;
+}
+
+function setCount(
+  agent: AgentEntry,
+  key: 'tokens' | 'input_tokens' | 'output_tokens',
+  text: string | undefined,
+  file: string,
+  line: number,
+): void {
+  if (text === undefined || text === '' || text === MISSING) return;
+  const value = parseNumberText(text);
+  if (value === undefined || !Number.isSafeInteger(value) || value < 0) {
+    throw corrupt(
+      file,
+      line,
+      `${key} of agent ${agent.agent_name} is ${JSON.stringify(text)}, expected a whole number`,
+    );
+  }
+  agent[key] = value;
+}
+
+function setAmount(
+  agent: AgentEntry,
+  key: 'cost' | 'duration',
+  text: string | undefined,
+  unit: 's' | '$',
+  file: string,
+  line: number,
+): void {
+  if (text === undefined || text === '' || text === MISSING) return;
+  const value = parseAmount(text, unit);
+  if (value === undefined)
+    throw corrupt(
+      file,
+      line,
+      `${key} of agent ${agent.agent_name} is ${JSON.stringify(text)}, expected a number`,
+    );
+  agent[key] = value;
+}

@@ -1,0 +1,152 @@
+import { isTimestamp, parseNumberText } from '../values.js';
+import {
+  corrupt,
+  type Field,
+  keyValues,
+  MISSING,
+  normalizeKey,
+  type ParsedHead,
+  type Section,
+} from './markdown.js';
+
+/** Typed, positioned access to a parsed head: whatever cannot be understood is CORRUPT_FILE. */
+export class HeadReader {
+  constructor(
+    readonly file: string,
+    readonly head: ParsedHead,
+  ) {}
+
+  section(title: string): Section {
+    const found = this.optionalSection(title);
+    if (!found) throw corrupt(this.file, 1, `missing section "## ${title}"`);
+    return found;
+  }
+
+  optionalSection(title: string): Section | undefined {
+    return this.head.sections.get(normalizeKey(title));
+  }
+
+  fields(title: string): FieldReader {
+    const section = this.section(title);
+    return new FieldReader(this.file, section, keyValues(section));
+  }
+}
+
+export class FieldReader {
+  constructor(
+    readonly file: string,
+    readonly section: Section,
+    readonly entries: Map<string, Field>,
+  ) {}
+
+  has(key: string): boolean {
+    return this.entries.has(normalizeKey(key));
+  }
+
+  field(key: string): Field {
+    const found = this.entries.get(normalizeKey(key));
+    if (!found)
+      throw corrupt(
+        this.file,
+        this.section.line,
+        `section "## ${this.section.title}" has no "- ${key}:" item`,
+      );
+    return found;
+  }
+
+  string(key: string): string {
+    const found = this.field(key);
+    if (found.value === '' || found.value === MISSING) throw this.bad(found, 'a value');
+    return found.value;
+  }
+
+  optionalString(key: string): string | undefined {
+    const found = this.entries.get(normalizeKey(key));
+    if (!found || found.value === '' || found.value === MISSING) return undefined;
+    return found.value;
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[]): T {
+    const found = this.field(key);
+    const value = found.value.toLowerCase() as T;
+    if (!allowed.includes(value)) throw this.bad(found, `one of ${allowed.join(', ')}`);
+    return value;
+  }
+
+  boolean(key: string): boolean {
+    const found = this.field(key);
+    const value = found.value.toLowerCase();
+    if (value !== 'true' && value !== 'false') throw this.bad(found, 'true or false');
+    return value === 'true';
+  }
+
+  integer(key: string): number {
+    const found = this.field(key);
+    const value = parseNumberText(found.value);
+    if (value === undefined || !Number.isSafeInteger(value) || value < 0)
+      throw this.bad(found, 'a whole number >= 0');
+    return value;
+  }
+
+  optionalInteger(key: string): number | undefined {
+    const found = this.entries.get(normalizeKey(key));
+    if (!found || found.value === MISSING) return undefined;
+    return this.integer(key);
+  }
+
+  /** A number written with an optional unit, such as `120.5s` or `$0.0375`. */
+  amount(key: string, unit: 's' | '$'): number {
+    const found = this.field(key);
+    const value = parseAmount(found.value, unit);
+    if (value === undefined)
+      throw this.bad(found, unit === 's' ? 'seconds such as 120.5s' : 'dollars such as $0.0375');
+    return value;
+  }
+
+  optionalAmount(key: string, unit: 's' | '$'): number | undefined {
+    const found = this.entries.get(normalizeKey(key));
+    if (!found || found.value === MISSING) return undefined;
+    return this.amount(key, unit);
+  }
+
+  optionalTimestamp(key: string): string | undefined {
+    const found = this.entries.get(normalizeKey(key));
+    if (!found || found.value === MISSING) return undefined;
+    if (!isTimestamp(found.value)) throw this.bad(found, 'an RFC 3339 timestamp');
+    return found.value;
+  }
+
+  timestamp(key: string): string {
+    const found = this.field(key);
+    if (!isTimestamp(found.value)) throw this.bad(found, 'an RFC 3339 timestamp');
+    return found.value;
+  }
+
+  bad(found: Field, expected: string): Error {
+    return corrupt(
+      this.file,
+      found.line,
+      `"${found.key}" is ${JSON.stringify(found.value)}, expected ${expected}`,
+    );
+  }
+}
+
+export function parseAmount(text: string, unit: 's' | '$'): number | undefined {
+  let value = text.trim();
+  if (unit === '$' && value.startsWith('$')) value = value.slice(1);
+  if (unit === 's' && value.endsWith('s')) value = value.slice(0, -1);
+  const parsed = parseNumberText(value);
+  return parsed !== undefined && parsed >= 0 ? parsed : undefined;
+}
+
+export function formatSeconds(value: number | undefined): string {
+  return value === undefined ? MISSING : `${String(value)}s`;
+}
+
+export function formatDollars(value: number): string {
+  return `$${String(value)}`;
+}
+
+export function orMissing(value: string | number | undefined): string {
+  return value === undefined ? MISSING : String(value);
+}

@@ -1,0 +1,177 @@
+import {
+  EXECUTION_MODES,
+  type ExecutionMode,
+  PHASE_NUMBERS,
+  phaseDefinition,
+  WORKFLOW_TYPES,
+  type WorkflowType,
+} from '../phases.js';
+import { isTimestamp, parseNumberText } from '../values.js';
+import { PHASE_STATUSES, type PhaseStatus, SESSION_STATUSES, type SessionStatus } from '../vocabulary.js';
+import { formatDollars, formatSeconds, HeadReader, orMissing, parseAmount } from './fields.js';
+import {
+  corrupt,
+  heading,
+  keyValueList,
+  MISSING,
+  parseHead,
+  renderDocument,
+  table,
+  tableRows,
+} from './markdown.js';
+
+export interface PhaseRow {
+  phase_num: number;
+  name: string;
+  status: PhaseStatus;
+  started?: string;
+  completed?: string;
+  duration?: number;
+}
+
+export interface ManifestRecord {
+  session_id: string;
+  project_id: string;
+  user_id: string;
+  workflow_type: WorkflowType;
+  execution_mode: ExecutionMode;
+  created: string;
+  last_updated: string;
+  status: SessionStatus;
+  revision: number;
+  phases: PhaseRow[];
+  current_phase: { phase: number; name: string; status: PhaseStatus; can_resume: boolean };
+  metrics: { total_duration: number; total_tokens: number; total_cost: number };
+}
+
+const HEADER = ['Phase', 'Name', 'Status', 'Started', 'Completed', 'Duration'];
+
+export function renderManifest(manifest: ManifestRecord): string {
+  const { current_phase: current, metrics } = manifest;
+  return renderDocument([
+    heading(1, 'Session Manifest'),
+    heading(2, 'Metadata'),
+    keyValueList([
+      ['Session ID', manifest.session_id],
+      ['Project ID', manifest.project_id],
+      ['User ID', manifest.user_id],
+      ['Workflow Type', manifest.workflow_type],
+      ['Execution Mode', manifest.execution_mode],
+      ['Created', manifest.created],
+      ['Last Updated', manifest.last_updated],
+      ['Status', manifest.status],
+      ['Revision', String(manifest.revision)],
+    ]),
+    heading(2, 'Phase Status'),
+    table(
+      HEADER,
+      manifest.phases.map((row) => [
+        String(row.phase_num),
+        row.name,
+        row.status,
+        orMissing(row.started),
+        orMissing(row.completed),
+        formatSeconds(row.duration),
+      ]),
+    ),
+    heading(2, 'Current Phase'),
+    keyValueList([
+      ['Phase', String(current.phase)],
+      ['Name', current.name],
+      ['Status', current.status],
+      ['Can Resume', String(current.can_resume)],
+    ]),
+    heading(2, 'Metrics'),
+    keyValueList([
+      ['Total Duration', formatSeconds(metrics.total_duration)],
+      ['Total Tokens', String(metrics.total_tokens)],
+      ['Total Cost', formatDollars(metrics.total_cost)],
+    ]),
+  ]);
+}
+
+export function parseManifest(text: string, file: string): ManifestRecord {
+  const reader = new HeadReader(file, parseHead(text));
+  const metadata = reader.fields('Metadata');
+  const current = reader.fields('Current Phase');
+  const metrics = reader.fields('Metrics');
+  const phase = current.integer('Phase');
+  if (phase > 7) throw current.bad(current.field('Phase'), 'a phase number from 0 to 7');
+  return {
+    session_id: metadata.string('Session ID'),
+    project_id: metadata.string('Project ID'),
+    user_id: metadata.string('User ID'),
+    workflow_type: metadata.oneOf('Workflow Type', WORKFLOW_TYPES),
+    execution_mode: metadata.oneOf('Execution Mode', EXECUTION_MODES),
+    created: metadata.timestamp('Created'),
+    last_updated: metadata.timestamp('Last Updated'),
+    status: metadata.oneOf('Status', SESSION_STATUSES),
+    revision: metadata.integer('Revision'),
+    phases: parsePhaseTable(reader, file),
+    current_phase: {
+      phase,
+      name: current.string('Name'),
+      status: current.oneOf('Status', PHASE_STATUSES),
+      can_resume: current.boolean('Can Resume'),
+    },
+    metrics: {
+      total_duration: metrics.amount('Total Duration', 's'),
+      total_tokens: metrics.integer('Total Tokens'),
+      total_cost: metrics.amount('Total Cost', '$'),
+    },
+  };
+}
+
+function parsePhaseTable(reader: HeadReader, file: string): PhaseRow[] {
+  const section = reader.section('Phase Status');
+  const rows = tableRows(section);
+  if (!rows || rows.length === 0) throw corrupt(file, section.line, 'section "## Phase Status" has no table');
+  const [header, ...body] = rows;
+  const columns = HEADER.map((name) =>
+    header?.cells.findIndex((cell) => cell.toLowerCase() === name.toLowerCase()),
+  );
+  columns.forEach((index, i) => {
+    if (index === undefined || index < 0)
+      throw corrupt(file, header?.line ?? section.line, `phase table has no "${HEADER[i]}" column`);
+  });
+  const [num, name, status, started, completed, duration] = columns as number[];
+  return body.map(({ cells, line }) => {
+    const cell = (index: number | undefined) => cells[index ?? -1] ?? '';
+    const phaseNum = parseNumberText(cell(num));
+    if (phaseNum === undefined || !(PHASE_NUMBERS as readonly number[]).includes(phaseNum)) {
+      throw corrupt(file, line, `phase number ${JSON.stringify(cell(num))} is not 1 to 7`);
+    }
+    const statusText = cell(status).toLowerCase() as PhaseStatus;
+    if (!PHASE_STATUSES.includes(statusText)) {
+      throw corrupt(
+        file,
+        line,
+        `phase status ${JSON.stringify(cell(status))} is not one of ${PHASE_STATUSES.join(', ')}`,
+      );
+    }
+    const row: PhaseRow = {
+      phase_num: phaseNum,
+      name: cell(name) || phaseDefinition(phaseNum).name,
+      status: statusText,
+    };
+    const startedText = optionalCell(cell(started), file, line, 'Started');
+    const completedText = optionalCell(cell(completed), file, line, 'Completed');
+    if (startedText !== undefined) row.started = startedText;
+    if (completedText !== undefined) row.completed = completedText;
+    const durationText = cell(duration);
+    if (durationText !== '' && durationText !== MISSING) {
+      const seconds = parseAmount(durationText, 's');
+      if (seconds === undefined)
+        throw corrupt(file, line, `duration ${JSON.stringify(durationText)} is not seconds such as 120.5s`);
+      row.duration = seconds;
+    }
+    return row;
+  });
+}
+
+function optionalCell(text: string, file: string, line: number, column: string): string | undefined {
+  if (text === '' || text === MISSING) return undefined;
+  if (!isTimestamp(text))
+    throw corrupt(file, line, `${column} ${JSON.stringify(text)} is not an RFC 3339 timestamp`);
+  return text;
+}

@@ -1,0 +1,210 @@
+import type {
+  Code,
+  Heading,
+  List,
+  ListItem,
+  Nodes,
+  Paragraph,
+  Root,
+  RootContent,
+  Table,
+  TableRow,
+} from 'mdast';
+import { fromMarkdown } from 'mdast-util-from-markdown';
+import { gfmFromMarkdown, gfmToMarkdown } from 'mdast-util-gfm';
+import { toMarkdown } from 'mdast-util-to-markdown';
+import { toString as nodeText } from 'mdast-util-to-string';
+import { gfm } from 'micromark-extension-gfm';
+import { CheckpointError } from '../errors.js';
+
+/** Marks a missing value in every file. */
+export const MISSING = '-';
+
+export function heading(depth: 1 | 2, text: string): Heading {
+  return { type: 'heading', depth, children: [{ type: 'text', value: text }] };
+}
+
+export function keyValueList(entries: ReadonlyArray<readonly [string, string]>): List {
+  return bulletList(entries.map(([key, value]) => `${key}: ${value}`));
+}
+
+export function bulletList(lines: readonly string[]): List {
+  return {
+    type: 'list',
+    ordered: false,
+    spread: false,
+    children: lines.map(
+      (line): ListItem => ({
+        type: 'listItem',
+        spread: false,
+        children: [{ type: 'paragraph', children: [{ type: 'text', value: line }] }],
+      }),
+    ),
+  };
+}
+
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): Table {
+  const row = (cells: readonly string[]): TableRow => ({
+    type: 'tableRow',
+    children: cells.map((value) => ({ type: 'tableCell', children: [{ type: 'text', value }] })),
+  });
+  return { type: 'table', align: header.map(() => null), children: [row(header), ...rows.map(row)] };
+}
+
+export function indentedCode(value: string): Code {
+  return { type: 'code', value };
+}
+
+/**
+ * The head as markdown, then the verbatim section: its heading and the body, byte for byte.
+ * The body is appended, never serialised, so markdown in it is neither escaped nor restyled.
+ */
+export function renderDocument(
+  head: readonly RootContent[],
+  verbatim?: { heading: string; body: string },
+): string {
+  const nodes = verbatim ? [...head, heading(2, verbatim.heading)] : [...head];
+  const text = serialize({ type: 'root', children: nodes });
+  return verbatim ? `${text}\n${verbatim.body}` : text;
+}
+
+function serialize(root: Root): string {
+  return toMarkdown(root, {
+    bullet: '-',
+    fences: false,
+    listItemIndent: 'one',
+    rule: '-',
+    extensions: [gfmToMarkdown()],
+  });
+}
+
+/** A file cut at its verbatim heading: `head` is parsed, `body` never is. */
+export interface SplitDocument {
+  head: string;
+  body: string | undefined;
+}
+
+/**
+ * Splits at the first line that is exactly `## {heading}` (a trailing CR is tolerated). The one
+ * blank line the renderer writes after that heading is not part of the body.
+ */
+export function splitVerbatim(text: string, verbatimHeading: string): SplitDocument {
+  const marker = `## ${verbatimHeading}`;
+  let start = 0;
+  while (start <= text.length) {
+    const found = text.indexOf(marker, start);
+    if (found === -1) break;
+    const atLineStart = found === 0 || text[found - 1] === '\n';
+    let end = found + marker.length;
+    if (text[end] === '\r') end++;
+    const atLineEnd = end === text.length || text[end] === '\n';
+    if (atLineStart && atLineEnd) {
+      let bodyStart = Math.min(end + 1, text.length);
+      if (text.startsWith('\r\n', bodyStart)) bodyStart += 2;
+      else if (text[bodyStart] === '\n') bodyStart += 1;
+      return { head: text.slice(0, found), body: text.slice(bodyStart) };
+    }
+    start = found + 1;
+  }
+  return { head: text, body: undefined };
+}
+
+export interface Section {
+  title: string;
+  line: number;
+  nodes: RootContent[];
+}
+
+export interface ParsedHead {
+  title: string | undefined;
+  sections: Map<string, Section>;
+}
+
+/** Parses a file's head into its `##` sections, keyed by lower-case title. */
+export function parseHead(head: string): ParsedHead {
+  const tree = fromMarkdown(head, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] });
+  const sections = new Map<string, Section>();
+  let title: string | undefined;
+  let current: Section | undefined;
+  for (const node of tree.children) {
+    if (node.type === 'heading' && node.depth === 1 && title === undefined && current === undefined) {
+      title = nodeText(node).trim();
+    } else if (node.type === 'heading' && node.depth === 2) {
+      const sectionTitle = nodeText(node).trim();
+      current = { title: sectionTitle, line: lineOf(node), nodes: [] };
+      const key = normalizeKey(sectionTitle);
+      if (!sections.has(key)) sections.set(key, current);
+    } else if (current) {
+      current.nodes.push(node);
+    }
+  }
+  return { title, sections };
+}
+
+export function normalizeKey(key: string): string {
+  return key.trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+export function lineOf(node: Nodes): number {
+  return node.position?.start.line ?? 1;
+}
+
+export interface Item {
+  text: string;
+  line: number;
+}
+
+/** The text of every list item in a section, in order. */
+export function listItems(section: Section): Item[] {
+  const items: Item[] = [];
+  for (const node of section.nodes) {
+    if (node.type !== 'list') continue;
+    for (const item of node.children) {
+      const paragraph = item.children.find((child): child is Paragraph => child.type === 'paragraph');
+      items.push({ text: paragraph ? nodeText(paragraph).trim() : '', line: lineOf(item) });
+    }
+  }
+  return items;
+}
+
+export interface Field {
+  key: string;
+  value: string;
+  line: number;
+}
+
+/** `Key: value` items of a section, keyed by normalised key; the first of a repeated key wins. */
+export function keyValues(section: Section): Map<string, Field> {
+  const fields = new Map<string, Field>();
+  for (const item of listItems(section)) {
+    const colon = item.text.indexOf(':');
+    if (colon <= 0) continue;
+    const key = item.text.slice(0, colon).trim();
+    const normalized = normalizeKey(key);
+    if (!fields.has(normalized)) {
+      fields.set(normalized, { key, value: item.text.slice(colon + 1).trim(), line: item.line });
+    }
+  }
+  return fields;
+}
+
+export function tableRows(section: Section): Array<{ cells: string[]; line: number }> | undefined {
+  const found = section.nodes.find((node): node is Table => node.type === 'table');
+  if (!found) return undefined;
+  return found.children.map((row) => ({
+    cells: row.children.map((cell) => nodeText(cell).trim()),
+    line: lineOf(row),
+  }));
+}
+
+export function codeBlock(section: Section): string | undefined {
+  const found = section.nodes.find((node): node is Code => node.type === 'code');
+  return found?.value;
+}
+
+export function corrupt(file: string, line: number, problem: string): CheckpointError {
+  return new CheckpointError(
+    'CORRUPT_FILE',
+    `${file}:${line}: ${problem}; fix the file by hand, or restore it from the phase's history/ folder`,
+  );
+}

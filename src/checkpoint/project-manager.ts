@@ -1,0 +1,226 @@
+import { encodedSize, sliceEnd } from './budget.js';
+import type { CheckpointManager } from './checkpoint-manager.js';
+import { definedOnly } from './define.js';
+import { CheckpointError } from './errors.js';
+import { type ProjectRecord, parseProject, renderProject } from './formats/project.js';
+import { assertIdentifier, identifierProblem } from './identifiers.js';
+import { compareNewestFirst, pageOf } from './paging.js';
+import { projectDir, projectFile } from './paths.js';
+import { type ExecutionMode, phasesOfMode } from './phases.js';
+import type {
+  CreateProjectRequest,
+  ListProjectsRequest,
+  ProjectRef,
+  StartSessionRequest,
+} from './requests.js';
+import type { Store } from './store.js';
+import { UuidV7 } from './uuid.js';
+import { assertTextLimit, metadataValue } from './values.js';
+
+export interface ProjectSummary {
+  project_id: string;
+  project_name: string;
+  user_id: string;
+  execution_mode: ExecutionMode;
+  status: ProjectRecord['status'];
+  created_at: string;
+}
+
+export interface ProjectDetails extends ProjectSummary {
+  updated_at: string;
+  startup_idea: string;
+  startup_idea_chars: number;
+  startup_idea_truncated: boolean;
+}
+
+const MAX_SLUG = 64;
+
+/** Projects, and new sessions started in them. */
+export class ProjectManager {
+  private readonly ids = new UuidV7();
+  private readonly cache = new Map<string, { modifiedMs: number; summary: ProjectSummary }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly checkpoints: CheckpointManager,
+  ) {}
+
+  async createProject(request: CreateProjectRequest): Promise<ProjectSummary> {
+    assertIdentifier('user_id', request.user_id);
+    assertTextLimit('startup_idea', request.startup_idea, this.checkpoints.limits.maxTextBytes);
+    const name =
+      request.project_name === undefined ? undefined : metadataValue('project_name', request.project_name);
+    const now = this.checkpoints.clock();
+    const projectId = await this.claimProjectId(request.project_id, name, now.getTime());
+    const project: ProjectRecord = {
+      project_id: projectId,
+      project_name: name ?? projectId,
+      user_id: request.user_id,
+      execution_mode: request.execution_mode ?? 'mvp',
+      status: 'active',
+      created: now.toISOString(),
+      updated: now.toISOString(),
+      startup_idea: request.startup_idea,
+    };
+    await this.store.withLock(projectDir(projectId), async (lock) => {
+      if (await this.store.exists(projectFile(projectId))) throw projectExists(projectId);
+      await this.store.write(projectFile(projectId), renderProject(project), { lock });
+    });
+    return summaryOf(project);
+  }
+
+  async startSession(request: StartSessionRequest) {
+    const project = await this.readProject(request.project_id);
+    if (project.status === 'archived') {
+      throw new CheckpointError(
+        'CONFLICT',
+        `project "${project.project_id}" is archived; sessions cannot be started in it. Call create_project for a new one`,
+      );
+    }
+    const session = await this.checkpoints.createSession({
+      project_id: project.project_id,
+      session_id: this.ids.next(this.checkpoints.clock().getTime()),
+      user_id: request.user_id ?? project.user_id,
+      execution_mode: project.execution_mode,
+      workflow_type: request.workflow_type ?? 'idea_validation',
+    });
+    return {
+      session_id: session.session_id,
+      project_id: session.project_id,
+      execution_mode: session.execution_mode,
+      current_phase: 0,
+      completed_phases: [] as number[],
+      phases: [...phasesOfMode(session.execution_mode)],
+    };
+  }
+
+  async listProjects(
+    request: ListProjectsRequest,
+  ): Promise<{ projects: ProjectSummary[]; next_cursor?: string }> {
+    if (request.user_id !== undefined) assertIdentifier('user_id', request.user_id);
+    const summaries: Array<ProjectSummary & { id: string; created: string }> = [];
+    for (const entry of await this.store.list([])) {
+      if (entry.kind !== 'directory') continue;
+      const summary = await this.summary(entry.name);
+      if (!summary) continue;
+      if (request.user_id !== undefined && summary.user_id !== request.user_id) continue;
+      if (request.status !== undefined && summary.status !== request.status) continue;
+      summaries.push({ ...summary, id: summary.project_id, created: summary.created_at });
+    }
+    summaries.sort(compareNewestFirst);
+    const { page, next_cursor } = pageOf(summaries, request.limit, request.cursor);
+    return {
+      projects: page.map(({ id: _id, created: _created, ...summary }) => summary),
+      ...definedOnly({ next_cursor }),
+    };
+  }
+
+  async getProject(request: ProjectRef): Promise<ProjectDetails> {
+    const project = await this.readProject(request.project_id);
+    const budget = this.checkpoints.limits.maxResponseBytes;
+    const idea = project.startup_idea;
+    const cut = encodedSize(idea) > budget ? sliceEnd(idea, 0, idea.length, budget) : idea.length;
+    return {
+      ...summaryOf(project),
+      updated_at: project.updated,
+      startup_idea: idea.slice(0, cut),
+      startup_idea_chars: idea.length,
+      startup_idea_truncated: cut < idea.length,
+    };
+  }
+
+  async archiveProject(request: ProjectRef): Promise<ProjectSummary> {
+    assertIdentifier('project_id', request.project_id);
+    await this.readProject(request.project_id);
+    return this.store.withLock(projectDir(request.project_id), async (lock) => {
+      const project = await this.readProject(request.project_id);
+      if (project.status === 'archived') return summaryOf(project);
+      const archived: ProjectRecord = {
+        ...project,
+        status: 'archived',
+        updated: this.checkpoints.clock().toISOString(),
+      };
+      await this.store.write(projectFile(project.project_id), renderProject(archived), { lock });
+      return summaryOf(archived);
+    });
+  }
+
+  async readProject(projectId: string): Promise<ProjectRecord> {
+    assertIdentifier('project_id', projectId);
+    const rel = projectFile(projectId);
+    const text = await this.store.read(rel);
+    if (text === undefined) {
+      throw new CheckpointError(
+        'NOT_FOUND',
+        `project "${projectId}" not found; call list_projects or create_project`,
+      );
+    }
+    return parseProject(text, this.store.label(rel));
+  }
+
+  private async summary(projectId: string): Promise<ProjectSummary | undefined> {
+    const rel = projectFile(projectId);
+    const modifiedMs = await this.store.modifiedMs(rel);
+    if (modifiedMs === undefined) return undefined;
+    const cached = this.cache.get(projectId);
+    if (cached?.modifiedMs === modifiedMs) return cached.summary;
+    const summary = summaryOf(await this.readProject(projectId));
+    this.cache.set(projectId, { modifiedMs, summary });
+    return summary;
+  }
+
+  /** The requested id, or a slug of the name (else a UUIDv7) made unique by claiming its directory. */
+  private async claimProjectId(
+    requested: string | undefined,
+    name: string | undefined,
+    now: number,
+  ): Promise<string> {
+    if (requested !== undefined) {
+      assertIdentifier('project_id', requested);
+      await this.store.ensureDirectory(projectDir(requested));
+      return requested;
+    }
+    const slug = name === undefined ? '' : slugify(name);
+    if (slug === '') {
+      const id = this.ids.next(now);
+      await this.store.createDirectoryExclusive(projectDir(id));
+      return id;
+    }
+    for (let n = 1; ; n++) {
+      const suffix = n === 1 ? '' : `-${n}`;
+      const candidate = `${slug.slice(0, MAX_SLUG - suffix.length).replace(/-+$/, '')}${suffix}`;
+      if (await this.store.createDirectoryExclusive(projectDir(candidate))) return candidate;
+    }
+  }
+}
+
+export function slugify(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, MAX_SLUG)
+    .replace(/-+$/, '');
+  // A slug that is a reserved name (such as "con") falls back to a UUIDv7.
+  return slug !== '' && identifierProblem(slug) === undefined ? slug : '';
+}
+
+function projectExists(projectId: string): CheckpointError {
+  return new CheckpointError(
+    'CONFLICT',
+    `project "${projectId}" already exists; call get_project to use it, or choose another project_id`,
+  );
+}
+
+function summaryOf(project: ProjectRecord): ProjectSummary {
+  return {
+    project_id: project.project_id,
+    project_name: project.project_name,
+    user_id: project.user_id,
+    execution_mode: project.execution_mode,
+    status: project.status,
+    created_at: project.created,
+  };
+}

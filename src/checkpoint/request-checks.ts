@@ -1,0 +1,134 @@
+import { CheckpointError } from './errors.js';
+import { assertIdentifier, identifierProblem } from './identifiers.js';
+import type { Limits } from './limits.js';
+import type { SaveAgentOutputRequest, SaveCheckpointRequest, SaveUserFeedbackRequest } from './requests.js';
+import {
+  assertCountLimit,
+  assertNonNegativeInteger,
+  assertNonNegativeNumber,
+  assertTextLimit,
+  assertTimestamp,
+  metadataValue,
+} from './values.js';
+
+/**
+ * Checks the core makes itself, whatever the caller validated before: limits, identifiers, numbers,
+ * single-line values. Returns the normalised values that go into the file.
+ */
+export function validateCheckpointRequest(
+  request: SaveCheckpointRequest,
+  limits: Limits,
+): { errors: string[] } {
+  assertCountLimit('agents', request.agents.length, limits.maxAgents);
+  assertCountLimit('errors', request.errors?.length ?? 0, limits.maxErrors);
+  const seen = new Map<string, string>();
+  request.agents.forEach((agent, i) => {
+    const field = `agents[${i}]`;
+    assertIdentifier('agent_name', agent.agent_name);
+    const twin = seen.get(agent.agent_name.toLowerCase());
+    if (twin !== undefined) {
+      throw new CheckpointError(
+        'INVALID_ARGUMENT',
+        `${field}.agent_name "${agent.agent_name}" repeats "${twin}" (names are compared ignoring letter case); list each agent once`,
+      );
+    }
+    seen.set(agent.agent_name.toLowerCase(), agent.agent_name);
+    assertNonNegativeInteger(`${field}.tokens`, agent.tokens);
+    assertNonNegativeInteger(`${field}.input_tokens`, agent.input_tokens);
+    assertNonNegativeInteger(`${field}.output_tokens`, agent.output_tokens);
+    assertNonNegativeNumber(`${field}.cost`, agent.cost);
+    assertNonNegativeNumber(`${field}.duration`, agent.duration);
+    if (agent.output_file !== undefined) assertOutputFile(`${field}.output_file`, agent.output_file);
+  });
+  assertTimestamp('started', request.started);
+  assertTimestamp('completed', request.completed);
+  if (
+    request.started !== undefined &&
+    request.completed !== undefined &&
+    Date.parse(request.completed) < Date.parse(request.started)
+  ) {
+    throw new CheckpointError(
+      'INVALID_ARGUMENT',
+      `completed (${request.completed}) is before started (${request.started})`,
+    );
+  }
+  assertNonNegativeNumber('duration', request.duration);
+  assertNonNegativeInteger('retry_count', request.retry_count);
+  return { errors: (request.errors ?? []).map((error, i) => metadataValue(`errors[${i}]`, error)) };
+}
+
+export interface CheckedAgentOutput {
+  model?: string | undefined;
+  tools_used: string[];
+  error_type?: string | undefined;
+  error_message?: string | undefined;
+  stack_trace?: string | undefined;
+}
+
+export function validateAgentOutput(request: SaveAgentOutputRequest, limits: Limits): CheckedAgentOutput {
+  assertTextLimit('output_content', request.output_content, limits.maxContentBytes);
+  assertNonNegativeNumber('duration', request.duration);
+  assertNonNegativeInteger('input_tokens', request.input_tokens);
+  assertNonNegativeInteger('output_tokens', request.output_tokens);
+  assertCountLimit('tools_used', request.tools_used?.length ?? 0, limits.maxAgents);
+  const tools = (request.tools_used ?? []).map((tool, i) => {
+    const value = metadataValue(`tools_used[${i}]`, tool);
+    if (/[,[\]]/.test(value)) {
+      throw new CheckpointError(
+        'INVALID_ARGUMENT',
+        `tools_used[${i}] ${JSON.stringify(tool)} must not contain "," "[" or "]"`,
+      );
+    }
+    return value;
+  });
+  if (request.stack_trace !== undefined)
+    assertTextLimit('stack_trace', request.stack_trace, limits.maxTextBytes);
+  return {
+    model: optionalValue('model', request.model),
+    tools_used: tools,
+    error_type: optionalValue('error_type', request.error_type),
+    error_message: optionalValue('error_message', request.error_message),
+    stack_trace: request.stack_trace === undefined ? undefined : normalizeStackTrace(request.stack_trace),
+  };
+}
+
+export function validateFeedback(
+  request: SaveUserFeedbackRequest,
+  limits: Limits,
+): { requested_changes: string[] } {
+  assertTextLimit('comments', request.comments ?? '', limits.maxTextBytes);
+  assertCountLimit('requested_changes', request.requested_changes?.length ?? 0, limits.maxRequestedChanges);
+  assertNonNegativeInteger('retry_count', request.retry_count);
+  if (request.approved && request.action === 'retry_with_changes') {
+    throw new CheckpointError(
+      'INVALID_ARGUMENT',
+      'approved is true but action is retry_with_changes; send approved: false to ask for a retry, or action: "approved"',
+    );
+  }
+  return {
+    requested_changes: (request.requested_changes ?? []).map((change, i) =>
+      metadataValue(`requested_changes[${i}]`, change),
+    ),
+  };
+}
+
+/**
+ * A stack trace is written as an indented code block, so no line of it can pose as a heading. Line
+ * ends become LF, trailing spaces and blank edge lines go: what survives that round trip is kept.
+ */
+export function normalizeStackTrace(trace: string): string | undefined {
+  const lines = trace.split(/\r\n|\r|\n/).map((line) => line.replace(/[ \t]+$/, ''));
+  while (lines.length > 0 && lines[0] === '') lines.shift();
+  while (lines.length > 0 && lines.at(-1) === '') lines.pop();
+  return lines.length > 0 ? lines.join('\n') : undefined;
+}
+
+function optionalValue(field: string, value: string | undefined): string | undefined {
+  return value === undefined ? undefined : metadataValue(field, value);
+}
+
+function assertOutputFile(field: string, name: string): void {
+  const stem = name.endsWith('.md') ? name.slice(0, -3) : undefined;
+  const problem = stem === undefined ? 'must end with ".md"' : identifierProblem(stem);
+  if (problem) throw new CheckpointError('INVALID_ARGUMENT', `${field} ${JSON.stringify(name)} ${problem}`);
+}

@@ -1,0 +1,126 @@
+import { CheckpointError } from './errors.js';
+import { type CheckpointRecord, parseCheckpoint } from './formats/checkpoint.js';
+import { type ManifestRecord, parseManifest, renderManifest } from './formats/manifest.js';
+import { parseProject } from './formats/project.js';
+import type { Clock } from './limits.js';
+import { checkpointFile, manifestFile, projectFile, type SessionRef, sessionDir } from './paths.js';
+import { type ExecutionMode, PHASES, phaseDefinition, phasesOfMode } from './phases.js';
+import type { HeldLock } from './session-lock.js';
+import { buildManifest, manifestAgrees, type SessionIdentity } from './session-state.js';
+import type { Store } from './store.js';
+
+export interface SessionSnapshot {
+  manifest: ManifestRecord;
+  checkpoints: Map<number, CheckpointRecord>;
+}
+
+/** Reads a session's manifest and checkpoints, and rewrites the manifest from the checkpoints. */
+export class SessionFiles {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  async assertExists(ref: SessionRef): Promise<void> {
+    if (await this.store.exists(sessionDir(ref))) return;
+    if (!(await this.store.exists(projectFile(ref.project_id)))) {
+      throw new CheckpointError(
+        'NOT_FOUND',
+        `project "${ref.project_id}" not found; call list_projects, or create_session / create_project to make it`,
+      );
+    }
+    throw new CheckpointError(
+      'NOT_FOUND',
+      `session "${ref.session_id}" not found in project "${ref.project_id}"; call list_sessions or create_session`,
+    );
+  }
+
+  /** The stored manifest, or undefined when it is missing or unreadable (it can be rebuilt). */
+  async readStoredManifest(ref: SessionRef): Promise<ManifestRecord | undefined> {
+    const text = await this.store.read(manifestFile(ref));
+    if (text === undefined) return undefined;
+    try {
+      return parseManifest(text, this.store.label(manifestFile(ref)));
+    } catch (error) {
+      if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return undefined;
+      throw error;
+    }
+  }
+
+  async readCheckpoint(ref: SessionRef, phaseNum: number): Promise<CheckpointRecord | undefined> {
+    const rel = checkpointFile(ref, phaseDefinition(phaseNum));
+    const text = await this.store.read(rel);
+    if (text === undefined) return undefined;
+    const checkpoint = parseCheckpoint(text, this.store.label(rel));
+    if (checkpoint.phase_num !== phaseNum) {
+      throw new CheckpointError(
+        'CORRUPT_FILE',
+        `${this.store.label(rel)}: Phase Number is ${checkpoint.phase_num} but the file is in the directory of phase ${phaseNum}; fix the file by hand or restore it from history/`,
+      );
+    }
+    return checkpoint;
+  }
+
+  async readCheckpoints(ref: SessionRef, mode: ExecutionMode): Promise<Map<number, CheckpointRecord>> {
+    const phases = phasesOfMode(mode);
+    const records = await Promise.all(phases.map((num) => this.readCheckpoint(ref, num)));
+    const map = new Map<number, CheckpointRecord>();
+    records.forEach((record, i) => {
+      if (record) map.set(phases[i] as number, record);
+    });
+    return map;
+  }
+
+  /**
+   * The session as its checkpoints say. A manifest that is missing, unreadable or out of step is
+   * rebuilt under the session lock (the checkpoints are the truth), so every load sees a true view.
+   */
+  async load(ref: SessionRef): Promise<SessionSnapshot> {
+    await this.assertExists(ref);
+    const stored = await this.readStoredManifest(ref);
+    const identity = stored ?? (await this.recoverIdentity(ref));
+    const checkpoints = await this.readCheckpoints(ref, identity.execution_mode);
+    if (stored) {
+      const derived = buildManifest(identity, checkpoints, stored.revision, stored.last_updated);
+      if (manifestAgrees(stored, derived)) return { manifest: stored, checkpoints };
+    }
+    return this.store.withLock(sessionDir(ref), async (lock) => this.commit(ref, lock));
+  }
+
+  /** Rewrites the manifest from the checkpoints, one revision up. Call it holding the session lock. */
+  async commit(ref: SessionRef, lock: HeldLock, identityHint?: SessionIdentity): Promise<SessionSnapshot> {
+    const stored = await this.readStoredManifest(ref);
+    const identity = stored ?? identityHint ?? (await this.recoverIdentity(ref));
+    const checkpoints = await this.readCheckpoints(ref, identity.execution_mode);
+    const manifest = buildManifest(
+      identity,
+      checkpoints,
+      (stored?.revision ?? 0) + 1,
+      this.clock().toISOString(),
+    );
+    await this.store.write(manifestFile(ref), renderManifest(manifest), { lock });
+    return { manifest, checkpoints };
+  }
+
+  /** Identity of a session whose manifest is lost: project.md, the phase directories, the directory's age. */
+  async recoverIdentity(ref: SessionRef): Promise<SessionIdentity> {
+    const projectRel = projectFile(ref.project_id);
+    const projectText = await this.store.read(projectRel);
+    const project =
+      projectText === undefined ? undefined : parseProject(projectText, this.store.label(projectRel));
+    const names = new Set((await this.store.list(sessionDir(ref))).map((entry) => entry.name));
+    const fullOnly = PHASES.filter((phase) => !phasesOfMode('mvp').includes(phase.num));
+    const mode: ExecutionMode = fullOnly.some((phase) => names.has(phase.dir))
+      ? 'full'
+      : (project?.execution_mode ?? 'mvp');
+    const created = (await this.store.createdAt(sessionDir(ref))) ?? this.clock();
+    return {
+      session_id: ref.session_id,
+      project_id: ref.project_id,
+      user_id: project?.user_id ?? 'unknown',
+      workflow_type: 'idea_validation',
+      execution_mode: mode,
+      created: created.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { CheckpointError } from './errors.js';
+import {
+  errnoCode,
+  HOST,
+  isProcessAlive,
+  OPEN_NEW_FILE,
+  OPEN_READ,
+  type StoreFs,
+  sleep,
+} from './store-fs.js';
+
+export const LOCK_FILE = '.lock';
+
+export interface LockOptions {
+  /** How long to wait for a held lock before LOCK_TIMEOUT. */
+  timeoutMs: number;
+  /** A lock older than this is taken over even if its holder seems alive (a paused or remote holder). */
+  staleMs: number;
+}
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  token: string;
+  acquired: string;
+}
+
+/** A held lock: `assertHeld` before every commit, so a holder that lost the lock never overwrites newer state. */
+export class HeldLock {
+  constructor(
+    private readonly fs: StoreFs,
+    readonly path: string,
+    readonly token: string,
+    readonly label: string,
+  ) {}
+
+  async assertHeld(): Promise<void> {
+    const owner = await readOwner(this.fs, this.path);
+    if (owner?.token !== this.token) {
+      throw new CheckpointError(
+        'LOCK_TIMEOUT',
+        `the lock on ${this.label} was taken over while this call held it (it ran longer than the stale timeout); nothing more was written, call the tool again`,
+      );
+    }
+  }
+
+  async release(): Promise<void> {
+    const aside = `${this.path}.release-${this.token}`;
+    try {
+      await this.fs.rename(this.path, aside);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return;
+      throw error;
+    }
+    const owner = await readOwner(this.fs, aside);
+    if (owner?.token !== this.token) await restore(this.fs, aside, this.path);
+    else await this.fs.unlink(aside);
+  }
+}
+
+/**
+ * Takes the exclusive lock file at `path`: created by link() from a complete temporary file, so no
+ * reader ever sees a half-written owner. A dead or stale owner is moved aside by rename, never
+ * deleted in place, so two waiters cannot both remove a lock and both believe they hold it.
+ */
+export async function acquireLock(
+  fs: StoreFs,
+  path: string,
+  label: string,
+  options: LockOptions,
+): Promise<HeldLock> {
+  const token = randomBytes(12).toString('hex');
+  const owner: LockOwner = { pid: process.pid, host: HOST, token, acquired: new Date().toISOString() };
+  const draft = `${path}.${process.pid}.${token}.tmp`;
+  const handle = await fs.open(draft, OPEN_NEW_FILE, 0o644);
+  try {
+    await handle.writeFile(`${JSON.stringify(owner)}\n`);
+  } finally {
+    await handle.close();
+  }
+  const deadline = Date.now() + options.timeoutMs;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fs.link(draft, path);
+        return new HeldLock(fs, path, token, label);
+      } catch (error) {
+        if (errnoCode(error) !== 'EEXIST') throw error;
+      }
+      const holder = await inspect(fs, path);
+      if (holder && isStale(holder, options.staleMs)) {
+        await moveAside(fs, path, holder.owner?.token, token);
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        const who = holder?.owner
+          ? ` (held by pid ${holder.owner.pid} on ${holder.owner.host} since ${holder.owner.acquired})`
+          : '';
+        throw new CheckpointError(
+          'LOCK_TIMEOUT',
+          `${label} is locked by another writer${who}; waited ${options.timeoutMs} ms. Call the tool again in a moment`,
+        );
+      }
+      await sleep(backoff(attempt));
+    }
+  } finally {
+    await fs.unlink(draft).catch((error: unknown) => {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+    });
+  }
+}
+
+interface Holder {
+  owner: LockOwner | undefined;
+  ageMs: number;
+  foreign: boolean;
+}
+
+async function inspect(fs: StoreFs, path: string): Promise<Holder | undefined> {
+  try {
+    const stat = await fs.lstat(path);
+    // A link or directory planted under the lock's name is no lock: it is moved aside at once.
+    if (!stat.isFile()) return { owner: undefined, ageMs: 0, foreign: true };
+    return { owner: await readOwner(fs, path), ageMs: Date.now() - stat.mtimeMs, foreign: false };
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function isStale(holder: Holder, staleMs: number): boolean {
+  if (holder.foreign || holder.ageMs > staleMs) return true;
+  const owner = holder.owner;
+  return owner !== undefined && owner.host === HOST && !isProcessAlive(owner.pid);
+}
+
+async function moveAside(
+  fs: StoreFs,
+  path: string,
+  staleToken: string | undefined,
+  token: string,
+): Promise<void> {
+  const aside = `${path}.stale-${token}`;
+  try {
+    await fs.rename(path, aside);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return;
+    throw error;
+  }
+  // Whatever was planted under the lock's name stays aside, where no reader looks.
+  if (!(await fs.lstat(aside)).isFile()) return;
+  const moved = await readOwner(fs, aside);
+  // Another waiter replaced the stale lock first: what was moved is a live lock, so put it back.
+  if (moved !== undefined && moved.token !== staleToken) await restore(fs, aside, path);
+  else await fs.unlink(aside);
+}
+
+async function restore(fs: StoreFs, aside: string, path: string): Promise<void> {
+  try {
+    await fs.link(aside, path);
+  } catch (error) {
+    if (errnoCode(error) !== 'EEXIST') throw error;
+  }
+  await fs.unlink(aside);
+}
+
+async function readOwner(fs: StoreFs, path: string): Promise<LockOwner | undefined> {
+  let text: string;
+  try {
+    const handle = await fs.open(path, OPEN_READ);
+    try {
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'EISDIR') return undefined;
+    throw error;
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      'token' in parsed &&
+      'pid' in parsed &&
+      'host' in parsed
+    ) {
+      const { pid, host, token, acquired } = parsed as Record<string, unknown>;
+      return { pid: Number(pid), host: String(host), token: String(token), acquired: String(acquired) };
+    }
+  } catch {
+    // A lock file that is not ours to read is judged by its age alone.
+  }
+  return undefined;
+}
+
+function backoff(attempt: number): number {
+  const base = Math.min(50, 1 * 1.6 ** attempt);
+  return base / 2 + Math.random() * (base / 2);
+}
+
+export function lockPathOf(directory: string): string {
+  return join(directory, LOCK_FILE);
+}

@@ -1,0 +1,95 @@
+import { type CheckpointRecord, phaseMetrics } from './formats/checkpoint.js';
+import type { ManifestRecord, PhaseRow } from './formats/manifest.js';
+import { type ExecutionMode, phaseDefinition, phasesOfMode, type WorkflowType } from './phases.js';
+import { isPhaseDone } from './vocabulary.js';
+
+export interface SessionIdentity {
+  session_id: string;
+  project_id: string;
+  user_id: string;
+  workflow_type: WorkflowType;
+  execution_mode: ExecutionMode;
+  created: string;
+}
+
+/** The manifest is a view: everything but identity, time and revision comes from the checkpoints. */
+export function buildManifest(
+  identity: SessionIdentity,
+  checkpoints: ReadonlyMap<number, CheckpointRecord>,
+  revision: number,
+  now: string,
+): ManifestRecord {
+  const phases = phasesOfMode(identity.execution_mode).map((num): PhaseRow => {
+    const checkpoint = checkpoints.get(num);
+    const row: PhaseRow = {
+      phase_num: num,
+      name: phaseDefinition(num).name,
+      status: checkpoint?.status ?? 'pending',
+    };
+    if (checkpoint?.started !== undefined) row.started = checkpoint.started;
+    if (checkpoint?.completed !== undefined) row.completed = checkpoint.completed;
+    if (checkpoint?.duration !== undefined) row.duration = checkpoint.duration;
+    return row;
+  });
+  const done = phases.every((row) => isPhaseDone(row.status));
+  const latest = latestCheckpoint(checkpoints, identity.execution_mode);
+  const metrics = { total_duration: 0, total_tokens: 0, total_cost: 0 };
+  for (const num of phasesOfMode(identity.execution_mode)) {
+    const checkpoint = checkpoints.get(num);
+    if (!checkpoint) continue;
+    const phase = phaseMetrics(checkpoint.agents);
+    metrics.total_duration += checkpoint.duration ?? 0;
+    metrics.total_tokens += phase.total_tokens;
+    metrics.total_cost += phase.cost;
+  }
+  return {
+    session_id: identity.session_id,
+    project_id: identity.project_id,
+    user_id: identity.user_id,
+    workflow_type: identity.workflow_type,
+    execution_mode: identity.execution_mode,
+    created: identity.created,
+    last_updated: now,
+    status: done ? 'completed' : 'in_progress',
+    revision,
+    phases,
+    current_phase: latest
+      ? {
+          phase: latest.phase_num,
+          name: phaseDefinition(latest.phase_num).name,
+          status: latest.status,
+          can_resume: !done,
+        }
+      : { phase: 0, name: 'Not Started', status: 'pending', can_resume: !done },
+    metrics,
+  };
+}
+
+/** The phase checkpointed last, by its Updated time; a later phase wins a tie. */
+function latestCheckpoint(
+  checkpoints: ReadonlyMap<number, CheckpointRecord>,
+  mode: ExecutionMode,
+): CheckpointRecord | undefined {
+  let latest: CheckpointRecord | undefined;
+  for (const num of phasesOfMode(mode)) {
+    const checkpoint = checkpoints.get(num);
+    if (!checkpoint) continue;
+    if (!latest || Date.parse(checkpoint.updated) >= Date.parse(latest.updated)) latest = checkpoint;
+  }
+  return latest;
+}
+
+export function nextPhase(manifest: Pick<ManifestRecord, 'phases'>): number | undefined {
+  return manifest.phases.find((row) => !isPhaseDone(row.status))?.phase_num;
+}
+
+export function completedPhases(manifest: Pick<ManifestRecord, 'phases'>): number[] {
+  return manifest.phases.filter((row) => row.status === 'completed').map((row) => row.phase_num);
+}
+
+/** Whether a stored manifest says what its checkpoints say (identity, time and revision aside). */
+export function manifestAgrees(stored: ManifestRecord, derived: ManifestRecord): boolean {
+  const view = (m: ManifestRecord) =>
+    JSON.stringify([m.status, m.phases, m.current_phase, m.metrics, m.execution_mode]);
+  return view(stored) === view(derived);
+}

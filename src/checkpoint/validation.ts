@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { CheckpointError } from './errors.js';
+import { parseAgentOutput } from './formats/agent-output.js';
+import { agentOutputFile, type CheckpointRecord, parseCheckpoint } from './formats/checkpoint.js';
+import { type ManifestRecord, parseManifest } from './formats/manifest.js';
+import { parseUserFeedback } from './formats/user-feedback.js';
+import { checkpointFile, feedbackFile, manifestFile, phaseDir, type SessionRef } from './paths.js';
+import { type ExecutionMode, type PhaseDefinition, phaseDefinition, phasesOfMode } from './phases.js';
+import type { SessionFiles } from './session-files.js';
+import { buildManifest } from './session-state.js';
+import type { Store } from './store.js';
+
+export interface ValidationReport {
+  is_valid: boolean;
+  errors: string[];
+  warnings: string[];
+}
+
+export interface SessionValidationReport extends ValidationReport {
+  phases: Record<string, ValidationReport>;
+}
+
+/** Checks one phase's files: structure, names, outputs and their hashes, and the manifest row. */
+export async function validatePhase(
+  store: Store,
+  ref: SessionRef,
+  phase: PhaseDefinition,
+  manifest: ManifestRecord | undefined,
+  options: { required: boolean },
+): Promise<ValidationReport> {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const rel = checkpointFile(ref, phase);
+  const label = store.label(rel);
+  const text = await store.read(rel);
+  if (text === undefined) {
+    if (options.required) errors.push(`${label}: missing; call save_checkpoint for phase ${phase.num}`);
+    return finish(errors, warnings);
+  }
+  const checkpoint = capture(errors, () => parseCheckpoint(text, label));
+  if (!checkpoint) return finish(errors, warnings);
+  if (checkpoint.phase_num !== phase.num) {
+    errors.push(
+      `${label}: Phase Number is ${checkpoint.phase_num} but the directory ${phase.dir} holds phase ${phase.num}`,
+    );
+  }
+  if (checkpoint.phase_name.toLowerCase() !== phase.name.toLowerCase()) {
+    errors.push(
+      `${label}: Phase Name is "${checkpoint.phase_name}" but phase ${phase.num} is "${phase.name}"`,
+    );
+  }
+  if (checkpoint.status === 'completed' && checkpoint.completed === undefined) {
+    warnings.push(`${label}: status is completed but Completed has no time`);
+  }
+  await checkOutputs(store, ref, phase, checkpoint, errors, warnings);
+  const feedbackRel = feedbackFile(ref, phase);
+  const feedback = await store.read(feedbackRel);
+  if (feedback !== undefined) capture(errors, () => parseUserFeedback(feedback, store.label(feedbackRel)));
+  if (manifest) checkManifestRow(store, ref, checkpoint, manifest, warnings);
+  return finish(errors, warnings);
+}
+
+/** Every phase of the session plus the manifest, in one report. */
+export async function validateSession(
+  store: Store,
+  files: SessionFiles,
+  ref: SessionRef,
+): Promise<SessionValidationReport> {
+  await files.assertExists(ref);
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const rel = manifestFile(ref);
+  const text = await store.read(rel);
+  let manifest: ManifestRecord | undefined;
+  if (text === undefined)
+    errors.push(`${store.label(rel)}: missing; load_session rebuilds it from the checkpoints`);
+  else manifest = capture(errors, () => parseManifest(text, store.label(rel)));
+  const mode: ExecutionMode = manifest?.execution_mode ?? (await files.recoverIdentity(ref)).execution_mode;
+  const phases: Record<string, ValidationReport> = {};
+  for (const num of phasesOfMode(mode)) {
+    phases[String(num)] = await validatePhase(store, ref, phaseDefinition(num), manifest, {
+      required: false,
+    });
+  }
+  if (manifest) {
+    const checkpoints = await files.readCheckpoints(ref, mode).catch(() => undefined);
+    const derived =
+      checkpoints && buildManifest(manifest, checkpoints, manifest.revision, manifest.last_updated);
+    if (derived && derived.status !== manifest.status) {
+      warnings.push(
+        `${store.label(rel)}: Status is ${manifest.status} but the checkpoints make it ${derived.status}`,
+      );
+    }
+    if (derived && JSON.stringify(derived.metrics) !== JSON.stringify(manifest.metrics)) {
+      warnings.push(
+        `${store.label(rel)}: Metrics differ from the sums of the checkpoints; load_session rebuilds them`,
+      );
+    }
+  }
+  const all = Object.values(phases);
+  return {
+    is_valid: errors.length === 0 && all.every((report) => report.is_valid),
+    errors,
+    warnings,
+    phases,
+  };
+}
+
+async function checkOutputs(
+  store: Store,
+  ref: SessionRef,
+  phase: PhaseDefinition,
+  checkpoint: CheckpointRecord,
+  errors: string[],
+  warnings: string[],
+): Promise<void> {
+  for (const agent of checkpoint.agents) {
+    const rel = [...phaseDir(ref, phase), agentOutputFile(agent)];
+    const label = store.label(rel);
+    const text = await store.read(rel);
+    if (text === undefined) {
+      const message = `${label}: agent ${agent.agent_name} is listed as ${agent.status} but has no output file; call save_agent_output`;
+      if (agent.status === 'completed') errors.push(message);
+      else if (agent.status === 'failed') warnings.push(message);
+      continue;
+    }
+    const output = capture(errors, () => parseAgentOutput(text, label));
+    if (!output) continue;
+    if (output.agent_name !== agent.agent_name) {
+      errors.push(`${label}: Agent is "${output.agent_name}" but the checkpoint lists "${agent.agent_name}"`);
+    }
+    if (output.phase_num !== phase.num)
+      errors.push(`${label}: Phase is ${output.phase_num} but the file is in phase ${phase.num}`);
+    const sha = createHash('sha256').update(output.content, 'utf8').digest('hex');
+    if (sha !== output.sha256) {
+      warnings.push(
+        `${label}: content SHA-256 differs from the recorded one: the output was edited by hand or truncated`,
+      );
+    }
+    if (output.status !== agent.status) {
+      warnings.push(
+        `${label}: Status is ${output.status} but the checkpoint lists agent ${agent.agent_name} as ${agent.status}`,
+      );
+    }
+  }
+}
+
+function checkManifestRow(
+  store: Store,
+  ref: SessionRef,
+  checkpoint: CheckpointRecord,
+  manifest: ManifestRecord,
+  warnings: string[],
+): void {
+  const label = store.label(manifestFile(ref));
+  const row = manifest.phases.find((entry) => entry.phase_num === checkpoint.phase_num);
+  if (!row) {
+    warnings.push(`${label}: no row for phase ${checkpoint.phase_num}; load_session rebuilds the manifest`);
+    return;
+  }
+  for (const key of ['status', 'started', 'completed', 'duration'] as const) {
+    if (row[key] !== checkpoint[key]) {
+      warnings.push(
+        `${label}: phase ${checkpoint.phase_num} ${key} is ${String(row[key] ?? '-')} but checkpoint.md says ${String(checkpoint[key] ?? '-')}; load_session rebuilds the manifest`,
+      );
+    }
+  }
+}
+
+function capture<T>(errors: string[], read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') {
+      errors.push(error.message);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+function finish(errors: string[], warnings: string[]): ValidationReport {
+  return { is_valid: errors.length === 0, errors, warnings };
+}

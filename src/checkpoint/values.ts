@@ -1,0 +1,107 @@
+import { CheckpointError } from './errors.js';
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// Controls other than tab cannot survive a markdown list item; a newline would end the value.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point of this pattern is to find control characters.
+const METADATA_FORBIDDEN = /[\u0000-\u0008\u000A-\u001F\u007F\u0085\u2028\u2029]/;
+
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
+
+export function assertWellFormed(field: string, text: string): string {
+  if (hasLoneSurrogate(text)) {
+    throw new CheckpointError(
+      'INVALID_ARGUMENT',
+      `${field} contains a lone UTF-16 surrogate, which cannot be stored as UTF-8; send valid Unicode text`,
+    );
+  }
+  return text;
+}
+
+/**
+ * A metadata value: one line, trimmed, never "-" (which marks a missing value in the files).
+ */
+export function metadataValue(field: string, text: string): string {
+  assertWellFormed(field, text);
+  if (METADATA_FORBIDDEN.test(text)) {
+    throw new CheckpointError(
+      'INVALID_ARGUMENT',
+      `${field} must be a single line without control characters; put long or multi-line text in the content or comments instead`,
+    );
+  }
+  const value = text.trim();
+  if (value === '' || value === '-') {
+    throw new CheckpointError(
+      'INVALID_ARGUMENT',
+      `${field} must not be empty or "-"; leave the field out instead`,
+    );
+  }
+  return value;
+}
+
+export function assertTextLimit(field: string, text: string, maxBytes: number): string {
+  assertWellFormed(field, text);
+  // UTF-8 is at most 3 bytes per UTF-16 unit: skip the exact count for short strings.
+  if (text.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > maxBytes) {
+      throw new CheckpointError(
+        'LIMIT_EXCEEDED',
+        `${field} is ${bytes} bytes of UTF-8, over the limit of ${maxBytes}; save it in smaller parts`,
+      );
+    }
+  }
+  return text;
+}
+
+export function assertCountLimit(field: string, count: number, max: number): void {
+  if (count > max) {
+    throw new CheckpointError('LIMIT_EXCEEDED', `${field} has ${count} items, over the limit of ${max}`);
+  }
+}
+
+export function assertNonNegativeInteger(field: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+    throw new CheckpointError(
+      'INVALID_ARGUMENT',
+      `${field} must be a non-negative whole number, got ${value}`,
+    );
+  }
+}
+
+export function assertNonNegativeNumber(field: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+    throw new CheckpointError('INVALID_ARGUMENT', `${field} must be a finite number >= 0, got ${value}`);
+  }
+}
+
+export function assertTimestamp(field: string, value: string | undefined): void {
+  if (value !== undefined && !isTimestamp(value)) {
+    throw new CheckpointError(
+      'INVALID_ARGUMENT',
+      `${field} must be an RFC 3339 timestamp such as 2024-11-24T10:00:00Z, got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+export const TIMESTAMP_PATTERN =
+  /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+export function isTimestamp(value: string): boolean {
+  return TIMESTAMP_PATTERN.test(value) && !Number.isNaN(Date.parse(value.replace(' ', 'T')));
+}
+
+/** Shortest text that reads back to the same number. */
+export function formatNumber(value: number): string {
+  return String(value);
+}
+
+const NUMBER_TEXT = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+export function parseNumberText(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (!NUMBER_TEXT.test(trimmed)) return undefined;
+  const value = Number(trimmed);
+  return Number.isFinite(value) ? value : undefined;
+}
