@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import {
+  Cursor,
+  ExecutionMode,
+  Limit,
+  NextCursor,
+  ProjectId,
+  ProjectStatus,
+  Timestamp,
+  text,
+  UserId,
+} from './common.js';
+
+export const CreateProjectInput = z.object({
+  user_id: UserId,
+  startup_idea: text(
+    'startup_idea',
+    'The startup idea to validate, any markdown, up to 1 MiB; stored verbatim.',
+  ),
+  project_name: text(
+    'project_name',
+    'Human name of the project, one line; the project id is made from it.',
+  ).optional(),
+  execution_mode: ExecutionMode.optional().describe(
+    'Mode of the sessions started in this project: mvp (default) or full.',
+  ),
+  project_id: ProjectId.optional().describe(
+    'Explicit project id; by default a slug of project_name, or a UUIDv7.',
+  ),
+});
+
+export const ProjectSummary = z.object({
+  project_id: z.string(),
+  project_name: z.string(),
+  user_id: z.string(),
+  execution_mode: ExecutionMode,
+  status: ProjectStatus,
+  created_at: Timestamp,
+});
+
+export const ProjectRefInput = z.object({ project_id: ProjectId });
+
+export const GetProjectOutput = ProjectSummary.extend({
+  updated_at: Timestamp,
+  startup_idea: z
+    .string()
+    .describe('The idea as saved (cut to the response budget when larger; see startup_idea_truncated).'),
+  startup_idea_chars: z.number().describe('Length of the whole idea, in UTF-16 code units.'),
+  startup_idea_truncated: z.boolean(),
+});
+
+export const ListProjectsInput = z.object({
+  user_id: UserId.optional().describe('Only projects of this user.'),
+  status: ProjectStatus.optional().describe('Only projects with this status.'),
+  limit: Limit.optional(),
+  cursor: Cursor.optional(),
+});
+
+export const ListProjectsOutput = z.object({
+  projects: z.array(ProjectSummary).describe('Newest first.'),
+  next_cursor: NextCursor.optional(),
+});

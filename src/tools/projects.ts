@@ -1,0 +1,66 @@
+import {
+  CreateProjectInput,
+  GetProjectOutput,
+  ListProjectsInput,
+  ListProjectsOutput,
+  ProjectRefInput,
+  ProjectSummary,
+} from '../schemas/projects.js';
+import { CREATE, defineTool, READ_ONLY, SAVE } from './define.js';
+import type { ToolContext } from './deps.js';
+
+export function registerProjectTools(context: ToolContext): void {
+  const { projects } = context;
+  defineTool(
+    context,
+    'create_project',
+    {
+      title: 'Create project',
+      description:
+        'Create a project for one startup idea: writes {project_id}/project.md with the idea verbatim. The id is a slug of project_name (made unique) or a UUIDv7. Next: start_session with the returned project_id.',
+      input: CreateProjectInput,
+      output: ProjectSummary,
+      annotations: CREATE,
+    },
+    (input) => projects.createProject(input),
+  );
+  defineTool(
+    context,
+    'list_projects',
+    {
+      title: 'List projects',
+      description:
+        "List projects newest first, optionally only one user's or one status. Pages of `limit` (default 50); pass next_cursor as cursor for the next page. Next: get_project or list_sessions.",
+      input: ListProjectsInput,
+      output: ListProjectsOutput,
+      annotations: READ_ONLY,
+    },
+    (input) => projects.listProjects(input),
+  );
+  defineTool(
+    context,
+    'get_project',
+    {
+      title: 'Get project',
+      description:
+        'Read one project: name, user, mode, status and the startup idea. Next: list_sessions or start_session.',
+      input: ProjectRefInput,
+      output: GetProjectOutput,
+      annotations: READ_ONLY,
+    },
+    (input) => projects.getProject(input),
+  );
+  defineTool(
+    context,
+    'archive_project',
+    {
+      title: 'Archive project',
+      description:
+        'Mark a project archived (nothing is deleted; its sessions stay readable, new sessions cannot start). Repeating it changes nothing.',
+      input: ProjectRefInput,
+      output: ProjectSummary,
+      annotations: SAVE,
+    },
+    (input) => projects.archiveProject(input),
+  );
+}

@@ -1,0 +1,177 @@
+import type { Readable, Writable } from 'node:stream';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+
+export interface StdioOptions {
+  /** Longest line accepted; a longer request is answered with an error and skipped. */
+  maxLineBytes: number;
+  onDiagnostic?: (message: string) => void;
+}
+
+const INVALID_REQUEST = -32600;
+const PARSE_ERROR = -32700;
+
+/**
+ * Newline-delimited JSON-RPC over stdin/stdout. Unlike the SDK's stdio transport it keeps a big
+ * request's chunks in a list (no copy per chunk), answers an over-long line with LIMIT_EXCEEDED
+ * instead of closing, and answers or skips lines that are not JSON-RPC: one bad line never ends the session.
+ */
+export class StdioTransport implements Transport {
+  onmessage?: (message: JSONRPCMessage) => void;
+  onerror?: (error: Error) => void;
+  onclose?: () => void;
+
+  private chunks: Buffer[] = [];
+  private pending = 0;
+  private discarding = false;
+  private discardedHead = '';
+  private discardedTail: Buffer = Buffer.alloc(0);
+  private closed = false;
+  private ending = false;
+  private readonly unanswered = new Set<string | number>();
+
+  constructor(
+    private readonly input: Readable,
+    private readonly output: Writable,
+    private readonly options: StdioOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    this.input.on('data', this.onData);
+    this.input.on('end', this.onEnd);
+    this.input.on('error', this.onInputError);
+    // A host that has gone away closes our stdout; that ends the session, not the process.
+    this.output.on('error', this.onOutputError);
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (this.closed) return;
+    const line = `${JSON.stringify(message)}\n`;
+    if (!this.output.write(line)) await new Promise<void>((resolve) => this.output.once('drain', resolve));
+    if ('id' in message && !('method' in message) && message.id !== undefined) {
+      this.unanswered.delete(message.id);
+      if (this.ending && this.unanswered.size === 0) await this.close();
+    }
+  }
+
+  /** Stops reading; closes once every request already read has been answered. */
+  async drain(): Promise<void> {
+    this.ending = true;
+    this.input.off('data', this.onData);
+    this.input.pause();
+    if (this.unanswered.size === 0) await this.close();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.input.off('data', this.onData);
+    this.input.off('end', this.onEnd);
+    this.input.off('error', this.onInputError);
+    this.input.pause();
+    this.chunks = [];
+    this.onclose?.();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    let start = 0;
+    for (let newline = chunk.indexOf(10, start); newline !== -1; newline = chunk.indexOf(10, start)) {
+      this.take(chunk.subarray(start, newline));
+      this.finishLine();
+      start = newline + 1;
+    }
+    if (start < chunk.length) this.take(chunk.subarray(start));
+  };
+
+  private readonly onEnd = (): void => {
+    if (this.pending > 0 || this.discarding) this.finishLine();
+    void this.drain();
+  };
+
+  private readonly onInputError = (error: Error): void => {
+    this.onerror?.(error);
+  };
+
+  private readonly onOutputError = (error: Error): void => {
+    this.options.onDiagnostic?.(`stdout closed (${error.message}); ending the session`);
+    void this.close();
+  };
+
+  private take(part: Buffer): void {
+    if (part.length === 0) return;
+    if (this.discarding) {
+      this.discardedTail = Buffer.concat([this.discardedTail, part]).subarray(-512);
+      return;
+    }
+    if (this.pending + part.length > this.options.maxLineBytes) {
+      const line = Buffer.concat([...this.chunks, part]);
+      this.discardedHead = line.subarray(0, 4096).toString('utf8');
+      this.discardedTail = Buffer.from(line.subarray(-512));
+      this.chunks = [];
+      this.pending = 0;
+      this.discarding = true;
+      return;
+    }
+    this.chunks.push(Buffer.from(part));
+    this.pending += part.length;
+  }
+
+  private finishLine(): void {
+    if (this.discarding) {
+      this.discarding = false;
+      this.reject(
+        requestId(this.discardedHead, this.discardedTail.toString('utf8')),
+        INVALID_REQUEST,
+        `LIMIT_EXCEEDED: the request is longer than ${this.options.maxLineBytes} bytes, so it was not read and nothing was saved. Keep agent output within --max-content-bytes and comments within 1 MiB`,
+      );
+      return;
+    }
+    if (this.pending === 0) return;
+    let text = Buffer.concat(this.chunks, this.pending).toString('utf8');
+    this.chunks = [];
+    this.pending = 0;
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    if (text.trim() === '') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.options.onDiagnostic?.(`skipped a line that is not JSON (${text.length} characters)`);
+      this.reject(null, PARSE_ERROR, 'Parse error: the line is not JSON');
+      return;
+    }
+    const message = JSONRPCMessageSchema.safeParse(parsed);
+    if (!message.success) {
+      this.options.onDiagnostic?.('skipped a JSON line that is not a JSON-RPC message');
+      const id = typeof parsed === 'object' && parsed !== null && 'id' in parsed ? parsed.id : null;
+      this.reject(
+        typeof id === 'string' || typeof id === 'number' ? id : null,
+        INVALID_REQUEST,
+        'Invalid Request: not a JSON-RPC 2.0 message',
+      );
+      return;
+    }
+    if ('method' in message.data && 'id' in message.data) this.unanswered.add(message.data.id);
+    this.onmessage?.(message.data);
+  }
+
+  private reject(id: string | number | null, code: number, message: string): void {
+    // JSON-RPC answers an unidentifiable bad request with id null; the SDK's types want a real id.
+    const response = { jsonrpc: '2.0', id, error: { code, message } } as unknown as JSONRPCMessage;
+    this.send(response).catch((error: unknown) =>
+      this.onerror?.(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+}
+
+const ID = String.raw`"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.){0,200}")`;
+// The top-level id comes before any nested object, or is the last member of the line.
+const LEADING_ID = new RegExp(String.raw`^\s*\{[^{\[]*?${ID}`);
+const TRAILING_ID = new RegExp(String.raw`${ID}\s*\}\s*$`);
+
+/** The id of a request too long to parse, from its first and last bytes, so it still gets an answer. */
+function requestId(head: string, tail: string): string | number | null {
+  const match = LEADING_ID.exec(head) ?? TRAILING_ID.exec(tail);
+  if (!match?.[1]) return null;
+  return match[1].startsWith('"') ? (JSON.parse(match[1]) as string) : Number(match[1]);
+}
