@@ -1,0 +1,85 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, expect } from 'vitest';
+import type { Limits } from '../../src/checkpoint/limits.js';
+import type { StoreOptions } from '../../src/checkpoint/store.js';
+import { createServer } from '../../src/server.js';
+import type { Logger } from '../../src/tools/logger.js';
+import { type Managers, managers } from './base-dir.js';
+
+const open: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const close of open.splice(0)) await close();
+});
+
+export const silentLogger: Logger = { debug() {}, info() {}, warning() {}, error() {} };
+
+export interface Connected extends Managers {
+  client: Client;
+}
+
+/** A real SDK client connected in-process to a server over a fresh base directory. */
+export async function connectedClient(
+  options: { store?: StoreOptions; limits?: Partial<Limits>; logger?: Logger } = {},
+): Promise<Connected> {
+  const setup = await managers(options);
+  const server = createServer({
+    checkpoints: setup.checkpoints,
+    projects: setup.projects,
+    logger: options.logger ?? silentLogger,
+  });
+  const client = new Client({ name: 'checkpoint-mcp-tests', version: '1.0.0' });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+  open.push(async () => {
+    await client.close();
+    await server.close();
+  });
+  return { ...setup, client };
+}
+
+export const SERVER_ENTRY = new URL('../../dist/server.js', import.meta.url).pathname;
+
+/** The built server spawned over stdio, as an MCP host runs it. */
+export async function spawnedClient(baseDir: string, args: string[] = []): Promise<{ client: Client; transport: StdioClientTransport }> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [SERVER_ENTRY, '--base-dir', baseDir, ...args],
+    stderr: 'pipe',
+  });
+  const client = new Client({ name: 'checkpoint-mcp-tests', version: '1.0.0' });
+  await client.connect(transport);
+  open.push(() => client.close());
+  return { client, transport };
+}
+
+/** Calls a tool that must succeed and returns its structured content. */
+export async function callOk<T = Record<string, unknown>>(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<T> {
+  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`);
+  const text = result.content[0]?.type === 'text' ? result.content[0].text : undefined;
+  expect(text === undefined ? undefined : JSON.parse(text)).toEqual(result.structuredContent);
+  return result.structuredContent as T;
+}
+
+/** Calls a tool that must fail; returns the error text (which starts with the code). */
+export async function callError(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
+  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+  expect(result.isError, `${name} should fail but returned ${JSON.stringify(result.structuredContent)}`).toBe(true);
+  expect(result.structuredContent).toBeUndefined();
+  const first = result.content[0];
+  return first?.type === 'text' ? first.text : '';
+}
+
+/** The error code of a failed call: the core's code, or INVALID_ARGUMENT for SDK input validation. */
+export function errorCode(text: string): string {
+  if (text.includes('Input validation error') || text.includes('Invalid arguments for tool')) return 'INVALID_ARGUMENT';
+  return /^([A-Z_]+):/.exec(text)?.[1] ?? 'UNKNOWN';
+}
