@@ -1,9 +1,10 @@
 import { CheckpointError } from './errors.js';
-import { type AgentOutputRecord, parseAgentOutput } from './formats/agent-output.js';
+import { type AgentOutputRecord, OUTPUT_HEADING, parseAgentOutputHead } from './formats/agent-output.js';
+import { corrupt, splitVerbatim } from './formats/markdown.js';
 import { agentNameProblem } from './identifiers.js';
 import { phaseDir, type SessionRef } from './paths.js';
 import type { PhaseDefinition } from './phases.js';
-import type { Store } from './store.js';
+import type { RelPath, Store } from './store.js';
 
 const AGENT_TITLE = /^# Agent Output:/;
 
@@ -23,22 +24,30 @@ export async function readAgentOutputs(
     .sort(compareNames);
   const outputs: AgentOutputRecord[] = [];
   for (const name of names) {
-    const rel = [...phaseDir(ref, phase), `${name}.md`];
-    const text = await store.read(rel);
-    if (text === undefined || !AGENT_TITLE.test(text)) continue;
-    outputs.push(parseAgentOutput(text, store.label(rel)));
+    const output = await readOutputFile(store, [...phaseDir(ref, phase), `${name}.md`], true);
+    if (output) outputs.push(output);
   }
   return outputs;
 }
 
-export async function readAgentOutput(
+export async function readAgentOutput(store: Store, rel: RelPath, notFound: string): Promise<AgentOutputRecord> {
+  const output = await readOutputFile(store, rel, false);
+  if (output === undefined) throw new CheckpointError('NOT_FOUND', notFound);
+  return output;
+}
+
+/** The body is cut off verbatim; only the head is parsed, and that once per version of the file. */
+async function readOutputFile(
   store: Store,
-  rel: readonly string[],
-  notFound: string,
-): Promise<AgentOutputRecord> {
-  const text = await store.read(rel);
-  if (text === undefined) throw new CheckpointError('NOT_FOUND', notFound);
-  return parseAgentOutput(text, store.label(rel));
+  rel: RelPath,
+  skipStray: boolean,
+): Promise<AgentOutputRecord | undefined> {
+  const file = await store.readIdentified(rel);
+  if (file === undefined || (skipStray && !AGENT_TITLE.test(file.text))) return undefined;
+  const label = store.label(rel);
+  const { head, body } = splitVerbatim(file.text, OUTPUT_HEADING);
+  if (body === undefined) throw corrupt(label, 1, `missing section "## ${OUTPUT_HEADING}"`);
+  return { ...store.parsed.remember(rel, file.identity, () => parseAgentOutputHead(head, label)), content: body };
 }
 
 export function compareNames(a: string, b: string): number {

@@ -1,15 +1,15 @@
-import { definedOnly } from './define.js';
 import { CheckpointError } from './errors.js';
 import { type ManifestRecord, parseManifest } from './formats/manifest.js';
 import { identifierProblem } from './identifiers.js';
-import { compareNewestFirst, pageOf } from './paging.js';
-import { manifestFile, projectFile, sessionsDir } from './paths.js';
 import type { ExecutionMode } from './phases.js';
+import { manifestFile, projectFile, sessionsDir } from './paths.js';
+import { compareNewestFirst, pageOf } from './paging.js';
 import type { ListSessionsRequest } from './requests.js';
 import type { SessionFiles } from './session-files.js';
 import { nextPhase } from './session-state.js';
 import type { Store } from './store.js';
 import type { SessionStatus } from './vocabulary.js';
+import { definedOnly } from './define.js';
 
 export interface SessionSummary {
   session_id: string;
@@ -21,17 +21,13 @@ export interface SessionSummary {
   last_updated: string;
 }
 
-interface Cached {
-  modifiedMs: number;
-  summary: SessionSummary;
-}
-
 /**
- * Lists sessions from their manifests only, never from agent outputs. A session's creation time never
- * changes, so it is remembered: a page reads and parses only the manifests it returns (if changed).
+ * Lists sessions newest first, from their manifests only, never from agent outputs. The order is the
+ * creation time of each session folder, which never changes and needs no file to be parsed: a page
+ * costs one directory listing plus the manifests it returns (parsed again only when changed).
  */
 export class SessionLister {
-  private readonly cache = new Map<string, Cached>();
+  private readonly created = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -41,50 +37,58 @@ export class SessionLister {
   async list(request: ListSessionsRequest): Promise<{ sessions: SessionSummary[]; next_cursor?: string }> {
     const projectId = request.project_id;
     if (!(await this.store.exists(projectFile(projectId)))) {
-      throw new CheckpointError(
-        'NOT_FOUND',
-        `project "${projectId}" not found; call list_projects or create_project`,
+      throw new CheckpointError('NOT_FOUND', `project "${projectId}" not found; call list_projects or create_project`);
+    }
+    const keys = await this.sortKeys(projectId);
+    const wanted = request.status;
+    if (wanted === undefined) {
+      const { page, next_cursor } = pageOf(keys, request.limit, request.cursor);
+      const sessions = (await Promise.all(page.map((key) => this.summary(projectId, key.id)))).filter(
+        (summary): summary is SessionSummary => summary !== undefined,
       );
+      return { sessions, ...definedOnly({ next_cursor }) };
     }
-    const ids = (await this.store.list(sessionsDir(projectId)))
-      .filter((entry) => entry.kind === 'directory' && identifierProblem(entry.name) === undefined)
-      .map((entry) => entry.name);
-    const keys: Array<{ id: string; created: string }> = [];
-    for (const id of ids) {
-      const cached = this.cache.get(`${projectId}/${id}`);
-      const summary = cached && !request.status ? cached.summary : await this.summary(projectId, id);
-      if (summary && (!request.status || summary.status === request.status))
-        keys.push({ id, created: summary.created });
+    const matching = [];
+    for (const key of keys) {
+      if ((await this.summary(projectId, key.id))?.status === wanted) matching.push(key);
     }
-    keys.sort(compareNewestFirst);
-    const { page, next_cursor } = pageOf(keys, request.limit, request.cursor);
-    const sessions: SessionSummary[] = [];
-    for (const key of page) {
-      const summary = await this.summary(projectId, key.id);
-      if (summary) sessions.push(summary);
-    }
+    const { page, next_cursor } = pageOf(matching, request.limit, request.cursor);
+    const sessions = (await Promise.all(page.map((key) => this.summary(projectId, key.id)))).filter(
+      (summary): summary is SessionSummary => summary !== undefined,
+    );
     return { sessions, ...definedOnly({ next_cursor }) };
   }
 
-  /** The session's summary from its manifest, re-read only when the file changed. */
+  /** Every session folder with its creation time, newest first; known times are not looked up again. */
+  private async sortKeys(projectId: string): Promise<Array<{ id: string; created: string }>> {
+    const names = (await this.store.list(sessionsDir(projectId)))
+      .filter((entry) => entry.kind === 'directory' && identifierProblem(entry.name) === undefined)
+      .map((entry) => entry.name);
+    if (names.some((name) => !this.created.has(`${projectId}/${name}`))) {
+      for (const { name, createdMs } of await this.store.listDirectoriesCreated(sessionsDir(projectId))) {
+        this.created.set(`${projectId}/${name}`, createdMs);
+      }
+    }
+    const keys = names.flatMap((id) => {
+      const ms = this.created.get(`${projectId}/${id}`);
+      return ms === undefined ? [] : [{ id, created: new Date(ms).toISOString() }];
+    });
+    // The same order the cursor compares by, so paging never skips or repeats.
+    return keys.sort(compareNewestFirst);
+  }
+
   private async summary(projectId: string, sessionId: string): Promise<SessionSummary | undefined> {
     const ref = { project_id: projectId, session_id: sessionId };
-    const rel = manifestFile(ref);
-    const key = `${projectId}/${sessionId}`;
-    const modifiedMs = await this.store.modifiedMs(rel);
-    const cached = this.cache.get(key);
-    if (cached && modifiedMs !== undefined && cached.modifiedMs === modifiedMs) return cached.summary;
-    let manifest: ManifestRecord;
-    const text = await this.store.read(rel);
-    // No manifest yet: create_session is still writing it, so the session is not listed yet.
-    if (text === undefined) return undefined;
+    let manifest: ManifestRecord | undefined;
     try {
-      manifest = parseManifest(text, this.store.label(rel));
+      manifest = await this.store.parsed.read(manifestFile(ref), parseManifest);
     } catch (error) {
       if (!(error instanceof CheckpointError && error.code === 'CORRUPT_FILE')) throw error;
       manifest = (await this.files.load(ref)).manifest;
     }
-    const summary: SessionSummary = {
+    // No manifest yet: create_session is still writing it, so the session is not listed yet.
+    if (manifest === undefined) return undefined;
+    return {
       session_id: sessionId,
       status: manifest.status,
       execution_mode: manifest.execution_mode,
@@ -93,7 +97,5 @@ export class SessionLister {
       last_updated: manifest.last_updated,
       ...definedOnly({ next_phase: nextPhase(manifest) }),
     };
-    this.cache.set(key, { modifiedMs: (await this.store.modifiedMs(rel)) ?? 0, summary });
-    return summary;
   }
 }

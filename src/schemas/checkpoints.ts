@@ -4,6 +4,7 @@ import {
   AgentStatus,
   amount,
   count,
+  OutputFile,
   PhaseExecutionMode,
   PhaseNum,
   PhaseStatus,
@@ -16,10 +17,7 @@ import {
 const AgentEntry = z.object({
   agent_name: AgentName,
   status: AgentStatus,
-  output_file: text(
-    'output_file',
-    'Output file name in the phase folder; default {agent_name}.md.',
-  ).optional(),
+  output_file: OutputFile.optional(),
   tokens: count('tokens', 'Total tokens of this agent; default input_tokens + output_tokens.').optional(),
   input_tokens: count('input_tokens', 'Input (prompt) tokens.').optional(),
   output_tokens: count('output_tokens', 'Output (completion) tokens.').optional(),

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { agentNameProblem, IDENTIFIER_RULE, identifierProblem } from '../checkpoint/identifiers.js';
+import {
+  agentNameProblem,
+  IDENTIFIER_RULE,
+  identifierProblem,
+  outputFileProblem,
+} from '../checkpoint/identifiers.js';
 import { EXECUTION_MODES, WORKFLOW_TYPES } from '../checkpoint/phases.js';
 import {
   AGENT_STATUSES,
@@ -36,6 +41,16 @@ export const AgentName = identifier(
   'Agent name; it is also the output file name {agent_name}.md. Not checkpoint, user_feedback, session_manifest, project or history',
   agentNameProblem,
 );
+
+export const OutputFile = z
+  .string({ error: 'output_file must be a string: {agent name}.md' })
+  .superRefine((value, context) => {
+    const found = outputFileProblem(value);
+    if (found) context.addIssue({ code: 'custom', message: `output_file ${JSON.stringify(value)} ${found}` });
+  })
+  .describe(
+    'Output file name in the phase folder, {agent name}.md by the agent name rules; default {agent_name}.md.',
+  );
 
 export const PhaseNum = z
   .number({ error: 'phase_num must be a number from 1 to 7 (not a string)' })

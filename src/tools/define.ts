@@ -47,6 +47,7 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
   spec: ToolSpec<I, O>,
   run: (input: z.infer<I>) => Promise<z.infer<O>>,
 ): void {
+  const writes = spec.annotations.readOnlyHint !== true;
   server.registerTool(
     name,
     {
@@ -59,7 +60,10 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
     // The SDK has already validated the input against spec.input.
     (async (input: z.infer<I>) => {
       try {
-        return toolResult(await activity.track(() => run(input)));
+        const result = toolResult(await activity.track(() => run(input)));
+        // A write may have added a document: resource lists are stale (sent only when connected).
+        if (writes) server.sendResourceListChanged();
+        return result;
       } catch (error) {
         return errorResult(name, error, logger);
       }

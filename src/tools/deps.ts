@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import type { ProjectManager } from '../checkpoint/project-manager.js';
+import type { DocumentWatcher } from '../checkpoint/watcher.js';
 import type { Activity } from './activity.js';
 import type { Logger } from './logger.js';
 
@@ -11,4 +12,5 @@ export interface ToolContext {
   checkpoints: CheckpointManager;
   projects: ProjectManager;
   activity: Activity;
+  watcher: DocumentWatcher;
 }

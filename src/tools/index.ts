@@ -3,12 +3,15 @@ import type { ToolContext } from './deps.js';
 import { registerFeedbackTools } from './feedback.js';
 import { registerOutputTools } from './outputs.js';
 import { registerProjectTools } from './projects.js';
+import { registerPrompts } from './prompts.js';
+import { registerResources } from './resources.js';
+import { registerResumeTools } from './resume.js';
 import { registerSessionTools } from './sessions.js';
 import { registerValidationTools } from './validation.js';
 
 export type { ToolContext };
 
-/** Every tool group; the one place that lists them. */
+/** Every tool group, the resources and the prompts; the one place that lists them. */
 export function registerAllTools(context: ToolContext): void {
   registerProjectTools(context);
   registerSessionTools(context);
@@ -16,4 +19,7 @@ export function registerAllTools(context: ToolContext): void {
   registerOutputTools(context);
   registerFeedbackTools(context);
   registerValidationTools(context);
+  registerResumeTools(context);
+  registerResources(context);
+  registerPrompts(context);
 }

@@ -1,0 +1,47 @@
+import type { RelPath, Store } from './store.js';
+
+/**
+ * Parsed files, reused while the file is unchanged (same inode, size and times). The markdown parser
+ * costs milliseconds per file, and a session is read on every call: this keeps repeated reads to one
+ * lstat each, while a save by another process or an edit by hand is seen at once.
+ */
+export class ParseCache {
+  private readonly entries = new Map<string, { identity: string; value: unknown }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly maxEntries = 20_000,
+  ) {}
+
+  /** The parsed file, or undefined when it does not exist. Callers get a copy they may change. */
+  async read<T>(rel: RelPath, parse: (text: string, label: string) => T): Promise<T | undefined> {
+    const key = rel.join('/');
+    const cached = this.entries.get(key);
+    if (cached !== undefined) {
+      const identity = await this.store.identity(rel);
+      if (identity === undefined) {
+        this.entries.delete(key);
+        return undefined;
+      }
+      if (identity === cached.identity) return structuredClone(cached.value as T);
+    }
+    const file = await this.store.readIdentified(rel);
+    if (file === undefined) return undefined;
+    return this.remember(rel, file.identity, () => parse(file.text, this.store.label(rel)));
+  }
+
+  /** The value cached for this identity of the file, else `compute()`, cached for next time. */
+  remember<T>(rel: RelPath, identity: string, compute: () => T): T {
+    const key = rel.join('/');
+    const cached = this.entries.get(key);
+    if (cached?.identity === identity) return structuredClone(cached.value as T);
+    const value = compute();
+    this.entries.delete(key);
+    this.entries.set(key, { identity, value });
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    return structuredClone(value);
+  }
+}

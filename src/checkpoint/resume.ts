@@ -1,0 +1,98 @@
+import { parseUserFeedback } from './formats/user-feedback.js';
+import { readAgentOutputs } from './outputs.js';
+import { feedbackFile, type SessionRef } from './paths.js';
+import { phaseDefinition, phasesOfMode } from './phases.js';
+import type { SessionFiles } from './session-files.js';
+import type { Store } from './store.js';
+import { isPhaseDone } from './vocabulary.js';
+
+export const RESUME_REASONS = [
+  'not_started',
+  'in_progress',
+  'failed',
+  'retry_requested',
+  'next_phase',
+  'session_completed',
+] as const;
+export type ResumeReason = (typeof RESUME_REASONS)[number];
+
+export interface PriorOutput {
+  phase_num: number;
+  agent_name: string;
+  chars: number;
+}
+
+export interface ResumePlan {
+  next_phase?: number;
+  phase_name?: string;
+  reason: ResumeReason;
+  requested_changes: string[];
+  prior_outputs: PriorOutput[];
+  instruction: string;
+}
+
+/**
+ * What to do next in a session, and what to read first. It never guesses: a file it cannot read is
+ * an error, not a fallback to an older state.
+ */
+export async function planResume(store: Store, files: SessionFiles, ref: SessionRef): Promise<ResumePlan> {
+  const { manifest, checkpoints } = await files.load(ref);
+  const mode = manifest.execution_mode;
+  const next = phasesOfMode(mode).find((num) => !isPhaseDone(checkpoints.get(num)?.status ?? 'pending'));
+  if (next === undefined) {
+    return {
+      reason: 'session_completed',
+      requested_changes: [],
+      prior_outputs: await priorOutputs(store, ref, phasesOfMode(mode)),
+      instruction: 'Every phase is completed or skipped: call export_session for the report; nothing is left to run.',
+    };
+  }
+  const phase = phaseDefinition(next);
+  const status = checkpoints.get(next)?.status ?? 'pending';
+  const before = phasesOfMode(mode).filter((num) => num < next && checkpoints.get(num)?.status === 'completed');
+  const prior = await priorOutputs(store, ref, [...before, next]);
+  const requested = status === 'requires_retry' ? await requestedChanges(store, ref, next) : [];
+  const reason: ResumeReason =
+    status === 'requires_retry'
+      ? 'retry_requested'
+      : status === 'failed'
+        ? 'failed'
+        : status === 'in_progress'
+          ? 'in_progress'
+          : checkpoints.size === 0
+            ? 'not_started'
+            : 'next_phase';
+  const target = `phase ${next} (${phase.name})`;
+  const read = prior.length > 0 ? 'read the prior outputs with get_phase_outputs, then ' : '';
+  const instructions: Record<Exclude<ResumeReason, 'session_completed'>, string> = {
+    not_started: `Start ${target}: save each agent's result with save_agent_output, then call save_checkpoint.`,
+    in_progress: `Continue ${target}, which was in progress: ${read}save the missing agent outputs with save_agent_output and call save_checkpoint.`,
+    failed: `Rerun ${target}, which failed: ${read}save each agent's new output with save_agent_output and call save_checkpoint.`,
+    retry_requested: `Rerun ${target} applying the ${requested.length} requested change${requested.length === 1 ? '' : 's'}: ${read}save each agent's revised output with save_agent_output and call save_checkpoint.`,
+    next_phase: `Run ${target}: ${read}save each agent's result with save_agent_output and call save_checkpoint.`,
+  };
+  return {
+    next_phase: next,
+    phase_name: phase.name,
+    reason,
+    requested_changes: requested,
+    prior_outputs: prior,
+    instruction: instructions[reason],
+  };
+}
+
+async function priorOutputs(store: Store, ref: SessionRef, phases: readonly number[]): Promise<PriorOutput[]> {
+  const found: PriorOutput[] = [];
+  for (const num of phases) {
+    for (const output of await readAgentOutputs(store, ref, phaseDefinition(num))) {
+      found.push({ phase_num: num, agent_name: output.agent_name, chars: output.content.length });
+    }
+  }
+  return found;
+}
+
+async function requestedChanges(store: Store, ref: SessionRef, phaseNum: number): Promise<string[]> {
+  const rel = feedbackFile(ref, phaseDefinition(phaseNum));
+  const text = await store.read(rel);
+  return text === undefined ? [] : parseUserFeedback(text, store.label(rel)).requested_changes;
+}

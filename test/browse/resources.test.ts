@@ -1,0 +1,147 @@
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { describe, expect, it } from 'vitest';
+import { callOk, connectedClient } from '../helpers/client.js';
+
+const ref = { project_id: 'p1', session_id: 's1' };
+const OUTPUT_URI = 'checkpoint://p1/sessions/s1/phase_1_concept/a1.md';
+
+async function seeded() {
+  const setup = await connectedClient();
+  await callOk(setup.client, 'create_session', { ...ref, user_id: 'u1' });
+  await callOk(setup.client, 'save_agent_output', {
+    ...ref,
+    phase_num: 1,
+    agent_name: 'a1',
+    output_content: 'hello *world*',
+  });
+  await callOk(setup.client, 'save_checkpoint', {
+    ...ref,
+    phase_num: 1,
+    status: 'completed',
+    agents: [{ agent_name: 'a1', status: 'completed' }],
+  });
+  return setup;
+}
+
+describe('resources', () => {
+  it('resources/list names every document once, in path order, with text/markdown', async () => {
+    const { client } = await seeded();
+    const { resources, nextCursor } = await client.listResources();
+    expect(nextCursor).toBeUndefined();
+    expect(resources.map((resource) => resource.uri)).toEqual([
+      'checkpoint://p1/project.md',
+      'checkpoint://p1/sessions/s1/phase_1_concept/a1.md',
+      'checkpoint://p1/sessions/s1/phase_1_concept/checkpoint.md',
+      'checkpoint://p1/sessions/s1/session_manifest.md',
+    ]);
+    expect(new Set(resources.map((resource) => resource.mimeType))).toEqual(new Set(['text/markdown']));
+  });
+
+  it('resources/list pages with nextCursor and visits every document exactly once', async () => {
+    const { client, checkpoints } = await seeded();
+    for (let i = 0; i < 120; i++) {
+      await checkpoints.saveAgentOutput({
+        ...ref,
+        phase_num: 2,
+        agent_name: `agent_${String(i).padStart(3, '0')}`,
+        output_content: `${i}`,
+      });
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await client.listResources(cursor === undefined ? {} : { cursor });
+      seen.push(...page.resources.map((resource) => resource.uri));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor !== undefined);
+    expect(pages).toBe(2);
+    expect(seen).toHaveLength(124);
+    expect(new Set(seen).size).toBe(124);
+  });
+
+  it('reads a document byte for byte and answers an unknown one with -32002', async () => {
+    const { client, base } = await seeded();
+    const result = await client.readResource({ uri: OUTPUT_URI });
+    const onDisk = await readFile(join(base, 'p1/sessions/s1/phase_1_concept/a1.md'), 'utf8');
+    expect(result.contents[0]).toMatchObject({ uri: OUTPUT_URI, mimeType: 'text/markdown', text: onDisk });
+    await expect(
+      client.readResource({ uri: 'checkpoint://p1/sessions/s1/phase_1_concept/zz.md' }),
+    ).rejects.toMatchObject({
+      code: -32002,
+    });
+    await expect(
+      client.readResource({ uri: 'checkpoint://p1/sessions/nope/session_manifest.md' }),
+    ).rejects.toMatchObject({
+      code: -32002,
+    });
+  });
+
+  it('the session report is a resource too', async () => {
+    const { client } = await seeded();
+    const result = await client.readResource({ uri: 'checkpoint://p1/sessions/s1/report.md' });
+    const text = result.contents[0] && 'text' in result.contents[0] ? result.contents[0].text : '';
+    expect(text).toContain('# Session Report: s1');
+    expect(text).toContain('```mermaid');
+  });
+
+  it('lists the templates of the five documents and the report', async () => {
+    const { client } = await seeded();
+    const { resourceTemplates } = await client.listResourceTemplates();
+    expect(resourceTemplates.map((template) => template.uriTemplate).sort()).toEqual([
+      'checkpoint://{project_id}/project.md',
+      'checkpoint://{project_id}/sessions/{session_id}/report.md',
+      'checkpoint://{project_id}/sessions/{session_id}/session_manifest.md',
+      'checkpoint://{project_id}/sessions/{session_id}/{phase_dir}/checkpoint.md',
+      'checkpoint://{project_id}/sessions/{session_id}/{phase_dir}/user_feedback.md',
+      'checkpoint://{project_id}/sessions/{session_id}/{phase_dir}/{agent_name}.md',
+    ]);
+  });
+
+  it('completes project, session, phase and agent identifiers from what exists', async () => {
+    const { client } = await seeded();
+    const template = 'checkpoint://{project_id}/sessions/{session_id}/{phase_dir}/{agent_name}.md';
+    const complete = async (name: string, value: string, args: Record<string, string> = {}) =>
+      (
+        await client.complete({
+          ref: { type: 'ref/resource', uri: template },
+          argument: { name, value },
+          context: { arguments: args },
+        })
+      ).completion.values;
+    expect(await complete('project_id', 'p')).toEqual(['p1']);
+    expect(await complete('session_id', '', { project_id: 'p1' })).toEqual(['s1']);
+    expect(await complete('phase_dir', 'phase_1', { project_id: 'p1', session_id: 's1' })).toEqual([
+      'phase_1_concept',
+    ]);
+    expect(
+      await complete('agent_name', '', { project_id: 'p1', session_id: 's1', phase_dir: 'phase_1_concept' }),
+    ).toEqual(['a1']);
+  });
+
+  it('notifies a subscriber when another process edits the file', async () => {
+    const { client, base } = await seeded();
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+      updated.push(notification.params.uri);
+    });
+    await client.subscribeResource({ uri: OUTPUT_URI });
+    const path = join(base, 'p1/sessions/s1/phase_1_concept/a1.md');
+    const script = `require('fs').appendFileSync(${JSON.stringify(path)}, '\\nedited by hand')`;
+    await new Promise<void>((resolve, reject) => {
+      spawn(process.execPath, ['-e', script], { stdio: 'ignore' }).on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`exit ${code}`)),
+      );
+    });
+    await expect.poll(() => updated, { timeout: 5000 }).toContain(OUTPUT_URI);
+    await client.unsubscribeResource({ uri: OUTPUT_URI });
+    const count = updated.length;
+    await writeFile(path, 'again');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(updated).toHaveLength(count);
+  });
+});
