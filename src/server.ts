@@ -6,7 +6,9 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CheckpointManager } from './checkpoint/checkpoint-manager.js';
 import { DEFAULT_LIMITS, type Limits } from './checkpoint/limits.js';
 import { ProjectManager } from './checkpoint/project-manager.js';
+import { formatRepairReport, removeOrphanFiles, repairBaseDirectory } from './checkpoint/repair.js';
 import { Store } from './checkpoint/store.js';
+import { DocumentWatcher } from './checkpoint/watcher.js';
 import { Activity } from './tools/activity.js';
 import { registerAllTools } from './tools/index.js';
 import { type Logger, ServerLogger } from './tools/logger.js';
@@ -36,7 +38,13 @@ export function createServer(deps: ServerDependencies): McpServer {
   const server = new McpServer(
     { name: 'checkpoint-mcp', title: 'Checkpoint store for multi-agent workflows', version: VERSION },
     {
-      capabilities: { logging: {}, tools: {} },
+      capabilities: {
+        logging: {},
+        tools: {},
+        prompts: {},
+        completions: {},
+        resources: { subscribe: true, listChanged: true },
+      },
       instructions: INSTRUCTIONS,
       // Bounds the argument tree the SDK walks, far above 1,000 agents of 8 fields each.
       maxToolInputElements: 50_000,
@@ -49,6 +57,7 @@ export function createServer(deps: ServerDependencies): McpServer {
     checkpoints: deps.checkpoints,
     projects: deps.projects,
     activity: deps.activity ?? new Activity(),
+    watcher: new DocumentWatcher(deps.checkpoints.store),
   });
   return server;
 }
@@ -161,6 +170,11 @@ async function main(): Promise<void> {
     staleLockMs: options.staleLockMs,
   });
   const checkpoints = new CheckpointManager(store, undefined, options.limits);
+  if (options.command === 'repair') {
+    const report = await repairBaseDirectory(store, checkpoints);
+    process.stdout.write(`${formatRepairReport(report).join('\n')}\n`);
+    process.exit(report.changes.some((change) => change.action === 'failed') ? 1 : 0);
+  }
   const projects = new ProjectManager(store, checkpoints);
   const activity = new Activity();
   const server = createServer({ checkpoints, projects, logger, activity });
@@ -182,10 +196,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
   logger.info(`serving ${store.root} over stdio`);
-  store
-    .removeOrphans([], 6)
+  removeOrphanFiles(store)
     .then((removed) => {
-      if (removed.length > 0) logger.info(`removed ${removed.length} orphaned temporary files`);
+      if (removed.length > 0) logger.info(`removed ${removed.length} orphaned temporary or lock files`);
     })
     .catch((error: unknown) => logger.warning(`orphan cleanup failed: ${String(error)}`));
 }

@@ -32,6 +32,7 @@ import {
   phaseInMode,
   phasesOfMode,
 } from './phases.js';
+import { exportSession } from './report.js';
 import { validateAgentOutput, validateCheckpointRequest, validateFeedback } from './request-checks.js';
 import type {
   CreateSessionRequest,
@@ -43,6 +44,7 @@ import type {
   SaveCheckpointRequest,
   SaveUserFeedbackRequest,
 } from './requests.js';
+import { planResume, type ResumePlan } from './resume.js';
 import { SessionFiles, type SessionSnapshot } from './session-files.js';
 import { SessionLister, type SessionSummary } from './session-list.js';
 import type { SessionIdentity } from './session-state.js';
@@ -139,6 +141,7 @@ export class CheckpointManager {
       await this.store.write(checkpointFile(ref, phase), renderCheckpoint(checkpoint), {
         keepHistory: true,
         lock,
+        parsed: checkpoint,
       });
       const { manifest } = await this.files.commit(ref, lock);
       return { phase_num: phase.num, status: checkpoint.status, revision: manifest.revision };
@@ -151,11 +154,11 @@ export class CheckpointManager {
     const ref = sessionRef(request);
     assertIdentifier('agent_name', request.agent_name);
     const checked = validateAgentOutput(request, this.limits);
-    await this.files.assertExists(ref);
     const phase = phaseInMode(await this.modeOf(ref), request.phase_num);
     const file = agentFile(ref, phase, request.agent_name);
-    await this.assertNoCaseTwin(ref, phase, request.agent_name);
-    await this.store.ensureDirectory(phaseDir(ref, phase));
+    // An empty listing may be a phase folder deleted by hand: it is made again.
+    if (!(await this.assertNoCaseTwin(ref, phase, request.agent_name)))
+      await this.store.ensureDirectory(phaseDir(ref, phase));
     const sha256 = createHash('sha256').update(request.output_content, 'utf8').digest('hex');
     const text = renderAgentOutput({
       agent_name: request.agent_name,
@@ -223,6 +226,7 @@ export class CheckpointManager {
         await this.store.write(checkpointFile(ref, phase), renderCheckpoint(updated), {
           keepHistory: true,
           lock,
+          parsed: updated,
         });
       }
       await this.files.commit(ref, lock);
@@ -282,10 +286,20 @@ export class CheckpointManager {
     return this.lister.list(request);
   }
 
-  /** The session's mode, from its manifest or, if that is lost, from what is on disk. */
+  async resumeSession(ref: SessionRef): Promise<ResumePlan> {
+    return planResume(this.store, this.files, sessionRef(ref));
+  }
+
+  async exportSession(ref: SessionRef): Promise<{ markdown: string }> {
+    return { markdown: await exportSession(this.store, this.files, sessionRef(ref)) };
+  }
+
+  /** The session's mode, from its manifest or, if that is lost, from what is on disk; NOT_FOUND without a session. */
   async modeOf(ref: SessionRef): Promise<ExecutionMode> {
     const stored = await this.files.readStoredManifest(ref);
-    return (stored ?? (await this.files.recoverIdentity(ref))).execution_mode;
+    if (stored) return stored.execution_mode;
+    await this.files.assertExists(ref);
+    return (await this.files.recoverIdentity(ref)).execution_mode;
   }
 
   async snapshot(ref: SessionRef): Promise<SessionSnapshot> {
@@ -295,9 +309,7 @@ export class CheckpointManager {
 
   /** Throws PHASE_NOT_IN_MODE or NOT_FOUND before any read of a phase. */
   async phaseOf(request: PhaseRef): Promise<PhaseDefinition> {
-    const ref = sessionRef(request);
-    await this.files.assertExists(ref);
-    return phaseInMode(await this.modeOf(ref), request.phase_num);
+    return phaseInMode(await this.modeOf(sessionRef(request)), request.phase_num);
   }
 
   private buildCheckpoint(
@@ -311,7 +323,9 @@ export class CheckpointManager {
     const terminal =
       request.status === 'completed' || request.status === 'failed' || request.status === 'skipped';
     const started = request.started ?? previous?.started ?? (request.status === 'pending' ? undefined : now);
-    const completed = request.completed ?? (terminal ? now : undefined);
+    // Saving the same finished status again keeps the time it finished.
+    const finishedBefore = previous?.status === request.status ? previous.completed : undefined;
+    const completed = request.completed ?? (terminal ? (finishedBefore ?? now) : undefined);
     const duration =
       request.duration ??
       (started !== undefined && completed !== undefined
@@ -370,9 +384,15 @@ export class CheckpointManager {
     });
   }
 
-  private async assertNoCaseTwin(ref: SessionRef, phase: PhaseDefinition, agentName: string): Promise<void> {
+  /** Returns whether the phase folder has any entries. */
+  private async assertNoCaseTwin(
+    ref: SessionRef,
+    phase: PhaseDefinition,
+    agentName: string,
+  ): Promise<boolean> {
     const wanted = `${agentName}.md`;
-    const twin = (await this.store.list(phaseDir(ref, phase))).find(
+    const entries = await this.store.list(phaseDir(ref, phase));
+    const twin = entries.find(
       (entry) => entry.name !== wanted && entry.name.toLowerCase() === wanted.toLowerCase(),
     );
     if (twin) {
@@ -381,6 +401,7 @@ export class CheckpointManager {
         `agent_name "${agentName}" differs only in letter case from the existing ${twin.name} in phase ${phase.num}; the two files would collide on macOS and Windows. Use "${twin.name.slice(0, -3)}" or another name`,
       );
     }
+    return entries.length > 0;
   }
 }
 

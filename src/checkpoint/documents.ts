@@ -19,7 +19,8 @@ export function documentKind(path: readonly string[]): DocumentKind | undefined 
   if (path.length === 2) return second === PROJECT_FILE ? 'project' : undefined;
   if (second !== SESSIONS_DIR || session === undefined || identifierProblem(session)) return undefined;
   if (path.length === 4) return third === MANIFEST_FILE ? 'manifest' : undefined;
-  if (path.length !== 5 || third === undefined || !phaseByDirectory(third) || file === undefined) return undefined;
+  if (path.length !== 5 || third === undefined || !phaseByDirectory(third) || file === undefined)
+    return undefined;
   if (file === CHECKPOINT_FILE) return 'checkpoint';
   if (file === FEEDBACK_FILE) return 'feedback';
   return file.endsWith('.md') && !agentNameProblem(file.slice(0, -3)) ? 'agent_output' : undefined;
@@ -29,7 +30,11 @@ export function documentKind(path: readonly string[]): DocumentKind | undefined 
  * Up to `limit` documents in path order, after `after`. Whole folders that sort before the cursor
  * are skipped without being listed, so a late page costs about what the first one does.
  */
-export async function listDocuments(store: Store, after: readonly string[] | undefined, limit: number): Promise<DocumentEntry[]> {
+export async function listDocuments(
+  store: Store,
+  after: readonly string[] | undefined,
+  limit: number,
+): Promise<DocumentEntry[]> {
   const found: DocumentEntry[] = [];
   await walk(store, [], after, limit, found);
   return found;
@@ -88,9 +93,13 @@ export function encodeDocumentCursor(path: readonly string[]): string {
 export function decodeDocumentCursor(cursor: string): string[] {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.every((part) => typeof part === 'string') && documentKind(parsed)) return parsed;
+    if (Array.isArray(parsed) && parsed.every((part) => typeof part === 'string') && documentKind(parsed))
+      return parsed;
   } catch {
     // Reported below with the way out.
   }
-  throw new CheckpointError('INVALID_ARGUMENT', 'cursor is not one this server returned; omit it to list from the start');
+  throw new CheckpointError(
+    'INVALID_ARGUMENT',
+    'cursor is not one this server returned; omit it to list from the start',
+  );
 }

@@ -30,6 +30,12 @@ export function agentNameProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** Why `name` cannot be an agent's output file `{agent name}.md` in a phase directory, or undefined. */
+export function outputFileProblem(name: string): string | undefined {
+  if (!name.endsWith('.md')) return 'must be an agent output file name ending with ".md"';
+  return agentNameProblem(name.slice(0, -3));
+}
+
 export function assertIdentifier(field: IdentifierField, value: string): string {
   const problem = field === 'agent_name' ? agentNameProblem(value) : identifierProblem(value);
   if (problem) {

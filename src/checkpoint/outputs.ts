@@ -30,7 +30,11 @@ export async function readAgentOutputs(
   return outputs;
 }
 
-export async function readAgentOutput(store: Store, rel: RelPath, notFound: string): Promise<AgentOutputRecord> {
+export async function readAgentOutput(
+  store: Store,
+  rel: RelPath,
+  notFound: string,
+): Promise<AgentOutputRecord> {
   const output = await readOutputFile(store, rel, false);
   if (output === undefined) throw new CheckpointError('NOT_FOUND', notFound);
   return output;
@@ -47,7 +51,10 @@ async function readOutputFile(
   const label = store.label(rel);
   const { head, body } = splitVerbatim(file.text, OUTPUT_HEADING);
   if (body === undefined) throw corrupt(label, 1, `missing section "## ${OUTPUT_HEADING}"`);
-  return { ...store.parsed.remember(rel, file.identity, () => parseAgentOutputHead(head, label)), content: body };
+  return {
+    ...store.parsed.remember(rel, file.identity, () => parseAgentOutputHead(head, label)),
+    content: body,
+  };
 }
 
 export function compareNames(a: string, b: string): number {

@@ -38,7 +38,6 @@ const MAX_SLUG = 64;
 /** Projects, and new sessions started in them. */
 export class ProjectManager {
   private readonly ids = new UuidV7();
-  private readonly cache = new Map<string, { modifiedMs: number; summary: ProjectSummary }>();
 
   constructor(
     private readonly store: Store,
@@ -147,26 +146,20 @@ export class ProjectManager {
 
   async readProject(projectId: string): Promise<ProjectRecord> {
     assertIdentifier('project_id', projectId);
-    const rel = projectFile(projectId);
-    const text = await this.store.read(rel);
-    if (text === undefined) {
+    const project = await this.store.parsed.read(projectFile(projectId), parseProject);
+    if (project === undefined) {
       throw new CheckpointError(
         'NOT_FOUND',
         `project "${projectId}" not found; call list_projects or create_project`,
       );
     }
-    return parseProject(text, this.store.label(rel));
+    return project;
   }
 
   private async summary(projectId: string): Promise<ProjectSummary | undefined> {
-    const rel = projectFile(projectId);
-    const modifiedMs = await this.store.modifiedMs(rel);
-    if (modifiedMs === undefined) return undefined;
-    const cached = this.cache.get(projectId);
-    if (cached?.modifiedMs === modifiedMs) return cached.summary;
-    const summary = summaryOf(await this.readProject(projectId));
-    this.cache.set(projectId, { modifiedMs, summary });
-    return summary;
+    if (identifierProblem(projectId)) return undefined;
+    const project = await this.store.parsed.read(projectFile(projectId), parseProject);
+    return project && summaryOf(project);
   }
 
   /** The requested id, or a slug of the name (else a UUIDv7) made unique by claiming its directory. */

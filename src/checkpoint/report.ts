@@ -1,6 +1,6 @@
 import type { Blockquote, Code, List, Paragraph, RootContent } from 'mdast';
-import { formatDollars, formatSeconds, orMissing } from './formats/fields.js';
 import { agentOutputFile, type CheckpointRecord, phaseMetrics } from './formats/checkpoint.js';
+import { formatDollars, formatSeconds, orMissing } from './formats/fields.js';
 import { heading, keyValueList, MISSING, renderDocument, table } from './formats/markdown.js';
 import { parseUserFeedback, type UserFeedbackRecord } from './formats/user-feedback.js';
 import { readAgentOutputs } from './outputs.js';
@@ -90,7 +90,21 @@ export async function exportSession(store: Store, files: SessionFiles, ref: Sess
     heading(2, 'Timeline'),
     gantt(manifest.session_id, phases, checkpoints),
     heading(2, 'Agents'),
-    table(['Phase', 'Agent', 'Status', 'Model', 'Input Tokens', 'Output Tokens', 'Tokens', 'Cost', 'Duration', 'Output'], ledgerRows),
+    table(
+      [
+        'Phase',
+        'Agent',
+        'Status',
+        'Model',
+        'Input Tokens',
+        'Output Tokens',
+        'Tokens',
+        'Cost',
+        'Duration',
+        'Output',
+      ],
+      ledgerRows,
+    ),
     heading(2, 'Reviews'),
     ...(reviews.length > 0 ? reviews : [paragraph('No phase has been reviewed yet.')]),
     heading(2, 'Files'),
@@ -122,8 +136,18 @@ const GANTT_TAGS: Record<string, string> = {
 };
 
 /** A Mermaid gantt of the phases that have a start time; a phase still running ends now. */
-export function gantt(title: string, phases: readonly PhaseDefinition[], checkpoints: ReadonlyMap<number, CheckpointRecord>): Code {
-  const lines = ['gantt', `    title Session ${ganttText(title)}`, '    dateFormat YYYY-MM-DDTHH:mm:ss.SSS', '    axisFormat %H:%M', '    section Phases'];
+export function gantt(
+  title: string,
+  phases: readonly PhaseDefinition[],
+  checkpoints: ReadonlyMap<number, CheckpointRecord>,
+): Code {
+  const lines = [
+    'gantt',
+    `    title Session ${ganttText(title)}`,
+    '    dateFormat YYYY-MM-DDTHH:mm:ss.SSS',
+    '    axisFormat %H:%M',
+    '    section Phases',
+  ];
   for (const phase of phases) {
     const checkpoint = checkpoints.get(phase.num);
     if (checkpoint?.started === undefined) continue;
@@ -135,7 +159,9 @@ export function gantt(title: string, phases: readonly PhaseDefinition[], checkpo
           ? start + checkpoint.duration * 1000
           : Date.parse(checkpoint.updated);
     const tag = GANTT_TAGS[checkpoint.status] ?? '';
-    lines.push(`    ${ganttText(phase.name)} :${tag}p${phase.num}, ${ganttTime(start)}, ${ganttTime(Math.max(end, start + 1))}`);
+    lines.push(
+      `    ${ganttText(phase.name)} :${tag}p${phase.num}, ${ganttTime(start)}, ${ganttTime(Math.max(end, start + 1))}`,
+    );
   }
   return { type: 'code', lang: 'mermaid', value: lines.join('\n') };
 }
@@ -157,7 +183,10 @@ function review(phase: PhaseDefinition, feedback: UserFeedbackRecord): RootConte
       ['Action', feedback.action],
       ['Retry Count', String(feedback.retry_count)],
       ['Timestamp', feedback.timestamp],
-      ['Requested Changes', feedback.requested_changes.length > 0 ? feedback.requested_changes.join('; ') : 'none'],
+      [
+        'Requested Changes',
+        feedback.requested_changes.length > 0 ? feedback.requested_changes.join('; ') : 'none',
+      ],
     ]),
   ];
   const comments = feedback.comments.trim();
@@ -182,7 +211,12 @@ function linkList(paths: readonly string[]): List {
     children: paths.map((path) => ({
       type: 'listItem',
       spread: false,
-      children: [{ type: 'paragraph', children: [{ type: 'link', url: path, children: [{ type: 'text', value: path }] }] }],
+      children: [
+        {
+          type: 'paragraph',
+          children: [{ type: 'link', url: path, children: [{ type: 'text', value: path }] }],
+        },
+      ],
     })),
   };
 }

@@ -44,12 +44,15 @@ export async function planResume(store: Store, files: SessionFiles, ref: Session
       reason: 'session_completed',
       requested_changes: [],
       prior_outputs: await priorOutputs(store, ref, phasesOfMode(mode)),
-      instruction: 'Every phase is completed or skipped: call export_session for the report; nothing is left to run.',
+      instruction:
+        'Every phase is completed or skipped: call export_session for the report; nothing is left to run.',
     };
   }
   const phase = phaseDefinition(next);
   const status = checkpoints.get(next)?.status ?? 'pending';
-  const before = phasesOfMode(mode).filter((num) => num < next && checkpoints.get(num)?.status === 'completed');
+  const before = phasesOfMode(mode).filter(
+    (num) => num < next && checkpoints.get(num)?.status === 'completed',
+  );
   const prior = await priorOutputs(store, ref, [...before, next]);
   const requested = status === 'requires_retry' ? await requestedChanges(store, ref, next) : [];
   const reason: ResumeReason =
@@ -81,7 +84,11 @@ export async function planResume(store: Store, files: SessionFiles, ref: Session
   };
 }
 
-async function priorOutputs(store: Store, ref: SessionRef, phases: readonly number[]): Promise<PriorOutput[]> {
+async function priorOutputs(
+  store: Store,
+  ref: SessionRef,
+  phases: readonly number[],
+): Promise<PriorOutput[]> {
   const found: PriorOutput[] = [];
   for (const num of phases) {
     for (const output of await readAgentOutputs(store, ref, phaseDefinition(num))) {

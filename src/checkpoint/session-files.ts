@@ -9,6 +9,13 @@ import type { HeldLock } from './session-lock.js';
 import { buildManifest, manifestAgrees, type SessionIdentity } from './session-state.js';
 import type { Store } from './store.js';
 
+/** Why a stored manifest is not a true view of its checkpoints. */
+export type ManifestProblem = 'missing' | 'unreadable' | 'disagrees';
+
+type Inspection =
+  | { problem: ManifestProblem; snapshot?: undefined }
+  | { problem?: undefined; snapshot: SessionSnapshot };
+
 export interface SessionSnapshot {
   manifest: ManifestRecord;
   checkpoints: Map<number, CheckpointRecord>;
@@ -37,21 +44,14 @@ export class SessionFiles {
 
   /** The stored manifest, or undefined when it is missing or unreadable (it can be rebuilt). */
   async readStoredManifest(ref: SessionRef): Promise<ManifestRecord | undefined> {
-    const text = await this.store.read(manifestFile(ref));
-    if (text === undefined) return undefined;
-    try {
-      return parseManifest(text, this.store.label(manifestFile(ref)));
-    } catch (error) {
-      if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return undefined;
-      throw error;
-    }
+    const stored = await this.readManifestFile(ref);
+    return typeof stored === 'string' ? undefined : stored;
   }
 
   async readCheckpoint(ref: SessionRef, phaseNum: number): Promise<CheckpointRecord | undefined> {
     const rel = checkpointFile(ref, phaseDefinition(phaseNum));
-    const text = await this.store.read(rel);
-    if (text === undefined) return undefined;
-    const checkpoint = parseCheckpoint(text, this.store.label(rel));
+    const checkpoint = await this.store.parsed.read(rel, parseCheckpoint);
+    if (checkpoint === undefined) return undefined;
     if (checkpoint.phase_num !== phaseNum) {
       throw new CheckpointError(
         'CORRUPT_FILE',
@@ -77,14 +77,24 @@ export class SessionFiles {
    */
   async load(ref: SessionRef): Promise<SessionSnapshot> {
     await this.assertExists(ref);
-    const stored = await this.readStoredManifest(ref);
-    const identity = stored ?? (await this.recoverIdentity(ref));
-    const checkpoints = await this.readCheckpoints(ref, identity.execution_mode);
-    if (stored) {
-      const derived = buildManifest(identity, checkpoints, stored.revision, stored.last_updated);
-      if (manifestAgrees(stored, derived)) return { manifest: stored, checkpoints };
-    }
-    return this.store.withLock(sessionDir(ref), async (lock) => this.commit(ref, lock));
+    const seen = await this.inspect(ref);
+    if (seen.snapshot) return seen.snapshot;
+    // What looked wrong may be a save in flight (checkpoint renamed, manifest not yet): under the lock no
+    // save is half done, so only a manifest still wrong there is rebuilt, and Revision keeps counting saves.
+    return this.store.withLock(sessionDir(ref), async (lock) => {
+      return (await this.inspect(ref)).snapshot ?? (await this.commit(ref, lock));
+    });
+  }
+
+  /** Rebuilds the manifest if it is missing, unreadable or out of step with the checkpoints; says which. */
+  async repair(ref: SessionRef): Promise<ManifestProblem | undefined> {
+    await this.assertExists(ref);
+    if (!(await this.inspect(ref)).problem) return undefined;
+    return this.store.withLock(sessionDir(ref), async (lock) => {
+      const { problem } = await this.inspect(ref);
+      if (problem) await this.commit(ref, lock);
+      return problem;
+    });
   }
 
   /** Rewrites the manifest from the checkpoints, one revision up. Call it holding the session lock. */
@@ -98,8 +108,27 @@ export class SessionFiles {
       (stored?.revision ?? 0) + 1,
       this.clock().toISOString(),
     );
-    await this.store.write(manifestFile(ref), renderManifest(manifest), { lock });
+    await this.store.write(manifestFile(ref), renderManifest(manifest), { lock, parsed: manifest });
     return { manifest, checkpoints };
+  }
+
+  private async inspect(ref: SessionRef): Promise<Inspection> {
+    const stored = await this.readManifestFile(ref);
+    const identity = typeof stored === 'string' ? await this.recoverIdentity(ref) : stored;
+    const checkpoints = await this.readCheckpoints(ref, identity.execution_mode);
+    if (typeof stored === 'string') return { problem: stored };
+    const derived = buildManifest(identity, checkpoints, stored.revision, stored.last_updated);
+    if (!manifestAgrees(stored, derived)) return { problem: 'disagrees' };
+    return { snapshot: { manifest: stored, checkpoints } };
+  }
+
+  private async readManifestFile(ref: SessionRef): Promise<ManifestRecord | 'missing' | 'unreadable'> {
+    try {
+      return (await this.store.parsed.read(manifestFile(ref), parseManifest)) ?? 'missing';
+    } catch (error) {
+      if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return 'unreadable';
+      throw error;
+    }
   }
 
   /** Identity of a session whose manifest is lost: project.md, the phase directories, the directory's age. */

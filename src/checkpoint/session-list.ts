@@ -1,15 +1,15 @@
+import { definedOnly } from './define.js';
 import { CheckpointError } from './errors.js';
 import { type ManifestRecord, parseManifest } from './formats/manifest.js';
 import { identifierProblem } from './identifiers.js';
-import type { ExecutionMode } from './phases.js';
-import { manifestFile, projectFile, sessionsDir } from './paths.js';
 import { compareNewestFirst, pageOf } from './paging.js';
+import { manifestFile, projectFile, sessionsDir } from './paths.js';
+import type { ExecutionMode } from './phases.js';
 import type { ListSessionsRequest } from './requests.js';
 import type { SessionFiles } from './session-files.js';
 import { nextPhase } from './session-state.js';
 import type { Store } from './store.js';
 import type { SessionStatus } from './vocabulary.js';
-import { definedOnly } from './define.js';
 
 export interface SessionSummary {
   session_id: string;
@@ -37,7 +37,10 @@ export class SessionLister {
   async list(request: ListSessionsRequest): Promise<{ sessions: SessionSummary[]; next_cursor?: string }> {
     const projectId = request.project_id;
     if (!(await this.store.exists(projectFile(projectId)))) {
-      throw new CheckpointError('NOT_FOUND', `project "${projectId}" not found; call list_projects or create_project`);
+      throw new CheckpointError(
+        'NOT_FOUND',
+        `project "${projectId}" not found; call list_projects or create_project`,
+      );
     }
     const keys = await this.sortKeys(projectId);
     const wanted = request.status;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError } from './errors.js';
 import {
@@ -46,13 +47,17 @@ export class HeldLock {
     }
   }
 
+  /** Removes the lock file only while it is still ours: a lock taken over meanwhile is left to its new holder. */
   async release(): Promise<void> {
+    if ((await readOwner(this.fs, this.path))?.token !== this.token) return;
     const aside = `${this.path}.release-${this.token}`;
     try {
       await this.fs.rename(this.path, aside);
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return;
-      throw error;
+      // A disk that refuses rename must not leave our lock behind to block every later call until it is stale.
+      await this.fs.unlink(this.path);
+      return;
     }
     const owner = await readOwner(this.fs, aside);
     if (owner?.token !== this.token) await restore(this.fs, aside, this.path);
@@ -72,17 +77,13 @@ export async function acquireLock(
   options: LockOptions,
 ): Promise<HeldLock> {
   const token = randomBytes(12).toString('hex');
-  const owner: LockOwner = { pid: process.pid, host: HOST, token, acquired: new Date().toISOString() };
   const draft = `${path}.${process.pid}.${token}.tmp`;
   const handle = await fs.open(draft, OPEN_NEW_FILE, 0o644);
-  try {
-    await handle.writeFile(`${JSON.stringify(owner)}\n`);
-  } finally {
-    await handle.close();
-  }
   const deadline = Date.now() + options.timeoutMs;
   try {
     for (let attempt = 0; ; attempt++) {
+      // A lock's age is its file's mtime: written afresh before each try, a lock won after a long wait is not born stale.
+      await writeOwner(handle, { pid: process.pid, host: HOST, token, acquired: new Date().toISOString() });
       try {
         await fs.link(draft, path);
         return new HeldLock(fs, path, token, label);
@@ -106,10 +107,19 @@ export async function acquireLock(
       await sleep(backoff(attempt));
     }
   } finally {
-    await fs.unlink(draft).catch((error: unknown) => {
-      if (errnoCode(error) !== 'ENOENT') throw error;
-    });
+    try {
+      await handle.close();
+    } finally {
+      await fs.unlink(draft).catch((error: unknown) => {
+        if (errnoCode(error) !== 'ENOENT') throw error;
+      });
+    }
   }
+}
+
+async function writeOwner(handle: FileHandle, owner: LockOwner): Promise<void> {
+  await handle.truncate(0);
+  await handle.write(`${JSON.stringify(owner)}\n`, 0, 'utf8');
 }
 
 interface Holder {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { CheckpointError } from './errors.js';
+import { ParseCache } from './parse-cache.js';
 import { acquireLock, type HeldLock, lockPathOf } from './session-lock.js';
 import {
   errnoCode,
@@ -33,6 +34,8 @@ export interface WriteOptions {
   keepHistory?: boolean;
   /** Commit only while this lock is still ours. */
   lock?: HeldLock;
+  /** The record `content` renders, remembered as this version's parse (see ParseCache). */
+  parsed?: unknown;
 }
 
 export interface HistoryVersion {
@@ -57,6 +60,8 @@ export class Store {
   private readonly lockTimeoutMs: number;
   readonly staleLockMs: number;
   private readonly localLocks = new Map<string, Promise<unknown>>();
+  /** Parsed structured files, reused while unchanged on disk. */
+  readonly parsed: ParseCache = new ParseCache(this);
 
   private constructor(
     readonly root: string,
@@ -94,6 +99,36 @@ export class Store {
       if (code === 'ELOOP') throw this.symlinkError(rel);
       if (code === 'EISDIR')
         throw new CheckpointError('CORRUPT_FILE', `${this.label(rel)} is a directory, expected a file`);
+      throw this.ioError('reading', rel, error);
+    }
+  }
+
+  /** The text with the identity of the file it came from (read through one handle), for caches. */
+  async readIdentified(rel: RelPath): Promise<{ text: string; identity: string } | undefined> {
+    const path = await this.resolve(rel);
+    try {
+      const handle = await this.fs.open(path, OPEN_READ);
+      try {
+        const stat = await handle.stat();
+        return { text: await handle.readFile('utf8'), identity: identityOf(stat) };
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      if (code === 'ELOOP') throw this.symlinkError(rel);
+      throw this.ioError('reading', rel, error);
+    }
+  }
+
+  /** Inode, size and modification time: every save makes a new inode, a hand edit changes the time. */
+  async identity(rel: RelPath): Promise<string | undefined> {
+    const path = await this.resolve(rel);
+    try {
+      return identityOf(await this.fs.lstat(path));
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
       throw this.ioError('reading', rel, error);
     }
   }
@@ -148,13 +183,41 @@ export class Store {
     }
   }
 
+  /** The subdirectories of `rel` (not links, not dot names) with the time each was created. */
+  async listDirectoriesCreated(rel: RelPath): Promise<Array<{ name: string; createdMs: number }>> {
+    const path = await this.resolve(rel);
+    const found: Array<{ name: string; createdMs: number }> = [];
+    for (const entry of await this.list(rel)) {
+      if (entry.kind !== 'directory' || !SEGMENT.test(entry.name)) continue;
+      try {
+        const stat = await this.fs.lstat(join(path, entry.name));
+        if (stat.isDirectory())
+          found.push({ name: entry.name, createdMs: stat.birthtimeMs > 0 ? stat.birthtimeMs : stat.mtimeMs });
+      } catch (error) {
+        if (errnoCode(error) !== 'ENOENT') throw this.ioError('listing', rel, error);
+      }
+    }
+    return found;
+  }
+
   /** Creates every missing directory of `rel`; returns whether the last one was created by this call. */
   async ensureDirectory(rel: RelPath): Promise<boolean> {
+    if (await this.isDirectory(rel)) return false;
     let created = false;
     for (let depth = 1; depth <= rel.length; depth++) {
       created = await this.makeDirectory(rel.slice(0, depth));
     }
     return created;
+  }
+
+  private async isDirectory(rel: RelPath): Promise<boolean> {
+    const path = await this.resolve(rel);
+    try {
+      return (await this.fs.lstat(path)).isDirectory();
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return false;
+      throw this.ioError('reading', rel, error);
+    }
   }
 
   /** Creates the directory only if nothing has that name yet: how a caller claims a fresh id. */
@@ -171,7 +234,12 @@ export class Store {
       previous = await this.readBytes(rel, target);
       if (previous?.data.equals(data)) return false;
     }
-    const temp = await this.writeTemporary(rel, dirname(target), basename(target), data);
+    const { temp, identity } = await this.writeTemporaryIdentified(
+      rel,
+      dirname(target),
+      basename(target),
+      data,
+    );
     try {
       if (previous) await this.archive(rel, previous.data, previous.mtime);
       await options.lock?.assertHeld();
@@ -181,7 +249,17 @@ export class Store {
       await this.removeQuietly(temp);
       throw error instanceof CheckpointError ? error : this.ioError('writing', rel, error);
     }
-    await this.syncDirectory(rel.slice(0, -1));
+    try {
+      await this.flushDirectory(rel.slice(0, -1));
+    } catch (error) {
+      if (error instanceof CheckpointError) throw error;
+      throw new CheckpointError(
+        'INTERNAL',
+        `flushing the directory of ${this.label(rel)} failed (${errnoCode(error) ?? 'unknown error'}) after the new version replaced the old one: it is in place but may not survive a power loss, so nothing was acknowledged. Call the tool again once the disk problem is fixed`,
+      );
+    }
+    // The writer knows what it wrote: the next read of this version needs no parse.
+    if (options.parsed !== undefined) this.parsed.remember(rel, identity, () => options.parsed);
     return true;
   }
 
@@ -194,11 +272,14 @@ export class Store {
       const lock = await acquireLock(this.fs, path, this.label(rel), {
         timeoutMs: this.lockTimeoutMs,
         staleMs: this.staleLockMs,
+      }).catch((error: unknown) => {
+        throw error instanceof CheckpointError ? error : this.ioError('locking', rel, error);
       });
       try {
         return await action(lock);
       } finally {
-        await lock.release();
+        // The action's result or error is what the caller must hear; a lock file that cannot be removed goes stale.
+        await lock.release().catch(() => undefined);
       }
     });
     const settled = run.catch(() => undefined);
@@ -257,8 +338,13 @@ export class Store {
     const temp = TEMP_NAME.exec(name);
     if (!temp && !LOCK_LEFTOVER.test(name)) return false;
     if (temp && !isProcessAlive(Number(temp[1]))) return true;
-    const mtime = (await this.fs.lstat(path)).mtimeMs;
-    return Date.now() - mtime > this.staleLockMs;
+    try {
+      return Date.now() - (await this.fs.lstat(path)).mtimeMs > this.staleLockMs;
+    } catch (error) {
+      // Its writer renamed or removed it after the directory was listed: it was no orphan.
+      if (errnoCode(error) === 'ENOENT') return false;
+      throw error;
+    }
   }
 
   private async makeDirectory(rel: RelPath): Promise<boolean> {
@@ -278,12 +364,23 @@ export class Store {
   }
 
   private async writeTemporary(rel: RelPath, directory: string, name: string, data: Buffer): Promise<string> {
+    return (await this.writeTemporaryIdentified(rel, directory, name, data)).temp;
+  }
+
+  /** The temporary file and its identity, which a rename keeps (same inode, size and mtime). */
+  private async writeTemporaryIdentified(
+    rel: RelPath,
+    directory: string,
+    name: string,
+    data: Buffer,
+  ): Promise<{ temp: string; identity: string }> {
     const temp = join(directory, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       const handle = await this.fs.open(temp, OPEN_NEW_FILE, 0o644);
       try {
         await handle.writeFile(data);
         if (this.durable) await handle.sync();
+        return { temp, identity: identityOf(await handle.stat()) };
       } finally {
         await handle.close();
       }
@@ -291,11 +388,16 @@ export class Store {
       await this.removeQuietly(temp);
       throw this.ioError('writing', rel, error);
     }
-    return temp;
   }
 
   private async archive(rel: RelPath, data: Buffer, mtime: Date): Promise<void> {
     const historyRel = [...rel.slice(0, -1), HISTORY_DIR];
+    const newest = Math.max(0, ...(await this.historyNumbers(rel)));
+    // A save that failed (or crashed) after archiving left these very bytes as the newest version already.
+    if (newest > 0) {
+      const newestRel = this.historyFile(rel, newest);
+      if ((await this.readBytes(newestRel, await this.resolve(newestRel)))?.data.equals(data)) return;
+    }
     await this.ensureDirectory(historyRel);
     const directory = await this.resolve(historyRel);
     const stem = stemOf(rel.at(-1) ?? '');
@@ -307,7 +409,7 @@ export class Store {
       } finally {
         await handle.close();
       }
-      let version = 1 + Math.max(0, ...(await this.history(rel)).map((entry) => entry.version));
+      let version = newest + 1;
       // link() fails instead of replacing: a version number is never reused, even by a racing writer.
       for (;;) {
         try {
@@ -322,6 +424,15 @@ export class Store {
       await this.removeQuietly(temp);
     }
     await this.syncDirectory(historyRel);
+  }
+
+  /** The version numbers kept for `rel`, from the names alone. */
+  private async historyNumbers(rel: RelPath): Promise<number[]> {
+    const stem = stemOf(rel.at(-1) ?? '');
+    return (await this.list([...rel.slice(0, -1), HISTORY_DIR])).flatMap((entry) => {
+      const match = HISTORY_NAME.exec(entry.name);
+      return entry.kind === 'file' && match?.[1] === stem ? [Number(match[2])] : [];
+    });
   }
 
   private async readBytes(rel: RelPath, path: string): Promise<{ data: Buffer; mtime: Date } | undefined> {
@@ -342,17 +453,21 @@ export class Store {
   }
 
   private async syncDirectory(rel: RelPath): Promise<void> {
-    if (!this.durable) return;
-    const path = await this.resolve(rel);
     try {
-      const handle = await this.fs.open(path, OPEN_DIRECTORY);
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await this.flushDirectory(rel);
     } catch (error) {
-      throw this.ioError('flushing', rel, error);
+      throw error instanceof CheckpointError ? error : this.ioError('flushing', rel, error);
+    }
+  }
+
+  /** fsync of the directory: what makes a rename or a new name survive a power loss. */
+  private async flushDirectory(rel: RelPath): Promise<void> {
+    if (!this.durable) return;
+    const handle = await this.fs.open(await this.resolve(rel), OPEN_DIRECTORY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
   }
 
@@ -409,6 +524,10 @@ export class Store {
       `${action} ${where} failed (${code}); nothing was acknowledged and the previous version is intact. Call the tool again once the disk problem is fixed`,
     );
   }
+}
+
+function identityOf(stat: { ino: number; size: number; mtimeMs: number }): string {
+  return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
 }
 
 function stemOf(name: string): string {

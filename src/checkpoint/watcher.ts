@@ -8,14 +8,20 @@ import type { Store } from './store.js';
  * the folder, not the file, because every save replaces the file by rename.
  */
 export class DocumentWatcher {
-  private readonly watchers = new Map<string, { watcher: FSWatcher; listeners: Map<string, Set<() => void>> }>();
+  private readonly watchers = new Map<
+    string,
+    { watcher: FSWatcher; listeners: Map<string, Set<() => void>> }
+  >();
 
   constructor(private readonly store: Store) {}
 
   /** Starts watching `path` (its folder must exist); returns the function that stops. */
   async watch(path: readonly string[], onChange: () => void): Promise<() => void> {
     if (!(await this.store.exists(path.slice(0, -1)))) {
-      throw new CheckpointError('NOT_FOUND', `${path.slice(0, -1).join('/')} does not exist, so nothing in it can be watched`);
+      throw new CheckpointError(
+        'NOT_FOUND',
+        `${path.slice(0, -1).join('/')} does not exist, so nothing in it can be watched`,
+      );
     }
     const absolute = join(this.store.root, ...path);
     const folder = dirname(absolute);

@@ -1,5 +1,5 @@
 import { identifierProblem } from '../checkpoint/identifiers.js';
-import { phasesOfMode, phaseDefinition } from '../checkpoint/phases.js';
+import { phaseDefinition, phasesOfMode } from '../checkpoint/phases.js';
 import type { Store } from '../checkpoint/store.js';
 
 type Complete = (value: string, context?: { arguments?: Record<string, string> }) => Promise<string[]>;
@@ -20,19 +20,32 @@ export function completions(store: Store): Record<string, Complete> {
     project_id: (value) => names([], value, 'directory'),
     session_id: async (value, context) => {
       const project = context?.arguments?.project_id;
-      return project === undefined || identifierProblem(project) ? [] : names([project, 'sessions'], value, 'directory');
+      return project === undefined || identifierProblem(project)
+        ? []
+        : names([project, 'sessions'], value, 'directory');
     },
     phase_dir: async (value, context) => {
       const { project_id: project, session_id: session } = context?.arguments ?? {};
-      if (project === undefined || session === undefined || identifierProblem(project) || identifierProblem(session)) {
-        return phasesOfMode('full').map((num) => phaseDefinition(num).dir).filter((dir) => dir.startsWith(value));
+      if (
+        project === undefined ||
+        session === undefined ||
+        identifierProblem(project) ||
+        identifierProblem(session)
+      ) {
+        return phasesOfMode('full')
+          .map((num) => phaseDefinition(num).dir)
+          .filter((dir) => dir.startsWith(value));
       }
       return names([project, 'sessions', session], value, 'directory');
     },
     agent_name: async (value, context) => {
       const { project_id: project, session_id: session, phase_dir: phase } = context?.arguments ?? {};
       if ([project, session, phase].some((part) => part === undefined || identifierProblem(part))) return [];
-      const files = await names([project as string, 'sessions', session as string, phase as string], value, 'file');
+      const files = await names(
+        [project as string, 'sessions', session as string, phase as string],
+        value,
+        'file',
+      );
       return files
         .filter((file) => file.endsWith('.md') && file !== 'checkpoint.md' && file !== 'user_feedback.md')
         .map((file) => file.slice(0, -3));

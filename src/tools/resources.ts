@@ -17,8 +17,8 @@ import {
   readDocument,
 } from '../checkpoint/documents.js';
 import { CheckpointError, isCheckpointError } from '../checkpoint/errors.js';
-import type { ToolContext } from './deps.js';
 import { completions } from './completions.js';
+import type { ToolContext } from './deps.js';
 
 export const SCHEME = 'checkpoint://';
 const MIME = 'text/markdown';
@@ -26,7 +26,12 @@ const PAGE = 100;
 const RESOURCE_NOT_FOUND = -32002;
 
 const TEMPLATES: Array<{ name: string; title: string; template: string; description: string }> = [
-  { name: 'project', title: 'Project', template: '{project_id}/project.md', description: 'project.md: metadata and the startup idea.' },
+  {
+    name: 'project',
+    title: 'Project',
+    template: '{project_id}/project.md',
+    description: 'project.md: metadata and the startup idea.',
+  },
   {
     name: 'session_manifest',
     title: 'Session manifest',
@@ -37,7 +42,8 @@ const TEMPLATES: Array<{ name: string; title: string; template: string; descript
     name: 'session_report',
     title: 'Session report',
     template: '{project_id}/sessions/{session_id}/report.md',
-    description: 'Generated report: phase table, gantt of timings, per-agent tokens and cost, reviews (as export_session).',
+    description:
+      'Generated report: phase table, gantt of timings, per-agent tokens and cost, reviews (as export_session).',
   },
   {
     name: 'checkpoint',
@@ -49,7 +55,7 @@ const TEMPLATES: Array<{ name: string; title: string; template: string; descript
     name: 'user_feedback',
     title: 'User feedback',
     template: '{project_id}/sessions/{session_id}/{phase_dir}/user_feedback.md',
-    description: "The human review of a phase.",
+    description: 'The human review of a phase.',
   },
   {
     name: 'agent_output',
@@ -69,7 +75,10 @@ export function registerResources(context: ToolContext): void {
   for (const spec of TEMPLATES) {
     server.registerResource(
       spec.name,
-      new ResourceTemplate(`${SCHEME}${spec.template}`, { list: undefined, complete: completions(checkpoints.store) }),
+      new ResourceTemplate(`${SCHEME}${spec.template}`, {
+        list: undefined,
+        complete: completions(checkpoints.store),
+      }),
       { title: spec.title, description: spec.description, mimeType: MIME },
       async (uri) => translate(() => read(context, uri.href)),
     );
@@ -77,7 +86,8 @@ export function registerResources(context: ToolContext): void {
   // The SDK lists every document of every template at once; at 10,000 sessions that is a page per call.
   server.server.setRequestHandler(ListResourcesRequestSchema, async (request) =>
     translate(async () => {
-      const after = request.params?.cursor === undefined ? undefined : decodeDocumentCursor(request.params.cursor);
+      const after =
+        request.params?.cursor === undefined ? undefined : decodeDocumentCursor(request.params.cursor);
       const documents = await listDocuments(checkpoints.store, after, PAGE + 1);
       const page = documents.slice(0, PAGE);
       const last = page.at(-1);
@@ -127,7 +137,9 @@ async function read(context: ToolContext, uri: string): Promise<ReadResourceResu
   if (encodedSize(text) <= budget) return { contents: [{ uri, mimeType: MIME, text }] };
   const cut = sliceEnd(text, 0, text.length, budget);
   return {
-    contents: [{ uri, mimeType: MIME, text: text.slice(0, cut), _meta: { truncated: true, total_chars: text.length } }],
+    contents: [
+      { uri, mimeType: MIME, text: text.slice(0, cut), _meta: { truncated: true, total_chars: text.length } },
+    ],
   };
 }
 
@@ -148,7 +160,8 @@ export async function translate<T>(action: () => Promise<T>): Promise<T> {
     return await action();
   } catch (error) {
     if (!isCheckpointError(error)) throw error;
-    const code = error.code === 'NOT_FOUND' ? RESOURCE_NOT_FOUND : error.code === 'INTERNAL' ? -32603 : -32602;
+    const code =
+      error.code === 'NOT_FOUND' ? RESOURCE_NOT_FOUND : error.code === 'INTERNAL' ? -32603 : -32602;
     throw new McpError(code, `${error.code}: ${error.message}`);
   }
 }

@@ -33,7 +33,8 @@ export interface AgentOutputRecord {
 /** Everything but the content: what listing and validation need without holding the body. */
 export type AgentOutputHead = Omit<AgentOutputRecord, 'content'>;
 
-const OUTPUT = 'Output';
+export const OUTPUT_HEADING = 'Output';
+const OUTPUT = OUTPUT_HEADING;
 
 export function renderAgentOutput(output: AgentOutputRecord): string {
   const phase = phaseDefinition(output.phase_num);

@@ -12,7 +12,7 @@ import type {
 } from 'mdast';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import { gfmFromMarkdown, gfmToMarkdown } from 'mdast-util-gfm';
-import { toMarkdown } from 'mdast-util-to-markdown';
+import { toMarkdown, type Unsafe } from 'mdast-util-to-markdown';
 import { toString as nodeText } from 'mdast-util-to-string';
 import { gfm } from 'micromark-extension-gfm';
 import { CheckpointError } from '../errors.js';
@@ -20,7 +20,7 @@ import { CheckpointError } from '../errors.js';
 /** Marks a missing value in every file. */
 export const MISSING = '-';
 
-export function heading(depth: 1 | 2, text: string): Heading {
+export function heading(depth: 1 | 2 | 3, text: string): Heading {
   return { type: 'heading', depth, children: [{ type: 'text', value: text }] };
 }
 
@@ -75,7 +75,21 @@ function serialize(root: Root): string {
     listItemIndent: 'one',
     rule: '-',
     extensions: [gfmToMarkdown()],
+    unsafe: UNSAFE,
   });
+}
+
+// Escapes the serialiser leaves out, each of which let a value come back changed: `<` can open an
+// email autolink such as `<#@b.c>`, and the GFM parser links `www.` before any character and
+// `HTTP://` in any letter case, reading a backslash escape right after them as part of the link.
+const UNSAFE: Unsafe[] = [
+  inText({ character: '<' }),
+  inText({ character: '.', before: '[Ww]' }),
+  inText({ character: ':', before: '[PSps]', after: '\\/' }),
+];
+
+function inText(pattern: Unsafe): Unsafe {
+  return { ...pattern, inConstruct: 'phrasing', notInConstruct: ['autolink', 'link', 'image', 'label'] };
 }
 
 /** A file cut at its verbatim heading: `head` is parsed, `body` never is. */

@@ -1,0 +1,113 @@
+import type { CheckpointManager } from './checkpoint-manager.js';
+import { CheckpointError } from './errors.js';
+import { identifierProblem } from './identifiers.js';
+import { manifestFile, type SessionRef, sessionDir, sessionsDir } from './paths.js';
+import type { ManifestProblem } from './session-files.js';
+import type { Store } from './store.js';
+
+export interface RepairChange {
+  /** Relative to the base directory. */
+  path: string;
+  action: 'removed' | 'rebuilt' | 'failed';
+  reason: string;
+}
+
+export interface RepairReport {
+  projects: number;
+  sessions: number;
+  changes: RepairChange[];
+}
+
+/** Depth of history/ below the base directory: project, sessions, session, phase, history. */
+const TREE_DEPTH = 5;
+
+const MANIFEST_REASONS: Record<ManifestProblem, string> = {
+  missing: 'the manifest was missing; rebuilt from the phase checkpoints',
+  unreadable: 'the manifest could not be parsed; rebuilt from the phase checkpoints',
+  disagrees: 'the manifest disagreed with the phase checkpoints; rebuilt from them',
+};
+
+/**
+ * Brings a whole base directory back to a consistent state: orphaned temporary files and lock
+ * leftovers are removed, and every manifest that is not a true view of its checkpoints is rebuilt.
+ */
+export async function repairBaseDirectory(
+  store: Store,
+  checkpoints: CheckpointManager,
+): Promise<RepairReport> {
+  const changes = await removeOrphanFiles(store);
+  let projects = 0;
+  let sessions = 0;
+  for (const projectId of await childDirectories(store, [])) {
+    projects++;
+    for (const sessionId of await childDirectories(store, sessionsDir(projectId))) {
+      sessions++;
+      const change = await repairSession(store, checkpoints, {
+        project_id: projectId,
+        session_id: sessionId,
+      });
+      if (change) changes.push(change);
+    }
+  }
+  return { projects, sessions, changes };
+}
+
+/** What startup does: deletes temporary files whose writer is gone, anywhere below the base directory. */
+export async function removeOrphanFiles(store: Store): Promise<RepairChange[]> {
+  return (await store.removeOrphans([], TREE_DEPTH)).map((path) => ({
+    path,
+    action: 'removed',
+    reason: path.endsWith('.tmp')
+      ? 'temporary file of a write that never finished (its process is gone)'
+      : 'leftover of a lock taken over from a dead or stale holder',
+  }));
+}
+
+/** The report as lines for a terminal: one per change, then a summary. */
+export function formatRepairReport(report: RepairReport): string[] {
+  const width = Math.max(0, ...report.changes.map((change) => change.action.length));
+  const lines = report.changes.map(
+    (change) => `${change.action.padEnd(width)}  ${change.path}: ${change.reason}`,
+  );
+  const count = (action: RepairChange['action']) =>
+    report.changes.filter((change) => change.action === action).length;
+  const checked = `checked ${plural(report.projects, 'project')} and ${plural(report.sessions, 'session')}`;
+  lines.push(
+    report.changes.length === 0
+      ? `${checked}: nothing to repair`
+      : `${checked}: ${plural(count('removed'), 'file')} removed, ${plural(count('rebuilt'), 'manifest')} rebuilt, ${plural(count('failed'), 'session')} not repaired`,
+  );
+  return lines;
+}
+
+async function repairSession(
+  store: Store,
+  checkpoints: CheckpointManager,
+  ref: SessionRef,
+): Promise<RepairChange | undefined> {
+  try {
+    const problem = await checkpoints.files.repair(ref);
+    if (problem)
+      return { path: store.label(manifestFile(ref)), action: 'rebuilt', reason: MANIFEST_REASONS[problem] };
+  } catch (error) {
+    // A checkpoint that cannot be read leaves nothing true to rebuild from: a human has to look.
+    if (!(error instanceof CheckpointError)) throw error;
+    return {
+      path: store.label(sessionDir(ref)),
+      action: 'failed',
+      reason: `${error.code}: ${error.message}`,
+    };
+  }
+  return undefined;
+}
+
+async function childDirectories(store: Store, rel: readonly string[]): Promise<string[]> {
+  return (await store.list(rel))
+    .filter((entry) => entry.kind === 'directory' && identifierProblem(entry.name) === undefined)
+    .map((entry) => entry.name)
+    .sort();
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
