@@ -192,7 +192,11 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   await server.connect(transport);
-  server.server.onclose = () => void activity.idle().then(() => process.exit(0));
+  const closeResources = server.server.onclose;
+  server.server.onclose = () => {
+    closeResources?.();
+    void activity.idle().then(() => process.exit(0));
+  };
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
   logger.info(`serving ${store.root} over stdio`);

@@ -135,7 +135,10 @@ const GANTT_TAGS: Record<string, string> = {
   requires_retry: 'crit, ',
 };
 
-/** A Mermaid gantt of the phases that have a start time; a phase still running ends now. */
+/**
+ * A Mermaid gantt of the phases that have a start time. A phase still running ends where its duration
+ * says, else at its last checkpoint: the report shows what is recorded, so two exports agree.
+ */
 export function gantt(
   title: string,
   phases: readonly PhaseDefinition[],

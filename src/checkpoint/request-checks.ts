@@ -114,10 +114,14 @@ export function validateFeedback(
 
 /**
  * A stack trace is written as an indented code block, so no line of it can pose as a heading. Line
- * ends become LF, trailing spaces and blank edge lines go: what survives that round trip is kept.
+ * ends become LF, trailing spaces and blank edge lines go, and NUL becomes U+FFFD as every markdown
+ * reader makes it: what survives that round trip is kept.
  */
 export function normalizeStackTrace(trace: string): string | undefined {
-  const lines = trace.split(/\r\n|\r|\n/).map((line) => line.replace(/[ \t]+$/, ''));
+  const lines = trace
+    .replaceAll('\0', '\uFFFD')
+    .split(/\r\n|\r|\n/)
+    .map((line) => line.replace(/[ \t]+$/, ''));
   while (lines.length > 0 && lines[0] === '') lines.shift();
   while (lines.length > 0 && lines.at(-1) === '') lines.pop();
   return lines.length > 0 ? lines.join('\n') : undefined;

@@ -66,9 +66,14 @@ export async function planResume(store: Store, files: SessionFiles, ref: Session
             ? 'not_started'
             : 'next_phase';
   const target = `phase ${next} (${phase.name})`;
-  const read = prior.length > 0 ? 'read the prior outputs with get_phase_outputs, then ' : '';
+  // get_phase_outputs reads only completed phases by default: name the phases, this one's attempt included.
+  const priorPhases = [...new Set(prior.map((output) => output.phase_num))];
+  const read =
+    prior.length > 0
+      ? `read the prior outputs with get_phase_outputs (phase_nums [${priorPhases.join(', ')}]), then `
+      : '';
   const instructions: Record<Exclude<ResumeReason, 'session_completed'>, string> = {
-    not_started: `Start ${target}: save each agent's result with save_agent_output, then call save_checkpoint.`,
+    not_started: `Start ${target}: ${read}save each agent's result with save_agent_output and call save_checkpoint.`,
     in_progress: `Continue ${target}, which was in progress: ${read}save the missing agent outputs with save_agent_output and call save_checkpoint.`,
     failed: `Rerun ${target}, which failed: ${read}save each agent's new output with save_agent_output and call save_checkpoint.`,
     retry_requested: `Rerun ${target} applying the ${requested.length} requested change${requested.length === 1 ? '' : 's'}: ${read}save each agent's revised output with save_agent_output and call save_checkpoint.`,

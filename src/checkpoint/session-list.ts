@@ -2,7 +2,7 @@ import { definedOnly } from './define.js';
 import { CheckpointError } from './errors.js';
 import { type ManifestRecord, parseManifest } from './formats/manifest.js';
 import { identifierProblem } from './identifiers.js';
-import { compareNewestFirst, pageOf } from './paging.js';
+import { pageOf, type SortKey } from './paging.js';
 import { manifestFile, projectFile, sessionsDir } from './paths.js';
 import type { ExecutionMode } from './phases.js';
 import type { ListSessionsRequest } from './requests.js';
@@ -27,7 +27,8 @@ export interface SessionSummary {
  * costs one directory listing plus the manifests it returns (parsed again only when changed).
  */
 export class SessionLister {
-  private readonly created = new Map<string, number>();
+  private readonly created = new Map<string, Map<string, SortKey>>();
+  private readonly sorted = new Map<string, { names: Set<string>; keys: SortKey[] }>();
 
   constructor(
     private readonly store: Store,
@@ -62,22 +63,40 @@ export class SessionLister {
     return { sessions, ...definedOnly({ next_cursor }) };
   }
 
-  /** Every session folder with its creation time, newest first; known times are not looked up again. */
-  private async sortKeys(projectId: string): Promise<Array<{ id: string; created: string }>> {
+  /**
+   * Every session folder with its creation time, newest first. A creation time never changes, so it is
+   * looked up once per folder, and while the folders are those of the last call its order is reused.
+   */
+  private async sortKeys(projectId: string): Promise<SortKey[]> {
     const names = (await this.store.list(sessionsDir(projectId)))
-      .filter((entry) => entry.kind === 'directory' && identifierProblem(entry.name) === undefined)
+      .filter((entry) => entry.kind === 'directory')
       .map((entry) => entry.name);
-    if (names.some((name) => !this.created.has(`${projectId}/${name}`))) {
-      for (const { name, createdMs } of await this.store.listDirectoriesCreated(sessionsDir(projectId))) {
-        this.created.set(`${projectId}/${name}`, createdMs);
+    const last = this.sorted.get(projectId);
+    if (last && last.names.size === names.length && names.every((name) => last.names.has(name))) return last.keys;
+    const known = this.createdOf(projectId);
+    const ids = names.filter((name) => identifierProblem(name) === undefined);
+    const unknown = ids.filter((id) => !known.has(id));
+    if (unknown.length > FEW) {
+      for (const { name, createdMs } of await this.store.listDirectoriesCreated(sessionsDir(projectId)))
+        known.set(name, { id: name, created: new Date(createdMs).toISOString() });
+    } else {
+      for (const id of unknown) {
+        const created = await this.store.createdAt([...sessionsDir(projectId), id]);
+        if (created) known.set(id, { id, created: created.toISOString() });
       }
     }
-    const keys = names.flatMap((id) => {
-      const ms = this.created.get(`${projectId}/${id}`);
-      return ms === undefined ? [] : [{ id, created: new Date(ms).toISOString() }];
-    });
-    // The same order the cursor compares by, so paging never skips or repeats.
-    return keys.sort(compareNewestFirst);
+    const keys = ids.flatMap((id) => known.get(id) ?? []).sort(newestFirst);
+    this.sorted.set(projectId, { names: new Set(names), keys });
+    return keys;
+  }
+
+  private createdOf(projectId: string): Map<string, SortKey> {
+    let known = this.created.get(projectId);
+    if (known === undefined) {
+      known = new Map();
+      this.created.set(projectId, known);
+    }
+    return known;
   }
 
   private async summary(projectId: string, sessionId: string): Promise<SessionSummary | undefined> {
@@ -101,4 +120,16 @@ export class SessionLister {
       ...definedOnly({ next_phase: nextPhase(manifest) }),
     };
   }
+}
+
+/** Past this many new folders, one listing of the folder's times beats a look-up each. */
+const FEW = 16;
+
+/**
+ * compareNewestFirst without parsing: toISOString() text has one fixed width, so it sorts as the time
+ * does, and a page boundary here is where the cursor's comparison puts it.
+ */
+function newestFirst(a: SortKey, b: SortKey): number {
+  if (a.created !== b.created) return a.created < b.created ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }

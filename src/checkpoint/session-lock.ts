@@ -68,7 +68,9 @@ export class HeldLock {
 /**
  * Takes the exclusive lock file at `path`: created by link() from a complete temporary file, so no
  * reader ever sees a half-written owner. A dead or stale owner is moved aside by rename, never
- * deleted in place, so two waiters cannot both remove a lock and both believe they hold it.
+ * deleted in place, and put back if what was moved turns out to be a newer lock. Should two waiters
+ * still both believe they hold it, the token check before every commit (HeldLock.assertHeld) stops
+ * the one whose lock file is gone.
  */
 export async function acquireLock(
   fs: StoreFs,

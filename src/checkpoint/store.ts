@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { CheckpointError } from './errors.js';
 import { ParseCache } from './parse-cache.js';
@@ -85,52 +85,19 @@ export class Store {
   }
 
   async read(rel: RelPath): Promise<string | undefined> {
-    const path = await this.resolve(rel);
-    try {
-      const handle = await this.fs.open(path, OPEN_READ);
-      try {
-        return await handle.readFile('utf8');
-      } finally {
-        await handle.close();
-      }
-    } catch (error) {
-      const code = errnoCode(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      if (code === 'ELOOP') throw this.symlinkError(rel);
-      if (code === 'EISDIR')
-        throw new CheckpointError('CORRUPT_FILE', `${this.label(rel)} is a directory, expected a file`);
-      throw this.ioError('reading', rel, error);
-    }
+    return (await this.readData(rel))?.toString('utf8');
   }
 
-  /** The text with the identity of the file it came from (read through one handle), for caches. */
+  /** The text with the identity of its bytes (see contentIdentity), for caches. */
   async readIdentified(rel: RelPath): Promise<{ text: string; identity: string } | undefined> {
-    const path = await this.resolve(rel);
-    try {
-      const handle = await this.fs.open(path, OPEN_READ);
-      try {
-        const stat = await handle.stat();
-        return { text: await handle.readFile('utf8'), identity: identityOf(stat) };
-      } finally {
-        await handle.close();
-      }
-    } catch (error) {
-      const code = errnoCode(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      if (code === 'ELOOP') throw this.symlinkError(rel);
-      throw this.ioError('reading', rel, error);
-    }
+    const data = await this.readData(rel);
+    return data && { text: data.toString('utf8'), identity: contentIdentity(data) };
   }
 
-  /** Inode, size and modification time: every save makes a new inode, a hand edit changes the time. */
+  /** What a cache may compare to know a file unchanged: a digest of its bytes (see contentIdentity). */
   async identity(rel: RelPath): Promise<string | undefined> {
-    const path = await this.resolve(rel);
-    try {
-      return identityOf(await this.fs.lstat(path));
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
-      throw this.ioError('reading', rel, error);
-    }
+    const data = await this.readData(rel);
+    return data && contentIdentity(data);
   }
 
   async exists(rel: RelPath): Promise<boolean> {
@@ -367,7 +334,7 @@ export class Store {
     return (await this.writeTemporaryIdentified(rel, directory, name, data)).temp;
   }
 
-  /** The temporary file and its identity, which a rename keeps (same inode, size and mtime). */
+  /** The temporary file and the identity of what it holds. */
   private async writeTemporaryIdentified(
     rel: RelPath,
     directory: string,
@@ -380,7 +347,7 @@ export class Store {
       try {
         await handle.writeFile(data);
         if (this.durable) await handle.sync();
-        return { temp, identity: identityOf(await handle.stat()) };
+        return { temp, identity: contentIdentity(data) };
       } finally {
         await handle.close();
       }
@@ -433,6 +400,25 @@ export class Store {
       const match = HISTORY_NAME.exec(entry.name);
       return entry.kind === 'file' && match?.[1] === stem ? [Number(match[2])] : [];
     });
+  }
+
+  private async readData(rel: RelPath): Promise<Buffer | undefined> {
+    const path = await this.resolve(rel);
+    try {
+      const handle = await this.fs.open(path, OPEN_READ);
+      try {
+        return await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      if (code === 'ELOOP') throw this.symlinkError(rel);
+      if (code === 'EISDIR')
+        throw new CheckpointError('CORRUPT_FILE', `${this.label(rel)} is a directory, expected a file`);
+      throw this.ioError('reading', rel, error);
+    }
   }
 
   private async readBytes(rel: RelPath, path: string): Promise<{ data: Buffer; mtime: Date } | undefined> {
@@ -526,8 +512,14 @@ export class Store {
   }
 }
 
-function identityOf(stat: { ino: number; size: number; mtimeMs: number }): string {
-  return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+/**
+ * A file's identity for caches is a digest of its bytes, never inode, size and mtime: a freed inode is
+ * reused at once by the next temporary file, and mtimes are as coarse as the clock (a second on ext3
+ * and HFS+, a tick on older Linux), so two versions written close together can share all three, and a
+ * parse cached for the older would be served for the newer: a lost manifest update.
+ */
+function contentIdentity(data: Buffer): string {
+  return `${data.length}:${createHash('sha256').update(data).digest('base64url')}`;
 }
 
 function stemOf(name: string): string {

@@ -5,6 +5,9 @@ import { completions } from './completions.js';
 import type { ToolContext } from './deps.js';
 import { translate } from './resources.js';
 
+/** MCP answers bad prompt arguments, one that names no session included, with invalid params. */
+const INVALID_PARAMS = -32602;
+
 /** Prompts a host can offer its user: resume a session, or review one phase. */
 export function registerPrompts(context: ToolContext): void {
   const { server, checkpoints } = context;
@@ -54,7 +57,7 @@ export function registerPrompts(context: ToolContext): void {
         return {
           messages: [{ role: 'user' as const, content: { type: 'text' as const, text: lines.join('\n') } }],
         };
-      }),
+      }, INVALID_PARAMS),
   );
 
   server.registerPrompt(
@@ -77,7 +80,7 @@ export function registerPrompts(context: ToolContext): void {
         const phaseNum = Number(args.phase_num);
         if (!Number.isInteger(phaseNum) || phaseNum < 1 || phaseNum > 7) {
           throw new McpError(
-            -32602,
+            INVALID_PARAMS,
             `phase_num must be a whole number from 1 to 7, got ${JSON.stringify(args.phase_num)}`,
           );
         }
@@ -98,7 +101,7 @@ export function registerPrompts(context: ToolContext): void {
         return {
           messages: [{ role: 'user' as const, content: { type: 'text' as const, text: lines.join('\n') } }],
         };
-      }),
+      }, INVALID_PARAMS),
   );
 }
 

@@ -154,14 +154,16 @@ function describe(entry: DocumentEntry): Resource {
   return { uri: `${SCHEME}${name}`, name, title: `${entry.kind}: ${name}`, mimeType: MIME };
 }
 
-/** Core errors as the protocol's: not found is -32002, bad input -32602, the rest internal. */
-export async function translate<T>(action: () => Promise<T>): Promise<T> {
+/**
+ * Core errors as the protocol's: not found is -32002 (resource not found; prompts pass -32602, as MCP
+ * answers a prompt argument that names nothing with invalid params), bad input -32602, the rest internal.
+ */
+export async function translate<T>(action: () => Promise<T>, notFound = RESOURCE_NOT_FOUND): Promise<T> {
   try {
     return await action();
   } catch (error) {
     if (!isCheckpointError(error)) throw error;
-    const code =
-      error.code === 'NOT_FOUND' ? RESOURCE_NOT_FOUND : error.code === 'INTERNAL' ? -32603 : -32602;
+    const code = error.code === 'NOT_FOUND' ? notFound : error.code === 'INTERNAL' ? -32603 : -32602;
     throw new McpError(code, `${error.code}: ${error.message}`);
   }
 }

@@ -10,6 +10,9 @@ export interface StdioOptions {
 
 const INVALID_REQUEST = -32600;
 const PARSE_ERROR = -32700;
+const INTERNAL_ERROR = -32603;
+/** Far deeper than any MCP message; deeper input would overflow the stack of code that recurses over it. */
+export const MAX_MESSAGE_DEPTH = 256;
 
 /**
  * Newline-delimited JSON-RPC over stdin/stdout. Unlike the SDK's stdio transport it keeps a big
@@ -140,19 +143,35 @@ export class StdioTransport implements Transport {
       this.reject(null, PARSE_ERROR, 'Parse error: the line is not JSON');
       return;
     }
-    const message = JSONRPCMessageSchema.safeParse(parsed);
-    if (!message.success) {
-      this.options.onDiagnostic?.('skipped a JSON line that is not a JSON-RPC message');
-      const id = typeof parsed === 'object' && parsed !== null && 'id' in parsed ? parsed.id : null;
+    if (nestedDeeperThan(parsed, MAX_MESSAGE_DEPTH)) {
+      this.options.onDiagnostic?.(`skipped a JSON line nested more than ${MAX_MESSAGE_DEPTH} levels deep`);
       this.reject(
-        typeof id === 'string' || typeof id === 'number' ? id : null,
+        idOf(parsed),
         INVALID_REQUEST,
-        'Invalid Request: not a JSON-RPC 2.0 message',
+        `Invalid Request: the message is nested more than ${MAX_MESSAGE_DEPTH} levels deep`,
       );
       return;
     }
-    if ('method' in message.data && 'id' in message.data) this.unanswered.add(message.data.id);
-    this.onmessage?.(message.data);
+    const message = JSONRPCMessageSchema.safeParse(parsed);
+    if (!message.success) {
+      this.options.onDiagnostic?.('skipped a JSON line that is not a JSON-RPC message');
+      this.reject(idOf(parsed), INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 message');
+      return;
+    }
+    const data = message.data;
+    const awaited = 'method' in data && 'id' in data ? data.id : undefined;
+    if (awaited !== undefined) this.unanswered.add(awaited);
+    try {
+      this.onmessage?.(data);
+    } catch (error) {
+      // A handler that throws while reading one message must not take the whole session down with it.
+      this.options.onDiagnostic?.(
+        `a message could not be handled: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      if (awaited !== undefined) {
+        this.reject(awaited, INTERNAL_ERROR, 'Internal error: the request could not be handled');
+      }
+    }
   }
 
   private reject(id: string | number | null, code: number, message: string): void {
@@ -162,6 +181,24 @@ export class StdioTransport implements Transport {
       this.onerror?.(error instanceof Error ? error : new Error(String(error))),
     );
   }
+}
+
+function idOf(parsed: unknown): string | number | null {
+  const id = typeof parsed === 'object' && parsed !== null && 'id' in parsed ? parsed.id : null;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+/** Whether arrays and objects nest more than `limit` levels in `value`; iterative, as the input may be hostile. */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<{ node: unknown; depth: number }> = [{ node: value, depth: 1 }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (typeof top.node !== 'object' || top.node === null) continue;
+    if (top.depth > limit) return true;
+    for (const child of Array.isArray(top.node) ? top.node : Object.values(top.node)) {
+      if (typeof child === 'object' && child !== null) stack.push({ node: child, depth: top.depth + 1 });
+    }
+  }
+  return false;
 }
 
 const ID = String.raw`"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.){0,200}")`;

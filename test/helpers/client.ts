@@ -44,7 +44,10 @@ export async function connectedClient(
 export const SERVER_ENTRY = new URL('../../dist/server.js', import.meta.url).pathname;
 
 /** The built server spawned over stdio, as an MCP host runs it. */
-export async function spawnedClient(baseDir: string, args: string[] = []): Promise<{ client: Client; transport: StdioClientTransport }> {
+export async function spawnedClient(
+  baseDir: string,
+  args: string[] = [],
+): Promise<{ client: Client; transport: StdioClientTransport }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [SERVER_ENTRY, '--base-dir', baseDir, ...args],
@@ -70,9 +73,15 @@ export async function callOk<T = Record<string, unknown>>(
 }
 
 /** Calls a tool that must fail; returns the error text (which starts with the code). */
-export async function callError(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
+export async function callError(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<string> {
   const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-  expect(result.isError, `${name} should fail but returned ${JSON.stringify(result.structuredContent)}`).toBe(true);
+  expect(result.isError, `${name} should fail but returned ${JSON.stringify(result.structuredContent)}`).toBe(
+    true,
+  );
   expect(result.structuredContent).toBeUndefined();
   const first = result.content[0];
   return first?.type === 'text' ? first.text : '';
@@ -80,6 +89,30 @@ export async function callError(client: Client, name: string, args: Record<strin
 
 /** The error code of a failed call: the core's code, or INVALID_ARGUMENT for SDK input validation. */
 export function errorCode(text: string): string {
-  if (text.includes('Input validation error') || text.includes('Invalid arguments for tool')) return 'INVALID_ARGUMENT';
+  if (text.includes('Input validation error') || text.includes('Invalid arguments for tool'))
+    return 'INVALID_ARGUMENT';
   return /^([A-Z_]+):/.exec(text)?.[1] ?? 'UNKNOWN';
+}
+
+/**
+ * Calls a tool that must fail with `code` and returns the error text. A schema failure is answered by
+ * the SDK ("Input validation error"), every other failure by our wrapper with the code first.
+ */
+export async function expectToolError(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+  code: string,
+): Promise<string> {
+  const text = await callError(client, name, args);
+  if (code === 'INVALID_ARGUMENT' && !text.startsWith('INVALID_ARGUMENT: ')) {
+    expect(text).toMatch(/^(MCP error -32602: )?Input validation error/);
+  } else {
+    expect(
+      text.startsWith(`${code}: `),
+      `${name} should fail with ${code} but said: ${text.slice(0, 300)}`,
+    ).toBe(true);
+  }
+  expect(errorCode(text)).toBe(code);
+  return text;
 }

@@ -1,0 +1,38 @@
+import type { ColdStartResult } from '../cold-start.js';
+import type { MemoryResult } from '../memory.js';
+import type { OperationsResult } from '../operations.js';
+import type { PeerRow } from '../peer.js';
+import type { ScalingRow } from '../scaling.js';
+import type { ThroughputRow } from '../throughput.js';
+import type { WorstCaseResult } from '../worst-case.js';
+
+export interface Machine {
+  date: string;
+  node: string;
+  platform: string;
+  cpus: number;
+  cpuModel: string;
+  /** Load averages (1, 5, 15 minutes) when the run started and when it ended. */
+  loadBefore: number[];
+  loadAfter: number[];
+  seconds: number;
+}
+
+export interface Results {
+  machine: Machine;
+  operations?: OperationsResult;
+  scaling?: ScalingRow[];
+  throughput?: ThroughputRow[];
+  coldStart?: ColdStartResult;
+  memory?: MemoryResult;
+  worstCase?: WorstCaseResult;
+  peer?: PeerRow[];
+  targets: Target[];
+}
+
+export interface Target {
+  target: string;
+  measured: string;
+  limit: string;
+  pass: boolean;
+}

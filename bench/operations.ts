@@ -1,0 +1,117 @@
+// Sections 1 and 2: every operation, sequential, beside the floors measured in the same rounds.
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { proseOfSize } from './lib/fixtures.js';
+import { durableWrite } from './lib/floor.js';
+import { callTool, startCheckpointServer } from './lib/server.js';
+import { type Summary, summarizeAll, timeInterleaved } from './lib/stats.js';
+import {
+  buildFullSession,
+  createSession,
+  PHASE_DIRS,
+  type Ref,
+  saveCheckpoint,
+  saveFeedback,
+  saveOutput,
+} from './lib/workflow.js';
+
+export interface OperationsResult {
+  calls: number;
+  operations: Record<string, Summary>;
+  /** Bytes of each file a floor writes: exactly what the operation wrote. */
+  bytes: Record<string, number>;
+}
+
+const AGENTS = ['market_analyst', 'customer_researcher', 'competitor_scout'];
+const READ: Ref = { project_id: 'bench', session_id: 'read' };
+
+export async function benchOperations(
+  workDir: string,
+  calls: number,
+  rounds = 10,
+): Promise<OperationsResult> {
+  const base = join(workDir, 'operations');
+  const floorDir = join(workDir, 'floor');
+  await mkdir(floorDir, { recursive: true });
+  const server = await startCheckpointServer(base);
+  const { client } = server;
+  try {
+    await buildFullSession(client, READ, 3, 20 * 1024);
+    const small = proseOfSize(1024, 1);
+    const large = proseOfSize(100 * 1024, 2);
+    const warm: Ref = { project_id: 'bench', session_id: 'warm' };
+    await createSession(client, warm);
+    const ops = operationActions(client, small, large, () => session);
+    let session: Ref = warm;
+    for (let i = 0; i < 50; i++) for (const action of Object.values(ops)) await action(i);
+    const files = await readFloorFiles(base, warm);
+    const floors = {
+      'durable write: agent output 1 KB': (i: number) => durableWrite(floorDir, `a${i % 7}.md`, files.small),
+      'durable write: agent output 100 KB': (i: number) =>
+        durableWrite(floorDir, `b${i % 7}.md`, files.large),
+      'durable write: checkpoint.md': (i: number) => durableWrite(floorDir, `c${i % 7}.md`, files.checkpoint),
+      'durable write: session_manifest.md': () => durableWrite(floorDir, 'm.md', files.manifest),
+      'durable write: user_feedback.md': (i: number) =>
+        durableWrite(floorDir, `f${i % 7}.md`, files.feedback),
+      ping: () => client.ping(),
+    };
+    const times = await timeInterleaved(
+      rounds,
+      Math.ceil(calls / rounds),
+      { ...ops, ...floors },
+      async (round) => {
+        session = { project_id: 'bench', session_id: `round-${round}` };
+        await createSession(client, session);
+      },
+    );
+    return {
+      calls,
+      operations: summarizeAll(times),
+      bytes: Object.fromEntries(Object.entries(files).map(([name, data]) => [name, data.length])),
+    };
+  } finally {
+    await server.close();
+  }
+}
+
+/** The timed calls; the write calls go to the round's fresh session, seven phases in turn. */
+function operationActions(
+  client: Parameters<typeof saveOutput>[0],
+  small: string,
+  large: string,
+  session: () => Ref,
+): Record<string, (i: number) => Promise<unknown>> {
+  const phaseOf = (i: number) => 1 + (Math.abs(i) % 7);
+  return {
+    'save_agent_output 1 KB': (i) => saveOutput(client, session(), phaseOf(i), `agent_${i + 100}`, small),
+    'save_agent_output 100 KB': (i) => saveOutput(client, session(), phaseOf(i), `big_${i + 100}`, large),
+    'save_agent_output 1 KB, same agent again (history)': (i) =>
+      saveOutput(client, session(), phaseOf(i), 'reviser', `${i}${small.slice(String(i).length)}`),
+    save_checkpoint: (i) =>
+      saveCheckpoint(
+        client,
+        session(),
+        phaseOf(i),
+        Math.floor(i / 7) % 2 ? 'completed' : 'in_progress',
+        AGENTS,
+      ),
+    save_user_feedback: (i) => saveFeedback(client, session(), phaseOf(i), `Reviewed, round ${i}.`),
+    load_session: () => callTool(client, 'load_session', READ),
+    'get_phase_outputs (7 phases x 3 x 20 KB)': () => callTool(client, 'get_phase_outputs', READ),
+    validate_session: () => callTool(client, 'validate_session', READ),
+  };
+}
+
+type FloorFiles = Record<'small' | 'large' | 'checkpoint' | 'manifest' | 'feedback', Buffer>;
+
+async function readFloorFiles(base: string, ref: Ref): Promise<FloorFiles> {
+  const session = join(base, ref.project_id, 'sessions', ref.session_id);
+  const phase = (i: number) => join(session, PHASE_DIRS[1 + (i % 7)] ?? '');
+  return {
+    small: await readFile(join(phase(1), 'agent_101.md')),
+    large: await readFile(join(phase(1), 'big_101.md')),
+    checkpoint: await readFile(join(phase(1), 'checkpoint.md')),
+    manifest: await readFile(join(session, 'session_manifest.md')),
+    feedback: await readFile(join(phase(1), 'user_feedback.md')),
+  };
+}

@@ -1,0 +1,93 @@
+// npm run bench: every measurement of issue 7 in one run, written to docs/BENCHMARKS.md and
+// docs/bench-results.json. `tsx bench/run.ts --only=operations,peer` runs some sections and only prints.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchColdStart } from './cold-start.js';
+import type { Results } from './lib/results.js';
+import { nowMs } from './lib/stats.js';
+import { benchMemory } from './memory.js';
+import { benchOperations } from './operations.js';
+import { benchPeer } from './peer.js';
+import { renderReport } from './report.js';
+import { benchScaling } from './scaling.js';
+import { judgeTargets } from './targets.js';
+import { benchThroughput } from './throughput.js';
+import { benchWorstCase } from './worst-case.js';
+
+const SECTIONS = [
+  'cold-start',
+  'operations',
+  'worst-case',
+  'peer',
+  'scaling',
+  'throughput',
+  'memory',
+] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values } = parseArgs({
+  options: { only: { type: 'string' }, keep: { type: 'boolean' }, quick: { type: 'boolean' } },
+});
+const only = values.only?.split(',') as Section[] | undefined;
+const unknown = only?.filter((name) => !SECTIONS.includes(name));
+if (unknown?.length)
+  throw new Error(`unknown section ${unknown.join(', ')}; sections: ${SECTIONS.join(', ')}`);
+const wanted = (section: Section) => only === undefined || only.includes(section);
+// --quick: a tenth of the calls, to try the harness; it prints and writes nothing to docs/.
+const scale = (count: number) => (values.quick ? Math.max(10, Math.ceil(count / 10)) : count);
+
+const workDir = await mkdtemp(join(tmpdir(), 'checkpoint-mcp-bench-'));
+const started = nowMs();
+const loadBefore = loadavg();
+const results: Omit<Results, 'targets' | 'machine'> = {};
+const step = async <T>(section: Section, run: () => Promise<T>): Promise<T | undefined> => {
+  if (!wanted(section)) return undefined;
+  const begun = nowMs();
+  process.stderr.write(`bench: ${section} ...`);
+  const result = await run();
+  process.stderr.write(` ${((nowMs() - begun) / 1000).toFixed(0)} s\n`);
+  return result;
+};
+
+try {
+  results.coldStart = await step('cold-start', () => benchColdStart(workDir, values.quick ? 3 : 15));
+  results.operations = await step('operations', () => benchOperations(workDir, scale(500)));
+  results.worstCase = await step('worst-case', () => benchWorstCase(workDir, scale(50)));
+  results.peer = await step('peer', () => benchPeer(workDir, [10, 1000], scale(300)));
+  results.scaling = await step('scaling', () =>
+    benchScaling(workDir, values.quick ? [10, 1000] : [10, 1000, 10_000], scale(300)),
+  );
+  results.throughput = await step('throughput', () =>
+    benchThroughput(workDir, [1, 4, 8], values.quick ? 1 : 5),
+  );
+  results.memory = await step('memory', () => benchMemory(workDir, scale(200), scale(100)));
+} finally {
+  if (!values.keep) await rm(workDir, { recursive: true, force: true });
+}
+
+const cpu = cpus();
+const complete: Results = {
+  machine: {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpu.length,
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    loadBefore,
+    loadAfter: loadavg(),
+    seconds: (nowMs() - started) / 1000,
+  },
+  ...results,
+  targets: judgeTargets(results),
+};
+const report = renderReport(complete);
+if (only === undefined && !values.quick) {
+  const docs = new URL('../docs/', import.meta.url);
+  await mkdir(docs, { recursive: true });
+  await writeFile(new URL('BENCHMARKS.md', docs), report);
+  await writeFile(new URL('bench-results.json', docs), `${JSON.stringify(complete, null, 2)}\n`);
+  process.stderr.write('bench: wrote docs/BENCHMARKS.md and docs/bench-results.json\n');
+}
+process.stdout.write(report);

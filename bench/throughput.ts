@@ -1,0 +1,114 @@
+// Section 4: 1, 4 and 8 client processes, each with its own server, saving into one session of one
+// shared base directory; then every acknowledged save is checked on disk.
+import { type ChildProcess, fork } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openManager, parseManifest, splitVerbatim } from './lib/core.js';
+import { sha256 } from './lib/fixtures.js';
+import { PHASE_DIRS, type Ref } from './lib/workflow.js';
+import type { WorkerReport, WorkerStart } from './throughput-worker.js';
+
+export interface ThroughputRow {
+  processes: number;
+  seconds: number;
+  outputSaves: number;
+  checkpointSaves: number;
+  outputsPerSecond: number;
+  savesPerSecond: number;
+  failures: number;
+  /** Acknowledged outputs missing on disk or with other content. */
+  lostOutputs: number;
+  revision: { expected: number; actual: number };
+  /** Acknowledged checkpoint saves the manifest Revision does not count. */
+  lostCheckpoints: number;
+}
+
+const WORKER = new URL('./throughput-worker.ts', import.meta.url).pathname;
+
+export async function benchThroughput(
+  workDir: string,
+  levels: readonly number[],
+  seconds: number,
+  checkpointEvery = 10,
+): Promise<ThroughputRow[]> {
+  const base = join(workDir, 'throughput');
+  const manager = await openManager(base, true);
+  const rows: ThroughputRow[] = [];
+  for (const processes of levels) {
+    const ref: Ref = { project_id: 'bench', session_id: `throughput-${processes}` };
+    await manager.createSession({ ...ref, user_id: 'bench', execution_mode: 'full' });
+    const children = Array.from({ length: processes }, () =>
+      fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    );
+    await Promise.all(
+      children.map((child, worker) => {
+        const start: WorkerStart = { base, ref, worker, checkpointEvery };
+        child.send(start);
+        return nextMessage(child);
+      }),
+    );
+    const deadline = Date.now() + seconds * 1000;
+    const reports = await Promise.all(
+      children.map((child) => {
+        child.send({ go: deadline });
+        return nextMessage(child).then((message) => (message as { report: WorkerReport }).report);
+      }),
+    );
+    rows.push(await verify(base, ref, processes, reports));
+  }
+  return rows;
+}
+
+async function verify(
+  base: string,
+  ref: Ref,
+  processes: number,
+  reports: WorkerReport[],
+): Promise<ThroughputRow> {
+  const session = join(base, ref.project_id, 'sessions', ref.session_id);
+  let lostOutputs = 0;
+  for (const output of reports.flatMap((report) => report.outputs)) {
+    const path = join(session, PHASE_DIRS[output.phase_num] ?? '', `${output.agent_name}.md`);
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    const body = text === undefined ? undefined : splitVerbatim(text, 'Output').body;
+    if (
+      body === undefined ||
+      sha256(body) !== output.sha256 ||
+      !text?.includes(`- Content SHA-256: ${output.sha256}`)
+    )
+      lostOutputs++;
+  }
+  const manifestPath = join(session, 'session_manifest.md');
+  const manifest = parseManifest(await readFile(manifestPath, 'utf8'), manifestPath);
+  const checkpointSaves = sum(reports.map((report) => report.checkpoints));
+  const outputSaves = sum(reports.map((report) => report.outputs.length));
+  const seconds = Math.max(...reports.map((report) => report.elapsedMs)) / 1000;
+  const expected = 1 + checkpointSaves;
+  return {
+    processes,
+    seconds,
+    outputSaves,
+    checkpointSaves,
+    outputsPerSecond: outputSaves / seconds,
+    savesPerSecond: (outputSaves + checkpointSaves) / seconds,
+    failures: sum(reports.map((report) => report.failures.length)),
+    lostOutputs,
+    revision: { expected, actual: manifest.revision },
+    lostCheckpoints: Math.max(0, expected - manifest.revision),
+  };
+}
+
+function nextMessage(child: ChildProcess): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`throughput worker exited with ${code}`));
+    child.once('exit', onExit);
+    child.once('message', (message) => {
+      child.off('exit', onExit);
+      resolve(message);
+    });
+  });
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}

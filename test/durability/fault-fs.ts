@@ -1,0 +1,69 @@
+import type { FileHandle } from 'node:fs/promises';
+import * as fsp from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { StoreFs } from '../../src/checkpoint/store-fs.js';
+
+export type FaultStep = 'write' | 'fsync' | 'rename' | 'directory-fsync';
+
+export interface Fault {
+  step: FaultStep;
+  code: 'ENOSPC' | 'EIO';
+  /** Which files fail (by path); every file when absent. */
+  only?: (path: string) => boolean;
+}
+
+/** node:fs/promises with a fault that can be switched on and off: the disk of the injected-fault tests. */
+export class FaultyFs {
+  fault: Fault | undefined;
+  /** How many calls failed since the fault was set. */
+  failures = 0;
+
+  readonly fs: StoreFs = {
+    ...fsp,
+    open: (async (path: Parameters<typeof fsp.open>[0], flags?: string | number, mode?: number) => {
+      const handle = await fsp.open(path, flags, mode);
+      return this.wrap(
+        handle,
+        String(path),
+        typeof flags === 'number' && (flags & fsp.constants.O_DIRECTORY) !== 0,
+      );
+    }) as typeof fsp.open,
+    rename: async (from: Parameters<typeof fsp.rename>[0], to: Parameters<typeof fsp.rename>[1]) => {
+      this.maybeFail('rename', String(to), 'rename');
+      return fsp.rename(from, to);
+    },
+  };
+
+  private wrap(handle: FileHandle, path: string, directory: boolean): FileHandle {
+    return new Proxy(handle, {
+      get: (target, property, receiver) => {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        const step: FaultStep | undefined =
+          property === 'writeFile' || property === 'write'
+            ? 'write'
+            : property === 'sync' || property === 'datasync'
+              ? directory
+                ? 'directory-fsync'
+                : 'fsync'
+              : undefined;
+        return async (...args: unknown[]) => {
+          if (step) this.maybeFail(step, path, property === 'sync' ? 'fsync' : String(property));
+          return value.apply(target, args);
+        };
+      },
+    });
+  }
+
+  private maybeFail(step: FaultStep, path: string, syscall: string): void {
+    const fault = this.fault;
+    if (!fault || fault.step !== step || (fault.only && !fault.only(path))) return;
+    this.failures++;
+    const error = new Error(
+      `${fault.code}: injected fault, ${syscall} '${basename(path)}'`,
+    ) as NodeJS.ErrnoException;
+    error.code = fault.code;
+    error.syscall = syscall;
+    throw error;
+  }
+}

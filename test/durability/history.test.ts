@@ -1,0 +1,56 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { managers } from '../helpers/base-dir.js';
+
+const REF = { project_id: 'p', session_id: 's' };
+const HISTORY = join('p', 'sessions', 's', 'phase_1_concept', 'history');
+
+describe('history instead of overwrite', () => {
+  it('overwriting an agent output three times keeps the three earlier versions, numbered 1 to 3 and readable', async () => {
+    const { base, checkpoints } = await managers();
+    await checkpoints.createSession({ ...REF, user_id: 'u' });
+    const contents = ['first\n', 'second ## Output\n', 'third\r\n', 'fourth, current'];
+    for (const content of contents)
+      await checkpoints.saveAgentOutput({
+        ...REF,
+        phase_num: 1,
+        agent_name: 'writer',
+        output_content: content,
+      });
+
+    expect((await readdir(join(base, HISTORY))).sort()).toEqual([
+      'writer.v1.md',
+      'writer.v2.md',
+      'writer.v3.md',
+    ]);
+    for (const version of [1, 2, 3]) {
+      const page = await checkpoints.getAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', version });
+      expect(page).toMatchObject({ version, content: contents[version - 1] });
+    }
+    const current = await checkpoints.getAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer' });
+    expect(current).toMatchObject({ version: 4, content: 'fourth, current' });
+    const { versions } = await checkpoints.listHistory({ ...REF, phase_num: 1 });
+    expect(versions.map((entry) => [entry.file, entry.version])).toEqual([
+      ['writer.md', 1],
+      ['writer.md', 2],
+      ['writer.md', 3],
+    ]);
+  });
+
+  it('saving byte-identical content again adds no history entry', async () => {
+    const { base, checkpoints } = await managers({ clock: () => new Date('2024-11-24T10:00:00.000Z') });
+    await checkpoints.createSession({ ...REF, user_id: 'u' });
+    const output = { ...REF, phase_num: 1, agent_name: 'writer', output_content: 'same\n' };
+    await checkpoints.saveAgentOutput(output);
+    await checkpoints.saveAgentOutput(output);
+    const feedback = { ...REF, phase_num: 1, reviewed: true, approved: true, comments: 'fine' };
+    await checkpoints.saveUserFeedback(feedback);
+    await checkpoints.saveUserFeedback(feedback);
+    const checkpoint = { ...REF, phase_num: 1, status: 'completed' as const, agents: [] };
+    await checkpoints.saveCheckpoint(checkpoint);
+    await checkpoints.saveCheckpoint(checkpoint);
+    await expect(readdir(join(base, HISTORY))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await checkpoints.listHistory({ ...REF, phase_num: 1 })).versions).toEqual([]);
+  });
+});

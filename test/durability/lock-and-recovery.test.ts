@@ -1,0 +1,127 @@
+import * as fsp from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
+import { checkpointFile, sessionDir } from '../../src/checkpoint/paths.js';
+import { phaseDefinition } from '../../src/checkpoint/phases.js';
+import { acquireLock, lockPathOf } from '../../src/checkpoint/session-lock.js';
+import { nodeFs, type StoreFs, sleep } from '../../src/checkpoint/store-fs.js';
+import { managers, tempDir } from '../helpers/base-dir.js';
+import { FaultyFs } from './fault-fs.js';
+
+const REF = { project_id: 'p', session_id: 's' };
+
+describe('the session lock', () => {
+  it('a lock won after a long wait is as fresh as its win, not as old as its wait', async () => {
+    const path = lockPathOf(await tempDir());
+    const options = { timeoutMs: 10_000, staleMs: 2_000 };
+    const first = await acquireLock(nodeFs, path, 'session', options);
+    const waiting = acquireLock(nodeFs, path, 'session', options);
+    await sleep(1_500);
+    await first.release();
+    const second = await waiting;
+    // Were the lock's age counted from when `second` began to wait, it would look stale within 500 ms.
+    await expect(acquireLock(nodeFs, path, 'session', { ...options, timeoutMs: 1_000 })).rejects.toMatchObject({
+      code: 'LOCK_TIMEOUT',
+    });
+    await second.assertHeld();
+    await second.release();
+  });
+
+  it('a holder whose lock was taken over releases nothing: the new holder keeps its lock', async () => {
+    const dir = await tempDir();
+    const path = lockPathOf(dir);
+    const options = { timeoutMs: 5_000, staleMs: 200 };
+    const old = await acquireLock(nodeFs, path, 'session', options);
+    await sleep(300);
+    const taker = await acquireLock(nodeFs, path, 'session', options);
+    await expect(old.assertHeld()).rejects.toMatchObject({ code: 'LOCK_TIMEOUT' });
+    await old.release();
+    await taker.assertHeld();
+    expect(await readdir(dir)).toEqual(['.lock']);
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ token: taker.token });
+    await taker.release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a lock draft that cannot be written is removed, and the store reports INTERNAL', async () => {
+    const faulty = new FaultyFs();
+    const { store } = await managers({ store: { fs: faulty.fs } });
+    await store.ensureDirectory(['p']);
+    const dir = join(store.root, 'p');
+    faulty.fault = { step: 'write', code: 'ENOSPC' };
+    await expect(
+      acquireLock(faulty.fs, lockPathOf(dir), 'p', { timeoutMs: 100, staleMs: 100 }),
+    ).rejects.toMatchObject({
+      code: 'ENOSPC',
+    });
+    await expect(store.withLock(['p'], async () => 'never')).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect(await readdir(dir)).toEqual([]);
+    faulty.fault = undefined;
+    expect(await store.withLock(['p'], async () => 'now')).toBe('now');
+  });
+});
+
+describe('recovery on load', () => {
+  it('load_session during a save in flight waits for it instead of rebuilding the manifest (Revision counts saves)', async () => {
+    const { store, checkpoints } = await managers();
+    await checkpoints.createSession({ ...REF, user_id: 'u', execution_mode: 'full' });
+    let loading: ReturnType<typeof checkpoints.loadSession> | undefined;
+    await store.withLock(sessionDir(REF), async (lock) => {
+      // Half of a save_checkpoint: the checkpoint is renamed into place, the manifest not yet rewritten.
+      const checkpoint = {
+        phase_num: 1,
+        phase_name: 'Concept Expansion',
+        status: 'completed' as const,
+        retry_count: 0,
+        execution_mode: 'single' as const,
+        updated: new Date().toISOString(),
+        agents: [],
+        errors: [],
+        next_phase: 2,
+      };
+      await store.write(checkpointFile(REF, phaseDefinition(1)), renderCheckpoint(checkpoint), { lock });
+      loading = checkpoints.loadSession(REF);
+      await sleep(200);
+      await checkpoints.files.commit(REF, lock);
+    });
+    const state = await loading;
+    expect(state).toMatchObject({ revision: 2, completed_phases: [1] });
+  });
+
+  it('load_session rebuilds a manifest that disagrees with the checkpoints, one revision up', async () => {
+    const { store, checkpoints } = await managers();
+    await checkpoints.createSession({ ...REF, user_id: 'u' });
+    await checkpoints.saveCheckpoint({ ...REF, phase_num: 1, status: 'completed', agents: [] });
+    const manifest = join(store.root, 'p', 'sessions', 's', 'session_manifest.md');
+    const text = await readFile(manifest, 'utf8');
+    const edited = text.replace(/(\|\s*1\s*\|\s*Concept Expansion\s*\|\s*)completed/, '$1failed   ');
+    expect(edited).not.toBe(text);
+    await writeFile(manifest, edited);
+    expect(await checkpoints.loadSession(REF)).toMatchObject({ revision: 3, completed_phases: [1] });
+  });
+
+  it('load_session ignores a temporary file that its live writer renames away while the directory is swept', async () => {
+    const vanishing: StoreFs = {
+      ...fsp,
+      lstat: (async (path: Parameters<typeof fsp.lstat>[0]) => {
+        if (basename(String(path)).endsWith('.tmp'))
+          throw Object.assign(new Error('ENOENT: gone'), { code: 'ENOENT' });
+        return fsp.lstat(path);
+      }) as typeof fsp.lstat,
+    };
+    const { store, checkpoints } = await managers({ store: { fs: vanishing } });
+    await checkpoints.createSession({ ...REF, user_id: 'u' });
+    const temp = join(
+      store.root,
+      'p',
+      'sessions',
+      's',
+      'phase_1_concept',
+      `.writer.md.${process.pid}.a1b2c3.tmp`,
+    );
+    await writeFile(temp, 'half');
+    await expect(checkpoints.loadSession(REF)).resolves.toMatchObject({ revision: 1 });
+  });
+});

@@ -1,0 +1,131 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
+import { formatRepairReport, removeOrphanFiles, repairBaseDirectory } from '../../src/checkpoint/repair.js';
+import { managers } from '../helpers/base-dir.js';
+import { tempFiles } from './harness.js';
+
+/** The pid of a process that has exited: its temporary files are orphans. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  return child.pid ?? 1;
+}
+
+async function seeded() {
+  const { base, store, checkpoints } = await managers();
+  for (const [project_id, session_id] of [
+    ['alpha', 'ok'],
+    ['alpha', 'missing'],
+    ['alpha', 'unreadable'],
+    ['beta', 'disagrees'],
+    ['beta', 'corrupt'],
+  ] as const) {
+    await checkpoints.createSession({ project_id, session_id, user_id: 'u' });
+    await checkpoints.saveCheckpoint({
+      project_id,
+      session_id,
+      phase_num: 1,
+      status: 'completed',
+      agents: [],
+    });
+  }
+  const session = (project: string, id: string) => join(base, project, 'sessions', id);
+  await rm(join(session('alpha', 'missing'), 'session_manifest.md'));
+  await writeFile(
+    join(session('alpha', 'unreadable'), 'session_manifest.md'),
+    '# Session Manifest\n\nhalf a fi',
+  );
+  const checkpoint = join(session('beta', 'disagrees'), 'phase_1_concept', 'checkpoint.md');
+  await writeFile(
+    checkpoint,
+    (await readFile(checkpoint, 'utf8')).replace('- Status: completed', '- Status: failed'),
+  );
+  await writeFile(
+    join(session('beta', 'corrupt'), 'phase_1_concept', 'checkpoint.md'),
+    '# Phase Checkpoint\n\nnothing',
+  );
+  const dead = deadPid();
+  const orphans = [
+    join('alpha', `.project.md.${dead}.0a1b2c.tmp`),
+    join('alpha', 'sessions', 'ok', `.session_manifest.md.${dead}.0a1b2d.tmp`),
+    join('alpha', 'sessions', 'ok', `.lock.${dead}.0a1b2e.tmp`),
+    join('alpha', 'sessions', 'ok', 'phase_2_market_research', `.scout.md.${dead}.0a1b2f.tmp`),
+  ];
+  await mkdir(join(base, 'alpha', 'sessions', 'ok', 'phase_1_concept', 'history'), { recursive: true });
+  orphans.push(
+    join('alpha', 'sessions', 'ok', 'phase_1_concept', 'history', `.checkpoint.${dead}.0a1b30.tmp`),
+  );
+  for (const orphan of orphans) await writeFile(join(base, orphan), 'half');
+  // A live writer's temporary file (this process, just now) is no orphan.
+  const live = join('beta', 'sessions', 'disagrees', `.session_manifest.md.${process.pid}.0a1b31.tmp`);
+  await writeFile(join(base, live), 'in flight');
+  return { base, store, checkpoints, orphans, live, session };
+}
+
+describe('repair of a whole base directory', () => {
+  it('removes orphaned temporary files, rebuilds every wrong manifest and reports each change', async () => {
+    const { base, store, checkpoints, orphans, live, session } = await seeded();
+    const report = await repairBaseDirectory(store, checkpoints);
+
+    expect(report.projects).toBe(2);
+    expect(report.sessions).toBe(5);
+    const byAction = (action: string) =>
+      report.changes
+        .filter((change) => change.action === action)
+        .map((change) => change.path)
+        .sort();
+    expect(byAction('removed')).toEqual([...orphans].sort());
+    expect(byAction('rebuilt')).toEqual([
+      'alpha/sessions/missing/session_manifest.md',
+      'alpha/sessions/unreadable/session_manifest.md',
+      'beta/sessions/disagrees/session_manifest.md',
+    ]);
+    expect(byAction('failed')).toEqual(['beta/sessions/corrupt']);
+    const failed = report.changes.find((change) => change.action === 'failed');
+    expect(failed?.reason).toMatch(
+      /^CORRUPT_FILE: .*beta\/sessions\/corrupt\/phase_1_concept\/checkpoint\.md/,
+    );
+    expect(report.changes.find((change) => change.path.endsWith('missing/session_manifest.md'))?.reason).toBe(
+      'the manifest was missing; rebuilt from the phase checkpoints',
+    );
+
+    expect(await tempFiles(base)).toEqual([live]);
+    const manifest = async (project: string, id: string) =>
+      parseManifest(await readFile(join(session(project, id), 'session_manifest.md'), 'utf8'), id);
+    expect((await manifest('beta', 'disagrees')).phases[0]?.status).toBe('failed');
+    expect((await manifest('alpha', 'missing')).phases[0]?.status).toBe('completed');
+    expect((await manifest('alpha', 'unreadable')).revision).toBe(1);
+    expect((await manifest('alpha', 'ok')).revision).toBe(2);
+
+    const again = await repairBaseDirectory(store, checkpoints);
+    expect(again.changes.map((change) => change.action)).toEqual(['failed']);
+  });
+
+  it('formats the report as one line per change and a summary', async () => {
+    const lines = formatRepairReport({
+      projects: 2,
+      sessions: 3,
+      changes: [
+        { path: 'p/.project.md.7.ab.tmp', action: 'removed', reason: 'temporary file' },
+        { path: 'p/sessions/s/session_manifest.md', action: 'rebuilt', reason: 'the manifest was missing' },
+      ],
+    });
+    expect(lines).toEqual([
+      'removed  p/.project.md.7.ab.tmp: temporary file',
+      'rebuilt  p/sessions/s/session_manifest.md: the manifest was missing',
+      'checked 2 projects and 3 sessions: 1 file removed, 1 manifest rebuilt, 0 sessions not repaired',
+    ]);
+    expect(formatRepairReport({ projects: 1, sessions: 1, changes: [] })).toEqual([
+      'checked 1 project and 1 session: nothing to repair',
+    ]);
+  });
+
+  it('at startup, removeOrphanFiles deletes only the files of writers that are gone', async () => {
+    const { base, store, orphans, live } = await seeded();
+    const removed = await removeOrphanFiles(store);
+    expect(removed.map((change) => change.path).sort()).toEqual([...orphans].sort());
+    expect(await tempFiles(base)).toEqual([live]);
+  });
+});

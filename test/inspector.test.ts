@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/base-dir.js';
+import { connectedClient, SERVER_ENTRY } from './helpers/client.js';
+
+const INSPECTOR_CLI = fileURLToPath(
+  new URL('../node_modules/@modelcontextprotocol/inspector/clients/cli/build/index.js', import.meta.url),
+);
+const NULLABLE_SERVER = fileURLToPath(new URL('./fixtures/nullable-server.mjs', import.meta.url));
+/** What the Inspector's schema lint prints: a finding per tool, then a count. */
+const FINDING = /^(Warning|Error): tool "|\d+ errors?, \d+ warnings? across|Schema portability/m;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The pinned Inspector CLI, run with --strict over a stdio server, listing its tools. */
+async function inspect(serverArgs: string[]): Promise<Run> {
+  const child = spawn(
+    process.execPath,
+    [INSPECTOR_CLI, '--cli', '--strict', process.execPath, ...serverArgs, '--method', 'tools/list'],
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: await tempDir() },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    stdout += text;
+  });
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  return { code, stdout, stderr };
+}
+
+describe('MCP Inspector CLI', () => {
+  it('lists every tool of the built server with --strict and reports no schema finding', async () => {
+    const run = await inspect([SERVER_ENTRY, '--base-dir', await tempDir()]);
+    expect(run.code, run.stderr).toBe(0);
+    const names = (JSON.parse(run.stdout) as { tools: Array<{ name: string }> }).tools.map(
+      (tool) => tool.name,
+    );
+    const { client } = await connectedClient();
+    const registered = (await client.listTools()).tools.map((tool) => tool.name);
+    expect(registered.length).toBeGreaterThanOrEqual(17);
+    expect(names.sort()).toEqual(registered.sort());
+    expect(run.stderr).not.toMatch(FINDING);
+    // Whatever else reaches stderr is the server's own log lines.
+    for (const line of run.stderr.split('\n').filter((text) => text.trim() !== ''))
+      expect(line).toMatch(/^checkpoint-mcp (debug|info|warning|error): /);
+  }, 120_000);
+
+  it('reports a finding with --strict for a server whose input schema has a nullable field', async () => {
+    const run = await inspect([NULLABLE_SERVER]);
+    expect(run.stderr).toMatch(FINDING);
+    expect(run.stderr).toContain('echo_nullable');
+    expect(run.stderr).toContain('inputSchema.properties.value');
+  }, 120_000);
+});

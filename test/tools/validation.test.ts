@@ -1,0 +1,109 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
+import { completePhase, corrupt, createSession, REF, saveOutput, sessionPath } from '../helpers/seed.js';
+
+interface Report {
+  is_valid: boolean;
+  errors: string[];
+  warnings: string[];
+}
+
+describe('validate_checkpoint', () => {
+  it('validate_checkpoint finds a freshly saved phase valid', async () => {
+    const { client } = await connectedClient();
+    await createSession(client);
+    await saveOutput(client, 1, 'concept_expansion', 'idea');
+    await completePhase(client, 1, ['concept_expansion']);
+    expect(await callOk(client, 'validate_checkpoint', { ...REF, phase_num: 1 })).toEqual({
+      is_valid: true,
+      errors: [],
+      warnings: [],
+    });
+  });
+
+  it('validate_checkpoint warns of a hand-edited output and errs on a missing one', async () => {
+    const { client, base } = await connectedClient();
+    await createSession(client);
+    await saveOutput(client, 1, 'edited', 'original');
+    await saveOutput(client, 1, 'lost', 'soon gone');
+    await completePhase(client, 1, ['edited', 'lost']);
+    const editedPath = sessionPath(base, 'phase_1_concept', 'edited.md');
+    await writeFile(editedPath, (await readFile(editedPath, 'utf8')).replace('original', 'changed by hand'));
+    await rm(sessionPath(base, 'phase_1_concept', 'lost.md'));
+    const report = await callOk<Report>(client, 'validate_checkpoint', { ...REF, phase_num: 1 });
+    expect(report.is_valid).toBe(false);
+    expect(report.errors).toEqual([expect.stringContaining('lost')]);
+    expect(report.warnings).toEqual([expect.stringContaining('edited.md')]);
+  });
+
+  it('validate_checkpoint reports a hand-corrupted checkpoint as an error with its line, not a failed call', async () => {
+    const { client, base } = await connectedClient();
+    await createSession(client);
+    await completePhase(client, 1, []);
+    await corrupt(sessionPath(base, 'phase_1_concept', 'checkpoint.md'));
+    const report = await callOk<Report>(client, 'validate_checkpoint', { ...REF, phase_num: 1 });
+    expect(report.is_valid).toBe(false);
+    expect(report.errors).toEqual([expect.stringMatching(/phase_1_concept\/checkpoint\.md:\d+/)]);
+  });
+
+  it('validate_checkpoint of a phase never checkpointed says to call save_checkpoint', async () => {
+    const { client } = await connectedClient();
+    await createSession(client);
+    const report = await callOk<Report>(client, 'validate_checkpoint', { ...REF, phase_num: 2 });
+    expect(report).toEqual({
+      is_valid: false,
+      errors: [expect.stringContaining('save_checkpoint')],
+      warnings: [],
+    });
+  });
+
+  it('validate_checkpoint rejects bad arguments, missing sessions and phases outside the mode', async () => {
+    const { client } = await connectedClient();
+    await createSession(client);
+    await expectToolError(client, 'validate_checkpoint', { ...REF, phase_num: 8 }, 'INVALID_ARGUMENT');
+    await expectToolError(client, 'validate_checkpoint', { ...REF, phase_num: '1' }, 'INVALID_ARGUMENT');
+    await expectToolError(
+      client,
+      'validate_checkpoint',
+      { ...REF, session_id: 'x', phase_num: 1 },
+      'NOT_FOUND',
+    );
+    await expectToolError(client, 'validate_checkpoint', { ...REF, phase_num: 4 }, 'PHASE_NOT_IN_MODE');
+  });
+});
+
+describe('validate_session', () => {
+  it('validate_session reports every phase of the mode and the manifest in one result', async () => {
+    const { client, base } = await connectedClient();
+    await createSession(client);
+    await completePhase(client, 1, []);
+    await corrupt(sessionPath(base, 'phase_2_market_research', 'checkpoint.md'));
+    const report = await callOk<Report & { phases: Record<string, Report> }>(client, 'validate_session', REF);
+    expect(Object.keys(report.phases)).toEqual(['1', '2', '3', '6', '7']);
+    expect(report.phases['1']).toEqual({ is_valid: true, errors: [], warnings: [] });
+    expect(report.phases['2']?.is_valid).toBe(false);
+    expect(report.phases['3']).toEqual({ is_valid: true, errors: [], warnings: [] });
+    expect(report.is_valid).toBe(false);
+  });
+
+  it('validate_session reports a deleted manifest as an error', async () => {
+    const { client, base } = await connectedClient();
+    await createSession(client);
+    await rm(sessionPath(base, 'session_manifest.md'));
+    const report = await callOk<Report>(client, 'validate_session', REF);
+    expect(report.is_valid).toBe(false);
+    expect(report.errors).toEqual([expect.stringContaining('session_manifest.md')]);
+  });
+
+  it('validate_session of a missing session is NOT_FOUND and of a path id INVALID_ARGUMENT', async () => {
+    const { client } = await connectedClient();
+    await expectToolError(client, 'validate_session', REF, 'NOT_FOUND');
+    await expectToolError(
+      client,
+      'validate_session',
+      { project_id: '..', session_id: 's1' },
+      'INVALID_ARGUMENT',
+    );
+  });
+});
