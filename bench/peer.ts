@@ -40,6 +40,7 @@ export async function benchPeer(
       stores.push({
         items,
         base,
+        memoryFile,
         ours: await startCheckpointServer(base),
         peer: await startPeerServer(memoryFile),
       });

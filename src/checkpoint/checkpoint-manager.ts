@@ -88,8 +88,14 @@ export class CheckpointManager {
     await this.ensureProject(ref.project_id, request.user_id, mode);
     await this.store.ensureDirectory(sessionDir(ref));
     await this.store.withLock(sessionDir(ref), async (lock) => {
-      const stored = await this.files.readStoredManifest(ref);
-      if (stored) {
+      const stored = await this.files.readManifestFile(ref);
+      if (stored === 'unreadable') {
+        throw new CheckpointError(
+          'CORRUPT_FILE',
+          `session "${ref.session_id}" exists in project "${ref.project_id}" but its session_manifest.md cannot be read, so its settings cannot be compared; call load_session, which rebuilds the manifest from the phase checkpoints, or validate_session for the details`,
+        );
+      }
+      if (stored !== 'missing') {
         const differs = (['user_id', 'execution_mode', 'workflow_type'] as const).find(
           (key) =>
             stored[key] !== { user_id: request.user_id, execution_mode: mode, workflow_type: workflow }[key],

@@ -122,7 +122,8 @@ export class SessionFiles {
     return { snapshot: { manifest: stored, checkpoints } };
   }
 
-  private async readManifestFile(ref: SessionRef): Promise<ManifestRecord | 'missing' | 'unreadable'> {
+  /** The stored manifest, or why there is none to use. */
+  async readManifestFile(ref: SessionRef): Promise<ManifestRecord | 'missing' | 'unreadable'> {
     try {
       return (await this.store.parsed.read(manifestFile(ref), parseManifest)) ?? 'missing';
     } catch (error) {

@@ -1,7 +1,9 @@
+import * as fsp from 'node:fs/promises';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
+import type { StoreFs } from '../../src/checkpoint/store-fs.js';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
 import { corrupt } from '../helpers/seed.js';
 
@@ -150,6 +152,33 @@ describe('list_sessions', () => {
       current_phase: 0,
       next_phase: 1,
     });
+  });
+
+  it('list_sessions stays exactly-once on a file system without birth times while older sessions are saved', async () => {
+    // Some file systems report no birth time; the store then falls back to the folder's mtime, which
+    // moves on every save in the session. A listing in progress must not let a saved session jump ahead.
+    const noBirthTimes: StoreFs = {
+      ...fsp,
+      lstat: (async (...args: Parameters<typeof fsp.lstat>) => {
+        const stats = await fsp.lstat(...args);
+        return Object.assign(stats, { birthtimeMs: 0, birthtime: new Date(0) });
+      }) as typeof fsp.lstat,
+    };
+    const { client } = await connectedClient({ store: { fs: noBirthTimes } });
+    const old = await createSessions(client, 's', 12);
+    const { items } = await walk(sessionPages(client, { limit: 4 }), async (page) => {
+      // An old session not listed yet is saved, then a new session appears.
+      await callOk(client, 'save_checkpoint', {
+        project_id: PROJECT,
+        session_id: old[page] as string,
+        phase_num: 1,
+        status: 'in_progress',
+        agents: [],
+      });
+      await callOk(client, 'create_session', { project_id: PROJECT, session_id: id('new', page), user_id: 'u1' });
+    });
+    console.log(items);
+    expect(items).toEqual([...old].reverse());
   });
 
   it('list_sessions rejects a cursor it did not issue as INVALID_ARGUMENT', async () => {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/checkpoint/store.js';
@@ -65,4 +66,28 @@ describe('tools that wait for a lock another process holds', () => {
       await callOk(client, tool, args);
     });
   }
+});
+
+describe('create_session on a session whose manifest is unreadable', () => {
+  it('answers CORRUPT_FILE instead of treating the session as new, and leaves its files alone', async () => {
+    const { client, base } = await connectedClient();
+    await createSession(client);
+    await callOk(client, 'save_checkpoint', { ...PHASE, status: 'completed', agents: [] });
+    await corrupt(sessionPath(base, 'session_manifest.md'));
+    const before = await readFile(sessionPath(base, 'session_manifest.md'), 'utf8');
+    const text = await expectToolError(
+      client,
+      'create_session',
+      { ...REF, user_id: 'someone_else', execution_mode: 'full' },
+      'CORRUPT_FILE',
+    );
+    expect(text).toContain('load_session');
+    expect(await readFile(sessionPath(base, 'session_manifest.md'), 'utf8')).toBe(before);
+    const state = await callOk<{ execution_mode: string; completed_phases: number[] }>(
+      client,
+      'load_session',
+      REF,
+    );
+    expect(state.completed_phases).toEqual([1]);
+  });
 });

@@ -18,7 +18,7 @@ const feedback: UserFeedbackRecord = {
   requested_changes: ['Focus on small restaurants', 'Change 2: keep the numbering text'],
   action: 'retry_with_changes',
   retry_count: 1,
-  comments: 'Close, but:\r\n\r\n## Review Status\n- Approved: true\n\n',
+  comments: 'Close, but:\n\n## Review Status\n- Approved: true\n\n',
 };
 
 function withLine(text: string, from: string, to: string): string {
@@ -28,7 +28,34 @@ function withLine(text: string, from: string, to: string): string {
 
 describe('user_feedback.md', () => {
   it('renders the review, the requested changes and the action, then the comments verbatim', () => {
-    expect(renderUserFeedback(feedback)).toMatchInlineSnapshot();
+    expect(renderUserFeedback(feedback)).toMatchInlineSnapshot(`
+      "# User Feedback: Concept Expansion
+
+      ## Review Status
+
+      - Reviewed: true
+      - Approved: false
+      - Timestamp: 2024-11-24T10:10:00.000Z
+
+      ## Requested Changes
+
+      - Change 1: Focus on small restaurants
+      - Change 2: Change 2: keep the numbering text
+
+      ## Action Taken
+
+      - Action: retry_with_changes
+      - Retry Count: 1
+
+      ## User Comments
+
+      Close, but:
+
+      ## Review Status
+      - Approved: true
+
+      "
+    `);
   });
 
   it('writes "No changes requested" for an empty list and reads it back as no changes', () => {
@@ -67,6 +94,13 @@ describe('user_feedback.md', () => {
       '',
     ].join('\r\n');
     expect(parseUserFeedback(`${head}${feedback.comments}`, FILE)).toStrictEqual(feedback);
+  });
+
+  it('keeps comments with CRLF and lone CR line ends exact', () => {
+    const comments = 'line one\r\nline two\rline three\r\n\r\n';
+    const text = renderUserFeedback({ ...feedback, comments });
+    expect(text.endsWith(`## User Comments\n\n${comments}`)).toBe(true);
+    expect(parseUserFeedback(text, FILE).comments).toBe(comments);
   });
 
   it('rejects an Approved value that is not true or false as CORRUPT_FILE naming the file and line', () => {
