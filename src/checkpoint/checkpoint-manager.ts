@@ -33,7 +33,13 @@ import {
   phasesOfMode,
 } from './phases.js';
 import { exportSession } from './report.js';
-import { validateAgentOutput, validateCheckpointRequest, validateFeedback } from './request-checks.js';
+import {
+  assertPageLimit,
+  validateAgentOutput,
+  validateCheckpointRequest,
+  validateFeedback,
+  validateOutputPage,
+} from './request-checks.js';
 import type {
   CreateSessionRequest,
   GetAgentOutputRequest,
@@ -47,7 +53,7 @@ import type {
 import { planResume, type ResumePlan } from './resume.js';
 import { SessionFiles, type SessionSnapshot } from './session-files.js';
 import { SessionLister, type SessionSummary } from './session-list.js';
-import type { SessionIdentity } from './session-state.js';
+import { assertMetricsFit, type SessionIdentity, sessionMetrics } from './session-state.js';
 import { type SessionState, sessionState } from './session-view.js';
 import type { Store } from './store.js';
 import {
@@ -143,6 +149,10 @@ export class CheckpointManager {
         throw error;
       });
       const checkpoint = this.buildCheckpoint(request, checked.errors, phase, mode, previous);
+      // Everything the manifest is rebuilt from is read before the write, so a save that cannot end in a
+      // true manifest (another phase unreadable, sums too large) fails with nothing written.
+      const checkpoints = await this.files.readCheckpoints(ref, mode, phase.num);
+      assertMetricsFit(sessionMetrics(checkpoints.set(phase.num, checkpoint), mode));
       await this.store.ensureDirectory(phaseDir(ref, phase));
       await this.store.write(checkpointFile(ref, phase), renderCheckpoint(checkpoint), {
         keepHistory: true,
@@ -199,6 +209,8 @@ export class CheckpointManager {
       const mode = await this.modeOf(ref);
       const phase = phaseInMode(mode, request.phase_num);
       const checkpoint = await this.files.readCheckpoint(ref, phase.num);
+      // The manifest is rebuilt from every checkpoint: one that cannot be read fails the save before any write.
+      await this.files.readCheckpoints(ref, mode, phase.num);
       const retryCount =
         request.retry_count ?? (checkpoint?.retry_count ?? 0) + (action === 'retry_with_changes' ? 1 : 0);
       const status: PhaseStatus | undefined =
@@ -266,6 +278,7 @@ export class CheckpointManager {
 
   async getAgentOutput(request: GetAgentOutputRequest): Promise<AgentOutputPage> {
     assertIdentifier('agent_name', request.agent_name);
+    validateOutputPage(request);
     const phase = await this.phaseOf(request);
     return getAgentOutput(this.store, this.files, this.limits, request, phase.num);
   }
@@ -289,6 +302,7 @@ export class CheckpointManager {
     request: ListSessionsRequest,
   ): Promise<{ sessions: SessionSummary[]; next_cursor?: string }> {
     assertIdentifier('project_id', request.project_id);
+    assertPageLimit(request.limit);
     return this.lister.list(request);
   }
 
@@ -419,7 +433,8 @@ export function sessionRef(ref: SessionRef): SessionRef {
 
 function agentNumbers(agent: SaveCheckpointRequest['agents'][number]): Partial<AgentEntry> {
   return {
-    output_file: agent.output_file,
+    // The default file name is left out, as parsing the checkpoint would leave it out.
+    output_file: agent.output_file === `${agent.agent_name}.md` ? undefined : agent.output_file,
     tokens: agent.tokens,
     input_tokens: agent.input_tokens,
     output_tokens: agent.output_tokens,

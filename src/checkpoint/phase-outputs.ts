@@ -5,7 +5,7 @@ import type { AgentOutputRecord } from './formats/agent-output.js';
 import type { Limits } from './limits.js';
 import { readAgentOutput, readAgentOutputs } from './outputs.js';
 import { agentFile, type SessionRef } from './paths.js';
-import { phaseInMode } from './phases.js';
+import { phaseDefinition, phaseInMode } from './phases.js';
 import type { GetAgentOutputRequest, GetPhaseOutputsRequest } from './requests.js';
 import type { SessionFiles } from './session-files.js';
 import { HISTORY_DIR, type Store } from './store.js';
@@ -22,6 +22,8 @@ export async function getPhaseOutputs(
   limits: Limits,
   request: GetPhaseOutputsRequest,
 ): Promise<PhaseOutputs> {
+  // A number that is no phase at all is the caller's mistake, whatever state the session is in.
+  for (const num of request.phase_nums ?? []) phaseDefinition(num);
   const { manifest } = await files.load(request);
   const wanted =
     request.phase_nums ??

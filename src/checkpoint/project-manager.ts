@@ -7,6 +7,7 @@ import { assertIdentifier, identifierProblem } from './identifiers.js';
 import { compareNewestFirst, pageOf } from './paging.js';
 import { projectDir, projectFile } from './paths.js';
 import { type ExecutionMode, phasesOfMode } from './phases.js';
+import { assertPageLimit } from './request-checks.js';
 import type {
   CreateProjectRequest,
   ListProjectsRequest,
@@ -97,6 +98,7 @@ export class ProjectManager {
     request: ListProjectsRequest,
   ): Promise<{ projects: ProjectSummary[]; next_cursor?: string }> {
     if (request.user_id !== undefined) assertIdentifier('user_id', request.user_id);
+    assertPageLimit(request.limit);
     const summaries: Array<ProjectSummary & { id: string; created: string }> = [];
     for (const entry of await this.store.list([])) {
       if (entry.kind !== 'directory') continue;
@@ -158,8 +160,14 @@ export class ProjectManager {
 
   private async summary(projectId: string): Promise<ProjectSummary | undefined> {
     if (identifierProblem(projectId)) return undefined;
-    const project = await this.store.parsed.read(projectFile(projectId), parseProject);
-    return project && summaryOf(project);
+    try {
+      const project = await this.store.parsed.read(projectFile(projectId), parseProject);
+      return project && summaryOf(project);
+    } catch (error) {
+      // A link planted in place of a project is no project of ours: the listing goes on without it.
+      if (error instanceof CheckpointError && error.code === 'INVALID_ARGUMENT') return undefined;
+      throw error;
+    }
   }
 
   /** The requested id, or a slug of the name (else a UUIDv7) made unique by claiming its directory. */

@@ -1,7 +1,13 @@
 import { CheckpointError } from './errors.js';
-import { assertIdentifier, identifierProblem } from './identifiers.js';
+import { assertIdentifier, outputFileProblem } from './identifiers.js';
 import type { Limits } from './limits.js';
-import type { SaveAgentOutputRequest, SaveCheckpointRequest, SaveUserFeedbackRequest } from './requests.js';
+import { MAX_PAGE_SIZE } from './paging.js';
+import type {
+  GetAgentOutputRequest,
+  SaveAgentOutputRequest,
+  SaveCheckpointRequest,
+  SaveUserFeedbackRequest,
+} from './requests.js';
 import {
   assertCountLimit,
   assertNonNegativeInteger,
@@ -112,6 +118,25 @@ export function validateFeedback(
   };
 }
 
+export function assertPageLimit(limit: number | undefined): void {
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= MAX_PAGE_SIZE)) {
+    throw new CheckpointError(
+      'INVALID_ARGUMENT',
+      `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got ${limit}`,
+    );
+  }
+}
+
+export function validateOutputPage(request: GetAgentOutputRequest): void {
+  assertNonNegativeInteger('offset', request.offset);
+  for (const field of ['max_chars', 'version'] as const) {
+    const value = request[field];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) {
+      throw new CheckpointError('INVALID_ARGUMENT', `${field} must be a whole number >= 1, got ${value}`);
+    }
+  }
+}
+
 /**
  * A stack trace is written as an indented code block, so no line of it can pose as a heading. Line
  * ends become LF, trailing spaces and blank edge lines go, and NUL becomes U+FFFD as every markdown
@@ -132,7 +157,6 @@ function optionalValue(field: string, value: string | undefined): string | undef
 }
 
 function assertOutputFile(field: string, name: string): void {
-  const stem = name.endsWith('.md') ? name.slice(0, -3) : undefined;
-  const problem = stem === undefined ? 'must end with ".md"' : identifierProblem(stem);
+  const problem = outputFileProblem(name);
   if (problem) throw new CheckpointError('INVALID_ARGUMENT', `${field} ${JSON.stringify(name)} ${problem}`);
 }

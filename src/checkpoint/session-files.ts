@@ -61,8 +61,13 @@ export class SessionFiles {
     return checkpoint;
   }
 
-  async readCheckpoints(ref: SessionRef, mode: ExecutionMode): Promise<Map<number, CheckpointRecord>> {
-    const phases = phasesOfMode(mode);
+  /** The checkpoints of the mode's phases (but `except`); CORRUPT_FILE for any that cannot be read. */
+  async readCheckpoints(
+    ref: SessionRef,
+    mode: ExecutionMode,
+    except?: number,
+  ): Promise<Map<number, CheckpointRecord>> {
+    const phases = phasesOfMode(mode).filter((num) => num !== except);
     const records = await Promise.all(phases.map((num) => this.readCheckpoint(ref, num)));
     const map = new Map<number, CheckpointRecord>();
     records.forEach((record, i) => {

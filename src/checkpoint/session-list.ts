@@ -72,13 +72,17 @@ export class SessionLister {
       .filter((entry) => entry.kind === 'directory')
       .map((entry) => entry.name);
     const last = this.sorted.get(projectId);
-    if (last && last.names.size === names.length && names.every((name) => last.names.has(name))) return last.keys;
+    if (last && last.names.size === names.length && names.every((name) => last.names.has(name)))
+      return last.keys;
     const known = this.createdOf(projectId);
     const ids = names.filter((name) => identifierProblem(name) === undefined);
     const unknown = ids.filter((id) => !known.has(id));
     if (unknown.length > FEW) {
-      for (const { name, createdMs } of await this.store.listDirectoriesCreated(sessionsDir(projectId)))
-        known.set(name, { id: name, created: new Date(createdMs).toISOString() });
+      // A time already known is kept: where a file system has no birth time the store reports the mtime,
+      // which moves on every save, and a listing in progress must not see a folder move.
+      for (const { name, createdMs } of await this.store.listDirectoriesCreated(sessionsDir(projectId))) {
+        if (!known.has(name)) known.set(name, { id: name, created: new Date(createdMs).toISOString() });
+      }
     } else {
       for (const id of unknown) {
         const created = await this.store.createdAt([...sessionsDir(projectId), id]);
@@ -105,6 +109,8 @@ export class SessionLister {
     try {
       manifest = await this.store.parsed.read(manifestFile(ref), parseManifest);
     } catch (error) {
+      // A link planted in place of a manifest is no session of ours: the listing goes on without it.
+      if (error instanceof CheckpointError && error.code === 'INVALID_ARGUMENT') return undefined;
       if (!(error instanceof CheckpointError && error.code === 'CORRUPT_FILE')) throw error;
       manifest = (await this.files.load(ref)).manifest;
     }

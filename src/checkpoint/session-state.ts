@@ -1,3 +1,4 @@
+import { CheckpointError } from './errors.js';
 import { type CheckpointRecord, phaseMetrics } from './formats/checkpoint.js';
 import type { ManifestRecord, PhaseRow } from './formats/manifest.js';
 import { type ExecutionMode, phaseDefinition, phasesOfMode, type WorkflowType } from './phases.js';
@@ -33,15 +34,7 @@ export function buildManifest(
   });
   const done = phases.every((row) => isPhaseDone(row.status));
   const latest = latestCheckpoint(checkpoints, identity.execution_mode);
-  const metrics = { total_duration: 0, total_tokens: 0, total_cost: 0 };
-  for (const num of phasesOfMode(identity.execution_mode)) {
-    const checkpoint = checkpoints.get(num);
-    if (!checkpoint) continue;
-    const phase = phaseMetrics(checkpoint.agents);
-    metrics.total_duration += checkpoint.duration ?? 0;
-    metrics.total_tokens += phase.total_tokens;
-    metrics.total_cost += phase.cost;
-  }
+  const metrics = sessionMetrics(checkpoints, identity.execution_mode);
   return {
     session_id: identity.session_id,
     project_id: identity.project_id,
@@ -63,6 +56,39 @@ export function buildManifest(
       : { phase: 0, name: 'Not Started', status: 'pending', can_resume: !done },
     metrics,
   };
+}
+
+/** The session's sums over the phases of its mode. */
+export function sessionMetrics(
+  checkpoints: ReadonlyMap<number, CheckpointRecord>,
+  mode: ExecutionMode,
+): ManifestRecord['metrics'] {
+  const metrics = { total_duration: 0, total_tokens: 0, total_cost: 0 };
+  for (const num of phasesOfMode(mode)) {
+    const checkpoint = checkpoints.get(num);
+    if (!checkpoint) continue;
+    const phase = phaseMetrics(checkpoint.agents);
+    metrics.total_duration += checkpoint.duration ?? 0;
+    metrics.total_tokens += phase.total_tokens;
+    metrics.total_cost += phase.cost;
+  }
+  return metrics;
+}
+
+/**
+ * LIMIT_EXCEEDED when a sum could not be written to the manifest and read back: tokens past 2^53 - 1
+ * lose their last digits, and cost or duration past the largest number become Infinity.
+ */
+export function assertMetricsFit(metrics: ManifestRecord['metrics']): void {
+  const problem = !Number.isSafeInteger(metrics.total_tokens)
+    ? `total tokens of the session (${metrics.total_tokens}) are over ${Number.MAX_SAFE_INTEGER}`
+    : !Number.isFinite(metrics.total_cost)
+      ? 'total cost of the session is not a finite number'
+      : !Number.isFinite(metrics.total_duration)
+        ? 'total duration of the session is not a finite number'
+        : undefined;
+  if (problem)
+    throw new CheckpointError('LIMIT_EXCEEDED', `${problem}; check the numbers of this checkpoint's agents`);
 }
 
 /** The phase checkpointed last, by its Updated time; a later phase wins a tie. */

@@ -12,7 +12,7 @@ export const nodeFs: StoreFs = fsp;
 
 export const OPEN_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 export const OPEN_READ = constants.O_RDONLY | constants.O_NOFOLLOW;
-export const OPEN_DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY;
+export const OPEN_DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 export const HOST = hostname();
 

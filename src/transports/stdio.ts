@@ -51,10 +51,12 @@ export class StdioTransport implements Transport {
     if (this.closed) return;
     const line = `${JSON.stringify(message)}\n`;
     if (!this.output.write(line)) await new Promise<void>((resolve) => this.output.once('drain', resolve));
-    if ('id' in message && !('method' in message) && message.id !== undefined) {
-      this.unanswered.delete(message.id);
-      if (this.ending && this.unanswered.size === 0) await this.close();
-    }
+    if ('id' in message && !('method' in message) && message.id !== undefined) this.settle(message.id);
+  }
+
+  private settle(id: string | number): void {
+    this.unanswered.delete(id);
+    if (this.ending && this.unanswered.size === 0) void this.close();
   }
 
   /** Stops reading; closes once every request already read has been answered. */
@@ -161,6 +163,11 @@ export class StdioTransport implements Transport {
     const data = message.data;
     const awaited = 'method' in data && 'id' in data ? data.id : undefined;
     if (awaited !== undefined) this.unanswered.add(awaited);
+    // The SDK never answers a cancelled request: stop waiting for it, or a drain would never end.
+    if ('method' in data && data.method === 'notifications/cancelled' && !('id' in data)) {
+      const cancelled = (data.params as { requestId?: string | number } | undefined)?.requestId;
+      if (cancelled !== undefined) this.settle(cancelled);
+    }
     try {
       this.onmessage?.(data);
     } catch (error) {

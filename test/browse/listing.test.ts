@@ -164,10 +164,11 @@ describe('list_sessions', () => {
         return Object.assign(stats, { birthtimeMs: 0, birthtime: new Date(0) });
       }) as typeof fsp.lstat,
     };
-    const { client } = await connectedClient({ store: { fs: noBirthTimes } });
+    const { client, checkpoints } = await connectedClient({ store: { fs: noBirthTimes } });
     const old = await createSessions(client, 's', 12);
     const { items } = await walk(sessionPages(client, { limit: 4 }), async (page) => {
-      // An old session not listed yet is saved, then a new session appears.
+      // An old session not listed yet is saved, then many new sessions appear (enough that the lister
+      // lists the times of the whole folder again rather than looking up each new one).
       await callOk(client, 'save_checkpoint', {
         project_id: PROJECT,
         session_id: old[page] as string,
@@ -175,9 +176,14 @@ describe('list_sessions', () => {
         status: 'in_progress',
         agents: [],
       });
-      await callOk(client, 'create_session', { project_id: PROJECT, session_id: id('new', page), user_id: 'u1' });
+      for (let n = 0; n < 20; n++) {
+        await checkpoints.createSession({
+          project_id: PROJECT,
+          session_id: id(`new${page}_`, n),
+          user_id: 'u1',
+        });
+      }
     });
-    console.log(items);
     expect(items).toEqual([...old].reverse());
   });
 

@@ -31,6 +31,8 @@ export function loadMermaid(): Promise<Mermaid> {
 /** The tasks of a gantt as mermaid's own gantt database computes them (dates parsed by its dateFormat). */
 export async function ganttTasks(text: string): Promise<GanttTask[]> {
   const mermaid = await loadMermaid();
+  // parse registers the diagram types (lazily, on first use) and throws on a syntax error.
+  await mermaid.parse(text);
   const diagram = await mermaid.mermaidAPI.getDiagramFromText(text);
   const db = diagram.db as { getTasks?: () => GanttTask[] };
   if (typeof db.getTasks !== 'function') throw new Error(`not a gantt: ${diagram.type}`);

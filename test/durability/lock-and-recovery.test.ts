@@ -22,7 +22,9 @@ describe('the session lock', () => {
     await first.release();
     const second = await waiting;
     // Were the lock's age counted from when `second` began to wait, it would look stale within 500 ms.
-    await expect(acquireLock(nodeFs, path, 'session', { ...options, timeoutMs: 1_000 })).rejects.toMatchObject({
+    await expect(
+      acquireLock(nodeFs, path, 'session', { ...options, timeoutMs: 1_000 }),
+    ).rejects.toMatchObject({
       code: 'LOCK_TIMEOUT',
     });
     await second.assertHeld();

@@ -5,7 +5,12 @@ import type { ManifestRecord, PhaseRow } from '../../src/checkpoint/formats/mani
 import { PROJECT_STATUSES, type ProjectRecord } from '../../src/checkpoint/formats/project.js';
 import type { UserFeedbackRecord } from '../../src/checkpoint/formats/user-feedback.js';
 import { agentNameProblem, identifierProblem } from '../../src/checkpoint/identifiers.js';
-import { EXECUTION_MODES, PHASE_NUMBERS, phaseDefinition, phasesOfMode } from '../../src/checkpoint/phases.js';
+import {
+  EXECUTION_MODES,
+  PHASE_NUMBERS,
+  phaseDefinition,
+  phasesOfMode,
+} from '../../src/checkpoint/phases.js';
 import { normalizeStackTrace } from '../../src/checkpoint/request-checks.js';
 import { metadataValue } from '../../src/checkpoint/values.js';
 import {
@@ -28,7 +33,11 @@ export const agentName = identifier.filter((name) => agentNameProblem(name) === 
 /** Timestamps in the forms the core accepts: the server's own, without fraction, with an offset. */
 export const timestamp = fc
   .tuple(
-    fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2999-12-31T23:59:59Z'), noInvalidDate: true }),
+    fc.date({
+      min: new Date('1970-01-01T00:00:00Z'),
+      max: new Date('2999-12-31T23:59:59Z'),
+      noInvalidDate: true,
+    }),
     fc.constantFrom('iso', 'seconds', 'offset', 'space'),
   )
   .map(([date, form]) => {
@@ -103,7 +112,10 @@ export const markdownText = fc
       fc.tuple(
         fc.oneof(
           { weight: 4, arbitrary: fc.constantFrom(...MARKDOWN_PIECES) },
-          { weight: 1, arbitrary: fc.array(fc.constantFrom(...MARKDOWN_PIECES), { maxLength: 3 }).map((p) => p.join('')) },
+          {
+            weight: 1,
+            arbitrary: fc.array(fc.constantFrom(...MARKDOWN_PIECES), { maxLength: 3 }).map((p) => p.join('')),
+          },
           { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
         ),
         fc.constantFrom(...LINE_BREAKS),
@@ -173,9 +185,21 @@ export const stackTrace = fc
     fc.string({ unit: 'binary', maxLength: 200 }),
     markdownText,
     fc
-      .array(fc.constantFrom('Error: boom', '    at f (a.js:1:2)', '\tat g', '', '  ', '## Output', '```', '\u0000'), {
-        maxLength: 8,
-      })
+      .array(
+        fc.constantFrom(
+          'Error: boom',
+          '    at f (a.js:1:2)',
+          '\tat g',
+          '',
+          '  ',
+          '## Output',
+          '```',
+          '\u0000',
+        ),
+        {
+          maxLength: 8,
+        },
+      )
       .map((lines) => lines.join('\n')),
   )
   .map(normalizeStackTrace)
@@ -259,7 +283,9 @@ const agentEntry: fc.Arbitrary<AgentEntry> = fc
     cost: optional(amount),
     duration: optional(amount),
   })
-  .map((agent) => compact(agent.output_file === `${agent.agent_name}.md` ? { ...agent, output_file: undefined } : agent));
+  .map((agent) =>
+    compact(agent.output_file === `${agent.agent_name}.md` ? { ...agent, output_file: undefined } : agent),
+  );
 
 export const checkpointRecord: fc.Arbitrary<CheckpointRecord> = fc
   .record({

@@ -183,7 +183,8 @@ const DESTINATIONS: Destination[] = [
       refused('save_checkpoint', checkpoint(1)),
       refused('save_agent_output', saveOutput(1, 'Writer')),
       refused('save_user_feedback', feedback(1)),
-      refused('list_sessions', { project_id: 'proj' }),
+      // The listing skips a session whose manifest is a link, rather than failing for the whole project.
+      passes('list_sessions', { project_id: 'proj' }),
       refused('get_agent_output', phase(1, { agent_name: 'Writer' })),
       ...sessionReaders(SESSION),
     ],
@@ -198,7 +199,8 @@ const DESTINATIONS: Destination[] = [
       refused('start_session', { project_id: 'proj' }),
       refused('create_session', { project_id: 'proj', session_id: 's3', user_id: 'u1' }),
       refused('create_project', { user_id: 'u1', startup_idea: 'x', project_id: 'proj' }),
-      refused('list_projects', {}),
+      // The listing skips a project whose project.md is a link, rather than failing for every project.
+      passes('list_projects', {}),
       refused('list_sessions', { project_id: 'proj' }),
       // A session reads project.md only to recover a lost manifest.
       passes('load_session', SESSION),

@@ -8,7 +8,13 @@ import {
 } from '../../../src/checkpoint/formats/agent-output.js';
 import { splitVerbatim } from '../../../src/checkpoint/formats/markdown.js';
 import { normalizeStackTrace } from '../../../src/checkpoint/request-checks.js';
-import { agentOutputRecord, markdownText, RUNS, stackTrace, verbatimText } from '../../helpers/arbitraries.js';
+import {
+  agentOutputRecord,
+  markdownText,
+  RUNS,
+  stackTrace,
+  verbatimText,
+} from '../../helpers/arbitraries.js';
 import { thrown } from '../../helpers/errors.js';
 
 const FILE = 'p/sessions/s/phase_1_concept/concept_expansion.md';
@@ -176,7 +182,11 @@ describe('{agent_name}.md', () => {
   });
 
   it('rejects a Phase that does not start with a phase number as CORRUPT_FILE at its line', () => {
-    const text = withLine(renderAgentOutput(output), '- Phase: 1 - Concept Expansion', '- Phase: Concept Expansion');
+    const text = withLine(
+      renderAgentOutput(output),
+      '- Phase: 1 - Concept Expansion',
+      '- Phase: Concept Expansion',
+    );
     expect(thrown(() => parseAgentOutput(text, FILE)).message).toContain(
       'concept_expansion.md:6: "Phase" is "Concept Expansion", expected "{n} - {Phase Name}" with n from 1 to 7',
     );
@@ -200,7 +210,11 @@ describe('{agent_name}.md', () => {
   });
 
   it('rejects an Executed time that is not RFC 3339 as CORRUPT_FILE', () => {
-    const text = withLine(renderAgentOutput(output), '- Executed: 2024-11-24T10:02:00.000Z', '- Executed: noon');
+    const text = withLine(
+      renderAgentOutput(output),
+      '- Executed: 2024-11-24T10:02:00.000Z',
+      '- Executed: noon',
+    );
     expect(thrown(() => parseAgentOutput(text, FILE)).message).toContain(
       'concept_expansion.md:7: "Executed" is "noon", expected an RFC 3339 timestamp',
     );

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ManifestRecord, parseManifest, renderManifest } from '../../../src/checkpoint/formats/manifest.js';
+import {
+  type ManifestRecord,
+  parseManifest,
+  renderManifest,
+} from '../../../src/checkpoint/formats/manifest.js';
 import { manifestRecord, RUNS } from '../../helpers/arbitraries.js';
 import { thrown } from '../../helpers/errors.js';
 
@@ -132,7 +136,11 @@ describe('session_manifest.md', () => {
   });
 
   it('rejects a phase status outside the vocabulary as CORRUPT_FILE at the row', () => {
-    const text = withLine(renderManifest(manifest), '| 3     | Niche Selection   | pending', '| 3 | Niche Selection | paused');
+    const text = withLine(
+      renderManifest(manifest),
+      '| 3     | Niche Selection   | pending',
+      '| 3 | Niche Selection | paused',
+    );
     expect(thrown(() => parseManifest(text, FILE))).toMatchObject({
       code: 'CORRUPT_FILE',
       message: expect.stringMatching(

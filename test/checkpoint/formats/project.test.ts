@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseProject, type ProjectRecord, renderProject } from '../../../src/checkpoint/formats/project.js';
+import { type ProjectRecord, parseProject, renderProject } from '../../../src/checkpoint/formats/project.js';
 import { markdownText, projectRecord, RUNS } from '../../helpers/arbitraries.js';
 import { thrown } from '../../helpers/errors.js';
 
@@ -81,7 +81,9 @@ describe('project.md', () => {
     const text = renderProject(project).replace('- Status: active', '- Status: paused');
     const error = thrown(() => parseProject(text, FILE));
     expect(error.code).toBe('CORRUPT_FILE');
-    expect(error.message).toMatch(/^ai-recipe-planner\/project\.md:9: "Status" is "paused", expected one of active, archived/);
+    expect(error.message).toMatch(
+      /^ai-recipe-planner\/project\.md:9: "Status" is "paused", expected one of active, archived/,
+    );
   });
 
   it('rejects a file without the Startup Idea section as CORRUPT_FILE', () => {
@@ -104,12 +106,17 @@ describe('project.md', () => {
     const text = renderProject(project).replace('- User ID: user-42\n', '');
     expect(thrown(() => parseProject(text, FILE))).toMatchObject({
       code: 'CORRUPT_FILE',
-      message: expect.stringMatching(/^ai-recipe-planner\/project\.md:3: section "## Metadata" has no "- User ID:" item/),
+      message: expect.stringMatching(
+        /^ai-recipe-planner\/project\.md:3: section "## Metadata" has no "- User ID:" item/,
+      ),
     });
   });
 
   it('rejects a time that is not RFC 3339 as CORRUPT_FILE', () => {
-    const text = renderProject(project).replace('- Created: 2024-11-24T10:00:00.000Z', '- Created: yesterday');
+    const text = renderProject(project).replace(
+      '- Created: 2024-11-24T10:00:00.000Z',
+      '- Created: yesterday',
+    );
     expect(thrown(() => parseProject(text, FILE)).message).toMatch(
       /^ai-recipe-planner\/project\.md:10: "Created" is "yesterday", expected an RFC 3339 timestamp/,
     );

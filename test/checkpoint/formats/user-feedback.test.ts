@@ -128,7 +128,11 @@ describe('user_feedback.md', () => {
   });
 
   it('rejects a file without the Review Status section as CORRUPT_FILE', () => {
-    const text = withLine(renderUserFeedback(feedback), '## Review Status\n\n- Reviewed', '## Review\n\n- Reviewed');
+    const text = withLine(
+      renderUserFeedback(feedback),
+      '## Review Status\n\n- Reviewed',
+      '## Review\n\n- Reviewed',
+    );
     expect(thrown(() => parseUserFeedback(text, FILE))).toMatchObject({
       code: 'CORRUPT_FILE',
       message: expect.stringContaining('user_feedback.md:1: missing section "## Review Status"'),
