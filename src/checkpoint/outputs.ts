@@ -25,7 +25,9 @@ export async function readAgentOutputs(
   const outputs: AgentOutputRecord[] = [];
   for (const name of names) {
     const output = await readOutputFile(store, [...phaseDir(ref, phase), `${name}.md`], true);
-    if (output) outputs.push(output);
+    // The file name is the agent's name everywhere (get_agent_output finds it by that name); a
+    // hand-edited Agent line is for validate_checkpoint to report, not to rename the output.
+    if (output) outputs.push({ ...output, agent_name: name });
   }
   return outputs;
 }
