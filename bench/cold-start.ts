@@ -1,30 +1,73 @@
-// Section 5: from spawning `node dist/server.js` to the answer of the first tools/list, as a host
-// sees it, beside a bare `node -e 0` (the part of a cold start that is Node's, not ours).
+// Section 5: from spawning the server to the answer of its first tools/list, as a host sees it, for
+// the built server, for the same source bundled into one file by esbuild (a prototype built here, in
+// the temporary directory: `npm run build` does not bundle), and a bare `node -e 0` for reference.
 import { spawn } from 'node:child_process';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startCheckpointServer } from './lib/server.js';
+import { build } from 'esbuild';
+import { connect, SERVER_ENTRY } from './lib/server.js';
 import { nowMs, type Summary, summarize } from './lib/stats.js';
 
 export interface ColdStartResult {
   runs: number;
   tools: number;
   server: Summary;
+  bundled: Summary;
+  bundleBytes: number;
   bareNode: Summary;
 }
 
 export async function benchColdStart(workDir: string, runs: number): Promise<ColdStartResult> {
-  const server: number[] = [];
-  const bare: number[] = [];
+  const bundle = await bundleServer(join(workDir, 'bundle'));
+  const base = join(workDir, 'cold-start');
+  const times = { server: [] as number[], bundled: [] as number[], bare: [] as number[] };
   let tools = 0;
   for (let run = 0; run < runs; run++) {
-    const started = nowMs();
-    const connection = await startCheckpointServer(join(workDir, 'cold-start'));
-    tools = (await connection.client.listTools()).tools.length;
-    server.push(nowMs() - started);
-    await connection.close();
-    bare.push(await bareNode());
+    tools = await firstToolsList(SERVER_ENTRY, base, times.server);
+    await firstToolsList(bundle.entry, base, times.bundled);
+    times.bare.push(await bareNode());
   }
-  return { runs, tools, server: summarize(server), bareNode: summarize(bare) };
+  return {
+    runs,
+    tools,
+    server: summarize(times.server),
+    bundled: summarize(times.bundled),
+    bundleBytes: bundle.bytes,
+    bareNode: summarize(times.bare),
+  };
+}
+
+async function firstToolsList(entry: string, base: string, times: number[]): Promise<number> {
+  const started = nowMs();
+  const connection = await connect([entry, '--base-dir', base]);
+  const tools = (await connection.client.listTools()).tools.length;
+  times.push(nowMs() - started);
+  await connection.close();
+  return tools;
+}
+
+/** dist/server.js's source as one ES module; package.json beside it, where the server reads its version. */
+async function bundleServer(dir: string): Promise<{ entry: string; bytes: number }> {
+  await mkdir(join(dir, 'dist'), { recursive: true });
+  await copyFile(new URL('../package.json', import.meta.url), join(dir, 'package.json'));
+  const entry = join(dir, 'dist', 'server.js');
+  const result = await build({
+    entryPoints: [new URL('../src/server.ts', import.meta.url).pathname],
+    outfile: entry,
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    metafile: true,
+    logLevel: 'warning',
+    // CommonJS dependencies inside an ES module bundle need a require.
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
+  });
+  const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
+  return { entry, bytes };
 }
 
 async function bareNode(): Promise<number> {

@@ -153,7 +153,8 @@ function throughputSection(results: Results): string[] {
     'Each client process has its own server process; all share one base directory and save into one session',
     '(1 KB outputs under new agent names, every tenth call a save_checkpoint), each one call at a time, for a',
     'fixed time. Afterwards every acknowledged output is read back from disk and its content hash checked, and',
-    'the manifest Revision must be 1 + the acknowledged checkpoint saves.',
+    'the manifest Revision must be 1 + the acknowledged checkpoint saves. CPU per save is user + system time from',
+    '/proc (10 ms ticks) of all server processes together, and of all client processes, over all saves.',
     '',
     table(
       [
@@ -166,6 +167,8 @@ function throughputSection(results: Results): string[] {
         'Errors',
         'Lost outputs',
         'Revision (expected)',
+        'Server CPU/save',
+        'Client CPU/save',
       ],
       results.throughput.map((row) => [
         String(row.processes),
@@ -177,6 +180,8 @@ function throughputSection(results: Results): string[] {
         String(row.failures),
         String(row.lostOutputs),
         `${row.revision.actual} (${row.revision.expected})`,
+        ms(row.serverCpuMsPerSave),
+        ms(row.clientCpuMsPerSave),
       ]),
     ),
   ];
@@ -191,12 +196,15 @@ function restSections(results: Results): string[] {
       '## 5. Cold start',
       '',
       `Spawn of \`node dist/server.js\` to the answer of the first tools/list (${cold.tools} tools), through the SDK client's`,
-      `initialize handshake; ${cold.runs} runs. A bare \`node -e 0\`, spawn to exit, for reference.`,
+      `initialize handshake; ${cold.runs} runs, the three taking turns. The bundled row is a prototype: the same source`,
+      `bundled and minified by esbuild into one ${(cold.bundleBytes / 1e6).toFixed(1)} MB file in the temporary directory (\`npm run build\``,
+      'does not bundle). A bare `node -e 0`, spawn to exit, for reference.',
       '',
       table(
         ['Process', 'Median', 'p99', 'Min', 'Max'],
         [
-          ['checkpoint-mcp', ...cells(cold.server)],
+          ['checkpoint-mcp (dist/server.js, as built)', ...cells(cold.server)],
+          ['checkpoint-mcp bundled with esbuild (prototype)', ...cells(cold.bundled)],
           ['node -e 0', ...cells(cold.bareNode)],
         ],
       ),

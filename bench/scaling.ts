@@ -39,18 +39,25 @@ export async function benchScaling(
       load: await firstCall(base, (server) => callTool(server.client, 'load_session', LOAD)),
     });
   }
-  // One server per size, called in turns, so that load from other work falls on every size alike.
-  const servers = await Promise.all(sizes.map((size) => startCheckpointServer(bases.get(size) ?? '')));
+  // One server per size and operation (so that the garbage of one never lands in the other's timing),
+  // all called in turns, so that load from other work on the machine falls on every size alike.
+  const servers = await Promise.all(
+    sizes.flatMap((size) => [
+      startCheckpointServer(bases.get(size) ?? ''),
+      startCheckpointServer(bases.get(size) ?? ''),
+    ]),
+  );
   try {
     const times = sizes.map(() => ({ load: [] as number[], list: [] as number[] }));
     const rounds = 10;
     for (let round = -1; round < rounds; round++) {
-      for (const [k, server] of servers.entries()) {
+      for (const [k, size] of sizes.entries()) {
         for (const op of ['load', 'list'] as const) {
+          const server = servers[2 * k + (op === 'load' ? 0 : 1)] as Connection;
           for (let j = 0; j < Math.ceil(calls / rounds); j++) {
             const started = nowMs();
             if (op === 'load') await callTool(server.client, 'load_session', LOAD);
-            else await listPage(server, sizes[k] ?? 0);
+            else await listPage(server, size);
             // Round -1 is the warm-up.
             if (round >= 0) times[k]?.[op].push(nowMs() - started);
           }

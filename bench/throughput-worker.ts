@@ -1,5 +1,6 @@
 // One client process of the throughput run: its own server on the shared base directory, saving
 // into one session until the deadline the parent sends, then reporting every acknowledged save.
+import { readFile } from 'node:fs/promises';
 import { proseOfSize, sha256 } from './lib/fixtures.js';
 import { callTool, startCheckpointServer } from './lib/server.js';
 import { type Ref, saveCheckpoint, saveOutput } from './lib/workflow.js';
@@ -17,6 +18,9 @@ export interface WorkerReport {
   checkpoints: number;
   failures: string[];
   elapsedMs: number;
+  /** CPU time (user + system) of this client process and of its server during the run. */
+  clientCpuMs: number;
+  serverCpuMs: number;
 }
 
 type ParentMessage = { go: number } | WorkerStart;
@@ -41,8 +45,17 @@ async function prepare(message: WorkerStart): Promise<void> {
 async function run(deadline: number): Promise<void> {
   if (!start || !server) throw new Error('go before start');
   const { ref, worker, checkpointEvery } = start;
-  const report: WorkerReport = { outputs: [], checkpoints: 0, failures: [], elapsedMs: 0 };
+  const report: WorkerReport = {
+    outputs: [],
+    checkpoints: 0,
+    failures: [],
+    elapsedMs: 0,
+    clientCpuMs: 0,
+    serverCpuMs: 0,
+  };
   const began = Date.now();
+  const clientCpu = process.cpuUsage();
+  const serverCpu = await cpuMs(server.pid);
   for (let n = 0; Date.now() < deadline; n++) {
     const phase = 1 + (n % 7);
     try {
@@ -61,7 +74,16 @@ async function run(deadline: number): Promise<void> {
     }
   }
   report.elapsedMs = Date.now() - began;
+  const used = process.cpuUsage(clientCpu);
+  report.clientCpuMs = (used.user + used.system) / 1000;
+  report.serverCpuMs = (await cpuMs(server.pid)) - serverCpu;
   await server.close();
   send({ report });
   process.disconnect();
+}
+
+/** utime + stime of a process from /proc, in milliseconds (clock ticks are 10 ms on Linux). */
+async function cpuMs(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

@@ -21,6 +21,9 @@ export interface ThroughputRow {
   revision: { expected: number; actual: number };
   /** Acknowledged checkpoint saves the manifest Revision does not count. */
   lostCheckpoints: number;
+  /** CPU time per save (of either kind), all servers together and all clients together. */
+  serverCpuMsPerSave: number;
+  clientCpuMsPerSave: number;
 }
 
 const WORKER = new URL('./throughput-worker.ts', import.meta.url).pathname;
@@ -84,6 +87,7 @@ async function verify(
   const outputSaves = sum(reports.map((report) => report.outputs.length));
   const seconds = Math.max(...reports.map((report) => report.elapsedMs)) / 1000;
   const expected = 1 + checkpointSaves;
+  const saves = outputSaves + checkpointSaves;
   return {
     processes,
     seconds,
@@ -95,6 +99,8 @@ async function verify(
     lostOutputs,
     revision: { expected, actual: manifest.revision },
     lostCheckpoints: Math.max(0, expected - manifest.revision),
+    serverCpuMsPerSave: sum(reports.map((report) => report.serverCpuMs)) / saves,
+    clientCpuMsPerSave: sum(reports.map((report) => report.clientCpuMs)) / saves,
   };
 }
 

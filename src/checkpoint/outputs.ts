@@ -42,21 +42,29 @@ export async function readAgentOutput(
   return output;
 }
 
-/** The body is cut off verbatim; only the head is parsed, and that once per version of the file. */
+/**
+ * The body is cut off verbatim; only the head is parsed, and that once per distinct head: the head's
+ * text is the identity of its parse, so an output of megabytes is never hashed to find it cached.
+ */
 async function readOutputFile(
   store: Store,
   rel: RelPath,
   skipStray: boolean,
 ): Promise<AgentOutputRecord | undefined> {
-  const file = await store.readIdentified(rel);
-  if (file === undefined || (skipStray && !AGENT_TITLE.test(file.text))) return undefined;
+  const text = await store.read(rel);
+  if (text === undefined || (skipStray && !AGENT_TITLE.test(text))) return undefined;
   const label = store.label(rel);
-  const { head, body } = splitVerbatim(file.text, OUTPUT_HEADING);
+  const { head, body } = splitVerbatim(text, OUTPUT_HEADING);
   if (body === undefined) throw corrupt(label, 1, `missing section "## ${OUTPUT_HEADING}"`);
   return {
-    ...store.parsed.remember(rel, file.identity, () => parseAgentOutputHead(head, label)),
+    ...store.parsed.remember(rel, `head:${head}`, () => parseAgentOutputHead(head, label)),
     content: body,
   };
+}
+
+/** One agent output file, or undefined when there is none; CORRUPT_FILE when it cannot be understood. */
+export function readAgentOutputFile(store: Store, rel: RelPath): Promise<AgentOutputRecord | undefined> {
+  return readOutputFile(store, rel, false);
 }
 
 export function compareNames(a: string, b: string): number {

@@ -1,9 +1,9 @@
 import type { RelPath, Store } from './store.js';
 
 /**
- * Parsed files, reused while the file is unchanged (same inode, size and times). The markdown parser
- * costs milliseconds per file, and a session is read on every call: this keeps repeated reads to one
- * lstat each, while a save by another process or an edit by hand is seen at once.
+ * Parsed files, reused while the file's bytes are unchanged (see the store's contentIdentity). The
+ * markdown parser costs milliseconds per file and a session is read on every call: this turns a
+ * repeated read into a read and a hash, while a save by another process or an edit by hand is seen at once.
  */
 export class ParseCache {
   private readonly entries = new Map<string, { identity: string; value: unknown }>();
@@ -15,18 +15,11 @@ export class ParseCache {
 
   /** The parsed file, or undefined when it does not exist. Callers get a copy they may change. */
   async read<T>(rel: RelPath, parse: (text: string, label: string) => T): Promise<T | undefined> {
-    const key = rel.join('/');
-    const cached = this.entries.get(key);
-    if (cached !== undefined) {
-      const identity = await this.store.identity(rel);
-      if (identity === undefined) {
-        this.entries.delete(key);
-        return undefined;
-      }
-      if (identity === cached.identity) return structuredClone(cached.value as T);
-    }
     const file = await this.store.readIdentified(rel);
-    if (file === undefined) return undefined;
+    if (file === undefined) {
+      this.entries.delete(rel.join('/'));
+      return undefined;
+    }
     return this.remember(rel, file.identity, () => parse(file.text, this.store.label(rel)));
   }
 

@@ -94,12 +94,6 @@ export class Store {
     return data && { text: data.toString('utf8'), identity: contentIdentity(data) };
   }
 
-  /** What a cache may compare to know a file unchanged: a digest of its bytes (see contentIdentity). */
-  async identity(rel: RelPath): Promise<string | undefined> {
-    const data = await this.readData(rel);
-    return data && contentIdentity(data);
-  }
-
   async exists(rel: RelPath): Promise<boolean> {
     const path = await this.resolve(rel);
     try {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { CheckpointError } from './errors.js';
-import { parseAgentOutput } from './formats/agent-output.js';
 import { agentOutputFile, type CheckpointRecord, parseCheckpoint } from './formats/checkpoint.js';
 import { type ManifestRecord, parseManifest } from './formats/manifest.js';
 import { parseUserFeedback } from './formats/user-feedback.js';
@@ -8,6 +7,7 @@ import { checkpointFile, feedbackFile, manifestFile, phaseDir, type SessionRef }
 import { type ExecutionMode, type PhaseDefinition, phaseDefinition, phasesOfMode } from './phases.js';
 import type { SessionFiles } from './session-files.js';
 import { buildManifest } from './session-state.js';
+import { readAgentOutputFile } from './outputs.js';
 import type { Store } from './store.js';
 
 export interface ValidationReport {
@@ -32,13 +32,12 @@ export async function validatePhase(
   const warnings: string[] = [];
   const rel = checkpointFile(ref, phase);
   const label = store.label(rel);
-  const text = await store.read(rel);
-  if (text === undefined) {
+  const checkpoint = await capture(errors, () => store.parsed.read(rel, parseCheckpoint));
+  if (checkpoint === null) return finish(errors, warnings);
+  if (checkpoint === undefined) {
     if (options.required) errors.push(`${label}: missing; call save_checkpoint for phase ${phase.num}`);
     return finish(errors, warnings);
   }
-  const checkpoint = capture(errors, () => parseCheckpoint(text, label));
-  if (!checkpoint) return finish(errors, warnings);
   if (checkpoint.phase_num !== phase.num) {
     errors.push(
       `${label}: Phase Number is ${checkpoint.phase_num} but the directory ${phase.dir} holds phase ${phase.num}`,
@@ -53,9 +52,7 @@ export async function validatePhase(
     warnings.push(`${label}: status is completed but Completed has no time`);
   }
   await checkOutputs(store, ref, phase, checkpoint, errors, warnings);
-  const feedbackRel = feedbackFile(ref, phase);
-  const feedback = await store.read(feedbackRel);
-  if (feedback !== undefined) capture(errors, () => parseUserFeedback(feedback, store.label(feedbackRel)));
+  await capture(errors, () => store.parsed.read(feedbackFile(ref, phase), parseUserFeedback));
   if (manifest) checkManifestRow(store, ref, checkpoint, manifest, warnings);
   return finish(errors, warnings);
 }
@@ -70,11 +67,10 @@ export async function validateSession(
   const errors: string[] = [];
   const warnings: string[] = [];
   const rel = manifestFile(ref);
-  const text = await store.read(rel);
-  let manifest: ManifestRecord | undefined;
-  if (text === undefined)
+  const stored = await capture(errors, () => store.parsed.read(rel, parseManifest));
+  if (stored === undefined)
     errors.push(`${store.label(rel)}: missing; load_session rebuilds it from the checkpoints`);
-  else manifest = capture(errors, () => parseManifest(text, store.label(rel)));
+  const manifest = stored ?? undefined;
   const mode: ExecutionMode = manifest?.execution_mode ?? (await files.recoverIdentity(ref)).execution_mode;
   const phases: Record<string, ValidationReport> = {};
   for (const num of phasesOfMode(mode)) {
@@ -117,15 +113,14 @@ async function checkOutputs(
   for (const agent of checkpoint.agents) {
     const rel = [...phaseDir(ref, phase), agentOutputFile(agent)];
     const label = store.label(rel);
-    const text = await store.read(rel);
-    if (text === undefined) {
+    const output = await capture(errors, () => readAgentOutputFile(store, rel));
+    if (output === null) continue;
+    if (output === undefined) {
       const message = `${label}: agent ${agent.agent_name} is listed as ${agent.status} but has no output file; call save_agent_output`;
       if (agent.status === 'completed') errors.push(message);
       else if (agent.status === 'failed') warnings.push(message);
       continue;
     }
-    const output = capture(errors, () => parseAgentOutput(text, label));
-    if (!output) continue;
     if (output.agent_name !== agent.agent_name) {
       errors.push(`${label}: Agent is "${output.agent_name}" but the checkpoint lists "${agent.agent_name}"`);
     }
@@ -167,13 +162,14 @@ function checkManifestRow(
   }
 }
 
-function capture<T>(errors: string[], read: () => T): T | undefined {
+/** What `read` gives, or null (its message in `errors`) when the file cannot be understood. */
+async function capture<T>(errors: string[], read: () => Promise<T>): Promise<T | null> {
   try {
-    return read();
+    return await read();
   } catch (error) {
     if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') {
       errors.push(error.message);
-      return undefined;
+      return null;
     }
     throw error;
   }

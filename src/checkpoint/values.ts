@@ -89,7 +89,19 @@ export const TIMESTAMP_PATTERN =
   /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 export function isTimestamp(value: string): boolean {
-  return TIMESTAMP_PATTERN.test(value) && !Number.isNaN(Date.parse(value.replace(' ', 'T')));
+  if (!TIMESTAMP_PATTERN.test(value)) return false;
+  const [year, month, day, hour] = [0, 5, 8, 11].map((at) => Number(value.slice(at, at === 0 ? 4 : at + 2)));
+  // Date.parse rolls February 30 over to March 1 and 24:00 to the next day; RFC 3339 has neither.
+  return (
+    (day ?? 0) <= daysInMonth(year ?? 0, month ?? 0) &&
+    (hour ?? 0) <= 23 &&
+    !Number.isNaN(Date.parse(value.replace(' ', 'T')))
+  );
+}
+
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
 }
 
 /** Shortest text that reads back to the same number. */

@@ -400,6 +400,11 @@ describe('saveCheckpoint', () => {
     ],
     ['a start that is not a timestamp', { started: 'this morning' }, 'started must be an RFC 3339 timestamp'],
     [
+      'a completion on a day that does not exist',
+      { completed: '2024-02-30T10:00:00Z' },
+      'completed must be an RFC 3339',
+    ],
+    [
       'a completion before the start',
       { started: '2024-11-24T10:00:00Z', completed: '2024-11-24T09:00:00Z' },
       'completed (2024-11-24T09:00:00Z) is before started (2024-11-24T10:00:00Z)',

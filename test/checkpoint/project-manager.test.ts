@@ -38,7 +38,27 @@ describe('createProject', () => {
       created_at: '2024-11-24T10:00:00.000Z',
     });
     expect(await tree(m.base)).toStrictEqual(['ai-recipe-planner/', 'ai-recipe-planner/project.md']);
-    expect(await readText(m.base, 'ai-recipe-planner', 'project.md')).toMatchInlineSnapshot();
+    expect(await readText(m.base, 'ai-recipe-planner', 'project.md')).toMatchInlineSnapshot(`
+      "# Project: AI Recipe Planner
+
+      ## Metadata
+
+      - Project ID: ai-recipe-planner
+      - Project Name: AI Recipe Planner
+      - User ID: u1
+      - Execution Mode: full
+      - Status: active
+      - Created: 2024-11-24T10:00:00.000Z
+      - Updated: 2024-11-24T10:00:00.000Z
+
+      ## Startup Idea
+
+      Meal plans from what is in the fridge.
+
+      ## Metadata
+      - Status: archived
+      "
+    `);
     expect((await projectFile(m, 'ai-recipe-planner')).startup_idea).toBe(idea);
   });
 
@@ -46,7 +66,10 @@ describe('createProject', () => {
     const m = await setup();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      ids.push((await m.projects.createProject({ user_id: 'u1', project_name: 'My App', startup_idea: '' })).project_id);
+      ids.push(
+        (await m.projects.createProject({ user_id: 'u1', project_name: 'My App', startup_idea: '' }))
+          .project_id,
+      );
     }
     expect(ids).toStrictEqual(['my-app', 'my-app-2', 'my-app-3']);
     expect((await projectFile(m, 'my-app-3')).project_name).toBe('My App');
@@ -65,7 +88,11 @@ describe('createProject', () => {
     const unnamed = await m.projects.createProject({ user_id: 'u1', startup_idea: 'idea' });
     expect(unnamed.project_id).toMatch(UUID_V7);
     expect(unnamed.project_name).toBe(unnamed.project_id);
-    const symbols = await m.projects.createProject({ user_id: 'u1', project_name: '!!!', startup_idea: 'idea' });
+    const symbols = await m.projects.createProject({
+      user_id: 'u1',
+      project_name: '!!!',
+      startup_idea: 'idea',
+    });
     expect(symbols.project_id).toMatch(UUID_V7);
     expect(symbols.project_name).toBe('!!!');
     expect(symbols.project_id > unnamed.project_id).toBe(true);
@@ -73,10 +100,20 @@ describe('createProject', () => {
 
   it('uses an explicit project_id, and answers CONFLICT for one that exists, changing nothing', async () => {
     const m = await setup();
-    await m.projects.createProject({ user_id: 'u1', project_id: 'p1', project_name: 'First', startup_idea: 'a' });
+    await m.projects.createProject({
+      user_id: 'u1',
+      project_id: 'p1',
+      project_name: 'First',
+      startup_idea: 'a',
+    });
     const before = await readText(m.base, 'p1', 'project.md');
     const error = await rejected(
-      m.projects.createProject({ user_id: 'u2', project_id: 'p1', project_name: 'Second', startup_idea: 'b' }),
+      m.projects.createProject({
+        user_id: 'u2',
+        project_id: 'p1',
+        project_name: 'Second',
+        startup_idea: 'b',
+      }),
     );
     expect(error.code).toBe('CONFLICT');
     expect(error.message).toBe(
@@ -90,7 +127,11 @@ describe('createProject', () => {
     ['a project id with a slash', { project_id: 'a/b' }, 'project_id "a/b" must be'],
     ['a name of two lines', { project_name: 'A\nB' }, 'project_name must be a single line'],
     ['a blank name', { project_name: '   ' }, 'project_name must not be empty or "-"'],
-    ['an idea with a lone surrogate', { startup_idea: 'x\uD83D' }, 'startup_idea contains a lone UTF-16 surrogate'],
+    [
+      'an idea with a lone surrogate',
+      { startup_idea: 'x\uD83D' },
+      'startup_idea contains a lone UTF-16 surrogate',
+    ],
   ])('rejects %s as INVALID_ARGUMENT and creates nothing', async (_name, overrides, message) => {
     const m = await setup();
     const error = await rejected(
@@ -103,7 +144,9 @@ describe('createProject', () => {
 
   it('answers LIMIT_EXCEEDED for an idea over the byte limit and creates nothing', async () => {
     const m = await setup({ maxTextBytes: 3 });
-    const error = await rejected(m.projects.createProject({ user_id: 'u1', project_name: 'N', startup_idea: 'abcd' }));
+    const error = await rejected(
+      m.projects.createProject({ user_id: 'u1', project_name: 'N', startup_idea: 'abcd' }),
+    );
     expect(error).toMatchObject({
       code: 'LIMIT_EXCEEDED',
       message: 'startup_idea is 4 bytes of UTF-8, over the limit of 3; save it in smaller parts',
@@ -115,7 +158,12 @@ describe('createProject', () => {
 describe('startSession', () => {
   it('starts a session with a UUIDv7 id in the project mode, as create_session does', async () => {
     const m = await setup();
-    await m.projects.createProject({ user_id: 'u1', project_id: 'p1', startup_idea: '', execution_mode: 'full' });
+    await m.projects.createProject({
+      user_id: 'u1',
+      project_id: 'p1',
+      startup_idea: '',
+      execution_mode: 'full',
+    });
     const result = await m.projects.startSession({ project_id: 'p1' });
     expect(result).toStrictEqual({
       session_id: expect.stringMatching(UUID_V7),
@@ -167,7 +215,12 @@ describe('listProjects', () => {
     const m = await setup();
     await m.projects.createProject({ user_id: 'alice', project_id: 'a1', startup_idea: '' });
     await m.projects.createProject({ user_id: 'bob', project_id: 'b1', startup_idea: '' });
-    await m.projects.createProject({ user_id: 'alice', project_id: 'a2', startup_idea: '', execution_mode: 'full' });
+    await m.projects.createProject({
+      user_id: 'alice',
+      project_id: 'a2',
+      startup_idea: '',
+      execution_mode: 'full',
+    });
     await m.projects.archiveProject({ project_id: 'a1' });
     return m;
   }
@@ -243,7 +296,12 @@ describe('listProjects', () => {
 describe('getProject', () => {
   it('returns the project with its startup idea', async () => {
     const m = await setup();
-    await m.projects.createProject({ user_id: 'u1', project_id: 'p1', project_name: 'P', startup_idea: 'Idea\r\n' });
+    await m.projects.createProject({
+      user_id: 'u1',
+      project_id: 'p1',
+      project_name: 'P',
+      startup_idea: 'Idea\r\n',
+    });
     expect(await m.projects.getProject({ project_id: 'p1' })).toStrictEqual({
       project_id: 'p1',
       project_name: 'P',

@@ -1,7 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -14,22 +14,32 @@ let bundle: Promise<string> | undefined;
 /**
  * The worker bundled into one plain .mjs file (esbuild, from the TypeScript sources): a child then
  * starts in about 0.15 s, where `node --import tsx` takes about a second, and never runs a stale dist/.
+ * The file is named by its content under node_modules/.cache, so runs share it and none leaks.
  */
 export function workerBundle(): Promise<string> {
   bundle ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'checkpoint-worker-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    const outfile = join(dir, 'worker.mjs');
-    await build({
-      entryPoints: [join(dirname(fileURLToPath(import.meta.url)), 'worker.ts')],
+    const here = dirname(fileURLToPath(import.meta.url));
+    const result = await build({
+      entryPoints: [join(here, 'worker.ts')],
       bundle: true,
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      outfile,
+      write: false,
+      outfile: 'worker.mjs',
       logLevel: 'warning',
     });
-    return outfile;
+    const code = result.outputFiles[0]?.contents ?? new Uint8Array();
+    const dir = join(here, '..', '..', 'node_modules', '.cache', 'checkpoint-mcp-durability');
+    const path = join(dir, `worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+    if (!existsSync(path)) {
+      await mkdir(dir, { recursive: true });
+      // Test files run in parallel: each writes its own temporary file and renames it into place.
+      const temp = `${path}.${process.pid}.tmp`;
+      await writeFile(temp, code);
+      await rename(temp, path);
+    }
+    return path;
   })();
   return bundle;
 }

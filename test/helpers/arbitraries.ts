@@ -24,6 +24,9 @@ import {
 /** The runs every round-trip property makes. */
 export const RUNS = { numRuns: 1000 } as const;
 
+/** A thousand parses of a structured head take seconds, and many times that on a loaded CI machine. */
+export const PROPERTY_TIMEOUT = 300_000;
+
 export const identifier = fc
   .stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$/)
   .filter((id) => identifierProblem(id) === undefined);

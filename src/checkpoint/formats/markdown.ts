@@ -68,13 +68,16 @@ export function renderDocument(
   return verbatim ? `${text}\n${verbatim.body}` : text;
 }
 
+// One instance for every call: the serializer compiles each unsafe pattern once and keeps it on the pattern.
+const GFM_TO_MARKDOWN = gfmToMarkdown();
+
 function serialize(root: Root): string {
   return toMarkdown(root, {
     bullet: '-',
     fences: false,
     listItemIndent: 'one',
     rule: '-',
-    extensions: [gfmToMarkdown()],
+    extensions: [GFM_TO_MARKDOWN],
     unsafe: UNSAFE,
   });
 }
@@ -171,14 +174,17 @@ export interface Item {
 /** The text of every list item in a section, in order. */
 export function listItems(section: Section): Item[] {
   const items: Item[] = [];
-  for (const node of section.nodes) {
-    if (node.type !== 'list') continue;
-    for (const item of node.children) {
-      const paragraph = item.children.find((child): child is Paragraph => child.type === 'paragraph');
-      items.push({ text: paragraph ? nodeText(paragraph).trim() : '', line: lineOf(item) });
-    }
-  }
+  for (const node of section.nodes) if (node.type === 'list') collectItems(node, items);
   return items;
+}
+
+/** An item indented by hand becomes a list nested in the item above it: it still counts, in file order. */
+function collectItems(list: List, items: Item[]): void {
+  for (const item of list.children) {
+    const paragraph = item.children.find((child): child is Paragraph => child.type === 'paragraph');
+    items.push({ text: paragraph ? nodeText(paragraph).trim() : '', line: lineOf(item) });
+    for (const child of item.children) if (child.type === 'list') collectItems(child, items);
+  }
 }
 
 export interface Field {

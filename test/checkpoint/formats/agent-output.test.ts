@@ -11,6 +11,7 @@ import { normalizeStackTrace } from '../../../src/checkpoint/request-checks.js';
 import {
   agentOutputRecord,
   markdownText,
+  PROPERTY_TIMEOUT,
   RUNS,
   stackTrace,
   verbatimText,
@@ -227,43 +228,59 @@ describe('{agent_name}.md', () => {
     );
   });
 
-  it('round-trips every agent output: parse(render(x)) equals x', () => {
-    fc.assert(
-      fc.property(agentOutputRecord, (record) => {
-        expect(parseAgentOutput(renderAgentOutput(record), FILE)).toStrictEqual(record);
-      }),
-      RUNS,
-    );
-  });
+  it(
+    'round-trips every agent output: parse(render(x)) equals x',
+    () => {
+      fc.assert(
+        fc.property(agentOutputRecord, (record) => {
+          expect(parseAgentOutput(renderAgentOutput(record), FILE)).toStrictEqual(record);
+        }),
+        RUNS,
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
 
-  it('keeps any unicode output content byte for byte', () => {
-    fc.assert(
-      fc.property(verbatimText, (content) => {
-        expect(parseAgentOutput(renderAgentOutput({ ...output, content }), FILE).content).toBe(content);
-      }),
-      RUNS,
-    );
-  });
+  it(
+    'keeps any unicode output content byte for byte',
+    () => {
+      fc.assert(
+        fc.property(verbatimText, (content) => {
+          expect(parseAgentOutput(renderAgentOutput({ ...output, content }), FILE).content).toBe(content);
+        }),
+        RUNS,
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
 
-  it('keeps output content shaped like markdown structure byte for byte', () => {
-    fc.assert(
-      fc.property(markdownText, (content) => {
-        expect(parseAgentOutput(renderAgentOutput({ ...failed, content }), FILE).content).toBe(content);
-      }),
-      RUNS,
-    );
-  });
+  it(
+    'keeps output content shaped like markdown structure byte for byte',
+    () => {
+      fc.assert(
+        fc.property(markdownText, (content) => {
+          expect(parseAgentOutput(renderAgentOutput({ ...failed, content }), FILE).content).toBe(content);
+        }),
+        RUNS,
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
 
-  it('keeps every normalised stack trace exact', () => {
-    fc.assert(
-      fc.property(stackTrace, (trace) => {
-        expect(parseAgentOutput(renderAgentOutput({ ...failed, stack_trace: trace }), FILE).stack_trace).toBe(
-          trace,
-        );
-      }),
-      RUNS,
-    );
-  });
+  it(
+    'keeps every normalised stack trace exact',
+    () => {
+      fc.assert(
+        fc.property(stackTrace, (trace) => {
+          expect(
+            parseAgentOutput(renderAgentOutput({ ...failed, stack_trace: trace }), FILE).stack_trace,
+          ).toBe(trace);
+        }),
+        RUNS,
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
 });
 
 describe('normalizeStackTrace', () => {
@@ -285,13 +302,17 @@ describe('normalizeStackTrace', () => {
     expect(normalizeStackTrace(' \r\n\t\n')).toBeUndefined();
   });
 
-  it('is idempotent', () => {
-    fc.assert(
-      fc.property(fc.string({ unit: 'binary' }), (trace) => {
-        const once = normalizeStackTrace(trace);
-        expect(once === undefined ? undefined : normalizeStackTrace(once)).toBe(once);
-      }),
-      RUNS,
-    );
-  });
+  it(
+    'is idempotent',
+    () => {
+      fc.assert(
+        fc.property(fc.string({ unit: 'binary' }), (trace) => {
+          const once = normalizeStackTrace(trace);
+          expect(once === undefined ? undefined : normalizeStackTrace(once)).toBe(once);
+        }),
+        RUNS,
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
 });

@@ -6,7 +6,7 @@ import {
   phaseMetrics,
   renderCheckpoint,
 } from '../../../src/checkpoint/formats/checkpoint.js';
-import { checkpointRecord, RUNS } from '../../helpers/arbitraries.js';
+import { checkpointRecord, PROPERTY_TIMEOUT, RUNS } from '../../helpers/arbitraries.js';
 import { thrown } from '../../helpers/errors.js';
 
 const FILE = 'p/sessions/s/phase_1_concept/checkpoint.md';
@@ -118,7 +118,7 @@ describe('checkpoint.md', () => {
     expect(parseCheckpoint(renderCheckpoint(checkpoint), FILE)).toStrictEqual(checkpoint);
   });
 
-  it('reads a hand-edited file: other bullets, spacing, key case, unknown keys and sections, CRLF head', () => {
+  it('reads a hand-edited file: other bullets, spacing and indentation, key case, unknown keys and sections, CRLF head', () => {
     const text = [
       '# Phase Checkpoint: Concept Expansion',
       '',
@@ -136,7 +136,7 @@ describe('checkpoint.md', () => {
       '',
       '## Agents in Phase',
       '+ concept_expansion:   completed',
-      '+ fact_checker: FAILED',
+      '  + fact_checker: FAILED',
       '',
       '## Hand Notes',
       '',
@@ -223,12 +223,16 @@ describe('checkpoint.md', () => {
     });
   });
 
-  it('round-trips every checkpoint: parse(render(x)) equals x', () => {
-    fc.assert(
-      fc.property(checkpointRecord, (record) => {
-        expect(parseCheckpoint(renderCheckpoint(record), FILE)).toStrictEqual(record);
-      }),
-      RUNS,
-    );
-  });
+  it(
+    'round-trips every checkpoint: parse(render(x)) equals x',
+    () => {
+      fc.assert(
+        fc.property(checkpointRecord, (record) => {
+          expect(parseCheckpoint(renderCheckpoint(record), FILE)).toStrictEqual(record);
+        }),
+        RUNS,
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
 });

@@ -5,7 +5,7 @@ import {
   parseManifest,
   renderManifest,
 } from '../../../src/checkpoint/formats/manifest.js';
-import { manifestRecord, RUNS } from '../../helpers/arbitraries.js';
+import { manifestRecord, PROPERTY_TIMEOUT, RUNS } from '../../helpers/arbitraries.js';
 import { thrown } from '../../helpers/errors.js';
 
 const FILE = 'project-123/sessions/session-456/session_manifest.md';
@@ -207,12 +207,16 @@ describe('session_manifest.md', () => {
     });
   });
 
-  it('round-trips every manifest: parse(render(x)) equals x', () => {
-    fc.assert(
-      fc.property(manifestRecord, (record) => {
-        expect(parseManifest(renderManifest(record), FILE)).toStrictEqual(record);
-      }),
-      RUNS,
-    );
-  });
+  it(
+    'round-trips every manifest: parse(render(x)) equals x',
+    () => {
+      fc.assert(
+        fc.property(manifestRecord, (record) => {
+          expect(parseManifest(renderManifest(record), FILE)).toStrictEqual(record);
+        }),
+        RUNS,
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
 });

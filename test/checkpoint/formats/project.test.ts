@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ProjectRecord, parseProject, renderProject } from '../../../src/checkpoint/formats/project.js';
-import { markdownText, projectRecord, RUNS } from '../../helpers/arbitraries.js';
+import { markdownText, PROPERTY_TIMEOUT, projectRecord, RUNS } from '../../helpers/arbitraries.js';
 import { thrown } from '../../helpers/errors.js';
 
 const FILE = 'ai-recipe-planner/project.md';
@@ -47,7 +47,7 @@ describe('project.md', () => {
     expect(parseProject(renderProject(project), FILE)).toStrictEqual(project);
   });
 
-  it('reads a hand-edited file: other bullets, spacing, key case, unknown keys and sections, CRLF head', () => {
+  it('reads a hand-edited file: other bullets, spacing and indentation, key case, unknown keys and sections, CRLF head', () => {
     const text = [
       '# Project: renamed by hand',
       '',
@@ -62,7 +62,7 @@ describe('project.md', () => {
       '* User Id: user-42',
       '* Execution Mode: MVP',
       '* Favourite Colour: green',
-      '* status: Archived',
+      '   * status: Archived',
       '* Created: 2024-11-24T10:00:00.000Z',
       '* Updated: 2024-11-24T10:05:00Z',
       '',
@@ -122,21 +122,31 @@ describe('project.md', () => {
     );
   });
 
-  it('round-trips every project: parse(render(x)) equals x', () => {
-    fc.assert(
-      fc.property(projectRecord, (record) => {
-        expect(parseProject(renderProject(record), FILE)).toStrictEqual(record);
-      }),
-      RUNS,
-    );
-  });
+  it(
+    'round-trips every project: parse(render(x)) equals x',
+    () => {
+      fc.assert(
+        fc.property(projectRecord, (record) => {
+          expect(parseProject(renderProject(record), FILE)).toStrictEqual(record);
+        }),
+        RUNS,
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
 
-  it('keeps a startup idea shaped like markdown structure byte for byte', () => {
-    fc.assert(
-      fc.property(markdownText, (idea) => {
-        expect(parseProject(renderProject({ ...project, startup_idea: idea }), FILE).startup_idea).toBe(idea);
-      }),
-      RUNS,
-    );
-  });
+  it(
+    'keeps a startup idea shaped like markdown structure byte for byte',
+    () => {
+      fc.assert(
+        fc.property(markdownText, (idea) => {
+          expect(parseProject(renderProject({ ...project, startup_idea: idea }), FILE).startup_idea).toBe(
+            idea,
+          );
+        }),
+        RUNS,
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
 });

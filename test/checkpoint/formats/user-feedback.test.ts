@@ -5,7 +5,7 @@ import {
   renderUserFeedback,
   type UserFeedbackRecord,
 } from '../../../src/checkpoint/formats/user-feedback.js';
-import { markdownText, RUNS, userFeedbackRecord } from '../../helpers/arbitraries.js';
+import { markdownText, PROPERTY_TIMEOUT, RUNS, userFeedbackRecord } from '../../helpers/arbitraries.js';
 import { thrown } from '../../helpers/errors.js';
 
 const FILE = 'p/sessions/s/phase_1_concept/user_feedback.md';
@@ -147,23 +147,31 @@ describe('user_feedback.md', () => {
     });
   });
 
-  it('round-trips every review: parse(render(x)) equals x', () => {
-    fc.assert(
-      fc.property(userFeedbackRecord, (record) => {
-        expect(parseUserFeedback(renderUserFeedback(record), FILE)).toStrictEqual(record);
-      }),
-      RUNS,
-    );
-  });
+  it(
+    'round-trips every review: parse(render(x)) equals x',
+    () => {
+      fc.assert(
+        fc.property(userFeedbackRecord, (record) => {
+          expect(parseUserFeedback(renderUserFeedback(record), FILE)).toStrictEqual(record);
+        }),
+        RUNS,
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
 
-  it('keeps comments shaped like markdown structure byte for byte, and never reads them as the review', () => {
-    fc.assert(
-      fc.property(markdownText, (comments) => {
-        const parsed = parseUserFeedback(renderUserFeedback({ ...feedback, comments }), FILE);
-        expect(parsed.comments).toBe(comments);
-        expect(parsed.approved).toBe(false);
-      }),
-      RUNS,
-    );
-  });
+  it(
+    'keeps comments shaped like markdown structure byte for byte, and never reads them as the review',
+    () => {
+      fc.assert(
+        fc.property(markdownText, (comments) => {
+          const parsed = parseUserFeedback(renderUserFeedback({ ...feedback, comments }), FILE);
+          expect(parsed.comments).toBe(comments);
+          expect(parsed.approved).toBe(false);
+        }),
+        RUNS,
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
 });
