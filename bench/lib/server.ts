@@ -35,8 +35,11 @@ export async function connect(args: string[], env: Record<string, string> = {}):
   return { client, pid, stderr: () => stderr, close: () => client.close() };
 }
 
+/** BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/profiles" profiles every server the bench starts. */
+const NODE_ARGS = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter((arg) => arg !== '') ?? [];
+
 export function startCheckpointServer(baseDir: string, extra: string[] = []): Promise<Connection> {
-  return connect([SERVER_ENTRY, '--base-dir', baseDir, ...extra]);
+  return connect([...NODE_ARGS, SERVER_ENTRY, '--base-dir', baseDir, ...extra]);
 }
 
 export function startPeerServer(memoryFile: string): Promise<Connection> {

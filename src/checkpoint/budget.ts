@@ -6,8 +6,7 @@
 function packedCost(text: string, index: number): number {
   const code = text.charCodeAt(index);
   if (code >= 0x20 && code < 0x80) return code === 0x22 || code === 0x5c ? 9 : 5;
-  if (code < 0x20)
-    return code === 8 || code === 9 || code === 10 || code === 12 || code === 13 ? 9 : 25;
+  if (code < 0x20) return code === 8 || code === 9 || code === 10 || code === 12 || code === 13 ? 9 : 25;
   if (code < 0x800) return 9;
   if (code >= 0xd800 && code <= 0xdbff) {
     const low = text.charCodeAt(index + 1);

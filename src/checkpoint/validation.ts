@@ -3,11 +3,11 @@ import { CheckpointError } from './errors.js';
 import { agentOutputFile, type CheckpointRecord, parseCheckpoint } from './formats/checkpoint.js';
 import { type ManifestRecord, parseManifest } from './formats/manifest.js';
 import { parseUserFeedback } from './formats/user-feedback.js';
+import { readAgentOutputFile } from './outputs.js';
 import { checkpointFile, feedbackFile, manifestFile, phaseDir, type SessionRef } from './paths.js';
 import { type ExecutionMode, type PhaseDefinition, phaseDefinition, phasesOfMode } from './phases.js';
 import type { SessionFiles } from './session-files.js';
 import { buildManifest } from './session-state.js';
-import { readAgentOutputFile } from './outputs.js';
 import type { Store } from './store.js';
 
 export interface ValidationReport {

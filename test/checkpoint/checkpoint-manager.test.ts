@@ -1087,6 +1087,20 @@ describe('getAgentOutput', () => {
     expect(error.message).toContain(message);
   });
 
+  it('answers CORRUPT_FILE naming an output file that cannot be read', async () => {
+    const m = await withOutput();
+    const text = await readText(m.base, ...PHASE_1, 'writer.md');
+    await writeFile(
+      join(m.base, ...PHASE_1, 'writer.md'),
+      text.replace('- Status: completed', '- Status: done'),
+    );
+    const error = await rejected(
+      m.checkpoints.getAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer' }),
+    );
+    expect(error.code).toBe('CORRUPT_FILE');
+    expect(error.message).toMatch(/^p1\/sessions\/s1\/phase_1_concept\/writer\.md:9: "Status" is "done"/);
+  });
+
   it('answers NOT_FOUND for an unknown agent or version, and PHASE_NOT_IN_MODE', async () => {
     const m = await withOutput();
     const get = (overrides: object) =>
@@ -1118,6 +1132,16 @@ describe('listHistory', () => {
       { file: 'writer.md', version: 1, path: 'p1/sessions/s1/phase_1_concept/history/writer.v1.md' },
     ]);
     for (const { saved_at } of versions) expect(Number.isNaN(Date.parse(saved_at))).toBe(false);
+  });
+
+  it('answers INVALID_ARGUMENT for a phase number that is no phase and NOT_FOUND for an unknown session', async () => {
+    const m = await setup();
+    expect((await rejected(m.checkpoints.listHistory({ ...REF, phase_num: 0 }))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect((await rejected(m.checkpoints.listHistory({ ...REF, session_id: 'x', phase_num: 1 }))).code).toBe(
+      'NOT_FOUND',
+    );
   });
 
   it('is empty for a phase never overwritten, and PHASE_NOT_IN_MODE outside the mode', async () => {
@@ -1243,6 +1267,13 @@ describe('getApprovedPhases', () => {
     expect(await m.checkpoints.getApprovedPhases(REF)).toStrictEqual({ phases: [1, 6] });
   });
 
+  it('rejects identifiers outside the allowed characters as INVALID_ARGUMENT', async () => {
+    const m = await setup();
+    expect((await rejected(m.checkpoints.getApprovedPhases({ ...REF, project_id: 'p/1' }))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+  });
+
   it('answers NOT_FOUND for an unknown session and CORRUPT_FILE for an unreadable review', async () => {
     const m = await setup();
     expect((await rejected(m.checkpoints.getApprovedPhases({ ...REF, session_id: 'x' }))).code).toBe(
@@ -1296,6 +1327,13 @@ describe('validateSession', () => {
     expect(missing.errors).toStrictEqual([
       'p1/sessions/s1/session_manifest.md: missing; load_session rebuilds it from the checkpoints',
     ]);
+  });
+
+  it('rejects identifiers outside the allowed characters as INVALID_ARGUMENT', async () => {
+    const m = await setup();
+    expect((await rejected(m.checkpoints.validateSession({ ...REF, session_id: 'x y' }))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
   });
 
   it('answers NOT_FOUND for an unknown session', async () => {

@@ -285,6 +285,15 @@ describe('listProjects', () => {
     expect((await m.projects.listProjects({})).projects).toHaveLength(3);
   });
 
+  it('answers CORRUPT_FILE naming a project.md that cannot be read', async () => {
+    const m = await withProjects();
+    await writeFile(join(m.base, 'b1', 'project.md'), '# Project: b1\n\n## Startup Idea\n');
+    expect(await rejected(m.projects.listProjects({}))).toMatchObject({
+      code: 'CORRUPT_FILE',
+      message: expect.stringMatching(/^b1\/project\.md:1: missing section "## Metadata"/),
+    });
+  });
+
   it('rejects a bad user id, cursor or limit as INVALID_ARGUMENT', async () => {
     const m = await withProjects();
     for (const request of [{ user_id: 'a b' }, { cursor: 'xyz' }, { limit: 0 }, { limit: 501 }]) {
@@ -340,6 +349,14 @@ describe('getProject', () => {
 });
 
 describe('archiveProject', () => {
+  it('answers CORRUPT_FILE for a project.md that cannot be read, and leaves it as it was', async () => {
+    const m = await setup();
+    await mkdir(join(m.base, 'p1'));
+    await writeFile(join(m.base, 'p1', 'project.md'), 'not a project\n');
+    expect((await rejected(m.projects.archiveProject({ project_id: 'p1' }))).code).toBe('CORRUPT_FILE');
+    expect(await readText(m.base, 'p1', 'project.md')).toBe('not a project\n');
+  });
+
   it('sets the status to archived and the updated time, keeping everything else', async () => {
     const m = await setup();
     await m.projects.createProject({ user_id: 'u1', project_id: 'p1', startup_idea: 'Idea ' });
