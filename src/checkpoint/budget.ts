@@ -17,14 +17,29 @@ function packedCost(text: string, index: number): number {
   return 13;
 }
 
+/** Characters measured at once by the JSON encoder, which is many times faster than a loop here. */
+const CHUNK = 16_384;
+
 export function encodedSize(text: string): number {
   let size = 0;
   for (let i = 0; i < text.length; ) {
-    const packed = packedCost(text, i);
-    size += packed >> 2;
-    i += packed & 3;
+    const end = chunkEnd(text, i, text.length);
+    size += chunkCost(text, i, end);
+    i = end;
   }
   return size;
+}
+
+/** The end of the chunk from `start`, short of `limit` and never between the halves of a surrogate pair. */
+function chunkEnd(text: string, start: number, limit: number): number {
+  const end = Math.min(start + CHUNK, limit);
+  const last = text.charCodeAt(end - 1);
+  return end < limit && end - 1 > start && last >= 0xd800 && last <= 0xdbff ? end - 1 : end;
+}
+
+/** The encoded bytes of text[start, end): JSON.stringify escapes exactly as packedCost counts. */
+function chunkCost(text: string, start: number, end: number): number {
+  return Buffer.byteLength(JSON.stringify(text.slice(start, end)), 'utf8') - 2;
 }
 
 /**
@@ -35,6 +50,14 @@ export function sliceEnd(text: string, start: number, maxChars: number, maxBytes
   const limit = Math.min(text.length, start + maxChars);
   let size = 0;
   let i = start;
+  // Whole chunks while they surely fit; the character-by-character loop finds the exact end in the last.
+  while (limit - i > CHUNK) {
+    const end = chunkEnd(text, i, limit);
+    const cost = chunkCost(text, i, end);
+    if (size + cost > maxBytes) break;
+    size += cost;
+    i = end;
+  }
   while (i < limit) {
     const packed = packedCost(text, i);
     const cost = packed >> 2;

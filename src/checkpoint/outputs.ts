@@ -22,14 +22,28 @@ export async function readAgentOutputs(
     .map((entry) => entry.name.slice(0, -3))
     .filter((name) => agentNameProblem(name) === undefined)
     .sort(compareNames);
+  const read = await inOrder(
+    names.map((name) => readOutputFile(store, [...phaseDir(ref, phase), `${name}.md`], true)),
+  );
   const outputs: AgentOutputRecord[] = [];
-  for (const name of names) {
-    const output = await readOutputFile(store, [...phaseDir(ref, phase), `${name}.md`], true);
+  for (const [i, output] of read.entries()) {
     // The file name is the agent's name everywhere (get_agent_output finds it by that name); a
     // hand-edited Agent line is for validate_checkpoint to report, not to rename the output.
-    if (output) outputs.push({ ...output, agent_name: name });
+    if (output) outputs.push({ ...output, agent_name: names[i] as string });
   }
   return outputs;
+}
+
+/**
+ * Awaits reads started together (their disk calls overlap), failing as reading them one after
+ * another would: with the error of the first in order that failed.
+ */
+export async function inOrder<T>(reads: ReadonlyArray<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(reads);
+  return settled.map((result) => {
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  });
 }
 
 export async function readAgentOutput(

@@ -3,9 +3,9 @@ import { definedOnly } from './define.js';
 import { CheckpointError } from './errors.js';
 import type { AgentOutputRecord } from './formats/agent-output.js';
 import type { Limits } from './limits.js';
-import { readAgentOutput, readAgentOutputs } from './outputs.js';
+import { inOrder, readAgentOutput, readAgentOutputs } from './outputs.js';
 import { agentFile, type SessionRef } from './paths.js';
-import { phaseDefinition, phaseInMode } from './phases.js';
+import { type PhaseDefinition, phaseDefinition, phaseInMode } from './phases.js';
 import type { GetAgentOutputRequest, GetPhaseOutputsRequest } from './requests.js';
 import type { SessionFiles } from './session-files.js';
 import { HISTORY_DIR, type Store } from './store.js';
@@ -31,20 +31,17 @@ export async function getPhaseOutputs(
   const phases = [...new Set(wanted)]
     .sort((a, b) => a - b)
     .map((num) => phaseInMode(manifest.execution_mode, num));
-  const found: Array<{ phase_num: number; output: AgentOutputRecord }> = [];
-  for (const phase of phases) {
-    for (const output of await readAgentOutputs(store, request, phase))
-      found.push({ phase_num: phase.num, output });
-  }
-  const cap = fairCap(
-    found.map(({ output }) => encodedSize(output.content)),
-    limits.maxResponseBytes,
+  const byPhase = await inOrder(phases.map((phase) => readAgentOutputs(store, request, phase)));
+  const found = byPhase.flatMap((outputs, i) =>
+    outputs.map((output) => ({ phase_num: (phases[i] as PhaseDefinition).num, output })),
   );
+  const sizes = found.map(({ output }) => encodedSize(output.content));
+  const cap = fairCap(sizes, limits.maxResponseBytes);
   const result: PhaseOutputs = { outputs: {}, truncated: [] };
   for (const phase of phases) result.outputs[String(phase.num)] = {};
-  for (const { phase_num, output } of found) {
+  for (const [i, { phase_num, output }] of found.entries()) {
     let content = output.content;
-    if (cap !== undefined && encodedSize(content) > cap) {
+    if (cap !== undefined && (sizes[i] as number) > cap) {
       content = content.slice(0, sliceEnd(content, 0, content.length, cap));
       result.truncated.push({ phase_num, agent_name: output.agent_name, total_chars: output.content.length });
     }

@@ -3,7 +3,7 @@ import { CheckpointError } from './errors.js';
 import { agentOutputFile, type CheckpointRecord, parseCheckpoint } from './formats/checkpoint.js';
 import { type ManifestRecord, parseManifest } from './formats/manifest.js';
 import { parseUserFeedback } from './formats/user-feedback.js';
-import { readAgentOutputFile } from './outputs.js';
+import { inOrder, readAgentOutputFile } from './outputs.js';
 import { checkpointFile, feedbackFile, manifestFile, phaseDir, type SessionRef } from './paths.js';
 import { type ExecutionMode, type PhaseDefinition, phaseDefinition, phasesOfMode } from './phases.js';
 import type { SessionFiles } from './session-files.js';
@@ -73,11 +73,11 @@ export async function validateSession(
   const manifest = stored ?? undefined;
   const mode: ExecutionMode = manifest?.execution_mode ?? (await files.recoverIdentity(ref)).execution_mode;
   const phases: Record<string, ValidationReport> = {};
-  for (const num of phasesOfMode(mode)) {
-    phases[String(num)] = await validatePhase(store, ref, phaseDefinition(num), manifest, {
-      required: false,
-    });
-  }
+  const nums = phasesOfMode(mode);
+  const reports = await inOrder(
+    nums.map((num) => validatePhase(store, ref, phaseDefinition(num), manifest, { required: false })),
+  );
+  for (const [i, num] of nums.entries()) phases[String(num)] = reports[i] as ValidationReport;
   if (manifest) {
     const checkpoints = await files.readCheckpoints(ref, mode).catch(() => undefined);
     const derived =
