@@ -1,8 +1,8 @@
 // Section 5: from spawning the server to the answer of its first tools/list, as a host sees it, for
-// the built server, for the same source bundled into one file by esbuild (a prototype built here, in
-// the temporary directory: `npm run build` does not bundle), and a bare `node -e 0` for reference.
+// the built server, for the same source bundled and minified by esbuild here (in the temporary
+// directory, to compare), and for a bare `node -e 0` for reference.
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { connect, SERVER_ENTRY } from './lib/server.js';
@@ -11,6 +11,8 @@ import { nowMs, type Summary, summarize } from './lib/stats.js';
 export interface ColdStartResult {
   runs: number;
   tools: number;
+  /** Whether dist/server.js is one bundle already, or imports its modules as tsc emitted them. */
+  builtIsBundle: boolean;
   server: Summary;
   bundled: Summary;
   bundleBytes: number;
@@ -27,9 +29,11 @@ export async function benchColdStart(workDir: string, runs: number): Promise<Col
     await firstToolsList(bundle.entry, base, times.bundled);
     times.bare.push(await bareNode());
   }
+  const built = await readFile(SERVER_ENTRY, 'utf8');
   return {
     runs,
     tools,
+    builtIsBundle: !/from ["']\.\/checkpoint\//.test(built),
     server: summarize(times.server),
     bundled: summarize(times.bundled),
     bundleBytes: bundle.bytes,

@@ -39,12 +39,11 @@ export async function benchOperations(
     await buildFullSession(client, READ, 3, 20 * 1024);
     const small = proseOfSize(1024, 1);
     const large = proseOfSize(100 * 1024, 2);
-    const warm: Ref = { project_id: 'bench', session_id: 'warm' };
-    await createSession(client, warm);
+    let session: Ref = { project_id: 'bench', session_id: 'warm' };
+    await createSession(client, session);
     const ops = operationActions(client, small, large, () => session);
-    let session: Ref = warm;
     for (let i = 0; i < 50; i++) for (const action of Object.values(ops)) await action(i);
-    const files = await readFloorFiles(base, warm);
+    const files = await readFloorFiles(base, session);
     const floors = {
       'durable write: agent output 1 KB': (i: number) => durableWrite(floorDir, `a${i % 7}.md`, files.small),
       'durable write: agent output 100 KB': (i: number) =>
@@ -55,6 +54,7 @@ export async function benchOperations(
         durableWrite(floorDir, `f${i % 7}.md`, files.feedback),
       ping: () => client.ping(),
     };
+    for (let i = 0; i < 50; i++) for (const floor of Object.values(floors)) await floor(i);
     const times = await timeInterleaved(
       rounds,
       Math.ceil(calls / rounds),

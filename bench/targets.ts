@@ -1,3 +1,4 @@
+import { ms } from './lib/markdown.js';
 import type { Results, Target } from './lib/results.js';
 
 export const OP_SAVE_1KB = 'save_agent_output 1 KB';
@@ -86,8 +87,4 @@ export function judgeTargets(results: Omit<Results, 'targets' | 'machine'>): Tar
     });
   }
   return targets;
-}
-
-export function ms(value: number): string {
-  return `${value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0)} ms`;
 }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { lstatSync, type Stats } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { CheckpointError } from './errors.js';
 import { ParseCache } from './parse-cache.js';
@@ -119,10 +120,11 @@ export class Store {
   async createdAt(rel: RelPath): Promise<Date | undefined> {
     const path = await this.resolve(rel);
     try {
-      const stat = await this.fs.lstat(path);
+      const stat = lstatSync(path, { throwIfNoEntry: false });
+      if (stat === undefined) return undefined;
       return stat.birthtimeMs > 0 ? stat.birthtime : stat.mtime;
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
+      if (errnoCode(error) === 'ENOTDIR') return undefined;
       throw this.ioError('reading', rel, error);
     }
   }
@@ -191,7 +193,8 @@ export class Store {
     const target = await this.resolve(rel);
     const data = Buffer.from(content, 'utf8');
     let previous: { data: Buffer; mtime: Date } | undefined;
-    if (options.keepHistory) {
+    // A first save has nothing to keep: one cheap lstat spares the open of a missing file.
+    if (options.keepHistory && lstatSync(target, { throwIfNoEntry: false }) !== undefined) {
       previous = await this.readBytes(rel, target);
       if (previous?.data.equals(data)) return false;
     }
@@ -476,15 +479,20 @@ export class Store {
         `${JSON.stringify(rel.join('/'))} leaves the base directory`,
       );
     }
+    // Synchronous on purpose: an lstat takes microseconds, a round trip through libuv's thread pool
+    // many times that, and every call checks several components.
     let current = this.root;
     for (let depth = 0; depth < rel.length; depth++) {
       current = join(current, rel[depth] as string);
+      let stat: Stats | undefined;
       try {
-        if ((await this.fs.lstat(current)).isSymbolicLink()) throw this.symlinkError(rel.slice(0, depth + 1));
+        stat = lstatSync(current, { throwIfNoEntry: false });
       } catch (error) {
-        if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') break;
-        throw error;
+        if (errnoCode(error) === 'ENOTDIR') break;
+        throw this.ioError('reading', rel.slice(0, depth + 1), error);
       }
+      if (stat === undefined) break;
+      if (stat.isSymbolicLink()) throw this.symlinkError(rel.slice(0, depth + 1));
     }
     return path;
   }

@@ -1,0 +1,210 @@
+import { ms, ratio, table } from './lib/markdown.js';
+import type { Results } from './lib/results.js';
+import type { Summary } from './lib/stats.js';
+
+/** What each operation must do at least: durable writes of the same bytes, and one round trip. */
+const FLOORS: Record<string, { label: string; parts: Array<[string, number]> }> = {
+  'save_agent_output 1 KB': { label: 'write 1 KB + ping', parts: [['durable write: agent output 1 KB', 1]] },
+  'save_agent_output 100 KB': {
+    label: 'write 100 KB + ping',
+    parts: [['durable write: agent output 100 KB', 1]],
+  },
+  'save_agent_output 1 KB, same agent again (history)': {
+    label: '2 x write 1 KB (file, history copy) + ping',
+    parts: [['durable write: agent output 1 KB', 2]],
+  },
+  save_checkpoint: {
+    label: '2 x write checkpoint (file, history copy) + write manifest + ping',
+    parts: [
+      ['durable write: checkpoint.md', 2],
+      ['durable write: session_manifest.md', 1],
+    ],
+  },
+  save_user_feedback: {
+    label: '2 x write feedback (file, history copy) + write manifest + ping',
+    parts: [
+      ['durable write: user_feedback.md', 2],
+      ['durable write: session_manifest.md', 1],
+    ],
+  },
+};
+
+/** Sections 1 and 2: every operation beside its floor, and the floors. */
+export function operationsSection(results: Results): string[] {
+  const out: string[] = [];
+  const ops = results.operations;
+  if (ops) {
+    const ping = ops.operations.ping;
+    const floorOf = (name: string) => {
+      const floor = FLOORS[name];
+      if (!floor) return { label: 'ping', value: ping?.median ?? Number.NaN };
+      const writes = floor.parts.reduce(
+        (sum, [part, times]) => sum + times * (ops.operations[part]?.median ?? Number.NaN),
+        0,
+      );
+      return { label: floor.label, value: writes + (ping?.median ?? Number.NaN) };
+    };
+    const names = Object.keys(ops.operations).filter(
+      (name) => !name.startsWith('durable write') && name !== 'ping',
+    );
+    out.push(
+      '',
+      '## 1. Operations, sequential',
+      '',
+      `${ops.calls} calls each after 50 of warm-up, in 10 rounds; the saves go to a fresh session each round, the seven`,
+      'phases in turn (new agents each call, except the history row, which saves one agent again and again). Reads',
+      'use a finished seven-phase session of 3 agents a phase, 20 KB each. A floor is the sum of the medians of',
+      'its parts (section 2): the durable writes of the same bytes the operation writes, plus one round trip.',
+      '',
+      table(
+        ['Operation', 'Median', 'p99', 'Floor', 'Floor median', 'x floor'],
+        names.map((name) => {
+          const summary = ops.operations[name] as Summary;
+          const floor = floorOf(name);
+          return [
+            name,
+            ms(summary.median),
+            ms(summary.p99),
+            floor.label,
+            ms(floor.value),
+            ratio(summary.median, floor.value),
+          ];
+        }),
+      ),
+      '',
+      '## 2. Floors, same rounds',
+      '',
+      'A durable write done directly in Node: temporary file opened with `wx`, write, fsync, close, rename over the',
+      'target, open the directory and fsync it. `ping` is a no-op MCP round trip (`client.ping()`).',
+      '',
+      table(
+        ['Floor', 'Bytes', 'Median', 'p99'],
+        Object.entries(ops.operations)
+          .filter(([name]) => name.startsWith('durable write') || name === 'ping')
+          .map(([name, summary]) => [name, bytesOf(name, ops.bytes), ms(summary.median), ms(summary.p99)]),
+      ),
+    );
+  }
+  return out;
+}
+
+/** Section 3. */
+export function scalingSection(results: Results): string[] {
+  const out: string[] = [];
+  if (results.scaling) {
+    const base = results.scaling[0];
+    out.push(
+      '',
+      '## 3. Scaling with the number of sessions',
+      '',
+      'One project holding N sessions (mvp; phase 1 completed with a 1 KB output, every tenth also 100 KB). One server',
+      'per N, called in turns. The first call is made in a fresh server process (its caches empty; the',
+      "operating system's page cache is warm). list_sessions asks for the first page of 50.",
+      '',
+      table(
+        [
+          'Sessions',
+          'load_session first',
+          'median',
+          'p99',
+          'x at 10',
+          'list_sessions first',
+          'median',
+          'p99',
+          'x at 10',
+        ],
+        results.scaling.map((row) => [
+          row.sessions.toLocaleString('en'),
+          ms(row.loadCold),
+          ms(row.load.median),
+          ms(row.load.p99),
+          ratio(row.load.median, base?.load.median ?? Number.NaN),
+          ms(row.listCold),
+          ms(row.list.median),
+          ms(row.list.p99),
+          ratio(row.list.median, base?.list.median ?? Number.NaN),
+        ]),
+      ),
+    );
+  }
+  return out;
+}
+
+/** Section 7. */
+export function worstCaseSection(results: Results): string[] {
+  const out: string[] = [];
+  const worst = results.worstCase;
+  if (worst) {
+    out.push(
+      '',
+      '## 7. Worst-case read: 4 MiB of nested lists and tables',
+      '',
+      `One output of ${worst.bytes.toLocaleString('en')} bytes of nested lists and GFM tables. Reading it takes ${worst.pages} pages of at most the`,
+      `1 MiB response budget; the pages joined ${worst.exact ? 'equal' : '**differ from**'} the saved content. get_phase_outputs returns it cut to the budget.`,
+      '',
+      table(
+        ['Read', 'Calls', 'Median', 'p99'],
+        Object.entries(worst.operations).map(([name, summary]) => [
+          name,
+          String(summary.count),
+          ms(summary.median),
+          ms(summary.p99),
+        ]),
+      ),
+    );
+  }
+  return out;
+}
+
+/** Section 8. */
+export function peerSection(results: Results): string[] {
+  const out: string[] = [];
+  if (results.peer) {
+    out.push(
+      '',
+      '## 8. Side by side with @modelcontextprotocol/server-memory',
+      '',
+      'The same client drives both over stdio. Each store holds N records of 1 KB: for us agent outputs in one',
+      'seven-phase session, for server-memory entities with one observation each (its JSON-lines file). A saved record',
+      'is removed again after each timed save (untimed), so N holds. server-memory does not fsync; we do.',
+      '',
+      table(
+        ['Items', 'Ours', 'Median', 'p99', 'server-memory', 'Median', 'p99', 'Peer / ours'],
+        results.peer.flatMap((row) =>
+          (
+            [
+              ['save_agent_output 1 KB', row.ours.save, 'create_entities 1 KB', row.peer.create_entities],
+              ['load_session', row.ours.load_session, 'read_graph', row.peer.read_graph],
+              ['get_agent_output', row.ours.get_agent_output, 'open_nodes', row.peer.open_nodes],
+            ] as const
+          ).map(([ours, a, peer, b]) => [
+            row.items.toLocaleString('en'),
+            ours,
+            ms(a.median),
+            ms(a.p99),
+            peer,
+            ms(b.median),
+            ms(b.p99),
+            ratio(b.median, a.median),
+          ]),
+        ),
+      ),
+    );
+  }
+  return out;
+}
+
+function bytesOf(name: string, bytes: Record<string, number>): string {
+  const key = name.includes('1 KB')
+    ? 'small'
+    : name.includes('100 KB')
+      ? 'large'
+      : name.includes('checkpoint')
+        ? 'checkpoint'
+        : name.includes('manifest')
+          ? 'manifest'
+          : name.includes('feedback')
+            ? 'feedback'
+            : undefined;
+  return key === undefined ? '-' : (bytes[key] ?? 0).toLocaleString('en');
+}

@@ -1,0 +1,102 @@
+import { cells, mb, ms, table } from './lib/markdown.js';
+import type { Results } from './lib/results.js';
+
+/** Section 4. */
+export function throughputSection(results: Results): string[] {
+  if (!results.throughput) return [];
+  return [
+    '',
+    '## 4. Throughput, several processes on one session',
+    '',
+    'Each client process has its own server process; all share one base directory and save into one session',
+    '(1 KB outputs under new agent names, every tenth call a save_checkpoint), each one call at a time, for a',
+    'fixed time. Afterwards every acknowledged output is read back from disk and its content hash checked, and',
+    'the manifest Revision must be 1 + the acknowledged checkpoint saves. CPU per save is user + system time from',
+    '/proc (10 ms ticks) of all server processes together, and of all client processes, over all saves.',
+    '',
+    table(
+      [
+        'Processes',
+        'Seconds',
+        'Outputs',
+        'Checkpoints',
+        'Outputs/s',
+        'All saves/s',
+        'Errors',
+        'Lost outputs',
+        'Revision (expected)',
+        'Server CPU/save',
+        'Client CPU/save',
+      ],
+      results.throughput.map((row) => [
+        String(row.processes),
+        row.seconds.toFixed(1),
+        String(row.outputSaves),
+        String(row.checkpointSaves),
+        row.outputsPerSecond.toFixed(0),
+        row.savesPerSecond.toFixed(0),
+        String(row.failures),
+        String(row.lostOutputs),
+        `${row.revision.actual} (${row.revision.expected})`,
+        ms(row.serverCpuMsPerSave),
+        ms(row.clientCpuMsPerSave),
+      ]),
+    ),
+  ];
+}
+
+/** Section 5. */
+export function coldStartSection(results: Results): string[] {
+  const out: string[] = [];
+  const cold = results.coldStart;
+  if (cold) {
+    out.push(
+      '',
+      '## 5. Cold start',
+      '',
+      `Spawn of \`node dist/server.js\` to the answer of the first tools/list (${cold.tools} tools), through the SDK client's`,
+      `initialize handshake; ${cold.runs} runs, the three taking turns. dist/server.js is ${cold.builtIsBundle ? 'one bundle' : 'tsc output, one module per source file'};`,
+      `the second row is the same source bundled and minified by esbuild into one ${(cold.bundleBytes / 1e6).toFixed(1)} MB file by the bench, to compare.`,
+      'A bare `node -e 0`, spawn to exit, for reference.',
+      '',
+      table(
+        ['Process', 'Median', 'p99', 'Min', 'Max'],
+        [
+          ['checkpoint-mcp, dist/server.js as built', ...cells(cold.server)],
+          ['checkpoint-mcp, bundled and minified by the bench', ...cells(cold.bundled)],
+          ['node -e 0', ...cells(cold.bareNode)],
+        ],
+      ),
+    );
+  }
+  return out;
+}
+
+/** Section 6. */
+export function memorySection(results: Results): string[] {
+  const out: string[] = [];
+  const memory = results.memory;
+  if (memory) {
+    out.push(
+      '',
+      '## 6. Memory',
+      '',
+      `The server saves ${memory.outputs} outputs of 4 MiB (${memory.agents} agents, so half the saves replace an output and keep`,
+      'the old one in history/). Peak is VmHWM from /proc at the end; sampled is the largest VmRSS read every 20 ms.',
+      '',
+      table(
+        ['Outputs', 'Seconds', 'RSS before', 'Peak RSS (VmHWM)', 'Sampled peak'],
+        [
+          [
+            String(memory.outputs),
+            memory.seconds.toFixed(1),
+            mb(memory.idleRssMiB),
+            mb(memory.peakRssMiB),
+            mb(memory.sampledPeakMiB),
+          ],
+        ],
+      ),
+    );
+  }
+  return out;
+}
