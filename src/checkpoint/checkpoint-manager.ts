@@ -76,7 +76,6 @@ export interface CreateSessionResult {
 export class CheckpointManager {
   readonly files: SessionFiles;
   private readonly lister: SessionLister;
-  private readonly modes = new Map<string, { created: number; mode: ExecutionMode }>();
 
   constructor(
     readonly store: Store,
@@ -317,16 +316,8 @@ export class CheckpointManager {
 
   /** The session's mode, from its manifest or, if that is lost, from what is on disk; NOT_FOUND without a session. */
   async modeOf(ref: SessionRef): Promise<ExecutionMode> {
-    // A session's mode never changes: remembered per session folder (a folder made anew is looked up again).
-    const key = `${ref.project_id}/${ref.session_id}`;
-    const created = (await this.store.createdAt(sessionDir(ref)))?.getTime();
-    const known = this.modes.get(key);
-    if (created !== undefined && known?.created === created) return known.mode;
     const stored = await this.files.readStoredManifest(ref);
-    if (stored) {
-      if (created !== undefined) this.modes.set(key, { created, mode: stored.execution_mode });
-      return stored.execution_mode;
-    }
+    if (stored) return stored.execution_mode;
     await this.files.assertExists(ref);
     return (await this.files.recoverIdentity(ref)).execution_mode;
   }
