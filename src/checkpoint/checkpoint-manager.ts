@@ -76,6 +76,7 @@ export interface CreateSessionResult {
 export class CheckpointManager {
   readonly files: SessionFiles;
   private readonly lister: SessionLister;
+  private readonly swept = new Set<string>();
 
   constructor(
     readonly store: Store,
@@ -255,7 +256,12 @@ export class CheckpointManager {
   async loadSession(ref: SessionRef): Promise<SessionState> {
     sessionRef(ref);
     const snapshot = await this.files.load(ref);
-    await this.store.removeOrphans(sessionDir(ref), 2);
+    // Orphans come from a writer that died: once per session in this process is enough to clear them.
+    const key = `${ref.project_id}/${ref.session_id}`;
+    if (!this.swept.has(key)) {
+      await this.store.removeOrphans(sessionDir(ref), 2);
+      this.swept.add(key);
+    }
     return sessionState(snapshot.manifest);
   }
 

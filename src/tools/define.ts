@@ -1,4 +1,4 @@
-import type { ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer, ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { isCheckpointError } from '../checkpoint/errors.js';
@@ -62,7 +62,7 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
       try {
         const result = toolResult(await activity.track(() => run(input)));
         // A write may have added a document: resource lists are stale (sent only when connected).
-        if (writes) server.sendResourceListChanged();
+        if (writes) listChanged(server);
         return result;
       } catch (error) {
         return errorResult(name, error, logger);
@@ -100,4 +100,16 @@ function errorResult(tool: string, error: unknown, logger: Logger): CallToolResu
     isError: true,
     _meta: { code: 'INTERNAL' },
   };
+}
+
+const pendingListChanged = new WeakSet<McpServer>();
+
+/** One resources/list_changed for a burst of writes, not one per save: the client re-lists once. */
+function listChanged(server: McpServer): void {
+  if (pendingListChanged.has(server)) return;
+  pendingListChanged.add(server);
+  setTimeout(() => {
+    pendingListChanged.delete(server);
+    server.sendResourceListChanged();
+  }, 100).unref();
 }
