@@ -28,7 +28,10 @@ export interface SessionSummary {
  */
 export class SessionLister {
   private readonly created = new Map<string, Map<string, SortKey>>();
-  private readonly sorted = new Map<string, { names: Set<string>; keys: SortKey[] }>();
+  private readonly sorted = new Map<
+    string,
+    { names: Set<string>; keys: SortKey[]; stamp: string | undefined }
+  >();
 
   constructor(
     private readonly store: Store,
@@ -68,12 +71,18 @@ export class SessionLister {
    * looked up once per folder, and while the folders are those of the last call its order is reused.
    */
   private async sortKeys(projectId: string): Promise<SortKey[]> {
+    const last = this.sorted.get(projectId);
+    // A folder's modification time changes whenever an entry is added or removed: while it stands
+    // still, the last listing is still true and the 10,000-name readdir is skipped.
+    const stamp = await this.store.directoryStamp(sessionsDir(projectId));
+    if (last && stamp !== undefined && last.stamp === stamp) return last.keys;
     const names = (await this.store.list(sessionsDir(projectId)))
       .filter((entry) => entry.kind === 'directory')
       .map((entry) => entry.name);
-    const last = this.sorted.get(projectId);
-    if (last && last.names.size === names.length && names.every((name) => last.names.has(name)))
+    if (last && last.names.size === names.length && names.every((name) => last.names.has(name))) {
+      this.sorted.set(projectId, { ...last, stamp });
       return last.keys;
+    }
     const known = this.createdOf(projectId);
     const ids = names.filter((name) => identifierProblem(name) === undefined);
     const unknown = ids.filter((id) => !known.has(id));
@@ -90,7 +99,7 @@ export class SessionLister {
       }
     }
     const keys = ids.flatMap((id) => known.get(id) ?? []).sort(newestFirst);
-    this.sorted.set(projectId, { names: new Set(names), keys });
+    this.sorted.set(projectId, { names: new Set(names), keys, stamp });
     return keys;
   }
 

@@ -129,6 +129,13 @@ export class Store {
     }
   }
 
+  /** Inode, modification time and link count of a directory: changes when an entry comes or goes. */
+  async directoryStamp(rel: RelPath): Promise<string | undefined> {
+    const path = await this.resolve(rel);
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    return stat?.isDirectory() ? `${stat.ino}:${stat.mtimeMs}:${stat.nlink}` : undefined;
+  }
+
   /** Entries of a directory, without the names that start with "." (locks and temporary files). */
   async list(rel: RelPath): Promise<Entry[]> {
     const path = await this.resolve(rel);
