@@ -34,10 +34,6 @@ export function phasesOfMode(mode: ExecutionMode): readonly PhaseNumber[] {
   return MODE_PHASES[mode];
 }
 
-export function isPhaseNumber(value: number): value is PhaseNumber {
-  return Number.isInteger(value) && value >= 1 && value <= 7;
-}
-
 export function phaseDefinition(num: number): PhaseDefinition {
   const phase = PHASES.find((p) => p.num === num);
   if (!phase) {

@@ -48,18 +48,15 @@ export class SessionLister {
     }
     const keys = await this.sortKeys(projectId);
     const wanted = request.status;
-    if (wanted === undefined) {
-      const { page, next_cursor } = pageOf(keys, request.limit, request.cursor);
-      const sessions = (await Promise.all(page.map((key) => this.summary(projectId, key.id)))).filter(
-        (summary): summary is SessionSummary => summary !== undefined,
-      );
-      return { sessions, ...definedOnly({ next_cursor }) };
+    // A status filter needs every session's manifest; without one only the page's are read.
+    let candidates = keys;
+    if (wanted !== undefined) {
+      candidates = [];
+      for (const key of keys) {
+        if ((await this.summary(projectId, key.id))?.status === wanted) candidates.push(key);
+      }
     }
-    const matching = [];
-    for (const key of keys) {
-      if ((await this.summary(projectId, key.id))?.status === wanted) matching.push(key);
-    }
-    const { page, next_cursor } = pageOf(matching, request.limit, request.cursor);
+    const { page, next_cursor } = pageOf(candidates, request.limit, request.cursor);
     const sessions = (await Promise.all(page.map((key) => this.summary(projectId, key.id)))).filter(
       (summary): summary is SessionSummary => summary !== undefined,
     );
