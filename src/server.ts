@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CheckpointManager } from './checkpoint/checkpoint-manager.js';
-import { DEFAULT_LIMITS, type Limits } from './checkpoint/limits.js';
+import { IDENTIFIER_RULE, RESERVED_AGENT_NAMES } from './checkpoint/identifiers.js';
+import type { Limits } from './checkpoint/limits.js';
 import { ProjectManager } from './checkpoint/project-manager.js';
 import { formatRepairReport, removeOrphanFiles, repairBaseDirectory } from './checkpoint/repair.js';
 import { Store } from './checkpoint/store.js';
 import { DocumentWatcher } from './checkpoint/watcher.js';
+import { type CliOptions, parseOptions, USAGE } from './options.js';
 import { Activity } from './tools/activity.js';
+import { ToolCatalog, type ToolSet } from './tools/catalog.js';
+import { listChanged } from './tools/define.js';
 import { registerAllTools } from './tools/index.js';
 import { type Logger, ServerLogger } from './tools/logger.js';
 import { StdioTransport } from './transports/stdio.js';
@@ -18,19 +21,23 @@ export const VERSION: string = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
 ).version;
 
-export const INSTRUCTIONS = `checkpoint-mcp saves every agent output, phase checkpoint and human review of a seven-phase idea-validation workflow as markdown files, so a run can stop and resume.
+export const INSTRUCTIONS = `checkpoint-mcp saves every agent output, phase checkpoint and human review of a phased multi-agent workflow as markdown files, so a run can stop and resume where it stopped.
+Workflow idea_validation, phases: 1 Concept Expansion, 2 Market Research, 3 Niche Selection, 4 Product Strategy, 5 Business Planning, 6 Validation, 7 Final Synthesis. An mvp session runs 1, 2, 3, 6, 7; a full session runs 1 to 7. create_session, start_session and load_session answer with a session's phases.
 Order of calls:
 1. create_project then start_session (or create_session with your own ids).
-2. For each phase of the session's mode (mvp: 1, 2, 3, 6, 7; full: 1-7): each agent calls save_agent_output; then save_checkpoint with the phase status and the agents' tokens, cost and duration.
+2. For each phase of the session: each agent calls save_agent_output; then save_checkpoint with the phase status and each agent's tokens, cost and duration.
 3. After a human review: save_user_feedback (retry_with_changes sends the phase back, skip_phase skips it).
-4. To continue later: load_session (state, next_phase), get_phase_outputs (earlier outputs), get_agent_output (one output, paged).
-Errors start with a code (NOT_FOUND, CONFLICT, PHASE_NOT_IN_MODE, ...) and say which tool to call instead.`;
+4. Coming back later: resume_session (what to do next and why), get_phase_outputs (earlier outputs), get_agent_output (one output, paged).
+Values: ids (project_id, session_id, user_id, agent_name) are ${IDENTIFIER_RULE}; an agent is never named ${RESERVED_AGENT_NAMES.join(', ')}. Times are RFC 3339 (2024-11-24T10:00:00Z). Durations are seconds, costs US dollars with at most 10 decimal places (summed exactly), tokens whole numbers; all >= 0 and sent as JSON numbers, never strings. Metadata values are one line; outputs, comments and ideas are stored byte for byte.
+Errors are tool results whose text starts with a code (INVALID_ARGUMENT, NOT_FOUND, CONFLICT, PHASE_NOT_IN_MODE, LIMIT_EXCEEDED, LOCK_TIMEOUT, CORRUPT_FILE, UNAVAILABLE, INTERNAL), also in _meta.code, and say what to call instead. A failed call acknowledges nothing.`;
 
 export interface ServerDependencies {
   checkpoints: CheckpointManager;
   projects: ProjectManager;
   logger: Logger & { attach?(server: McpServer): void };
   activity?: Activity;
+  /** Which tools to offer (default all). */
+  tools?: ToolSet;
 }
 
 /** An MCP server with every tool registered; connect it to a transport. No side effects. */
@@ -46,99 +53,27 @@ export function createServer(deps: ServerDependencies): McpServer {
         resources: { subscribe: true, listChanged: true },
       },
       instructions: INSTRUCTIONS,
-      // Bounds the argument tree the SDK walks, far above 1,000 agents of 8 fields each.
-      maxToolInputElements: 50_000,
     },
   );
   deps.logger.attach?.(server);
+  const activity = deps.activity ?? new Activity();
+  // A write may have added a document: resource lists are stale (sent only when connected).
+  const catalog = new ToolCatalog({
+    set: deps.tools ?? 'all',
+    logger: deps.logger,
+    activity,
+    onWrite: () => listChanged(server),
+  });
   registerAllTools({
     server,
     logger: deps.logger,
     checkpoints: deps.checkpoints,
     projects: deps.projects,
-    activity: deps.activity ?? new Activity(),
+    activity,
     watcher: new DocumentWatcher(deps.checkpoints.store),
+    catalog,
   });
   return server;
-}
-
-export interface CliOptions {
-  command: 'serve' | 'repair' | 'help' | 'version';
-  baseDir: string;
-  limits: Limits;
-  lockTimeoutMs: number;
-  staleLockMs: number;
-}
-
-export const USAGE = `Usage: checkpoint-mcp [repair] [options]
-
-Runs the checkpoint-mcp MCP server over stdio (or, with "repair", rebuilds every session manifest of
-the base directory from its checkpoints, removes orphaned temporary files and prints what changed).
-
-Options:
-  --base-dir <path>             base directory of the markdown tree (env CHECKPOINT_BASE_DIR, default ./projects)
-  --max-content-bytes <n>       largest agent output in UTF-8 bytes (env CHECKPOINT_MAX_CONTENT_BYTES, default 4194304)
-  --max-response-bytes <n>      most content in one tool result (env CHECKPOINT_MAX_RESPONSE_BYTES, default 1048576)
-  --lock-timeout-ms <n>         wait for a session lock before LOCK_TIMEOUT (default 10000)
-  --stale-lock-ms <n>           take over a lock older than this (default 30000)
-  --help                        print this help
-  --version                     print the version
-`;
-
-export function parseOptions(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): CliOptions {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      'base-dir': { type: 'string' },
-      'max-content-bytes': { type: 'string' },
-      'max-response-bytes': { type: 'string' },
-      'lock-timeout-ms': { type: 'string' },
-      'stale-lock-ms': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-  });
-  if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'repair')) {
-    throw new Error(`unknown command ${JSON.stringify(positionals.join(' '))}; the only command is "repair"`);
-  }
-  const command = values.help
-    ? 'help'
-    : values.version
-      ? 'version'
-      : positionals[0] === 'repair'
-        ? 'repair'
-        : 'serve';
-  return {
-    command,
-    baseDir: values['base-dir'] ?? env.CHECKPOINT_BASE_DIR ?? './projects',
-    limits: {
-      ...DEFAULT_LIMITS,
-      maxContentBytes: positive(
-        '--max-content-bytes',
-        values['max-content-bytes'] ?? env.CHECKPOINT_MAX_CONTENT_BYTES,
-        DEFAULT_LIMITS.maxContentBytes,
-      ),
-      maxResponseBytes: positive(
-        '--max-response-bytes',
-        values['max-response-bytes'] ?? env.CHECKPOINT_MAX_RESPONSE_BYTES,
-        DEFAULT_LIMITS.maxResponseBytes,
-      ),
-    },
-    lockTimeoutMs: positive('--lock-timeout-ms', values['lock-timeout-ms'], 10_000),
-    staleLockMs: positive('--stale-lock-ms', values['stale-lock-ms'], 30_000),
-  };
-}
-
-function positive(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new Error(`${name} must be a whole number > 0, got ${JSON.stringify(text)}`);
-  return value;
 }
 
 /** Longest request line: content JSON-escaped at worst six bytes a byte, plus room for the rest. */
@@ -177,7 +112,7 @@ async function main(): Promise<void> {
   }
   const projects = new ProjectManager(store, checkpoints);
   const activity = new Activity();
-  const server = createServer({ checkpoints, projects, logger, activity });
+  const server = createServer({ checkpoints, projects, logger, activity, tools: options.tools });
   const transport = new StdioTransport(process.stdin, process.stdout, {
     maxLineBytes: maxLineBytes(options.limits),
     onDiagnostic: (message) => logger.warning(message),

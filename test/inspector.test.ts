@@ -1,12 +1,17 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/base-dir.js';
 import { connectedClient, SERVER_ENTRY } from './helpers/client.js';
+import { externalTool, INSPECTOR, NODE_24 } from './helpers/external-tools.js';
 
-const INSPECTOR_CLI = fileURLToPath(
-  new URL('../node_modules/@modelcontextprotocol/inspector/clients/cli/build/index.js', import.meta.url),
-);
+/** The Inspector declares Node 22+: it runs under Node 24, the servers it starts under this Node. */
+let inspectorCli = '';
+let node24 = '';
+beforeAll(() => {
+  inspectorCli = externalTool(INSPECTOR);
+  node24 = externalTool(NODE_24);
+}, 300_000);
 const NULLABLE_SERVER = fileURLToPath(new URL('./fixtures/nullable-server.mjs', import.meta.url));
 /** What the Inspector's schema lint prints: a finding per tool, then a count. */
 const FINDING = /^(Warning|Error): tool "|\d+ errors?, \d+ warnings? across|Schema portability/m;
@@ -20,8 +25,8 @@ interface Run {
 /** The pinned Inspector CLI, run with --strict over a stdio server, listing its tools. */
 async function inspect(serverArgs: string[]): Promise<Run> {
   const child = spawn(
-    process.execPath,
-    [INSPECTOR_CLI, '--cli', '--strict', process.execPath, ...serverArgs, '--method', 'tools/list'],
+    node24,
+    [inspectorCli, '--cli', '--strict', process.execPath, ...serverArgs, '--method', 'tools/list'],
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: await tempDir() },
   );
   let stdout = '';

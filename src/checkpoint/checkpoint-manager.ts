@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
+import type { DecimalText } from './decimal.js';
 import { definedOnly } from './define.js';
 import { CheckpointError } from './errors.js';
 import { renderAgentOutput } from './formats/agent-output.js';
-import { type AgentEntry, type CheckpointRecord, renderCheckpoint } from './formats/checkpoint.js';
+import {
+  type AgentEntry,
+  type CheckpointRecord,
+  renderCheckpoint,
+  storedAgent,
+} from './formats/checkpoint.js';
 import { renderProject } from './formats/project.js';
 import { parseUserFeedback, renderUserFeedback } from './formats/user-feedback.js';
 import { assertIdentifier } from './identifiers.js';
@@ -24,6 +30,7 @@ import {
   listHistory,
   type PhaseOutputs,
 } from './phase-outputs.js';
+import { recordedStart } from './phase-times.js';
 import {
   type ExecutionMode,
   nextPhaseOfMode,
@@ -51,8 +58,10 @@ import type {
   SaveUserFeedbackRequest,
 } from './requests.js';
 import { planResume, type ResumePlan } from './resume.js';
+import { statusOfAction } from './review-override.js';
 import { SessionFiles, type SessionSnapshot } from './session-files.js';
 import { SessionLister, type SessionSummary } from './session-list.js';
+import { resumePrompt, reviewPrompt } from './session-prompts.js';
 import { assertMetricsFit, type SessionIdentity, sessionMetrics } from './session-state.js';
 import { type SessionState, sessionState } from './session-view.js';
 import type { Store } from './store.js';
@@ -149,7 +158,8 @@ export class CheckpointManager {
         if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return undefined;
         throw error;
       });
-      const checkpoint = this.buildCheckpoint(request, checked.errors, phase, mode, previous);
+      const started = await this.phaseStart(request, phase, previous);
+      const checkpoint = this.buildCheckpoint(request, checked, phase, mode, previous, started);
       // Everything the manifest is rebuilt from is read before the write, so a save that cannot end in a
       // true manifest (another phase unreadable, sums too large) fails with nothing written.
       const checkpoints = await this.files.readCheckpoints(ref, mode, phase.num);
@@ -210,16 +220,13 @@ export class CheckpointManager {
       const mode = await this.modeOf(ref);
       const phase = phaseInMode(mode, request.phase_num);
       const checkpoint = await this.files.readCheckpoint(ref, phase.num);
+      // A review edited by hand since may have set the status: the file is brought in line with it.
+      const written = await this.files.readCheckpointFile(ref, phase.num);
       // The manifest is rebuilt from every checkpoint: one that cannot be read fails the save before any write.
       await this.files.readCheckpoints(ref, mode, phase.num);
       const retryCount =
         request.retry_count ?? (checkpoint?.retry_count ?? 0) + (action === 'retry_with_changes' ? 1 : 0);
-      const status: PhaseStatus | undefined =
-        action === 'retry_with_changes'
-          ? 'requires_retry'
-          : action === 'skip_phase'
-            ? 'skipped'
-            : checkpoint?.status;
+      const status: PhaseStatus | undefined = statusOfAction(action) ?? checkpoint?.status;
       await this.store.ensureDirectory(phaseDir(ref, phase));
       await this.store.write(
         feedbackFile(ref, phase),
@@ -235,9 +242,9 @@ export class CheckpointManager {
         }),
         { keepHistory: true, lock },
       );
-      if (status !== undefined && (status !== checkpoint?.status || retryCount !== checkpoint.retry_count)) {
+      if (status !== undefined && (status !== written?.status || retryCount !== written.retry_count)) {
         const updated: CheckpointRecord = {
-          ...(checkpoint ?? this.emptyCheckpoint(phase, mode)),
+          ...(written ?? this.emptyCheckpoint(phase, mode)),
           status,
           retry_count: retryCount,
           updated: this.clock().toISOString(),
@@ -316,6 +323,17 @@ export class CheckpointManager {
     return planResume(this.store, this.files, sessionRef(ref));
   }
 
+  /** The resume_session prompt's text, within the prompt budget. */
+  async resumePrompt(ref: SessionRef): Promise<string> {
+    return resumePrompt(this.store, this.files, this.limits, sessionRef(ref));
+  }
+
+  /** The review_phase prompt's text, within the prompt budget. */
+  async reviewPrompt(request: PhaseRef): Promise<string> {
+    const phase = await this.phaseOf(request);
+    return reviewPrompt(this.store, this.files, this.limits, sessionRef(request), phase);
+  }
+
   async exportSession(ref: SessionRef): Promise<{ markdown: string }> {
     return { markdown: await exportSession(this.store, this.files, sessionRef(ref)) };
   }
@@ -338,20 +356,46 @@ export class CheckpointManager {
     return phaseInMode(await this.modeOf(sessionRef(request)), request.phase_num);
   }
 
+  /**
+   * When the phase began, when the request does not say: the start kept from the attempt under way,
+   * else the earliest start recorded by its agents' outputs, else now for a phase that begins with
+   * this save. A phase reported finished with nothing recorded before has no known start.
+   */
+  private async phaseStart(
+    request: SaveCheckpointRequest,
+    phase: PhaseDefinition,
+    previous: CheckpointRecord | undefined,
+  ): Promise<string | undefined> {
+    if (request.started !== undefined) return request.started;
+    // A rerun after a failure or a review asking for changes is a new attempt with a start of its own.
+    const rerun =
+      previous !== undefined &&
+      (previous.status === 'failed' || previous.status === 'requires_retry') &&
+      request.status !== previous.status;
+    if (previous?.started !== undefined && !rerun) return previous.started;
+    const recorded = await recordedStart(
+      this.store,
+      request,
+      phase,
+      request.agents,
+      rerun ? previous?.updated : undefined,
+    );
+    if (recorded !== undefined || request.status === 'pending' || isTerminal(request.status)) return recorded;
+    return this.clock().toISOString();
+  }
+
   private buildCheckpoint(
     request: SaveCheckpointRequest,
-    checkedErrors: string[],
+    checked: { errors: string[]; costs: Array<DecimalText | undefined> },
     phase: PhaseDefinition,
     mode: ExecutionMode,
     previous: CheckpointRecord | undefined,
+    started: string | undefined,
   ): CheckpointRecord {
     const now = this.clock().toISOString();
-    const terminal =
-      request.status === 'completed' || request.status === 'failed' || request.status === 'skipped';
-    const started = request.started ?? previous?.started ?? (request.status === 'pending' ? undefined : now);
     // Saving the same finished status again keeps the time it finished.
     const finishedBefore = previous?.status === request.status ? previous.completed : undefined;
-    const completed = request.completed ?? (terminal ? (finishedBefore ?? now) : undefined);
+    const completed = request.completed ?? (isTerminal(request.status) ? (finishedBefore ?? now) : undefined);
     const duration =
       request.duration ??
       (started !== undefined && completed !== undefined
@@ -365,12 +409,14 @@ export class CheckpointManager {
       retry_count: request.retry_count ?? previous?.retry_count ?? 0,
       execution_mode: request.execution_mode ?? 'single',
       updated: now,
-      agents: request.agents.map((agent) => ({
-        agent_name: agent.agent_name,
-        status: agent.status,
-        ...definedOnly(agentNumbers(agent)),
-      })),
-      errors: checkedErrors,
+      agents: request.agents.map((agent, i) =>
+        storedAgent({
+          agent_name: agent.agent_name,
+          status: agent.status,
+          ...definedOnly({ ...agentNumbers(agent), cost: checked.costs[i] }),
+        }),
+      ),
+      errors: checked.errors,
       ...definedOnly({ started, completed, duration, next_phase: next }),
     };
   }
@@ -437,14 +483,18 @@ export function sessionRef(ref: SessionRef): SessionRef {
   return { project_id: ref.project_id, session_id: ref.session_id };
 }
 
-function agentNumbers(agent: SaveCheckpointRequest['agents'][number]): Partial<AgentEntry> {
+function agentNumbers(agent: SaveCheckpointRequest['agents'][number]): Partial<Omit<AgentEntry, 'cost'>> {
   return {
     // The default file name is left out, as parsing the checkpoint would leave it out.
     output_file: agent.output_file === `${agent.agent_name}.md` ? undefined : agent.output_file,
     tokens: agent.tokens,
     input_tokens: agent.input_tokens,
     output_tokens: agent.output_tokens,
-    cost: agent.cost,
     duration: agent.duration,
   };
+}
+
+/** A status that ends an attempt: it gets a Completed time. */
+function isTerminal(status: PhaseStatus): boolean {
+  return status === 'completed' || status === 'failed' || status === 'skipped';
 }

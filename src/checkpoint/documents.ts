@@ -1,8 +1,14 @@
-import { CheckpointError } from './errors.js';
+import { encodedSize, sliceEnd } from './budget.js';
+import { CheckpointError, isPlantedLink } from './errors.js';
+import { OUTPUT_HEADING } from './formats/agent-output.js';
+import { splitVerbatim } from './formats/markdown.js';
 import { agentNameProblem, identifierProblem } from './identifiers.js';
 import { CHECKPOINT_FILE, FEEDBACK_FILE, MANIFEST_FILE, PROJECT_FILE, SESSIONS_DIR } from './paths.js';
 import { phaseByDirectory } from './phases.js';
 import type { Store } from './store.js';
+
+/** The generated session report, offered beside the documents. */
+export const REPORT_FILE = 'report.md';
 
 export type DocumentKind = 'project' | 'manifest' | 'checkpoint' | 'agent_output' | 'feedback';
 
@@ -47,9 +53,10 @@ async function walk(
   limit: number,
   found: DocumentEntry[],
 ): Promise<void> {
-  const names = (await store.list(dir)).map((entry) => entry.name).sort(compare);
+  // Only real files and folders: a link planted in the tree is passed over, as list_projects does.
+  const entries = (await store.list(dir)).sort((a, b) => compare(a.name, b.name));
   const cursor = after?.[dir.length];
-  for (const name of names) {
+  for (const { name, kind: entryKind } of entries) {
     if (found.length >= limit) return;
     if (cursor !== undefined && compare(name, cursor) < 0) continue;
     const path = [...dir, name];
@@ -57,9 +64,11 @@ async function walk(
     const below = cursor !== undefined && name === cursor ? after : undefined;
     const kind = documentKind(path);
     if (kind) {
-      if (below === undefined || below.length > path.length) found.push({ path, kind });
-    } else if (path.length < 5 && mayHoldDocuments(path)) {
-      await walk(store, path, below, limit, found);
+      if (entryKind === 'file' && (below === undefined || below.length > path.length))
+        found.push({ path, kind });
+    } else if (entryKind === 'directory' && path.length < 5 && mayHoldDocuments(path)) {
+      // A folder swapped for a link after it was listed is passed over like one listed as a link.
+      await walk(store, path, below, limit, found).catch(skipPlantedLink);
     }
   }
 }
@@ -102,4 +111,48 @@ export function decodeDocumentCursor(cursor: string): string[] {
     'INVALID_ARGUMENT',
     'cursor is not one this server returned; omit it to list from the start',
   );
+}
+
+function skipPlantedLink(error: unknown): void {
+  if (!isPlantedLink(error)) throw error;
+}
+
+export interface BoundedDocument {
+  text: string;
+  /** Set when the text was cut: the length of the whole document. */
+  total_chars?: number;
+}
+
+/**
+ * A document's text within `budget` JSON-encoded bytes. A cut one ends with a line that says so and
+ * where the rest is: for an agent output, the get_agent_output call that reads on from the cut.
+ */
+export function boundedDocument(path: readonly string[], text: string, budget: number): BoundedDocument {
+  if (encodedSize(text) <= budget) return { text };
+  const note = (cut: number) =>
+    `\n\n[Cut to fit the response: ${cut} of ${text.length} characters. ${continuation(path, text, cut)}]`;
+  // The note's own size, with the widest numbers it can hold, comes off the budget first.
+  const room = Math.max(1, budget - encodedSize(note(text.length)));
+  const cut = sliceEnd(text, 0, text.length, room);
+  return { text: `${text.slice(0, cut)}${note(cut)}`, total_chars: text.length };
+}
+
+function continuation(path: readonly string[], text: string, cut: number): string {
+  const [project = '', , session = '', dir = '', file = ''] = path;
+  const phase = phaseByDirectory(dir);
+  if (documentKind(path) === 'agent_output' && phase) {
+    const { body = '' } = splitVerbatim(text, OUTPUT_HEADING);
+    const offset = Math.max(0, cut - (text.length - body.length));
+    const call = {
+      project_id: project,
+      session_id: session,
+      phase_num: phase.num,
+      agent_name: file.slice(0, -3),
+      offset,
+    };
+    return `Read on with get_agent_output ${JSON.stringify(call)}`;
+  }
+  if (documentKind(path) === 'project')
+    return `The whole idea is in get_project, or in the file ${path.join('/')}`;
+  return `The whole document is the file ${path.join('/')} in the base directory`;
 }

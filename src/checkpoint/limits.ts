@@ -8,6 +8,8 @@ export interface Limits {
   maxErrors: number;
   /** JSON-encoded UTF-8 bytes of content in one response. */
   maxResponseBytes: number;
+  /** JSON-encoded UTF-8 bytes of one prompt, which lands whole in a model's context. */
+  maxPromptBytes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -19,6 +21,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxRequestedChanges: 1000,
   maxErrors: 1000,
   maxResponseBytes: MiB,
+  maxPromptBytes: 100 * 1024,
 };
 
 export type Clock = () => Date;

@@ -1,7 +1,7 @@
 import { encodedSize, sliceEnd } from './budget.js';
 import type { CheckpointManager } from './checkpoint-manager.js';
 import { definedOnly } from './define.js';
-import { CheckpointError } from './errors.js';
+import { CheckpointError, isPlantedLink } from './errors.js';
 import { type ProjectRecord, parseProject, renderProject } from './formats/project.js';
 import { assertIdentifier, identifierProblem } from './identifiers.js';
 import { compareNewestFirst, pageOf } from './paging.js';
@@ -47,7 +47,12 @@ export class ProjectManager {
 
   async createProject(request: CreateProjectRequest): Promise<ProjectSummary> {
     assertIdentifier('user_id', request.user_id);
-    assertTextLimit('startup_idea', request.startup_idea, this.checkpoints.limits.maxTextBytes);
+    assertTextLimit(
+      'startup_idea',
+      request.startup_idea,
+      this.checkpoints.limits.maxTextBytes,
+      'Shorten the idea and call again; put the long material in a phase 1 agent output with save_agent_output',
+    );
     const name =
       request.project_name === undefined ? undefined : metadataValue('project_name', request.project_name);
     const now = this.checkpoints.clock();
@@ -165,7 +170,7 @@ export class ProjectManager {
       return project && summaryOf(project);
     } catch (error) {
       // A link planted in place of a project is no project of ours: the listing goes on without it.
-      if (error instanceof CheckpointError && error.code === 'INVALID_ARGUMENT') return undefined;
+      if (isPlantedLink(error)) return undefined;
       throw error;
     }
   }

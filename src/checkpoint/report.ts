@@ -1,5 +1,6 @@
 import type { Blockquote, Code, List, Paragraph, RootContent } from 'mdast';
-import { agentOutputFile, type CheckpointRecord, phaseMetrics } from './formats/checkpoint.js';
+import { decimalNumber, decimalOf, sumDecimals } from './decimal.js';
+import { agentOutputFile, agentTokens, type CheckpointRecord, phaseMetrics } from './formats/checkpoint.js';
 import { formatDollars, formatSeconds, orMissing } from './formats/fields.js';
 import { heading, keyValueList, MISSING, renderDocument, table } from './formats/markdown.js';
 import { parseUserFeedback, type UserFeedbackRecord } from './formats/user-feedback.js';
@@ -20,7 +21,7 @@ export async function exportSession(store: Store, files: SessionFiles, ref: Sess
   const { manifest, checkpoints } = await files.load(ref);
   const phases = manifest.phases.map((row) => phaseDefinition(row.phase_num));
   const ledgerRows: string[][] = [];
-  const totals = { input: 0, output: 0, tokens: 0, cost: 0, duration: 0 };
+  const totals = { input: 0, output: 0, tokens: 0, costs: [] as string[], durations: [] as string[] };
   const reviews: RootContent[] = [];
   const links: string[] = [MANIFEST_FILE];
   for (const phase of phases) {
@@ -30,12 +31,12 @@ export async function exportSession(store: Store, files: SessionFiles, ref: Sess
     for (const output of outputs) links.push(`${phase.dir}/${output.agent_name}.md`);
     for (const agent of checkpoint?.agents ?? []) {
       const model = outputs.find((output) => output.agent_name === agent.agent_name)?.model;
-      const tokens = agent.tokens ?? (agent.input_tokens ?? 0) + (agent.output_tokens ?? 0);
+      const tokens = agentTokens(agent);
       totals.input += agent.input_tokens ?? 0;
       totals.output += agent.output_tokens ?? 0;
-      totals.tokens += tokens;
-      totals.cost += agent.cost ?? 0;
-      totals.duration += agent.duration ?? 0;
+      totals.tokens += tokens ?? 0;
+      if (agent.cost !== undefined) totals.costs.push(agent.cost);
+      if (agent.duration !== undefined) totals.durations.push(decimalOf(agent.duration));
       ledgerRows.push([
         `${phase.num} ${phase.name}`,
         agent.agent_name,
@@ -43,7 +44,7 @@ export async function exportSession(store: Store, files: SessionFiles, ref: Sess
         model ?? MISSING,
         orMissing(agent.input_tokens),
         orMissing(agent.output_tokens),
-        String(tokens),
+        orMissing(tokens),
         agent.cost === undefined ? MISSING : formatDollars(agent.cost),
         formatSeconds(agent.duration),
         `${phase.dir}/${agentOutputFile(agent)}`,
@@ -64,8 +65,8 @@ export async function exportSession(store: Store, files: SessionFiles, ref: Sess
     String(totals.input),
     String(totals.output),
     String(totals.tokens),
-    formatDollars(totals.cost),
-    formatSeconds(totals.duration),
+    formatDollars(sumDecimals(totals.costs)),
+    formatSeconds(decimalNumber(sumDecimals(totals.durations))),
     '',
   ]);
   return renderDocument([
@@ -120,11 +121,22 @@ function phaseRow(phase: PhaseDefinition, checkpoint: CheckpointRecord | undefin
     checkpoint?.status ?? 'pending',
     orMissing(checkpoint?.started),
     orMissing(checkpoint?.completed),
-    formatSeconds(checkpoint?.duration),
+    phaseDuration(checkpoint),
     orMissing(checkpoint?.retry_count),
     orMissing(metrics?.total_tokens),
     metrics ? formatDollars(metrics.cost) : MISSING,
   ];
+}
+
+/** The phase's duration; where its span is unknown, says so with the time its agents report. */
+function phaseDuration(checkpoint: CheckpointRecord | undefined): string {
+  if (checkpoint?.duration !== undefined || checkpoint === undefined)
+    return formatSeconds(checkpoint?.duration);
+  const reported = checkpoint.agents.flatMap((agent) =>
+    agent.duration === undefined ? [] : [decimalOf(agent.duration)],
+  );
+  if (reported.length === 0) return MISSING;
+  return `unknown (agents report ${formatSeconds(decimalNumber(sumDecimals(reported)))})`;
 }
 
 const GANTT_TAGS: Record<string, string> = {

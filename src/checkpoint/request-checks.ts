@@ -1,3 +1,4 @@
+import { costOf, type DecimalText } from './decimal.js';
 import { CheckpointError } from './errors.js';
 import { assertIdentifier, outputFileProblem } from './identifiers.js';
 import type { Limits } from './limits.js';
@@ -24,11 +25,11 @@ import {
 export function validateCheckpointRequest(
   request: SaveCheckpointRequest,
   limits: Limits,
-): { errors: string[] } {
+): { errors: string[]; costs: Array<DecimalText | undefined> } {
   assertCountLimit('agents', request.agents.length, limits.maxAgents);
   assertCountLimit('errors', request.errors?.length ?? 0, limits.maxErrors);
   const seen = new Map<string, string>();
-  request.agents.forEach((agent, i) => {
+  const costs = request.agents.map((agent, i) => {
     const field = `agents[${i}]`;
     assertIdentifier('agent_name', agent.agent_name);
     const twin = seen.get(agent.agent_name.toLowerCase());
@@ -42,9 +43,9 @@ export function validateCheckpointRequest(
     assertNonNegativeInteger(`${field}.tokens`, agent.tokens);
     assertNonNegativeInteger(`${field}.input_tokens`, agent.input_tokens);
     assertNonNegativeInteger(`${field}.output_tokens`, agent.output_tokens);
-    assertNonNegativeNumber(`${field}.cost`, agent.cost);
     assertNonNegativeNumber(`${field}.duration`, agent.duration);
     if (agent.output_file !== undefined) assertOutputFile(`${field}.output_file`, agent.output_file);
+    return agent.cost === undefined ? undefined : costOf(`${field}.cost`, agent.cost);
   });
   assertTimestamp('started', request.started);
   assertTimestamp('completed', request.completed);
@@ -60,7 +61,10 @@ export function validateCheckpointRequest(
   }
   assertNonNegativeNumber('duration', request.duration);
   assertNonNegativeInteger('retry_count', request.retry_count);
-  return { errors: (request.errors ?? []).map((error, i) => metadataValue(`errors[${i}]`, error)) };
+  return {
+    errors: (request.errors ?? []).map((error, i) => metadataValue(`errors[${i}]`, error)),
+    costs,
+  };
 }
 
 export interface CheckedAgentOutput {
@@ -72,7 +76,12 @@ export interface CheckedAgentOutput {
 }
 
 export function validateAgentOutput(request: SaveAgentOutputRequest, limits: Limits): CheckedAgentOutput {
-  assertTextLimit('output_content', request.output_content, limits.maxContentBytes);
+  assertTextLimit(
+    'output_content',
+    request.output_content,
+    limits.maxContentBytes,
+    'Shorten or summarise the output and call again, or have the server started with a larger --max-content-bytes',
+  );
   assertNonNegativeNumber('duration', request.duration);
   assertNonNegativeInteger('input_tokens', request.input_tokens);
   assertNonNegativeInteger('output_tokens', request.output_tokens);
@@ -88,7 +97,12 @@ export function validateAgentOutput(request: SaveAgentOutputRequest, limits: Lim
     return value;
   });
   if (request.stack_trace !== undefined)
-    assertTextLimit('stack_trace', request.stack_trace, limits.maxTextBytes);
+    assertTextLimit(
+      'stack_trace',
+      request.stack_trace,
+      limits.maxTextBytes,
+      'Keep the first and last frames and call again',
+    );
   return {
     model: optionalValue('model', request.model),
     tools_used: tools,
@@ -102,7 +116,12 @@ export function validateFeedback(
   request: SaveUserFeedbackRequest,
   limits: Limits,
 ): { requested_changes: string[] } {
-  assertTextLimit('comments', request.comments ?? '', limits.maxTextBytes);
+  assertTextLimit(
+    'comments',
+    request.comments ?? '',
+    limits.maxTextBytes,
+    'Shorten the comments and call again; a long review can be saved as an agent output with save_agent_output',
+  );
   assertCountLimit('requested_changes', request.requested_changes?.length ?? 0, limits.maxRequestedChanges);
   assertNonNegativeInteger('retry_count', request.retry_count);
   if (request.approved && request.action === 'retry_with_changes') {

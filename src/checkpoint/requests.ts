@@ -27,7 +27,11 @@ type Optional<T> = { [K in keyof T]?: T[K] | undefined };
 export interface SaveCheckpointRequest extends PhaseRef {
   status: PhaseStatus;
   agents: Array<
-    Pick<AgentEntry, 'agent_name' | 'status'> & Optional<Omit<AgentEntry, 'agent_name' | 'status'>>
+    Pick<AgentEntry, 'agent_name' | 'status'> &
+      Optional<Omit<AgentEntry, 'agent_name' | 'status' | 'cost'>> & {
+        /** US dollars, at most ten decimal places. */
+        cost?: number | undefined;
+      }
   >;
   started?: string | undefined;
   completed?: string | undefined;

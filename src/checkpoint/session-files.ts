@@ -1,10 +1,11 @@
-import { CheckpointError } from './errors.js';
+import { CheckpointError, isPlantedLink } from './errors.js';
 import { type CheckpointRecord, parseCheckpoint } from './formats/checkpoint.js';
 import { type ManifestRecord, parseManifest, renderManifest } from './formats/manifest.js';
 import { parseProject } from './formats/project.js';
 import type { Clock } from './limits.js';
 import { checkpointFile, manifestFile, projectFile, type SessionRef, sessionDir } from './paths.js';
 import { type ExecutionMode, PHASES, phaseDefinition, phasesOfMode } from './phases.js';
+import { applyReview, reviewOverride } from './review-override.js';
 import type { HeldLock } from './session-lock.js';
 import { buildManifest, manifestAgrees, type SessionIdentity } from './session-state.js';
 import type { Store } from './store.js';
@@ -48,7 +49,16 @@ export class SessionFiles {
     return typeof stored === 'string' ? undefined : stored;
   }
 
+  /** A phase's checkpoint as it stands: a review edited by hand since it was written has the last word. */
   async readCheckpoint(ref: SessionRef, phaseNum: number): Promise<CheckpointRecord | undefined> {
+    const checkpoint = await this.readCheckpointFile(ref, phaseNum);
+    if (checkpoint === undefined) return undefined;
+    const override = await reviewOverride(this.store, ref, phaseDefinition(phaseNum), checkpoint);
+    return override ? applyReview(checkpoint, override) : checkpoint;
+  }
+
+  /** checkpoint.md as written. */
+  async readCheckpointFile(ref: SessionRef, phaseNum: number): Promise<CheckpointRecord | undefined> {
     const rel = checkpointFile(ref, phaseDefinition(phaseNum));
     const checkpoint = await this.store.parsed.read(rel, parseCheckpoint);
     if (checkpoint === undefined) return undefined;
@@ -132,7 +142,9 @@ export class SessionFiles {
     try {
       return (await this.store.parsed.read(manifestFile(ref), parseManifest)) ?? 'missing';
     } catch (error) {
-      if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return 'unreadable';
+      // A link planted in its place is no manifest a rebuild could replace: the store refuses to write there.
+      if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE' && !isPlantedLink(error))
+        return 'unreadable';
       throw error;
     }
   }

@@ -1,5 +1,5 @@
 import { definedOnly } from './define.js';
-import { CheckpointError } from './errors.js';
+import { CheckpointError, isPlantedLink } from './errors.js';
 import { type ManifestRecord, parseManifest } from './formats/manifest.js';
 import { identifierProblem } from './identifiers.js';
 import { pageOf, type SortKey } from './paging.js';
@@ -116,7 +116,7 @@ export class SessionLister {
       manifest = await this.store.parsed.read(manifestFile(ref), parseManifest);
     } catch (error) {
       // A link planted in place of a manifest is no session of ours: the listing goes on without it.
-      if (error instanceof CheckpointError && error.code === 'INVALID_ARGUMENT') return undefined;
+      if (isPlantedLink(error)) return undefined;
       if (!(error instanceof CheckpointError && error.code === 'CORRUPT_FILE')) throw error;
       manifest = (await this.files.load(ref)).manifest;
     }

@@ -1,3 +1,4 @@
+import { decimalNumber, decimalOf, sumDecimals } from './decimal.js';
 import { CheckpointError } from './errors.js';
 import { type CheckpointRecord, phaseMetrics } from './formats/checkpoint.js';
 import type { ManifestRecord, PhaseRow } from './formats/manifest.js';
@@ -58,21 +59,27 @@ export function buildManifest(
   };
 }
 
-/** The session's sums over the phases of its mode. */
+/** The session's sums over the phases of its mode, in exact decimal arithmetic. */
 export function sessionMetrics(
   checkpoints: ReadonlyMap<number, CheckpointRecord>,
   mode: ExecutionMode,
 ): ManifestRecord['metrics'] {
-  const metrics = { total_duration: 0, total_tokens: 0, total_cost: 0 };
+  const durations: string[] = [];
+  const costs: string[] = [];
+  let tokens = 0;
   for (const num of phasesOfMode(mode)) {
     const checkpoint = checkpoints.get(num);
     if (!checkpoint) continue;
     const phase = phaseMetrics(checkpoint.agents);
-    metrics.total_duration += checkpoint.duration ?? 0;
-    metrics.total_tokens += phase.total_tokens;
-    metrics.total_cost += phase.cost;
+    if (checkpoint.duration !== undefined) durations.push(decimalOf(checkpoint.duration));
+    tokens += phase.total_tokens;
+    costs.push(phase.cost);
   }
-  return metrics;
+  return {
+    total_duration: decimalNumber(sumDecimals(durations)),
+    total_tokens: tokens,
+    total_cost: sumDecimals(costs),
+  };
 }
 
 /**
@@ -82,7 +89,7 @@ export function sessionMetrics(
 export function assertMetricsFit(metrics: ManifestRecord['metrics']): void {
   const problem = !Number.isSafeInteger(metrics.total_tokens)
     ? `total tokens of the session (${metrics.total_tokens}) are over ${Number.MAX_SAFE_INTEGER}`
-    : !Number.isFinite(metrics.total_cost)
+    : !Number.isFinite(decimalNumber(metrics.total_cost))
       ? 'total cost of the session is not a finite number'
       : !Number.isFinite(metrics.total_duration)
         ? 'total duration of the session is not a finite number'

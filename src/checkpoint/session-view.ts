@@ -1,3 +1,4 @@
+import { decimalNumber } from './decimal.js';
 import type { ManifestRecord } from './formats/manifest.js';
 import type { ExecutionMode, WorkflowType } from './phases.js';
 import { completedPhases, nextPhase } from './session-state.js';
@@ -38,7 +39,7 @@ export function sessionState(manifest: ManifestRecord): SessionState {
     phase_statuses: Object.fromEntries(manifest.phases.map((row) => [String(row.phase_num), row.status])),
     ...(next === undefined ? {} : { next_phase: next }),
     can_resume: manifest.status !== 'completed',
-    metrics: { ...manifest.metrics },
+    metrics: { ...manifest.metrics, total_cost: decimalNumber(manifest.metrics.total_cost) },
     revision: manifest.revision,
   };
 }

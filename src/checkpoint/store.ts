@@ -506,8 +506,9 @@ export class Store {
 
   private symlinkError(rel: RelPath): CheckpointError {
     return new CheckpointError(
-      'INVALID_ARGUMENT',
+      'CORRUPT_FILE',
       `${this.label(rel)} is a symbolic link; the store never follows links. Replace it with a real file or directory`,
+      true,
     );
   }
 

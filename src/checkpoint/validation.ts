@@ -6,6 +6,7 @@ import { parseUserFeedback } from './formats/user-feedback.js';
 import { inOrder, readAgentOutputFile } from './outputs.js';
 import { checkpointFile, feedbackFile, manifestFile, phaseDir, type SessionRef } from './paths.js';
 import { type ExecutionMode, type PhaseDefinition, phaseDefinition, phasesOfMode } from './phases.js';
+import { applyReview, reviewOverride } from './review-override.js';
 import type { SessionFiles } from './session-files.js';
 import { buildManifest } from './session-state.js';
 import type { Store } from './store.js';
@@ -53,7 +54,14 @@ export async function validatePhase(
   }
   await checkOutputs(store, ref, phase, checkpoint, errors, warnings);
   await capture(errors, () => store.parsed.read(feedbackFile(ref, phase), parseUserFeedback));
-  if (manifest) checkManifestRow(store, ref, checkpoint, manifest, warnings);
+  const override = await reviewOverride(store, ref, phase, checkpoint);
+  if (override) {
+    warnings.push(
+      `${store.label(feedbackFile(ref, phase))}: edited after ${label}; its action ${override.action} makes the phase ${override.status} although checkpoint.md says ${checkpoint.status}. The review takes effect until save_checkpoint records the phase again`,
+    );
+  }
+  const effective = override ? applyReview(checkpoint, override) : checkpoint;
+  if (manifest) checkManifestRow(store, ref, effective, manifest, warnings);
   return finish(errors, warnings);
 }
 

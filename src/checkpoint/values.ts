@@ -40,7 +40,11 @@ export function metadataValue(field: string, text: string): string {
   return value;
 }
 
-export function assertTextLimit(field: string, text: string, maxBytes: number): string {
+/**
+ * LIMIT_EXCEEDED past `maxBytes` of UTF-8. `advice` says what the caller can do instead; by default,
+ * shorten the text.
+ */
+export function assertTextLimit(field: string, text: string, maxBytes: number, advice?: string): string {
   assertWellFormed(field, text);
   // UTF-8 is at most 3 bytes per UTF-16 unit: skip the exact count for short strings.
   if (text.length * 3 > maxBytes) {
@@ -48,7 +52,7 @@ export function assertTextLimit(field: string, text: string, maxBytes: number): 
     if (bytes > maxBytes) {
       throw new CheckpointError(
         'LIMIT_EXCEEDED',
-        `${field} is ${bytes} bytes of UTF-8, over the limit of ${maxBytes}; save it in smaller parts`,
+        `${field} is ${bytes} bytes of UTF-8, over the limit of ${maxBytes}; nothing was saved. ${advice ?? 'Shorten it and call again'}`,
       );
     }
   }

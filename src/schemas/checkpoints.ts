@@ -4,6 +4,7 @@ import {
   AgentStatus,
   amount,
   count,
+  line,
   OutputFile,
   PhaseExecutionMode,
   PhaseNum,
@@ -11,46 +12,31 @@ import {
   ProjectId,
   SessionId,
   Timestamp,
-  text,
 } from './common.js';
 
-const AgentEntry = z.object({
+const AgentEntry = z.strictObject({
   agent_name: AgentName,
   status: AgentStatus,
   output_file: OutputFile.optional(),
-  tokens: count('tokens', 'Total tokens of this agent; default input_tokens + output_tokens.').optional(),
-  input_tokens: count('input_tokens', 'Input (prompt) tokens.').optional(),
-  output_tokens: count('output_tokens', 'Output (completion) tokens.').optional(),
-  cost: amount('cost', 'Cost of this agent run, US dollars.').optional(),
-  duration: amount('duration', 'Run time of this agent, seconds.').optional(),
+  tokens: count('tokens', 'Total tokens; default input + output.').optional(),
+  input_tokens: count('input_tokens', 'Prompt tokens.').optional(),
+  output_tokens: count('output_tokens', 'Completion tokens.').optional(),
+  cost: amount('cost', 'US dollars, at most 10 decimal places.').optional(),
+  duration: amount('duration', 'Seconds.').optional(),
 });
 
-export const SaveCheckpointInput = z.object({
+export const SaveCheckpointInput = z.strictObject({
   project_id: ProjectId,
   session_id: SessionId,
   phase_num: PhaseNum,
   status: PhaseStatus,
-  agents: z
-    .array(AgentEntry)
-    .describe('Agents of the phase (at most 1,000), each with its status and usage.'),
-  started: Timestamp.optional().describe(
-    'When the phase started (RFC 3339); default: kept from the last checkpoint, else now.',
-  ),
-  completed: Timestamp.optional().describe(
-    'When the phase ended (RFC 3339); default now for completed, failed or skipped.',
-  ),
-  duration: amount('duration', 'Phase duration, seconds; default completed - started.').optional(),
-  execution_mode: PhaseExecutionMode.optional().describe(
-    'How the agents ran: single (default), parallel, sequential_interactive.',
-  ),
-  retry_count: count(
-    'retry_count',
-    'Retries of this phase so far; default kept from the last checkpoint.',
-  ).optional(),
-  errors: z
-    .array(text('errors[]', 'One error, one line.'))
-    .optional()
-    .describe('Errors of the phase, one line each.'),
+  agents: z.array(AgentEntry).describe("The phase's agents (at most 1,000) with status and usage."),
+  started: Timestamp.optional().describe('Default: the earliest start its agents recorded.'),
+  completed: Timestamp.optional().describe('Default: now, for completed, failed or skipped.'),
+  duration: amount('duration', 'Seconds; default completed - started.').optional(),
+  execution_mode: PhaseExecutionMode.optional().describe('How the agents ran; default single.'),
+  retry_count: count('retry_count', 'Retries so far; default kept.').optional(),
+  errors: z.array(line('errors[]')).optional().describe('Errors, one line each.'),
 });
 
 export const SaveCheckpointOutput = z.object({
@@ -59,7 +45,7 @@ export const SaveCheckpointOutput = z.object({
   revision: z.number().describe('Manifest revision after this save.'),
 });
 
-export const ListHistoryInput = z.object({
+export const ListHistoryInput = z.strictObject({
   project_id: ProjectId,
   session_id: SessionId,
   phase_num: PhaseNum,

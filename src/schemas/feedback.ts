@@ -1,28 +1,19 @@
 import { z } from 'zod';
-import { count, FeedbackAction, PhaseNum, PhaseStatus, ProjectId, SessionId, text } from './common.js';
+import { count, FeedbackAction, line, PhaseNum, PhaseStatus, ProjectId, SessionId, text } from './common.js';
 
-export const SaveUserFeedbackInput = z.object({
+export const SaveUserFeedbackInput = z.strictObject({
   project_id: ProjectId,
   session_id: SessionId,
   phase_num: PhaseNum,
-  reviewed: z
-    .boolean({ error: 'reviewed must be true or false' })
-    .describe('Whether a person reviewed the phase.'),
-  approved: z
-    .boolean({ error: 'approved must be true or false' })
-    .describe('Whether the reviewer approved the phase.'),
-  comments: text(
-    'comments',
-    'Free text of the reviewer, any markdown, up to 1 MiB; stored verbatim.',
-  ).optional(),
+  reviewed: z.boolean({ error: 'reviewed must be true or false' }).describe('A person reviewed the phase.'),
+  approved: z.boolean({ error: 'approved must be true or false' }).describe('The reviewer approved it.'),
+  comments: text('comments', 'Any markdown up to 1 MiB, stored verbatim.').optional(),
   requested_changes: z
-    .array(text('requested_changes[]', 'One requested change, one line.'))
+    .array(line('requested_changes[]'))
     .optional()
-    .describe('Changes the reviewer asks for, one line each (at most 1,000).'),
-  action: FeedbackAction.optional().describe(
-    'approved (default) leaves the status alone; retry_with_changes marks the phase requires_retry; skip_phase marks it skipped.',
-  ),
-  retry_count: count('retry_count', 'Retry count to record; default +1 on retry_with_changes.').optional(),
+    .describe('Requested changes, one line each.'),
+  action: FeedbackAction.optional().describe('Default approved.'),
+  retry_count: count('retry_count', 'Default: +1 on retry_with_changes.').optional(),
 });
 
 export const SaveUserFeedbackOutput = z.object({

@@ -4,6 +4,7 @@ import {
   AgentStatus,
   amount,
   count,
+  line,
   PhaseNum,
   ProjectId,
   SessionId,
@@ -11,27 +12,21 @@ import {
   text,
 } from './common.js';
 
-export const SaveAgentOutputInput = z.object({
+export const SaveAgentOutputInput = z.strictObject({
   project_id: ProjectId,
   session_id: SessionId,
   phase_num: PhaseNum,
   agent_name: AgentName,
-  output_content: text(
-    'output_content',
-    'The full output, any text or markdown, up to 4 MiB of UTF-8 by default; stored and returned byte for byte.',
-  ),
-  status: AgentStatus.optional().describe('Status of this agent run; default completed.'),
-  duration: amount('duration', 'Run time, seconds.').optional(),
-  model: text('model', 'Model id, one line.').optional(),
-  input_tokens: count('input_tokens', 'Input (prompt) tokens.').optional(),
-  output_tokens: count('output_tokens', 'Output (completion) tokens.').optional(),
-  tools_used: z
-    .array(text('tools_used[]', 'Tool name.'))
-    .optional()
-    .describe('Names of the tools the agent called.'),
-  error_type: text('error_type', 'Error class of a failed run, one line.').optional(),
-  error_message: text('error_message', 'Error message of a failed run, one line.').optional(),
-  stack_trace: text('stack_trace', 'Stack trace of a failed run; kept as a code block.').optional(),
+  output_content: text('output_content', 'The output, any text (4 MiB by default), stored byte for byte.'),
+  status: AgentStatus.optional().describe('Default completed.'),
+  duration: amount('duration', 'Seconds.').optional(),
+  model: text('model', 'Model id.').optional(),
+  input_tokens: count('input_tokens', 'Prompt tokens.').optional(),
+  output_tokens: count('output_tokens', 'Completion tokens.').optional(),
+  tools_used: z.array(line('tools_used[]')).optional().describe('Tools the agent called.'),
+  error_type: text('error_type', 'Error class of a failed run.').optional(),
+  error_message: text('error_message', 'Error message, one line.').optional(),
+  stack_trace: text('stack_trace', 'Stack trace of a failed run.').optional(),
 });
 
 export const SaveAgentOutputOutput = z.object({
@@ -41,10 +36,10 @@ export const SaveAgentOutputOutput = z.object({
   sha256: z.string().describe('SHA-256 of the UTF-8 content, hex.'),
 });
 
-export const GetPhaseOutputsInput = z.object({
+export const GetPhaseOutputsInput = z.strictObject({
   project_id: ProjectId,
   session_id: SessionId,
-  phase_nums: z.array(PhaseNum).optional().describe('Phases to read; default every completed phase.'),
+  phase_nums: z.array(PhaseNum).optional().describe('Default: the completed phases.'),
 });
 
 export const GetPhaseOutputsOutput = z.object({
@@ -56,19 +51,16 @@ export const GetPhaseOutputsOutput = z.object({
     .describe('Outputs cut to fit the response budget; read them whole with get_agent_output pages.'),
 });
 
-export const GetAgentOutputInput = z.object({
+export const GetAgentOutputInput = z.strictObject({
   project_id: ProjectId,
   session_id: SessionId,
   phase_num: PhaseNum,
   agent_name: AgentName,
-  version: count('version', 'Earlier version from list_history; default the current one.')
+  version: count('version', 'Earlier version (list_history); default current.')
     .min(1, { error: 'version must be >= 1' })
     .optional(),
-  offset: count(
-    'offset',
-    'Start of the page in UTF-16 code units (JavaScript string index); default 0.',
-  ).optional(),
-  max_chars: count('max_chars', 'Most characters to return; default and ceiling: the response budget.')
+  offset: count('offset', 'Page start, UTF-16 code units; default 0.').optional(),
+  max_chars: count('max_chars', 'Most characters to return.')
     .min(1, { error: 'max_chars must be >= 1' })
     .optional(),
 });

@@ -11,19 +11,11 @@ import {
   UserId,
 } from './common.js';
 
-export const CreateProjectInput = z.object({
+export const CreateProjectInput = z.strictObject({
   user_id: UserId,
-  startup_idea: text(
-    'startup_idea',
-    'The startup idea to validate, any markdown, up to 1 MiB; stored verbatim.',
-  ),
-  project_name: text(
-    'project_name',
-    'Human name of the project, one line; the project id is made from it.',
-  ).optional(),
-  execution_mode: ExecutionMode.optional().describe(
-    'Mode of the sessions started in this project: mvp (default) or full.',
-  ),
+  startup_idea: text('startup_idea', 'The idea, any markdown up to 1 MiB, stored verbatim.'),
+  project_name: text('project_name', 'One line; the id is made from it.').optional(),
+  execution_mode: ExecutionMode.optional().describe('Mode of its sessions; default mvp.'),
   project_id: ProjectId.optional().describe(
     'Explicit project id; by default a slug of project_name, or a UUIDv7.',
   ),
@@ -38,7 +30,7 @@ export const ProjectSummary = z.object({
   created_at: Timestamp,
 });
 
-export const ProjectRefInput = z.object({ project_id: ProjectId });
+export const ProjectRefInput = z.strictObject({ project_id: ProjectId });
 
 export const GetProjectOutput = ProjectSummary.extend({
   updated_at: Timestamp,
@@ -49,9 +41,9 @@ export const GetProjectOutput = ProjectSummary.extend({
   startup_idea_truncated: z.boolean(),
 });
 
-export const ListProjectsInput = z.object({
-  user_id: UserId.optional().describe('Only projects of this user.'),
-  status: ProjectStatus.optional().describe('Only projects with this status.'),
+export const ListProjectsInput = z.strictObject({
+  user_id: UserId.optional().describe('Filter by user.'),
+  status: ProjectStatus.optional().describe('Filter by status.'),
   limit: Limit.optional(),
   cursor: Cursor.optional(),
 });

@@ -14,18 +14,16 @@ import {
   WorkflowType,
 } from './common.js';
 
-export const SessionRef = z.object({ project_id: ProjectId, session_id: SessionId });
+export const SessionRef = z.strictObject({ project_id: ProjectId, session_id: SessionId });
 export type SessionRef = z.infer<typeof SessionRef>;
 
 const PhaseList = z.array(PhaseNum).describe('Phase numbers of the session, in order.');
 
-export const CreateSessionInput = z.object({
+export const CreateSessionInput = z.strictObject({
   project_id: ProjectId,
   session_id: SessionId,
   user_id: UserId,
-  execution_mode: ExecutionMode.optional().describe(
-    'mvp (default) runs phases 1, 2, 3, 6, 7; full runs 1 to 7.',
-  ),
+  execution_mode: ExecutionMode.optional().describe('Default mvp.'),
   workflow_type: WorkflowType.optional(),
 });
 export type CreateSessionInput = z.infer<typeof CreateSessionInput>;
@@ -38,10 +36,10 @@ export const CreateSessionOutput = z.object({
   path: z.string().describe('Session directory, relative to the base directory.'),
 });
 
-export const StartSessionInput = z.object({
+export const StartSessionInput = z.strictObject({
   project_id: ProjectId,
   workflow_type: WorkflowType.optional(),
-  user_id: UserId.optional().describe("Who runs the session; defaults to the project's user_id."),
+  user_id: UserId.optional().describe("Default: the project's user_id."),
 });
 
 export const StartSessionOutput = z.object({
@@ -82,7 +80,7 @@ export const LoadSessionOutput = z.object({
   revision: z.number().describe('Manifest revision: +1 on every save_checkpoint and save_user_feedback.'),
 });
 
-export const ListSessionsInput = z.object({
+export const ListSessionsInput = z.strictObject({
   project_id: ProjectId,
   status: SessionStatus.optional(),
   limit: Limit.optional(),

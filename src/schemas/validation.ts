@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PhaseNum, ProjectId, SessionId } from './common.js';
 
-export const ValidateCheckpointInput = z.object({
+export const ValidateCheckpointInput = z.strictObject({
   project_id: ProjectId,
   session_id: SessionId,
   phase_num: PhaseNum,

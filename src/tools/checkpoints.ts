@@ -15,7 +15,7 @@ export function registerCheckpointTools(context: ToolContext): void {
     {
       title: 'Save phase checkpoint',
       description:
-        "Record a phase's status and its agents' usage (tokens, cost in US dollars, duration in seconds) in checkpoint.md, then update the session manifest. The earlier checkpoint is kept in history/. Call it after the phase's agents saved their outputs; next: save_user_feedback after the human review.",
+        "Record a phase's status and its agents' usage (tokens, cost in US dollars, seconds) in checkpoint.md and update the manifest; returns its revision. Call it after the agents saved their outputs; next: save_user_feedback after the review.",
       input: SaveCheckpointInput,
       output: SaveCheckpointOutput,
       annotations: SAVE,
@@ -28,7 +28,7 @@ export function registerCheckpointTools(context: ToolContext): void {
     {
       title: 'List history',
       description:
-        "List the earlier versions kept in a phase's history/ folder (checkpoint, feedback and agent outputs). Next: get_agent_output with version to read an earlier output.",
+        "List the earlier versions kept in a phase's history/ folder. Next: get_agent_output with version.",
       input: ListHistoryInput,
       output: ListHistoryOutput,
       annotations: READ_ONLY,

@@ -1,3 +1,4 @@
+import { isPlantedLink } from '../checkpoint/errors.js';
 import { identifierProblem } from '../checkpoint/identifiers.js';
 import { phaseDefinition, phasesOfMode } from '../checkpoint/phases.js';
 import type { Store } from '../checkpoint/store.js';
@@ -11,7 +12,7 @@ export function completions(store: Store): Record<string, Complete> {
   const names = async (path: string[], value: string, kind: 'file' | 'directory') =>
     identifierProblem(path[0] ?? 'x') && path.length > 0
       ? []
-      : (await store.list(path))
+      : (await store.list(path).catch(noEntries))
           .filter((entry) => entry.kind === kind && entry.name.startsWith(value))
           .map((entry) => entry.name)
           .sort()
@@ -51,4 +52,10 @@ export function completions(store: Store): Record<string, Complete> {
         .map((file) => file.slice(0, -3));
     },
   };
+}
+
+/** Nothing to complete below a link planted in the tree. */
+function noEntries(error: unknown): [] {
+  if (isPlantedLink(error)) return [];
+  throw error;
 }

@@ -3,6 +3,7 @@ import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import type { ProjectManager } from '../checkpoint/project-manager.js';
 import type { DocumentWatcher } from '../checkpoint/watcher.js';
 import type { Activity } from './activity.js';
+import type { ToolCatalog } from './catalog.js';
 import type { Logger } from './logger.js';
 
 /** What every tool group is given. */
@@ -13,4 +14,5 @@ export interface ToolContext {
   projects: ProjectManager;
   activity: Activity;
   watcher: DocumentWatcher;
+  catalog: ToolCatalog;
 }

@@ -11,7 +11,7 @@ export function registerFeedbackTools(context: ToolContext): void {
     {
       title: 'Save user feedback',
       description:
-        'Record a human review of one phase in user_feedback.md. retry_with_changes marks the phase requires_retry, skip_phase marks it skipped, approved leaves its status alone; the manifest follows. Next: load_session to see the next phase.',
+        'Record a human review of one phase in user_feedback.md; returns the phase status it leaves. Next: resume_session.',
       input: SaveUserFeedbackInput,
       output: SaveUserFeedbackOutput,
       annotations: SAVE,
@@ -23,8 +23,7 @@ export function registerFeedbackTools(context: ToolContext): void {
     'get_approved_phases',
     {
       title: 'Get approved phases',
-      description:
-        'List the phases whose review says Approved: true (read from the feedback files, never from comments).',
+      description: 'List the phases whose review says Approved: true.',
       input: SessionRef,
       output: ApprovedPhasesOutput,
       annotations: READ_ONLY,

@@ -1,4 +1,5 @@
 import { registerCheckpointTools } from './checkpoints.js';
+import { serveCatalog } from './define.js';
 import type { ToolContext } from './deps.js';
 import { registerFeedbackTools } from './feedback.js';
 import { registerOutputTools } from './outputs.js';
@@ -20,6 +21,7 @@ export function registerAllTools(context: ToolContext): void {
   registerFeedbackTools(context);
   registerValidationTools(context);
   registerResumeTools(context);
+  serveCatalog(context.server, context.catalog);
   registerResources(context);
   registerPrompts(context);
 }

@@ -17,7 +17,7 @@ export function registerOutputTools(context: ToolContext): void {
     {
       title: 'Save agent output',
       description:
-        "Save one agent's output for a phase as {agent_name}.md, byte for byte, with model, tokens and duration. Saving again keeps the earlier version in history/. Next: save_checkpoint for the phase once its agents are done.",
+        "Save one agent's output for a phase as {agent_name}.md, byte for byte; saving again keeps the earlier version in history/. Returns the file and its SHA-256. Next: save_checkpoint once the phase's agents are done.",
       input: SaveAgentOutputInput,
       output: SaveAgentOutputOutput,
       annotations: SAVE,
@@ -30,7 +30,7 @@ export function registerOutputTools(context: ToolContext): void {
     {
       title: 'Get phase outputs',
       description:
-        'Read the agent outputs of earlier phases (default: every completed phase), exactly as saved. Past the response budget the largest are cut and listed in truncated; read those with get_agent_output.',
+        'Read agent outputs by phase number and agent name, exactly as saved. Outputs cut to fit the response are listed in truncated (with total_chars): read them with get_agent_output.',
       input: GetPhaseOutputsInput,
       output: GetPhaseOutputsOutput,
       annotations: READ_ONLY,
@@ -43,7 +43,7 @@ export function registerOutputTools(context: ToolContext): void {
     {
       title: 'Get agent output',
       description:
-        "Read one agent's output with its metadata, in pages: start at offset 0 and call again with next_offset until it is absent; the pages joined are the exact content. version reads an earlier one (see list_history).",
+        "Read one agent's output and metadata in pages: call again with offset = next_offset until it is absent; the pages joined are the exact content.",
       input: GetAgentOutputInput,
       output: GetAgentOutputOutput,
       annotations: READ_ONLY,

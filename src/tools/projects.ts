@@ -17,7 +17,7 @@ export function registerProjectTools(context: ToolContext): void {
     {
       title: 'Create project',
       description:
-        'Create a project for one startup idea: writes {project_id}/project.md with the idea verbatim. The id is a slug of project_name (made unique) or a UUIDv7. Next: start_session with the returned project_id.',
+        'Create a project for one startup idea ({project_id}/project.md). The id is a slug of project_name, made unique, or a UUIDv7. Next: start_session.',
       input: CreateProjectInput,
       output: ProjectSummary,
       annotations: CREATE,
@@ -30,7 +30,7 @@ export function registerProjectTools(context: ToolContext): void {
     {
       title: 'List projects',
       description:
-        "List projects newest first, optionally only one user's or one status. Pages of `limit` (default 50); pass next_cursor as cursor for the next page. Next: get_project or list_sessions.",
+        'List projects newest first; pass next_cursor as cursor for the next page. Next: list_sessions.',
       input: ListProjectsInput,
       output: ListProjectsOutput,
       annotations: READ_ONLY,
@@ -42,8 +42,7 @@ export function registerProjectTools(context: ToolContext): void {
     'get_project',
     {
       title: 'Get project',
-      description:
-        'Read one project: name, user, mode, status and the startup idea. Next: list_sessions or start_session.',
+      description: 'Read one project with its startup idea. Next: list_sessions or start_session.',
       input: ProjectRefInput,
       output: GetProjectOutput,
       annotations: READ_ONLY,
@@ -55,8 +54,7 @@ export function registerProjectTools(context: ToolContext): void {
     'archive_project',
     {
       title: 'Archive project',
-      description:
-        'Mark a project archived (nothing is deleted; its sessions stay readable, new sessions cannot start). Repeating it changes nothing.',
+      description: 'Mark a project archived: nothing is deleted, no new session can start.',
       input: ProjectRefInput,
       output: ProjectSummary,
       annotations: SAVE,

@@ -7,13 +7,14 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { encodedSize, sliceEnd } from '../checkpoint/budget.js';
 import {
+  boundedDocument,
   type DocumentEntry,
   decodeDocumentCursor,
   documentKind,
   encodeDocumentCursor,
   listDocuments,
+  REPORT_FILE,
   readDocument,
 } from '../checkpoint/documents.js';
 import { CheckpointError, isCheckpointError } from '../checkpoint/errors.js';
@@ -129,18 +130,14 @@ export function registerResources(context: ToolContext): void {
 async function read(context: ToolContext, uri: string): Promise<ReadResourceResult> {
   const { checkpoints } = context;
   const path = uri.startsWith(SCHEME) ? uri.slice(SCHEME.length).split('/') : [];
-  const isReport = path.length === 4 && path[1] === 'sessions' && path[3] === 'report.md';
+  const isReport = path.length === 4 && path[1] === 'sessions' && path[3] === REPORT_FILE;
+  const document = isReport ? path : documentPath(uri);
   const text = isReport
     ? (await checkpoints.exportSession({ project_id: path[0] ?? '', session_id: path[2] ?? '' })).markdown
-    : await readDocument(checkpoints.store, documentPath(uri));
-  const budget = checkpoints.limits.maxResponseBytes;
-  if (encodedSize(text) <= budget) return { contents: [{ uri, mimeType: MIME, text }] };
-  const cut = sliceEnd(text, 0, text.length, budget);
-  return {
-    contents: [
-      { uri, mimeType: MIME, text: text.slice(0, cut), _meta: { truncated: true, total_chars: text.length } },
-    ],
-  };
+    : await readDocument(checkpoints.store, document);
+  const { text: bounded, total_chars } = boundedDocument(document, text, checkpoints.limits.maxResponseBytes);
+  const meta = total_chars === undefined ? {} : { _meta: { truncated: true, total_chars } };
+  return { contents: [{ uri, mimeType: MIME, text: bounded, ...meta }] };
 }
 
 function documentPath(uri: string): string[] {

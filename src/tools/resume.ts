@@ -11,7 +11,7 @@ export function registerResumeTools(context: ToolContext): void {
     {
       title: 'Resume session',
       description:
-        'Say what to do next in a session and why (not_started, in_progress, failed, retry_requested with the requested changes, next_phase, session_completed), with the prior outputs to read first. Call it first when coming back to a session.',
+        'Say what to do next in a session and why (reason, requested_changes), with the prior outputs to read first and their sizes. Call it first when coming back to a session.',
       input: SessionRef,
       output: ResumeSessionOutput,
       annotations: READ_ONLY,
@@ -24,7 +24,7 @@ export function registerResumeTools(context: ToolContext): void {
     {
       title: 'Export session report',
       description:
-        'One markdown report of a session for people: phase table, Mermaid gantt of phase timings, tokens and cost per agent with totals, the reviews, and links to every file.',
+        'A markdown report of a session for people: phases, a Mermaid gantt, tokens and cost per agent, reviews, file links.',
       input: SessionRef,
       output: ExportSessionOutput,
       annotations: READ_ONLY,

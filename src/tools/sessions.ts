@@ -19,7 +19,7 @@ export function registerSessionTools(context: ToolContext): void {
     {
       title: 'Create session',
       description:
-        'Create a session with your own session_id: its directory, the phase directories of its mode and the manifest; creates project.md if the project is new. Repeating it with the same arguments returns the session unchanged (it never resets progress); different arguments are CONFLICT. Next: save_agent_output, then save_checkpoint.',
+        'Create a session with your own session_id (and its project if new). Repeating it returns the session unchanged; other arguments are CONFLICT. Next: save_agent_output, then save_checkpoint.',
       input: CreateSessionInput,
       output: CreateSessionOutput,
       annotations: SAVE,
@@ -32,7 +32,7 @@ export function registerSessionTools(context: ToolContext): void {
     {
       title: 'Start session',
       description:
-        "Start a new session in an existing project, with a time-ordered UUIDv7 id and the project's mode. Next: save_agent_output for phase 1.",
+        "Start a new session in a project, with a new time-ordered id and the project's mode. Next: save_agent_output for phase 1.",
       input: StartSessionInput,
       output: StartSessionOutput,
       annotations: CREATE,
@@ -45,7 +45,7 @@ export function registerSessionTools(context: ToolContext): void {
     {
       title: 'Load session',
       description:
-        'Read the state of a session: status of every phase, current and next phase, totals of duration, tokens and cost. Rebuilds a lost or stale manifest from the checkpoints. Next: get_phase_outputs for earlier work, then continue with next_phase.',
+        "Read a session's state: each phase's status, current and next phase, total seconds, tokens and US dollars, manifest revision. Next: resume_session.",
       input: SessionRef,
       output: LoadSessionOutput,
       annotations: READ_ONLY,
@@ -58,7 +58,7 @@ export function registerSessionTools(context: ToolContext): void {
     {
       title: 'List sessions',
       description:
-        'List the sessions of a project newest first, optionally only in_progress or completed ones. Pages of `limit` (default 50); pass next_cursor as cursor for the next page. Next: load_session.',
+        "List a project's sessions newest first; pass next_cursor as cursor for the next page. Next: load_session.",
       input: ListSessionsInput,
       output: ListSessionsOutput,
       annotations: READ_ONLY,

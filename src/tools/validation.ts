@@ -11,7 +11,7 @@ export function registerValidationTools(context: ToolContext): void {
     {
       title: 'Validate checkpoint',
       description:
-        "Check one phase's files: structure and values, phase number and name against the directory, an output file for every completed agent, each output's SHA-256 (a mismatch warns of a hand edit), and the manifest row. Messages name the file and line.",
+        "Check one phase's files: structure, names, an output for every completed agent, SHA-256 of each (a mismatch warns of a hand edit), the manifest row. Messages name file and line.",
       input: ValidateCheckpointInput,
       output: ValidationReport,
       annotations: READ_ONLY,
@@ -24,7 +24,7 @@ export function registerValidationTools(context: ToolContext): void {
     {
       title: 'Validate session',
       description:
-        'Validate every phase of a session and its manifest in one report. Next: load_session rebuilds a stale manifest.',
+        'Validate every phase of a session and its manifest. Next: load_session rebuilds a stale manifest.',
       input: SessionRef,
       output: ValidateSessionOutput,
       annotations: READ_ONLY,

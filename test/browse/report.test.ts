@@ -254,7 +254,8 @@ describe('export_session', () => {
         '-',
         '-',
         '-',
-        '0',
+        // No tokens reported, none derivable: unknown, not zero.
+        '-',
         '-',
         '-',
         'phase_3_niche_selection/niche.md',
@@ -406,8 +407,10 @@ describe('export_session', () => {
       completed: '2024-11-25T00:00:00Z',
     });
 
-    // Skipped phases: one by checkpoint (it has times), one by review only (no bar).
-    await save(client, 2, 'skipped');
+    // Skipped phases: one by checkpoint after its agent saved an output (a recorded start, so a bar),
+    // one by review only (no bar).
+    await saveOutput(client, 2, 'a2', 'partial market notes');
+    await save(client, 2, 'skipped', { agents: [{ agent_name: 'a2', status: 'skipped' }] });
     await callOk(client, 'save_user_feedback', {
       ...REF,
       phase_num: 3,

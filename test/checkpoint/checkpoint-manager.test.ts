@@ -246,7 +246,7 @@ describe('saveCheckpoint', () => {
 
       | Agent             | Output File          | Tokens | Input Tokens | Output Tokens | Cost    | Duration |
       | ----------------- | -------------------- | ------ | ------------ | ------------- | ------- | -------- |
-      | concept_expansion | concept_expansion.md | -      | 1200         | 2300          | $0.0375 | -        |
+      | concept_expansion | concept_expansion.md | 3500   | 1200         | 2300          | $0.0375 | -        |
       | critic            | critic_notes.md      | 40     | -            | -             | -       | 3.5s     |
 
       ## Outputs
@@ -331,7 +331,7 @@ describe('saveCheckpoint', () => {
       status: 'skipped',
       can_resume: false,
     });
-    expect(manifest.metrics).toStrictEqual({ total_duration: 0, total_tokens: 400, total_cost: 2 });
+    expect(manifest.metrics).toStrictEqual({ total_duration: 0, total_tokens: 400, total_cost: '2' });
     const state = await m.checkpoints.loadSession(REF);
     expect(state).toMatchObject({ status: 'completed', can_resume: false, completed_phases: [1, 2, 3, 6] });
     expect(state).not.toHaveProperty('next_phase');
@@ -375,7 +375,22 @@ describe('saveCheckpoint', () => {
     [
       'a cost that is NaN',
       { agents: [{ agent_name: 'a', status: 'completed', cost: Number.NaN }] },
-      'agents[0].cost must be a finite number >= 0',
+      'agents[0].cost must be a finite number of US dollars >= 0, got NaN',
+    ],
+    [
+      'a negative cost',
+      { agents: [{ agent_name: 'a', status: 'completed', cost: -0.01 }] },
+      'agents[0].cost must be a finite number of US dollars >= 0, got -0.01',
+    ],
+    [
+      'an infinite cost',
+      { agents: [{ agent_name: 'a', status: 'completed', cost: Number.POSITIVE_INFINITY }] },
+      'agents[0].cost must be a finite number of US dollars >= 0, got Infinity',
+    ],
+    [
+      'a cost of eleven decimal places',
+      { agents: [{ agent_name: 'a', status: 'completed', cost: 0.00000000001 }] },
+      'agents[0].cost 0.00000000001 has 11 decimal places; send at most 10',
     ],
     ['an infinite duration', { duration: Number.POSITIVE_INFINITY }, 'duration must be a finite number >= 0'],
     [
@@ -676,7 +691,8 @@ describe('saveAgentOutput', () => {
       m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'w', output_content });
     expect(await rejected(save('ééééé'))).toMatchObject({
       code: 'LIMIT_EXCEEDED',
-      message: 'output_content is 10 bytes of UTF-8, over the limit of 8; save it in smaller parts',
+      message:
+        'output_content is 10 bytes of UTF-8, over the limit of 8; nothing was saved. Shorten or summarise the output and call again, or have the server started with a larger --max-content-bytes',
     });
     expect(await tree(m.base)).toStrictEqual(before);
     await save('éééé');
@@ -845,7 +861,8 @@ describe('loadSession', () => {
       workflow_type: 'idea_validation',
       execution_mode: 'mvp',
       created: '2024-11-24T10:00:01.000Z',
-      last_updated: '2024-11-24T10:00:06.000Z',
+      // Phase 2 begins with this save: its Started takes a tick of the stepping clock before Updated.
+      last_updated: '2024-11-24T10:00:07.000Z',
       status: 'in_progress',
       current_phase: 2,
       completed_phases: [1],

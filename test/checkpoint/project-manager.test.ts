@@ -149,7 +149,8 @@ describe('createProject', () => {
     );
     expect(error).toMatchObject({
       code: 'LIMIT_EXCEEDED',
-      message: 'startup_idea is 4 bytes of UTF-8, over the limit of 3; save it in smaller parts',
+      message:
+        'startup_idea is 4 bytes of UTF-8, over the limit of 3; nothing was saved. Shorten the idea and call again; put the long material in a phase 1 agent output with save_agent_output',
     });
     expect(await tree(m.base)).toStrictEqual([]);
   });

@@ -55,13 +55,13 @@ describe('defects of the reference design', () => {
     await m.checkpoints.saveCheckpoint(completed(1, 100, 0.25, 10));
     expect(await manifest(m)).toMatchObject({
       status: 'in_progress',
-      metrics: { total_duration: 10, total_tokens: 100, total_cost: 0.25 },
+      metrics: { total_duration: 10, total_tokens: 100, total_cost: '0.25' },
     });
     for (const phase_num of [2, 3, 6, 7])
       await m.checkpoints.saveCheckpoint(completed(phase_num, 100, 0.25, 10));
     expect(await manifest(m)).toMatchObject({
       status: 'completed',
-      metrics: { total_duration: 50, total_tokens: 500, total_cost: 1.25 },
+      metrics: { total_duration: 50, total_tokens: 500, total_cost: '1.25' },
     });
   });
 

@@ -58,6 +58,25 @@ export const amount = fc.oneof(
   fc.nat(100_000).map((n) => n / 100),
 );
 
+/**
+ * Canonical decimal text of at most ten places (the most a cost may have): whole units at a scale,
+ * written out by hand here so the property does not lean on the module it tests.
+ */
+export const decimalText = fc.oneof(
+  fc
+    .tuple(fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.integer({ min: 0, max: 10 }))
+    .map(([units, scale]) => decimalFromUnits(units, scale)),
+  fc.constantFrom('0', '0.0375', '0.051', '0.3', '0.0000001', '120.5', '1000000000000000000000'),
+);
+
+/** `units` / 10^scale as canonical decimal text: no leading zeros but one, no trailing zeros, no bare point. */
+export function decimalFromUnits(units: bigint, scale: number): string {
+  const digits = units.toString().padStart(scale + 1, '0');
+  const whole = digits.slice(0, digits.length - scale);
+  const fraction = digits.slice(digits.length - scale).replace(/0+$/, '');
+  return fraction === '' ? whole : `${whole}.${fraction}`;
+}
+
 export const count = fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER), fc.maxSafeNat());
 
 const MARKDOWN_PIECES = [
@@ -267,13 +286,14 @@ export const manifestRecord: fc.Arbitrary<ManifestRecord> = fc
         status: fc.constantFrom(...PHASE_STATUSES),
         can_resume: fc.boolean(),
       }),
-      metrics: record({ total_duration: amount, total_tokens: count, total_cost: amount }),
+      metrics: record({ total_duration: amount, total_tokens: count, total_cost: decimalText }),
     }),
   );
 
 /**
- * An agent of a checkpoint. `output_file` is present only when it is not the default `{agent}.md`:
- * the manager stores it that way, and the file cannot tell a default written out from one left out.
+ * An agent of a checkpoint, canonical as the manager stores it: `output_file` only when it is not the
+ * default `{agent}.md`, and `tokens` only when it differs from input + output (the ledger writes that
+ * sum where no total was given, so the file cannot tell the two apart), and costs as decimal text.
  */
 const agentEntry: fc.Arbitrary<AgentEntry> = fc
   .record({
@@ -283,12 +303,22 @@ const agentEntry: fc.Arbitrary<AgentEntry> = fc
     tokens: optional(count),
     input_tokens: optional(count),
     output_tokens: optional(count),
-    cost: optional(amount),
+    cost: optional(decimalText),
     duration: optional(amount),
   })
-  .map((agent) =>
-    compact(agent.output_file === `${agent.agent_name}.md` ? { ...agent, output_file: undefined } : agent),
-  );
+  // save_checkpoint refuses tokens whose sum passes 2^53 - 1 (LIMIT_EXCEEDED): no ledger holds one.
+  .filter((agent) => Number.isSafeInteger((agent.input_tokens ?? 0) + (agent.output_tokens ?? 0)))
+  .map((agent) => {
+    const derived =
+      agent.input_tokens === undefined && agent.output_tokens === undefined
+        ? undefined
+        : (agent.input_tokens ?? 0) + (agent.output_tokens ?? 0);
+    return compact({
+      ...agent,
+      output_file: agent.output_file === `${agent.agent_name}.md` ? undefined : agent.output_file,
+      tokens: agent.tokens === derived ? undefined : agent.tokens,
+    });
+  });
 
 export const checkpointRecord: fc.Arbitrary<CheckpointRecord> = fc
   .record({

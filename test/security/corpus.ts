@@ -587,8 +587,8 @@ export const CORPUS: HostileCase[] = [
   ...breaking(
     'save_agent_output',
     'tools_used',
-    [['50,001 elements (over maxToolInputElements)', repeat(50_001, () => 'x')]],
-    'INVALID_ARGUMENT',
+    [['50,001 elements (over the limit of argument values)', repeat(50_001, () => 'x')]],
+    'LIMIT_EXCEEDED',
   ),
 
   // Valid names that are not there: the sibling directories are never looked up.

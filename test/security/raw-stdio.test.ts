@@ -244,13 +244,13 @@ describe('the stdio server fed malformed JSON-RPC', () => {
     for (const id of [12, 13, 14]) {
       const result = (await server.response(id)).result;
       expect(result?.isError, `id ${id}`).toBe(true);
-      expect(result?.content?.[0]?.text, `id ${id}`).toMatch(
-        /Input validation error|Invalid arguments for tool/,
-      );
+      expect(result?.content?.[0]?.text, `id ${id}`).toMatch(/^(INVALID_ARGUMENT|LIMIT_EXCEEDED): /);
     }
-    expect((await server.response(12)).result?.content?.[0]?.text).toMatch(/project_name must be a string/);
+    expect((await server.response(12)).result?.content?.[0]?.text).toMatch(
+      /^INVALID_ARGUMENT: project_name must be a string, got an object/,
+    );
     expect((await server.response(13)).result?.content?.[0]?.text).toMatch(
-      /more than the maximum of 50000 elements/,
+      /^LIMIT_EXCEEDED: the arguments hold \d+ values, over the limit of 50000/,
     );
     expect((await server.response(15)).result).toEqual({});
 

@@ -9,11 +9,16 @@ import { call, codeOf, openSandbox, resultText, type Sandbox, treeListing } from
 const SESSION = { project_id: 'proj', session_id: 's1' } as const;
 const PHASE_1 = 'proj/sessions/s1/phase_1_concept';
 const SUCCESS = 'SUCCESS';
+/** A validator's answer: is_valid false, with an error naming the link. */
+const REPORTED = 'REPORTED';
 
 interface Expected {
   tool: string;
   args: Record<string, unknown>;
-  /** An error code, or SUCCESS where the link is skipped or set aside without being followed. */
+  /**
+   * An error code, SUCCESS where the link is skipped or set aside without being followed, or REPORTED
+   * where a validator lists it among the errors of the phase or session.
+   */
   code: string;
 }
 
@@ -28,12 +33,14 @@ interface Destination {
   calls: Expected[];
 }
 
+/** A link met in the tree is damaged storage: CORRUPT_FILE naming the link, never a read through it. */
 const refused = (tool: string, args: Record<string, unknown>): Expected => ({
   tool,
   args,
-  code: 'INVALID_ARGUMENT',
+  code: 'CORRUPT_FILE',
 });
 const passes = (tool: string, args: Record<string, unknown>): Expected => ({ tool, args, code: SUCCESS });
+const reported = (tool: string, args: Record<string, unknown>): Expected => ({ tool, args, code: REPORTED });
 const phase = (phase_num: number, extra: Record<string, unknown> = {}) => ({
   ...SESSION,
   phase_num,
@@ -49,8 +56,11 @@ const checkpoint = (phase_num: number, agents = ['Writer']) =>
 const feedback = (phase_num: number) =>
   phase(phase_num, { reviewed: true, approved: false, comments: 'again' });
 
-/** Every tool that reads or writes inside a session. */
-const sessionReaders = (ref: Record<string, unknown>) =>
+/**
+ * Every tool that reads or writes inside a session. validate_session reports a link inside the
+ * session's folder as an error of the session; a link above it leaves no session to validate.
+ */
+const sessionReaders = (ref: Record<string, unknown>, linkInside = true) =>
   [
     'load_session',
     'get_approved_phases',
@@ -58,7 +68,7 @@ const sessionReaders = (ref: Record<string, unknown>) =>
     'validate_session',
     'resume_session',
     'export_session',
-  ].map((tool) => refused(tool, ref));
+  ].map((tool) => (tool === 'validate_session' && linkInside ? reported(tool, ref) : refused(tool, ref)));
 
 const DESTINATIONS: Destination[] = [
   {
@@ -75,7 +85,7 @@ const DESTINATIONS: Destination[] = [
       refused('create_session', { project_id: 'evilp', session_id: 's1', user_id: 'u1' }),
       refused('list_sessions', { project_id: 'evilp' }),
       refused('save_agent_output', { ...saveOutput(1, 'A'), project_id: 'evilp' }),
-      ...sessionReaders({ project_id: 'evilp', session_id: 's1' }),
+      ...sessionReaders({ project_id: 'evilp', session_id: 's1' }, false),
       passes('list_projects', {}),
     ],
   },
@@ -90,7 +100,7 @@ const DESTINATIONS: Destination[] = [
       refused('create_session', { project_id: 'proj2', session_id: 's1', user_id: 'u1' }),
       refused('start_session', { project_id: 'proj2' }),
       refused('list_sessions', { project_id: 'proj2' }),
-      ...sessionReaders({ project_id: 'proj2', session_id: 's1' }),
+      ...sessionReaders({ project_id: 'proj2', session_id: 's1' }, false),
     ],
   },
   {
@@ -105,7 +115,7 @@ const DESTINATIONS: Destination[] = [
       refused('get_agent_output', { ...phase(1, { agent_name: 'Writer' }), session_id: 's2' }),
       refused('list_history', { ...phase(1), session_id: 's2' }),
       refused('validate_checkpoint', { ...phase(1), session_id: 's2' }),
-      ...sessionReaders({ project_id: 'proj', session_id: 's2' }),
+      ...sessionReaders({ project_id: 'proj', session_id: 's2' }, false),
       passes('list_sessions', { project_id: 'proj' }),
     ],
   },
@@ -119,7 +129,7 @@ const DESTINATIONS: Destination[] = [
       refused('save_user_feedback', feedback(2)),
       refused('get_agent_output', phase(2, { agent_name: 'Writer' })),
       refused('list_history', phase(2)),
-      refused('validate_checkpoint', phase(2)),
+      reported('validate_checkpoint', phase(2)),
       refused('get_phase_outputs', { ...SESSION, phase_nums: [2] }),
       ...sessionReaders(SESSION),
     ],
@@ -138,8 +148,8 @@ const DESTINATIONS: Destination[] = [
       refused('get_agent_output', phase(1, { agent_name: 'evil', version: 1 })),
       // The link is listed under its name, so a case twin still collides with it.
       { tool: 'save_agent_output', args: saveOutput(1, 'EVIL'), code: 'CONFLICT' },
-      refused('validate_checkpoint', phase(1)),
-      refused('validate_session', SESSION),
+      reported('validate_checkpoint', phase(1)),
+      reported('validate_session', SESSION),
       // Readers that list the phase take only regular files: the link is skipped, not followed.
       passes('get_phase_outputs', { ...SESSION, phase_nums: [1] }),
       passes('resume_session', SESSION),
@@ -154,7 +164,7 @@ const DESTINATIONS: Destination[] = [
     calls: [
       refused('save_checkpoint', checkpoint(1)),
       refused('save_user_feedback', feedback(1)),
-      refused('validate_checkpoint', phase(1)),
+      reported('validate_checkpoint', phase(1)),
       ...sessionReaders(SESSION).filter((expected) => expected.tool !== 'get_approved_phases'),
       passes('get_approved_phases', SESSION),
     ],
@@ -166,10 +176,11 @@ const DESTINATIONS: Destination[] = [
     calls: [
       refused('save_user_feedback', feedback(1)),
       refused('get_approved_phases', SESSION),
-      refused('validate_checkpoint', phase(1)),
-      refused('validate_session', SESSION),
+      reported('validate_checkpoint', phase(1)),
+      reported('validate_session', SESSION),
       refused('export_session', SESSION),
-      // The phase is completed, so resuming never reads its review.
+      // The phase is completed, so resuming never reads its review; and a review that cannot be read
+      // (a link is one) overrides nothing, so loading the checkpoint passes it over.
       passes('resume_session', SESSION),
       passes('load_session', SESSION),
     ],
@@ -259,14 +270,30 @@ async function runAll(sandbox: Sandbox, calls: Expected[], linkLabel?: string): 
     const result = await call(sandbox.client, tool, args);
     const text = resultText(result);
     texts.push(text);
-    const got = result.isError ? codeOf(result) : SUCCESS;
+    const got = result.isError
+      ? codeOf(result)
+      : code === REPORTED && reportsLink(text, linkLabel)
+        ? REPORTED
+        : SUCCESS;
     outcomes.push(`${tool}: ${got}${got === code ? '' : ` (expected ${code}) ${text.slice(0, 300)}`}`);
-    if (got === 'INVALID_ARGUMENT' && linkLabel !== undefined) {
-      expect(text, tool).toContain(`${linkLabel} is a symbolic link`);
+    if (
+      got === 'CORRUPT_FILE' &&
+      linkLabel !== undefined &&
+      !text.includes(`${linkLabel} is a symbolic link`)
+    ) {
+      outcomes.push(`${tool}: does not name the link: ${text.slice(0, 300)}`);
     }
   }
   expect(outcomes).toEqual(calls.map(({ tool, code }) => `${tool}: ${code}`));
   return texts;
+}
+
+/** Whether a validator's answer is invalid with an error naming the link. */
+function reportsLink(text: string, linkLabel: string | undefined): boolean {
+  const answer = JSON.parse(text) as { is_valid?: unknown };
+  return (
+    linkLabel !== undefined && answer.is_valid === false && text.includes(`${linkLabel} is a symbolic link`)
+  );
 }
 
 function expectNothingFromOutside(sandbox: Sandbox, texts: string[]): void {
@@ -431,15 +458,24 @@ describe('paths written into the files by hand', () => {
     const text = await fsp.readFile(file, 'utf8');
     const canary = await treeListing(sandbox.canary);
     for (const hostile of ['../../../../canary/agent.md', '..', '/etc/passwd']) {
-      await fsp.writeFile(file, text.replace('| Writer | Writer.md   |', `| Writer | ${hostile} |`));
+      const edited = text.replace('| Writer | Writer.md   |', `| Writer | ${hostile} |`);
+      expect(edited).not.toBe(text);
+      await fsp.writeFile(file, edited);
+      const line = edited.split('\n').findIndex((row) => row.startsWith(`| Writer | ${hostile} |`)) + 1;
       const result = await call(sandbox.client, 'validate_checkpoint', phase(1));
       const answer = resultText(result);
       expect(answer).not.toContain(sandbox.marker);
       expect(answer).not.toContain(sandbox.root);
-      // Either the parser rejects the file or the store refuses the name: never a read outside.
-      expect(result.isError ? codeOf(result) : JSON.parse(answer).is_valid).toMatch(
-        /INVALID_ARGUMENT|CORRUPT_FILE|false/,
-      );
+      // The parser rejects the name at its row, before any path is built from it: never a read outside.
+      const where = `${PHASE_1}/checkpoint.md:${line}: output file of agent Writer ${JSON.stringify(hostile)} must`;
+      if (result.isError) {
+        expect(codeOf(result)).toBe('CORRUPT_FILE');
+        expect(answer).toContain(where);
+      } else {
+        const report = JSON.parse(answer) as { is_valid: boolean; errors: string[] };
+        expect(report.is_valid).toBe(false);
+        expect(report.errors).toContainEqual(expect.stringContaining(where));
+      }
     }
     expect(await treeListing(sandbox.canary)).toEqual(canary);
   });

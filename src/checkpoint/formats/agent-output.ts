@@ -97,7 +97,7 @@ export function parseAgentOutputHead(head: string, file: string): AgentOutputHea
     tools_used: parseTools(details.optionalString('Tools Used')),
     sha256: details.string('Content SHA-256').toLowerCase(),
   };
-  const duration = metadata.optionalAmount('Duration', 's');
+  const duration = metadata.optionalSeconds('Duration');
   const model = details.optionalString('Model');
   const inputTokens = details.optionalInteger('Input Tokens');
   const outputTokens = details.optionalInteger('Output Tokens');

@@ -1,3 +1,5 @@
+import { type DecimalText, sumDecimals } from '../decimal.js';
+import { agentNameProblem, outputFileProblem } from '../identifiers.js';
 import { FEEDBACK_FILE } from '../paths.js';
 import { phaseDefinition } from '../phases.js';
 import { parseNumberText } from '../values.js';
@@ -10,7 +12,7 @@ import {
   type PhaseExecutionMode,
   type PhaseStatus,
 } from '../vocabulary.js';
-import { formatDollars, formatSeconds, HeadReader, orMissing, parseAmount } from './fields.js';
+import { formatDollars, formatSeconds, HeadReader, orMissing, parseDollars, parseSeconds } from './fields.js';
 import {
   bulletList,
   corrupt,
@@ -32,7 +34,8 @@ export interface AgentEntry {
   tokens?: number;
   input_tokens?: number;
   output_tokens?: number;
-  cost?: number;
+  /** US dollars, exact. */
+  cost?: DecimalText;
   duration?: number;
 }
 
@@ -56,7 +59,7 @@ export interface PhaseMetrics {
   total_tokens: number;
   input_tokens: number;
   output_tokens: number;
-  cost: number;
+  cost: DecimalText;
 }
 
 const LEDGER_HEADER = ['Agent', 'Output File', 'Tokens', 'Input Tokens', 'Output Tokens', 'Cost', 'Duration'];
@@ -66,14 +69,34 @@ export function agentOutputFile(agent: AgentEntry): string {
 }
 
 export function phaseMetrics(agents: readonly AgentEntry[]): PhaseMetrics {
-  const metrics: PhaseMetrics = { total_tokens: 0, input_tokens: 0, output_tokens: 0, cost: 0 };
+  const metrics: PhaseMetrics = { total_tokens: 0, input_tokens: 0, output_tokens: 0, cost: '0' };
   for (const agent of agents) {
     metrics.input_tokens += agent.input_tokens ?? 0;
     metrics.output_tokens += agent.output_tokens ?? 0;
-    metrics.total_tokens += agent.tokens ?? (agent.input_tokens ?? 0) + (agent.output_tokens ?? 0);
-    metrics.cost += agent.cost ?? 0;
+    metrics.total_tokens += agentTokens(agent) ?? 0;
   }
+  metrics.cost = sumDecimals(agents.flatMap((agent) => agent.cost ?? []));
   return metrics;
+}
+
+/** An agent's tokens: as given, else input + output when either is known, else unknown. */
+export function agentTokens(agent: AgentEntry): number | undefined {
+  return agent.tokens ?? derivedTokens(agent);
+}
+
+function derivedTokens(agent: AgentEntry): number | undefined {
+  if (agent.input_tokens === undefined && agent.output_tokens === undefined) return undefined;
+  return (agent.input_tokens ?? 0) + (agent.output_tokens ?? 0);
+}
+
+/**
+ * The agent as stored: a total equal to input + output is left out, since the file cannot tell it
+ * from one derived (what parse gives back for what render wrote).
+ */
+export function storedAgent(agent: AgentEntry): AgentEntry {
+  if (agent.tokens === undefined || agent.tokens !== derivedTokens(agent)) return agent;
+  const { tokens: _tokens, ...rest } = agent;
+  return rest;
 }
 
 export function renderCheckpoint(checkpoint: CheckpointRecord): string {
@@ -117,7 +140,7 @@ export function renderCheckpoint(checkpoint: CheckpointRecord): string {
             checkpoint.agents.map((agent) => [
               agent.agent_name,
               agentOutputFile(agent),
-              orMissing(agent.tokens),
+              orMissing(agentTokens(agent)),
               orMissing(agent.input_tokens),
               orMissing(agent.output_tokens),
               agent.cost === undefined ? MISSING : formatDollars(agent.cost),
@@ -165,7 +188,7 @@ export function parseCheckpoint(text: string, file: string): CheckpointRecord {
   };
   const started = metadata.optionalTimestamp('Started');
   const completed = metadata.optionalTimestamp('Completed');
-  const duration = metadata.optionalAmount('Duration', 's');
+  const duration = metadata.optionalSeconds('Duration');
   if (started !== undefined) checkpoint.started = started;
   if (completed !== undefined) checkpoint.completed = completed;
   if (duration !== undefined) checkpoint.duration = duration;
@@ -193,7 +216,10 @@ function parseAgents(reader: HeadReader, file: string): AgentEntry[] {
         `agent item ${JSON.stringify(item.text)} is not "{agent_name}: {${AGENT_STATUSES.join('|')}}"`,
       );
     }
-    return { agent_name: item.text.slice(0, colon).trim(), status };
+    const agentName = item.text.slice(0, colon).trim();
+    const problem = agentNameProblem(agentName);
+    if (problem) throw corrupt(file, item.line, `agent name ${JSON.stringify(agentName)} ${problem}`);
+    return { agent_name: agentName, status };
   });
   const ledgerSection = reader.optionalSection('Agent Ledger');
   const ledger = ledgerSection ? tableRows(ledgerSection) : undefined;
@@ -201,13 +227,23 @@ function parseAgents(reader: HeadReader, file: string): AgentEntry[] {
     const agent = agents.find((entry) => entry.agent_name === cells[0]);
     if (!agent) continue;
     const [, outputFile, tokens, input, output, cost, duration] = cells;
-    if (outputFile && outputFile !== MISSING && outputFile !== `${agent.agent_name}.md`)
+    if (outputFile && outputFile !== MISSING && outputFile !== `${agent.agent_name}.md`) {
+      const problem = outputFileProblem(outputFile);
+      if (problem)
+        throw corrupt(
+          file,
+          line,
+          `output file of agent ${agent.agent_name} ${JSON.stringify(outputFile)} ${problem}`,
+        );
       agent.output_file = outputFile;
-    setCount(agent, 'tokens', tokens, file, line);
+    }
     setCount(agent, 'input_tokens', input, file, line);
     setCount(agent, 'output_tokens', output, file, line);
-    setAmount(agent, 'cost', cost, '$', file, line);
-    setAmount(agent, 'duration', duration, 's', file, line);
+    setCount(agent, 'tokens', tokens, file, line);
+    // The ledger writes input + output where no total was given: that is no total of its own.
+    if (agent.tokens !== undefined && agent.tokens === derivedTokens(agent)) delete agent.tokens;
+    setAmount(agent, 'cost', cost, file, line);
+    setAmount(agent, 'duration', duration, file, line);
   }
   return agents;
 }
@@ -235,17 +271,25 @@ function setAmount(
   agent: AgentEntry,
   key: 'cost' | 'duration',
   text: string | undefined,
-  unit: 's' | '$',
   file: string,
   line: number,
 ): void {
   if (text === undefined || text === '' || text === MISSING) return;
-  const value = parseAmount(text, unit);
-  if (value === undefined)
-    throw corrupt(
-      file,
-      line,
-      `${key} of agent ${agent.agent_name} is ${JSON.stringify(text)}, expected a number`,
-    );
-  agent[key] = value;
+  if (key === 'cost') {
+    const cost = parseDollars(text);
+    if (cost === undefined) throw badAmount(agent, key, text, file, line);
+    agent.cost = cost;
+  } else {
+    const seconds = parseSeconds(text);
+    if (seconds === undefined) throw badAmount(agent, key, text, file, line);
+    agent.duration = seconds;
+  }
+}
+
+function badAmount(agent: AgentEntry, key: string, text: string, file: string, line: number): Error {
+  return corrupt(
+    file,
+    line,
+    `${key} of agent ${agent.agent_name} is ${JSON.stringify(text)}, expected a number`,
+  );
 }

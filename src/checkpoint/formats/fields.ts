@@ -1,3 +1,4 @@
+import { type DecimalText, decimalOf, parseDecimal } from '../decimal.js';
 import { isTimestamp, parseNumberText } from '../values.js';
 import {
   corrupt,
@@ -94,19 +95,26 @@ export class FieldReader {
     return this.integer(key);
   }
 
-  /** A number written with an optional unit, such as `120.5s` or `$0.0375`. */
-  amount(key: string, unit: 's' | '$'): number {
+  /** Seconds written with an optional unit, such as `120.5s`. */
+  seconds(key: string): number {
     const found = this.field(key);
-    const value = parseAmount(found.value, unit);
-    if (value === undefined)
-      throw this.bad(found, unit === 's' ? 'seconds such as 120.5s' : 'dollars such as $0.0375');
+    const value = parseSeconds(found.value);
+    if (value === undefined) throw this.bad(found, 'seconds such as 120.5s');
     return value;
   }
 
-  optionalAmount(key: string, unit: 's' | '$'): number | undefined {
+  optionalSeconds(key: string): number | undefined {
     const found = this.entries.get(normalizeKey(key));
     if (!found || found.value === MISSING) return undefined;
-    return this.amount(key, unit);
+    return this.seconds(key);
+  }
+
+  /** US dollars written with an optional `$`, such as `$0.0375`, as exact decimal text. */
+  dollars(key: string): DecimalText {
+    const found = this.field(key);
+    const value = parseDollars(found.value);
+    if (value === undefined) throw this.bad(found, 'dollars such as $0.0375');
+    return value;
   }
 
   optionalTimestamp(key: string): string | undefined {
@@ -131,20 +139,25 @@ export class FieldReader {
   }
 }
 
-export function parseAmount(text: string, unit: 's' | '$'): number | undefined {
+export function parseSeconds(text: string): number | undefined {
   let value = text.trim();
-  if (unit === '$' && value.startsWith('$')) value = value.slice(1);
-  if (unit === 's' && value.endsWith('s')) value = value.slice(0, -1);
+  if (value.endsWith('s')) value = value.slice(0, -1);
   const parsed = parseNumberText(value);
   return parsed !== undefined && parsed >= 0 ? parsed : undefined;
 }
 
-export function formatSeconds(value: number | undefined): string {
-  return value === undefined ? MISSING : `${String(value)}s`;
+export function parseDollars(text: string): DecimalText | undefined {
+  let value = text.trim();
+  if (value.startsWith('$')) value = value.slice(1);
+  return parseDecimal(value);
 }
 
-export function formatDollars(value: number): string {
-  return `$${String(value)}`;
+export function formatSeconds(value: number | undefined): string {
+  return value === undefined ? MISSING : `${decimalOf(value)}s`;
+}
+
+export function formatDollars(value: DecimalText): string {
+  return `$${value}`;
 }
 
 export function orMissing(value: string | number | undefined): string {

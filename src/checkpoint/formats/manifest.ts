@@ -1,3 +1,4 @@
+import type { DecimalText } from '../decimal.js';
 import {
   EXECUTION_MODES,
   type ExecutionMode,
@@ -8,7 +9,7 @@ import {
 } from '../phases.js';
 import { isTimestamp, parseNumberText } from '../values.js';
 import { PHASE_STATUSES, type PhaseStatus, SESSION_STATUSES, type SessionStatus } from '../vocabulary.js';
-import { formatDollars, formatSeconds, HeadReader, orMissing, parseAmount } from './fields.js';
+import { formatDollars, formatSeconds, HeadReader, orMissing, parseSeconds } from './fields.js';
 import {
   corrupt,
   heading,
@@ -41,7 +42,7 @@ export interface ManifestRecord {
   revision: number;
   phases: PhaseRow[];
   current_phase: { phase: number; name: string; status: PhaseStatus; can_resume: boolean };
-  metrics: { total_duration: number; total_tokens: number; total_cost: number };
+  metrics: { total_duration: number; total_tokens: number; total_cost: DecimalText };
 }
 
 const HEADER = ['Phase', 'Name', 'Status', 'Started', 'Completed', 'Duration'];
@@ -115,9 +116,9 @@ export function parseManifest(text: string, file: string): ManifestRecord {
       can_resume: current.boolean('Can Resume'),
     },
     metrics: {
-      total_duration: metrics.amount('Total Duration', 's'),
+      total_duration: metrics.seconds('Total Duration'),
       total_tokens: metrics.integer('Total Tokens'),
-      total_cost: metrics.amount('Total Cost', '$'),
+      total_cost: metrics.dollars('Total Cost'),
     },
   };
 }
@@ -160,7 +161,7 @@ function parsePhaseTable(reader: HeadReader, file: string): PhaseRow[] {
     if (completedText !== undefined) row.completed = completedText;
     const durationText = cell(duration);
     if (durationText !== '' && durationText !== MISSING) {
-      const seconds = parseAmount(durationText, 's');
+      const seconds = parseSeconds(durationText);
       if (seconds === undefined)
         throw corrupt(file, line, `duration ${JSON.stringify(durationText)} is not seconds such as 120.5s`);
       row.duration = seconds;

@@ -27,7 +27,7 @@ const checkpoint: CheckpointRecord = {
       status: 'completed',
       input_tokens: 1200,
       output_tokens: 2300,
-      cost: 0.0375,
+      cost: '0.0375',
       duration: 118.25,
     },
     { agent_name: 'fact_checker', status: 'failed', output_file: 'fact_checker_notes.md', tokens: 40 },
@@ -75,7 +75,7 @@ describe('checkpoint.md', () => {
 
       | Agent             | Output File           | Tokens | Input Tokens | Output Tokens | Cost    | Duration |
       | ----------------- | --------------------- | ------ | ------------ | ------------- | ------- | -------- |
-      | concept_expansion | concept_expansion.md  | -      | 1200         | 2300          | $0.0375 | 118.25s  |
+      | concept_expansion | concept_expansion.md  | 3500   | 1200         | 2300          | $0.0375 | 118.25s  |
       | fact_checker      | fact_checker_notes.md | 40     | -            | -             | -       | -        |
 
       ## Outputs
@@ -110,7 +110,7 @@ describe('checkpoint.md', () => {
       total_tokens: 3540,
       input_tokens: 1200,
       output_tokens: 2300,
-      cost: 0.0375,
+      cost: '0.0375',
     });
   });
 
@@ -220,6 +220,79 @@ describe('checkpoint.md', () => {
     expect(thrown(() => parseCheckpoint(text, FILE))).toMatchObject({
       code: 'CORRUPT_FILE',
       message: expect.stringContaining('checkpoint.md:1: missing section "## Agents in Phase"'),
+    });
+  });
+
+  it('shows input plus output in the ledger Tokens column when no total was given, and reads it back as no total', () => {
+    const record: CheckpointRecord = {
+      ...checkpoint,
+      agents: [{ agent_name: 'writer', status: 'completed', input_tokens: 7, output_tokens: 5 }],
+    };
+    const text = renderCheckpoint(record);
+    expect(text).toContain(
+      '| writer | writer.md   | 12     | 7            | 5             | -    | -        |',
+    );
+    expect(parseCheckpoint(text, FILE).agents).toStrictEqual([
+      { agent_name: 'writer', status: 'completed', input_tokens: 7, output_tokens: 5 },
+    ]);
+  });
+
+  it('keeps a ledger total that differs from input plus output', () => {
+    const text = withLine(renderCheckpoint(checkpoint), '| 3500   |', '| 3600   |');
+    expect(parseCheckpoint(text, FILE).agents[0]).toStrictEqual({
+      agent_name: 'concept_expansion',
+      status: 'completed',
+      tokens: 3600,
+      input_tokens: 1200,
+      output_tokens: 2300,
+      cost: '0.0375',
+      duration: 118.25,
+    });
+  });
+
+  it('reads a ledger cost edited by hand without "$", with trailing zeros or an exponent as exact decimal text', () => {
+    for (const [cell, cost] of [
+      ['0.0500', '0.05'],
+      ['.5', '0.5'],
+      ['1e-3', '0.001'],
+      ['$2.50', '2.5'],
+    ]) {
+      const text = withLine(renderCheckpoint(checkpoint), '| $0.0375 |', `| ${cell} |`);
+      expect(parseCheckpoint(text, FILE).agents[0]?.cost).toBe(cost);
+    }
+  });
+
+  it('writes durations without an exponent', () => {
+    const text = renderCheckpoint({ ...checkpoint, duration: 1e-7 });
+    expect(text).toContain('- Duration: 0.0000001s\n');
+    expect(parseCheckpoint(text, FILE).duration).toBe(1e-7);
+  });
+
+  it('rejects an agent name that breaks the identifier rules as CORRUPT_FILE at the item', () => {
+    const text = withLine(
+      renderCheckpoint(checkpoint),
+      '- fact_checker: failed',
+      '- ../../canary/agent.md: failed',
+    );
+    expect(thrown(() => parseCheckpoint(text, FILE))).toMatchObject({
+      code: 'CORRUPT_FILE',
+      message: expect.stringMatching(
+        /^p\/sessions\/s\/phase_1_concept\/checkpoint\.md:18: agent name "\.\.\/\.\.\/canary\/agent\.md" must be /,
+      ),
+    });
+  });
+
+  it('rejects a ledger output file name that leaves the phase folder as CORRUPT_FILE at the row', () => {
+    const text = withLine(
+      renderCheckpoint(checkpoint),
+      '| fact_checker_notes.md |',
+      '| ../../canary/agent.md |',
+    );
+    expect(thrown(() => parseCheckpoint(text, FILE))).toMatchObject({
+      code: 'CORRUPT_FILE',
+      message: expect.stringMatching(
+        /^p\/sessions\/s\/phase_1_concept\/checkpoint\.md:33: output file of agent fact_checker "\.\.\/\.\.\/canary\/agent\.md" must be /,
+      ),
     });
   });
 

@@ -35,7 +35,7 @@ const manifest: ManifestRecord = {
     { phase_num: 7, name: 'Final Synthesis', status: 'pending' },
   ],
   current_phase: { phase: 2, name: 'Market Research', status: 'in_progress', can_resume: true },
-  metrics: { total_duration: 120.5, total_tokens: 3500, total_cost: 0.0375 },
+  metrics: { total_duration: 120.5, total_tokens: 3500, total_cost: '0.0375' },
 };
 
 function withLine(text: string, from: string, to: string): string {
@@ -133,6 +133,17 @@ describe('session_manifest.md', () => {
       '',
     ].join('\r\n');
     expect(parseManifest(text, FILE)).toStrictEqual(manifest);
+  });
+
+  it('reads a Total Cost edited by hand without "$" or with trailing zeros as exact decimal text', () => {
+    for (const [value, cost] of [
+      ['0.0500', '0.05'],
+      ['$.5', '0.5'],
+      ['1e-3', '0.001'],
+    ]) {
+      const text = withLine(renderManifest(manifest), '- Total Cost: $0.0375', `- Total Cost: ${value}`);
+      expect(parseManifest(text, FILE).metrics.total_cost).toBe(cost);
+    }
   });
 
   it('rejects a phase status outside the vocabulary as CORRUPT_FILE at the row', () => {

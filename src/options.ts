@@ -1,0 +1,165 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_LIMITS, type Limits } from './checkpoint/limits.js';
+import { TOOL_SETS, type ToolSet } from './tools/catalog.js';
+
+/** One command-line option: the single source of --help, the README table and the parser. */
+export interface OptionSpec {
+  name: string;
+  short?: string;
+  value?: string;
+  env?: string;
+  default: string;
+  description: string;
+}
+
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'base-dir',
+    value: '<path>',
+    env: 'CHECKPOINT_BASE_DIR',
+    default: './projects',
+    description: 'base directory of the markdown tree',
+  },
+  {
+    name: 'tools',
+    value: '<set>',
+    env: 'CHECKPOINT_TOOLS',
+    default: 'all',
+    description: `tools to offer: ${TOOL_SETS.join(' or ')} (core: the seed's operations and resume_session)`,
+  },
+  {
+    name: 'max-content-bytes',
+    value: '<n>',
+    env: 'CHECKPOINT_MAX_CONTENT_BYTES',
+    default: String(DEFAULT_LIMITS.maxContentBytes),
+    description: 'largest agent output, UTF-8 bytes',
+  },
+  {
+    name: 'max-response-bytes',
+    value: '<n>',
+    env: 'CHECKPOINT_MAX_RESPONSE_BYTES',
+    default: String(DEFAULT_LIMITS.maxResponseBytes),
+    description: 'most content in one tool result or resource read, JSON-encoded bytes',
+  },
+  {
+    name: 'max-prompt-bytes',
+    value: '<n>',
+    env: 'CHECKPOINT_MAX_PROMPT_BYTES',
+    default: String(DEFAULT_LIMITS.maxPromptBytes),
+    description: 'largest resume_session or review_phase prompt, JSON-encoded bytes',
+  },
+  {
+    name: 'lock-timeout-ms',
+    value: '<n>',
+    default: '10000',
+    description: 'wait for a session lock this long before LOCK_TIMEOUT',
+  },
+  {
+    name: 'stale-lock-ms',
+    value: '<n>',
+    default: '30000',
+    description: 'take over a session lock held longer than this',
+  },
+  { name: 'help', short: 'h', default: '', description: 'print this help' },
+  { name: 'version', short: 'v', default: '', description: 'print the version' },
+];
+
+export interface CliOptions {
+  command: 'serve' | 'repair' | 'help' | 'version';
+  baseDir: string;
+  tools: ToolSet;
+  limits: Limits;
+  lockTimeoutMs: number;
+  staleLockMs: number;
+}
+
+export const USAGE = `Usage: checkpoint-mcp [repair] [options]
+
+Runs the checkpoint-mcp MCP server over stdio (or, with "repair", rebuilds every session manifest of
+the base directory from its checkpoints, removes orphaned temporary files and prints what changed).
+
+Options:
+${OPTIONS.map(usageLine).join('\n')}
+`;
+
+export function parseOptions(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): CliOptions {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: Object.fromEntries(
+      OPTIONS.map((option) => [
+        option.name,
+        {
+          type: option.value === undefined ? ('boolean' as const) : ('string' as const),
+          ...(option.short ? { short: option.short } : {}),
+        },
+      ]),
+    ),
+  });
+  if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'repair')) {
+    throw new Error(`unknown command ${JSON.stringify(positionals.join(' '))}; the only command is "repair"`);
+  }
+  const text = (name: string): string | undefined => {
+    const value = values[name];
+    const option = OPTIONS.find((spec) => spec.name === name);
+    return typeof value === 'string' ? value : option?.env === undefined ? undefined : env[option.env];
+  };
+  const number = (name: string): number => positive(`--${name}`, text(name), Number(defaultOf(name)));
+  const command = values.help
+    ? 'help'
+    : values.version
+      ? 'version'
+      : positionals[0] === 'repair'
+        ? 'repair'
+        : 'serve';
+  return {
+    command,
+    baseDir: text('base-dir') ?? defaultOf('base-dir'),
+    tools: toolSet(text('tools') ?? defaultOf('tools')),
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxContentBytes: number('max-content-bytes'),
+      maxResponseBytes: number('max-response-bytes'),
+      maxPromptBytes: number('max-prompt-bytes'),
+    },
+    lockTimeoutMs: number('lock-timeout-ms'),
+    staleLockMs: number('stale-lock-ms'),
+  };
+}
+
+/** The README's table of options, from the same list. */
+export function optionsTable(): string {
+  const rows = OPTIONS.filter((option) => option.value !== undefined).map(
+    (option) =>
+      `| \`--${option.name} ${option.value}\` | ${option.env ? `\`${option.env}\`` : ''} | ${option.default} | ${option.description} |`,
+  );
+  return ['| Option | Environment | Default | Meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+function usageLine(option: OptionSpec): string {
+  const flag = `--${option.name}${option.value ? ` ${option.value}` : ''}`;
+  const extra = [option.env && `env ${option.env}`, option.default && `default ${option.default}`]
+    .filter(Boolean)
+    .join(', ');
+  return `  ${flag.padEnd(30)}${option.description}${extra ? ` (${extra})` : ''}`;
+}
+
+function defaultOf(name: string): string {
+  return OPTIONS.find((option) => option.name === name)?.default ?? '';
+}
+
+function toolSet(value: string): ToolSet {
+  if ((TOOL_SETS as readonly string[]).includes(value)) return value as ToolSet;
+  throw new Error(`--tools must be one of ${TOOL_SETS.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+function positive(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new Error(`${name} must be a whole number > 0, got ${JSON.stringify(text)}`);
+  return value;
+}
