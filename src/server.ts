@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer } from '@modelcontextprotocol/server';
 import { CheckpointManager } from './checkpoint/checkpoint-manager.js';
 import { IDENTIFIER_RULE, RESERVED_AGENT_NAMES } from './checkpoint/identifiers.js';
 import type { Limits } from './checkpoint/limits.js';
@@ -15,7 +15,9 @@ import { ToolCatalog, type ToolSet } from './tools/catalog.js';
 import { listChanged } from './tools/define.js';
 import { registerAllTools } from './tools/index.js';
 import { type Logger, ServerLogger } from './tools/logger.js';
-import { StdioTransport } from './transports/stdio.js';
+import { LEGACY_OWNER } from './tools/resources.js';
+import { Subscriptions } from './tools/subscriptions.js';
+import { serveOverStdio } from './transports/serve-stdio.js';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -38,6 +40,11 @@ export interface ServerDependencies {
   activity?: Activity;
   /** Which tools to offer (default all). */
   tools?: ToolSet;
+  /**
+   * Documents watched for subscribers, shared by the servers of one connection or process; by
+   * default this server's own, publishing to its own client.
+   */
+  subscriptions?: Subscriptions;
 }
 
 /** An MCP server with every tool registered; connect it to a transport. No side effects. */
@@ -70,13 +77,27 @@ export function createServer(deps: ServerDependencies): McpServer {
     checkpoints: deps.checkpoints,
     projects: deps.projects,
     activity,
-    watcher: new DocumentWatcher(deps.checkpoints.store),
+    subscriptions: deps.subscriptions ?? ownSubscriptions(server, deps.checkpoints),
     catalog,
   });
   return server;
 }
 
 /** Longest request line: content JSON-escaped at worst six bytes a byte, plus room for the rest. */
+/** Subscriptions of one server alone, ended when its connection closes. */
+function ownSubscriptions(server: McpServer, checkpoints: CheckpointManager): Subscriptions {
+  const watcher = new DocumentWatcher(checkpoints.store);
+  const subscriptions = new Subscriptions(watcher, (uri) => {
+    server.server.sendResourceUpdated({ uri }).catch(() => subscriptions.remove(LEGACY_OWNER, uri));
+  });
+  const previousClose = server.server.onclose;
+  server.server.onclose = () => {
+    subscriptions.close();
+    previousClose?.();
+  };
+  return subscriptions;
+}
+
 export function maxLineBytes(limits: Limits): number {
   return 6 * Math.max(limits.maxContentBytes, limits.maxTextBytes) + 2 * 1024 * 1024;
 }
@@ -112,28 +133,17 @@ async function main(): Promise<void> {
   }
   const projects = new ProjectManager(store, checkpoints);
   const activity = new Activity();
-  const server = createServer({ checkpoints, projects, logger, activity, tools: options.tools });
-  const transport = new StdioTransport(process.stdin, process.stdout, {
+  const serving = serveOverStdio({
+    createServer: (subscriptions) =>
+      createServer({ checkpoints, projects, logger, activity, tools: options.tools, subscriptions }),
+    watcher: new DocumentWatcher(store),
+    activity,
+    logger,
     maxLineBytes: maxLineBytes(options.limits),
-    onDiagnostic: (message) => logger.warning(message),
+    onDone: () => process.exit(0),
   });
-  let stopping = false;
-  // Stop reading, let the calls under way finish their writes and answers, then exit 0.
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    await transport.drain();
-    await activity.idle();
-    process.exit(0);
-  };
-  await server.connect(transport);
-  const closeResources = server.server.onclose;
-  server.server.onclose = () => {
-    closeResources?.();
-    void activity.idle().then(() => process.exit(0));
-  };
-  process.on('SIGINT', () => void shutdown());
-  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void serving.shutdown());
+  process.on('SIGTERM', () => void serving.shutdown());
   logger.info(`serving ${store.root} over stdio`);
   removeOrphanFiles(store)
     .then((removed) => {

@@ -1,11 +1,9 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
-  CallToolRequestSchema,
-  ErrorCode,
-  ListToolsRequestSchema,
-  McpError,
+  type McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
   type ToolAnnotations,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import type { ToolCatalog, ToolSpec } from './catalog.js';
 import type { ToolContext } from './deps.js';
@@ -45,12 +43,12 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
 
 /** tools/list and tools/call answered from the catalogue. An unknown tool is a protocol error, as MCP says. */
 export function serveCatalog(server: McpServer, catalog: ToolCatalog): void {
-  server.server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: catalog.list() }));
-  server.server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  server.server.setRequestHandler('tools/list', async () => ({ tools: catalog.list() }));
+  server.server.setRequestHandler('tools/call', async (request) => {
     const result = await catalog.call(request.params.name, request.params.arguments);
     if (result === undefined) {
-      throw new McpError(
-        ErrorCode.InvalidParams,
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
         `INVALID_ARGUMENT: unknown tool ${JSON.stringify(request.params.name)}; tools/list names the tools of this server`,
       );
     }

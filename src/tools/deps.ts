@@ -1,10 +1,10 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import type { ProjectManager } from '../checkpoint/project-manager.js';
-import type { DocumentWatcher } from '../checkpoint/watcher.js';
 import type { Activity } from './activity.js';
 import type { ToolCatalog } from './catalog.js';
 import type { Logger } from './logger.js';
+import type { Subscriptions } from './subscriptions.js';
 
 /** What every tool group is given. */
 export interface ToolContext {
@@ -13,6 +13,6 @@ export interface ToolContext {
   checkpoints: CheckpointManager;
   projects: ProjectManager;
   activity: Activity;
-  watcher: DocumentWatcher;
+  subscriptions: Subscriptions;
   catalog: ToolCatalog;
 }

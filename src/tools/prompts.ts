@@ -1,5 +1,4 @@
-import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { completable, ProtocolError } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { completions } from './completions.js';
 import type { ToolContext } from './deps.js';
@@ -30,15 +29,13 @@ export function registerPrompts(context: ToolContext): void {
       title: 'Resume a session',
       description:
         'Everything an agent needs to continue a session: its state, the next phase and why, requested changes, and the prior outputs that fit.',
-      argsSchema: { project_id: projectId, session_id: sessionId },
+      argsSchema: z.object({ project_id: projectId, session_id: sessionId }),
     },
     async (args) =>
-      translate(
-        async () =>
-          userMessage(
-            await checkpoints.resumePrompt({ project_id: args.project_id, session_id: args.session_id }),
-          ),
-        INVALID_PARAMS,
+      translate(async () =>
+        userMessage(
+          await checkpoints.resumePrompt({ project_id: args.project_id, session_id: args.session_id }),
+        ),
       ),
   );
 
@@ -48,19 +45,19 @@ export function registerPrompts(context: ToolContext): void {
       title: 'Review a phase',
       description:
         "A review request for a person: one phase's status, agents, cost and outputs, and how to record the verdict.",
-      argsSchema: {
+      argsSchema: z.object({
         project_id: projectId,
         session_id: sessionId,
         phase_num: completable(z.string().describe('Phase number, 1 to 7'), (value) =>
           ['1', '2', '3', '4', '5', '6', '7'].filter((num) => num.startsWith(value)),
         ),
-      },
+      }),
     },
     async (args) =>
       translate(async () => {
         const phaseNum = Number(args.phase_num);
         if (!Number.isInteger(phaseNum) || phaseNum < 1 || phaseNum > 7) {
-          throw new McpError(
+          throw new ProtocolError(
             INVALID_PARAMS,
             `INVALID_ARGUMENT: phase_num must be a whole number from 1 to 7, got ${JSON.stringify(args.phase_num)}`,
           );
@@ -72,7 +69,7 @@ export function registerPrompts(context: ToolContext): void {
             phase_num: phaseNum,
           }),
         );
-      }, INVALID_PARAMS),
+      }),
   );
 }
 

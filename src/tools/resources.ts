@@ -1,30 +1,25 @@
-import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
-  ListResourcesRequestSchema,
-  McpError,
+  ProtocolError,
   type ReadResourceResult,
   type Resource,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+  ResourceNotFoundError,
+  ResourceTemplate,
+} from '@modelcontextprotocol/server';
 import {
   boundedDocument,
   type DocumentEntry,
   decodeDocumentCursor,
-  documentKind,
   encodeDocumentCursor,
   listDocuments,
-  REPORT_FILE,
   readDocument,
 } from '../checkpoint/documents.js';
 import { CheckpointError, isCheckpointError } from '../checkpoint/errors.js';
 import { completions } from './completions.js';
 import type { ToolContext } from './deps.js';
+import { documentPathOf, isReportPath, pathOf, SCHEME } from './uris.js';
 
-export const SCHEME = 'checkpoint://';
 const MIME = 'text/markdown';
 const PAGE = 100;
-const RESOURCE_NOT_FOUND = -32002;
 
 const TEMPLATES: Array<{ name: string; title: string; template: string; description: string }> = [
   {
@@ -72,7 +67,7 @@ const TEMPLATES: Array<{ name: string; title: string; template: string; descript
  * on any change of the file, by this process, another one or a person.
  */
 export function registerResources(context: ToolContext): void {
-  const { server, checkpoints, watcher } = context;
+  const { server, checkpoints, subscriptions } = context;
   for (const spec of TEMPLATES) {
     server.registerResource(
       spec.name,
@@ -81,11 +76,11 @@ export function registerResources(context: ToolContext): void {
         complete: completions(checkpoints.store),
       }),
       { title: spec.title, description: spec.description, mimeType: MIME },
-      async (uri) => translate(() => read(context, uri.href)),
+      async (uri) => translate(() => read(context, uri.href), uri.href),
     );
   }
   // The SDK lists every document of every template at once; at 10,000 sessions that is a page per call.
-  server.server.setRequestHandler(ListResourcesRequestSchema, async (request) =>
+  server.server.setRequestHandler('resources/list', async (request) =>
     translate(async () => {
       const after =
         request.params?.cursor === undefined ? undefined : decodeDocumentCursor(request.params.cursor);
@@ -99,51 +94,33 @@ export function registerResources(context: ToolContext): void {
     }),
   );
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
-  const subscriptions = new Map<string, () => void>();
-  server.server.setRequestHandler(SubscribeRequestSchema, async (request) =>
+  // A 2025 client subscribes URI by URI; a 2026 client's subscriptions/listen is seen by the transport.
+  server.server.setRequestHandler('resources/subscribe', async (request) =>
     translate(async () => {
-      const uri = request.params.uri;
-      if (subscriptions.has(uri)) return {};
-      const path = documentPath(uri);
-      const stop = await watcher.watch(path, () => {
-        server.server.sendResourceUpdated({ uri }).catch(() => stopWatching(uri));
-      });
-      subscriptions.set(uri, stop);
+      await subscriptions.add(LEGACY_OWNER, request.params.uri);
       return {};
     }),
   );
-  const stopWatching = (uri: string) => {
-    subscriptions.get(uri)?.();
-    subscriptions.delete(uri);
-  };
-  server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
-    stopWatching(request.params.uri);
+  server.server.setRequestHandler('resources/unsubscribe', async (request) => {
+    subscriptions.remove(LEGACY_OWNER, request.params.uri);
     return {};
   });
-  const previousClose = server.server.onclose;
-  server.server.onclose = () => {
-    for (const uri of [...subscriptions.keys()]) stopWatching(uri);
-    previousClose?.();
-  };
 }
+
+/** What a 2025 client subscribed to with resources/subscribe; its connection ends them all. */
+export const LEGACY_OWNER = 'resources/subscribe';
 
 async function read(context: ToolContext, uri: string): Promise<ReadResourceResult> {
   const { checkpoints } = context;
-  const path = uri.startsWith(SCHEME) ? uri.slice(SCHEME.length).split('/') : [];
-  const isReport = path.length === 4 && path[1] === 'sessions' && path[3] === REPORT_FILE;
-  const document = isReport ? path : documentPath(uri);
-  const text = isReport
+  const path = pathOf(uri) ?? [];
+  const document = isReportPath(path) ? path : documentPathOf(uri);
+  if (!document) throw new CheckpointError('NOT_FOUND', `${uri} is not a checkpoint document URI`);
+  const text = isReportPath(path)
     ? (await checkpoints.exportSession({ project_id: path[0] ?? '', session_id: path[2] ?? '' })).markdown
     : await readDocument(checkpoints.store, document);
   const { text: bounded, total_chars } = boundedDocument(document, text, checkpoints.limits.maxResponseBytes);
   const meta = total_chars === undefined ? {} : { _meta: { truncated: true, total_chars } };
   return { contents: [{ uri, mimeType: MIME, text: bounded, ...meta }] };
-}
-
-function documentPath(uri: string): string[] {
-  const path = uri.startsWith(SCHEME) ? uri.slice(SCHEME.length).split('/') : [];
-  if (!documentKind(path)) throw new CheckpointError('NOT_FOUND', `${uri} is not a checkpoint document URI`);
-  return path;
 }
 
 function describe(entry: DocumentEntry): Resource {
@@ -152,15 +129,19 @@ function describe(entry: DocumentEntry): Resource {
 }
 
 /**
- * Core errors as the protocol's: not found is -32002 (resource not found; prompts pass -32602, as MCP
- * answers a prompt argument that names nothing with invalid params), bad input -32602, the rest internal.
+ * Core errors as the protocol's: a document that is not there is resource-not-found (-32602 with the
+ * URI as its data, as MCP says since SEP-2164); other bad input -32602; the rest internal. The text
+ * starts with the code, as every tool error does. Prompts pass no URI: a prompt argument that names
+ * nothing is invalid params.
  */
-export async function translate<T>(action: () => Promise<T>, notFound = RESOURCE_NOT_FOUND): Promise<T> {
+export async function translate<T>(action: () => Promise<T>, uri?: string): Promise<T> {
   try {
     return await action();
   } catch (error) {
     if (!isCheckpointError(error)) throw error;
-    const code = error.code === 'NOT_FOUND' ? notFound : error.code === 'INTERNAL' ? -32603 : -32602;
-    throw new McpError(code, `${error.code}: ${error.message}`);
+    const message = `${error.code}: ${error.message}`;
+    if (error.code === 'NOT_FOUND' && uri !== undefined) throw new ResourceNotFoundError(uri, message);
+    const internal = error.code === 'INTERNAL' || error.code === 'UNAVAILABLE';
+    throw new ProtocolError(internal ? -32603 : -32602, message, { code: error.code });
   }
 }

@@ -1,11 +1,16 @@
 import type { Readable, Writable } from 'node:stream';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { isSpecType, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
 
 export interface StdioOptions {
   /** Longest line accepted; a longer request is answered with an error and skipped. */
   maxLineBytes: number;
   onDiagnostic?: (message: string) => void;
+  /** A 2026 client opened subscriptions/listen for these resource URIs. */
+  onListen?: (listenId: string, uris: readonly string[]) => void;
+  /** That listen ended: cancelled, answered, or the connection closed. */
+  onListenEnd?: (listenId: string) => void;
+  /** The connection closed, after serveStdio's own close handling. */
+  onClosed?: () => void;
 }
 
 const INVALID_REQUEST = -32600;
@@ -32,6 +37,7 @@ export class StdioTransport implements Transport {
   private closed = false;
   private ending = false;
   private readonly unanswered = new Set<string | number>();
+  private readonly listens = new Set<string | number>();
 
   constructor(
     private readonly input: Readable,
@@ -51,7 +57,14 @@ export class StdioTransport implements Transport {
     if (this.closed) return;
     const line = `${JSON.stringify(message)}\n`;
     if (!this.output.write(line)) await new Promise<void>((resolve) => this.output.once('drain', resolve));
-    if ('id' in message && !('method' in message) && message.id !== undefined) this.settle(message.id);
+    if ('id' in message && !('method' in message) && message.id !== undefined) {
+      this.settle(message.id);
+      this.endListen(message.id);
+    }
+  }
+
+  private endListen(id: string | number): void {
+    if (this.listens.delete(id)) this.options.onListenEnd?.(String(id));
   }
 
   private settle(id: string | number): void {
@@ -75,7 +88,9 @@ export class StdioTransport implements Transport {
     this.input.off('error', this.onInputError);
     this.input.pause();
     this.chunks = [];
+    for (const id of [...this.listens]) this.endListen(id);
     this.onclose?.();
+    this.options.onClosed?.();
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -154,19 +169,27 @@ export class StdioTransport implements Transport {
       );
       return;
     }
-    const message = JSONRPCMessageSchema.safeParse(parsed);
-    if (!message.success) {
+    if (!isSpecType.JSONRPCMessage(parsed)) {
       this.options.onDiagnostic?.('skipped a JSON line that is not a JSON-RPC message');
       this.reject(idOf(parsed), INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 message');
       return;
     }
-    const data = message.data;
+    const data = parsed;
     const awaited = 'method' in data && 'id' in data ? data.id : undefined;
-    if (awaited !== undefined) this.unanswered.add(awaited);
+    if (awaited !== undefined && 'method' in data && data.method === LISTEN) {
+      // A listen lasts as long as the client wants it: a drain does not wait for its answer.
+      this.listens.add(awaited);
+      this.options.onListen?.(String(awaited), listenedUris(data.params));
+    } else if (awaited !== undefined) {
+      this.unanswered.add(awaited);
+    }
     // The SDK never answers a cancelled request: stop waiting for it, or a drain would never end.
     if ('method' in data && data.method === 'notifications/cancelled' && !('id' in data)) {
       const cancelled = (data.params as { requestId?: string | number } | undefined)?.requestId;
-      if (cancelled !== undefined) this.settle(cancelled);
+      if (cancelled !== undefined) {
+        this.settle(cancelled);
+        this.endListen(cancelled);
+      }
     }
     try {
       this.onmessage?.(data);
@@ -188,6 +211,16 @@ export class StdioTransport implements Transport {
       this.onerror?.(error instanceof Error ? error : new Error(String(error))),
     );
   }
+}
+
+const LISTEN = 'subscriptions/listen';
+
+/** The resource URIs a subscriptions/listen request asks about (SubscriptionFilter.resourceSubscriptions). */
+export function listenedUris(params: unknown): string[] {
+  const filter = (params as { notifications?: { resourceSubscriptions?: unknown } } | undefined)
+    ?.notifications;
+  const uris = filter?.resourceSubscriptions;
+  return Array.isArray(uris) ? uris.filter((uri): uri is string => typeof uri === 'string') : [];
 }
 
 function idOf(parsed: unknown): string | number | null {

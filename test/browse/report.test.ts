@@ -331,7 +331,8 @@ describe('export_session', () => {
     await expect(
       client.readResource({ uri: 'checkpoint://p1/sessions/nope/report.md' }),
     ).rejects.toMatchObject({
-      code: -32002,
+      code: -32602,
+      data: { uri: 'checkpoint://p1/sessions/nope/report.md' },
     });
   });
 

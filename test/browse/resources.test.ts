@@ -64,21 +64,21 @@ describe('resources', () => {
     expect(new Set(seen).size).toBe(124);
   });
 
-  it('reads a document byte for byte and answers an unknown one with -32002', async () => {
+  it('reads a document byte for byte and answers an unknown one as resource not found (-32602 with its URI)', async () => {
     const { client, base } = await seeded();
     const result = await client.readResource({ uri: OUTPUT_URI });
     const onDisk = await readFile(join(base, 'p1/sessions/s1/phase_1_concept/a1.md'), 'utf8');
     expect(result.contents[0]).toMatchObject({ uri: OUTPUT_URI, mimeType: 'text/markdown', text: onDisk });
-    await expect(
-      client.readResource({ uri: 'checkpoint://p1/sessions/s1/phase_1_concept/zz.md' }),
-    ).rejects.toMatchObject({
-      code: -32002,
-    });
-    await expect(
-      client.readResource({ uri: 'checkpoint://p1/sessions/nope/session_manifest.md' }),
-    ).rejects.toMatchObject({
-      code: -32002,
-    });
+    for (const uri of [
+      'checkpoint://p1/sessions/s1/phase_1_concept/zz.md',
+      'checkpoint://p1/sessions/nope/session_manifest.md',
+    ]) {
+      await expect(client.readResource({ uri })).rejects.toMatchObject({
+        code: -32602,
+        data: { uri },
+        message: expect.stringContaining('NOT_FOUND: '),
+      });
+    }
   });
 
   it('the session report is a resource too', async () => {
