@@ -48,6 +48,56 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: String(DEFAULT_LIMITS.maxPromptBytes),
     description: 'largest resume_session or review_phase prompt, JSON-encoded bytes',
   },
+  { name: 'http', default: '', description: 'serve Streamable HTTP at /mcp instead of stdio' },
+  {
+    name: 'host',
+    value: '<address>',
+    env: 'CHECKPOINT_HTTP_HOST',
+    default: '127.0.0.1',
+    description: 'address to listen on with --http; off loopback it needs a token',
+  },
+  {
+    name: 'port',
+    value: '<n>',
+    env: 'CHECKPOINT_HTTP_PORT',
+    default: '3000',
+    description: 'port to listen on with --http; 0 picks a free one (printed on stderr)',
+  },
+  {
+    name: 'token-file',
+    value: '<path>',
+    env: 'CHECKPOINT_HTTP_TOKEN_FILE',
+    default: '',
+    description:
+      'file holding the bearer token every HTTP request must send (or the token itself in CHECKPOINT_HTTP_TOKEN)',
+  },
+  {
+    name: 'allowed-hosts',
+    value: '<names>',
+    env: 'CHECKPOINT_ALLOWED_HOSTS',
+    default: '',
+    description: 'comma-separated Host names to accept (default: localhost names on loopback, else --host)',
+  },
+  {
+    name: 'allowed-origins',
+    value: '<names>',
+    env: 'CHECKPOINT_ALLOWED_ORIGINS',
+    default: '',
+    description: 'comma-separated Origin host names to accept from browsers (default: as --allowed-hosts)',
+  },
+  {
+    name: 'max-connections',
+    value: '<n>',
+    env: 'CHECKPOINT_MAX_CONNECTIONS',
+    default: '64',
+    description: 'HTTP requests served at once; more get 503 with Retry-After',
+  },
+  {
+    name: 'request-timeout-ms',
+    value: '<n>',
+    default: '120000',
+    description: 'longest time to receive one HTTP request',
+  },
   {
     name: 'lock-timeout-ms',
     value: '<n>',
@@ -64,6 +114,18 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'version', short: 'v', default: '', description: 'print the version' },
 ];
 
+export interface HttpOptions {
+  host: string;
+  port: number;
+  /** The bearer token, read from --token-file or CHECKPOINT_HTTP_TOKEN. */
+  token?: string;
+  tokenFile?: string;
+  allowedHosts: string[];
+  allowedOrigins: string[];
+  maxConnections: number;
+  requestTimeoutMs: number;
+}
+
 export interface CliOptions {
   command: 'serve' | 'repair' | 'help' | 'version';
   baseDir: string;
@@ -71,12 +133,16 @@ export interface CliOptions {
   limits: Limits;
   lockTimeoutMs: number;
   staleLockMs: number;
+  /** Set with --http: serve Streamable HTTP instead of stdio. */
+  http?: HttpOptions;
 }
 
-export const USAGE = `Usage: checkpoint-mcp [repair] [options]
+export const USAGE = `Usage: checkpoint-mcp [serve] [--http] [options]
+       checkpoint-mcp repair [options]
 
-Runs the checkpoint-mcp MCP server over stdio (or, with "repair", rebuilds every session manifest of
-the base directory from its checkpoints, removes orphaned temporary files and prints what changed).
+serve (the default) runs the MCP server over stdio, or over Streamable HTTP at /mcp with --http.
+repair rebuilds every session manifest of the base directory from its checkpoints, removes orphaned
+temporary files and prints what changed.
 
 Options:
 ${OPTIONS.map(usageLine).join('\n')}
@@ -99,8 +165,10 @@ export function parseOptions(
       ]),
     ),
   });
-  if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'repair')) {
-    throw new Error(`unknown command ${JSON.stringify(positionals.join(' '))}; the only command is "repair"`);
+  if (positionals.length > 1 || (positionals[0] !== undefined && !COMMANDS.includes(positionals[0]))) {
+    throw new Error(
+      `unknown command ${JSON.stringify(positionals.join(' '))}; the commands are ${COMMANDS.join(', ')}`,
+    );
   }
   const text = (name: string): string | undefined => {
     const value = values[name];
@@ -127,6 +195,43 @@ export function parseOptions(
     },
     lockTimeoutMs: number('lock-timeout-ms'),
     staleLockMs: number('stale-lock-ms'),
+    ...(values.http === true ? { http: httpOptions(text, env) } : {}),
+  };
+}
+
+const COMMANDS = ['serve', 'repair'];
+
+function httpOptions(
+  text: (name: string) => string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): HttpOptions {
+  const port = Number(text('port') ?? defaultOf('port'));
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a whole number from 0 to 65535, got ${JSON.stringify(text('port'))}`);
+  const list = (name: string) =>
+    (text(name) ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  const tokenFile = text('token-file');
+  const token = env.CHECKPOINT_HTTP_TOKEN;
+  return {
+    host: text('host') ?? defaultOf('host'),
+    port,
+    ...(token !== undefined && token !== '' ? { token } : {}),
+    ...(tokenFile !== undefined && tokenFile !== '' ? { tokenFile } : {}),
+    allowedHosts: list('allowed-hosts'),
+    allowedOrigins: list('allowed-origins'),
+    maxConnections: positive(
+      '--max-connections',
+      text('max-connections'),
+      Number(defaultOf('max-connections')),
+    ),
+    requestTimeoutMs: positive(
+      '--request-timeout-ms',
+      text('request-timeout-ms'),
+      Number(defaultOf('request-timeout-ms')),
+    ),
   };
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync, realpathSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/server';
 import { CheckpointManager } from './checkpoint/checkpoint-manager.js';
@@ -9,7 +10,7 @@ import { ProjectManager } from './checkpoint/project-manager.js';
 import { formatRepairReport, removeOrphanFiles, repairBaseDirectory } from './checkpoint/repair.js';
 import { Store } from './checkpoint/store.js';
 import { DocumentWatcher } from './checkpoint/watcher.js';
-import { type CliOptions, parseOptions, USAGE } from './options.js';
+import { type CliOptions, type HttpOptions, parseOptions, USAGE } from './options.js';
 import { Activity } from './tools/activity.js';
 import { ToolCatalog, type ToolSet } from './tools/catalog.js';
 import { listChanged } from './tools/define.js';
@@ -17,6 +18,8 @@ import { registerAllTools } from './tools/index.js';
 import { type Logger, ServerLogger } from './tools/logger.js';
 import { LEGACY_OWNER } from './tools/resources.js';
 import { Subscriptions } from './tools/subscriptions.js';
+import { serveHttp } from './transports/http.js';
+import { isLoopback } from './transports/http-guards.js';
 import { serveOverStdio } from './transports/serve-stdio.js';
 
 export const VERSION: string = JSON.parse(
@@ -45,6 +48,8 @@ export interface ServerDependencies {
    * default this server's own, publishing to its own client.
    */
   subscriptions?: Subscriptions;
+  /** Tells clients the resource list changed (after a write); by default this server's own notification. */
+  onListChanged?: () => void;
 }
 
 /** An MCP server with every tool registered; connect it to a transport. No side effects. */
@@ -69,7 +74,7 @@ export function createServer(deps: ServerDependencies): McpServer {
     set: deps.tools ?? 'all',
     logger: deps.logger,
     activity,
-    onWrite: () => listChanged(server),
+    onWrite: deps.onListChanged ?? (() => listChanged(server)),
   });
   registerAllTools({
     server,
@@ -133,23 +138,61 @@ async function main(): Promise<void> {
   }
   const projects = new ProjectManager(store, checkpoints);
   const activity = new Activity();
-  const serving = serveOverStdio({
-    createServer: (subscriptions) =>
-      createServer({ checkpoints, projects, logger, activity, tools: options.tools, subscriptions }),
-    watcher: new DocumentWatcher(store),
-    activity,
-    logger,
-    maxLineBytes: maxLineBytes(options.limits),
-    onDone: () => process.exit(0),
-  });
-  process.on('SIGINT', () => void serving.shutdown());
-  process.on('SIGTERM', () => void serving.shutdown());
-  logger.info(`serving ${store.root} over stdio`);
+  const build = (hooks: Pick<ServerDependencies, 'subscriptions' | 'onListChanged'>) =>
+    createServer({ checkpoints, projects, logger, activity, tools: options.tools, ...hooks });
+  const watcher = new DocumentWatcher(store);
+  if (options.http) {
+    const http = await serveHttp({
+      ...options.http,
+      token: await httpToken(options.http),
+      createServer: build,
+      watcher,
+      activity,
+      logger,
+      maxBodyBytes: maxLineBytes(options.limits),
+      healthy: async () => store.exists([]),
+    });
+    // One line a supervisor or a test can wait for; with --port 0 it is the only way to learn the port.
+    process.stderr.write(`checkpoint-mcp listening on ${http.url}\n`);
+    const stop = () => void http.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  } else {
+    const serving = serveOverStdio({
+      createServer: (subscriptions) => build({ subscriptions }),
+      watcher,
+      activity,
+      logger,
+      maxLineBytes: maxLineBytes(options.limits),
+      onDone: () => process.exit(0),
+    });
+    process.on('SIGINT', () => void serving.shutdown());
+    process.on('SIGTERM', () => void serving.shutdown());
+  }
+  logger.info(`serving ${store.root} over ${options.http ? 'HTTP' : 'stdio'}`);
   removeOrphanFiles(store)
     .then((removed) => {
       if (removed.length > 0) logger.info(`removed ${removed.length} orphaned temporary or lock files`);
     })
     .catch((error: unknown) => logger.warning(`orphan cleanup failed: ${String(error)}`));
+}
+
+/** A setting that cannot work: said in one line, without a stack, and the exit code of a usage error. */
+class StartupError extends Error {}
+
+/**
+ * The bearer token from --token-file or CHECKPOINT_HTTP_TOKEN. Listening beyond loopback without one
+ * would hand the checkpoints to anyone who can reach the port: that refuses to start.
+ */
+async function httpToken(http: HttpOptions): Promise<string | undefined> {
+  const token = http.tokenFile === undefined ? http.token : (await readFile(http.tokenFile, 'utf8')).trim();
+  if (token === '') throw new StartupError(`--token-file ${http.tokenFile} is empty`);
+  if (token === undefined && !isLoopback(http.host)) {
+    throw new StartupError(
+      `--host ${http.host} is reachable from other machines, so HTTP needs a bearer token: set CHECKPOINT_HTTP_TOKEN or --token-file <path> (a file holding one long random line), or listen on 127.0.0.1`,
+    );
+  }
+  return token;
 }
 
 function isEntryPoint(): boolean {
@@ -165,6 +208,10 @@ function isEntryPoint(): boolean {
 
 if (isEntryPoint()) {
   main().catch((error: unknown) => {
+    if (error instanceof StartupError) {
+      process.stderr.write(`checkpoint-mcp: ${error.message}\n`);
+      process.exit(2);
+    }
     process.stderr.write(
       `checkpoint-mcp: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );

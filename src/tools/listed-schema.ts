@@ -7,10 +7,19 @@ type Json = Record<string, unknown>;
  * `$schema` line), without the ±2^53-1 bounds zod writes for every integer. Computed once per tool.
  */
 export function listedSchema(schema: z.ZodObject, io: 'input' | 'output'): Json {
+  const cache = io === 'input' ? inputs : outputs;
+  const known = cache.get(schema);
+  if (known) return known;
   const json = z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) as Json;
   delete json.$schema;
-  return prune(json, io, 0) as Json;
+  const listed = prune(json, io, 0) as Json;
+  cache.set(schema, listed);
+  return listed;
 }
+
+// A server is built per HTTP request: each schema is converted once per process, not per request.
+const inputs = new WeakMap<z.ZodObject, Json>();
+const outputs = new WeakMap<z.ZodObject, Json>();
 
 function prune(node: unknown, io: 'input' | 'output', depth: number): unknown {
   if (Array.isArray(node)) return node.map((item) => prune(item, io, depth));

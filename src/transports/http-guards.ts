@@ -1,0 +1,57 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  hostHeaderValidation,
+  localhostHostValidation,
+  localhostOriginValidation,
+  originValidation,
+} from '@modelcontextprotocol/node';
+
+/** The Host and Origin a request may carry: localhost-class on a loopback bind, else those configured. */
+export function requestGuards(options: {
+  host: string;
+  allowedHosts: readonly string[];
+  allowedOrigins: readonly string[];
+}): Array<(req: IncomingMessage, res: ServerResponse) => boolean> {
+  const loopback = isLoopback(options.host);
+  const hosts =
+    options.allowedHosts.length > 0
+      ? hostHeaderValidation([...options.allowedHosts])
+      : loopback
+        ? localhostHostValidation()
+        : hostHeaderValidation([bracketed(options.host)]);
+  const origins =
+    options.allowedOrigins.length > 0
+      ? originValidation([...options.allowedOrigins])
+      : loopback
+        ? localhostOriginValidation()
+        : originValidation(
+            options.allowedHosts.length > 0 ? [...options.allowedHosts] : [bracketed(options.host)],
+          );
+  return [hosts, origins];
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function bracketed(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/**
+ * Whether the request carries `Authorization: Bearer <token>`. Both sides are hashed first, so the
+ * comparison takes the same time whatever the length or the first differing byte of a guess.
+ */
+export function bearerMatches(req: IncomingMessage, tokenDigest: Buffer): boolean {
+  const header = req.headers.authorization ?? '';
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  const presented = createHash('sha256')
+    .update(match?.[1] ?? '')
+    .digest();
+  return timingSafeEqual(presented, tokenDigest) && match !== null;
+}
+
+export function digestOf(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}

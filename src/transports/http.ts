@@ -1,0 +1,227 @@
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, type McpServer } from '@modelcontextprotocol/server';
+import type { DocumentWatcher } from '../checkpoint/watcher.js';
+import type { Activity } from '../tools/activity.js';
+import type { Logger } from '../tools/logger.js';
+import { Subscriptions } from '../tools/subscriptions.js';
+import { bearerMatches, digestOf, requestGuards } from './http-guards.js';
+import { listenedUris } from './stdio.js';
+
+export interface HttpServing {
+  /** Builds the server of one request: any replica answers any request, nothing is kept between them. */
+  createServer: (hooks: { subscriptions: Subscriptions; onListChanged: () => void }) => McpServer;
+  watcher: DocumentWatcher;
+  activity: Activity;
+  logger: Logger;
+  host: string;
+  port: number;
+  /** Every request must carry `Authorization: Bearer <token>` when set. */
+  token?: string | undefined;
+  allowedHosts: readonly string[];
+  allowedOrigins: readonly string[];
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+  maxConnections: number;
+  /** Whether the storage engine answers, for GET /healthz. */
+  healthy: () => Promise<boolean>;
+}
+
+export interface HttpServer {
+  url: string;
+  /** Stops accepting, lets the requests under way finish their writes and answers, then closes. */
+  close: () => Promise<void>;
+}
+
+const ENDPOINT = '/mcp';
+
+/**
+ * Streamable HTTP at /mcp, stateless: the 2025-11-25 and 2026-07-28 revisions both, through the SDK's
+ * handler. Before a request reaches it: Host and Origin (403), the bearer token (401), the number of
+ * requests under way (503 with Retry-After) and the body size (413). Resource updates go out through
+ * the handler's notify path to every 2026 client listening for them.
+ */
+export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
+  const { logger } = serving;
+  let listenCount = 0;
+  const subscriptions: Subscriptions = new Subscriptions(serving.watcher, (uri) =>
+    handler.notify.resourceUpdated(uri),
+  );
+  const onListChanged = debounce(() => handler.notify.resourcesChanged(), 100);
+  const handler = createMcpHandler(() => serving.createServer({ subscriptions, onListChanged }), {
+    onerror: (error) => logger.warning(`http: ${error.message}`),
+    maxRequestBodySize: serving.maxBodyBytes,
+  });
+  const forward = toNodeHandler(handler, {
+    maxRequestBodySize: serving.maxBodyBytes,
+    onerror: (error) => logger.warning(`http: ${error.message}`),
+  });
+  const guards = requestGuards(serving);
+  const tokenDigest = serving.token === undefined ? undefined : digestOf(serving.token);
+  let inFlight = 0;
+  let stopping = false;
+  const drained: Array<() => void> = [];
+
+  const serveMcp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = req.method === 'POST' ? await readJsonBody(req, res, serving.maxBodyBytes) : undefined;
+    if (body === NO_BODY) return;
+    const uris = isListen(body) ? listenedUris((body as { params?: unknown }).params) : [];
+    if (isListen(body)) {
+      // A listen lasts until the client leaves: it holds no place among the requests under way.
+      const owner = `http listen ${++listenCount}`;
+      for (const uri of uris) {
+        await subscriptions.add(owner, uri).catch((error: unknown) => {
+          logger.warning(`listen: ${uri} cannot be watched: ${String(error)}`);
+        });
+      }
+      res.once('close', () => subscriptions.remove(owner));
+      await forward(req, res, body);
+      return;
+    }
+    if (inFlight >= serving.maxConnections) {
+      res.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'application/json' });
+      res.end(
+        rpcError(
+          -32000,
+          `the server is busy: ${serving.maxConnections} requests under way; retry in a second`,
+        ),
+      );
+      return;
+    }
+    inFlight++;
+    try {
+      await serving.activity.track(() => forward(req, res, body));
+    } finally {
+      inFlight--;
+      if (inFlight === 0) for (const wake of drained.splice(0)) wake();
+    }
+  };
+
+  const server = createHttpServer((req, res) => {
+    if (stopping) res.setHeader('Connection', 'close');
+    for (const guard of guards) if (!guard(req, res)) return;
+    if (tokenDigest && !bearerMatches(req, tokenDigest)) {
+      res.writeHead(401, {
+        'WWW-Authenticate': 'Bearer realm="checkpoint-mcp"',
+        'Content-Type': 'application/json',
+      });
+      res.end(rpcError(-32001, 'Unauthorized: send Authorization: Bearer <token>'));
+      return;
+    }
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' && req.method === 'GET') {
+      void health(serving, res);
+      return;
+    }
+    if (path !== ENDPOINT) {
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      res.end(rpcError(-32000, `Not found: the MCP endpoint is ${ENDPOINT}`));
+      return;
+    }
+    serveMcp(req, res).catch((error: unknown) => {
+      logger.error(`http: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end(rpcError(-32603, 'Internal error'));
+    });
+  });
+  server.requestTimeout = serving.requestTimeoutMs;
+  server.headersTimeout = Math.min(60_000, serving.requestTimeoutMs);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(serving.port, serving.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}${ENDPOINT}`,
+    close: async () => {
+      stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) await new Promise<void>((resolve) => drained.push(resolve));
+      await serving.activity.idle();
+      // Listen streams end gracefully; the sockets still open are idle now.
+      await handler.close();
+      subscriptions.close();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+const NO_BODY = Symbol('answered');
+
+/** The request's JSON body, or NO_BODY once 413 or 400 has been answered. */
+async function readJsonBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+): Promise<unknown | typeof NO_BODY> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return tooLarge(req, res, limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return tooLarge(req, res, limit);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+  } catch {
+    // Not JSON: JSON-RPC's parse error, before anything reads it.
+    res.writeHead(400, { 'Content-Type': 'application/json' });
+    res.end(rpcError(-32700, 'Parse error: the body is not JSON'));
+    return NO_BODY;
+  }
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number): typeof NO_BODY {
+  res.writeHead(413, { 'Content-Type': 'application/json', Connection: 'close' });
+  res.end(
+    rpcError(
+      -32600,
+      `LIMIT_EXCEEDED: the request body is over ${limit} bytes, so it was not read and nothing was saved. Keep agent output within --max-content-bytes`,
+    ),
+  );
+  // The rest is read and dropped, so the client, still sending, reads the answer instead of a reset;
+  // past as much again the connection is cut.
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > limit) req.destroy();
+  });
+  req.resume();
+  return NO_BODY;
+}
+
+async function health(serving: HttpServing, res: ServerResponse): Promise<void> {
+  const ok = await serving.healthy().catch(() => false);
+  res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
+}
+
+function isListen(body: unknown): boolean {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    (body as { method?: unknown }).method === 'subscriptions/listen'
+  );
+}
+
+function rpcError(code: number, message: string): string {
+  return JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+function debounce(action: () => void, ms: number): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      action();
+    }, ms);
+    timer.unref();
+  };
+}
