@@ -100,3 +100,43 @@ export function memorySection(results: Results): string[] {
   }
   return out;
 }
+
+/** Streamable HTTP beside stdio. */
+export function httpSection(results: Results): string[] {
+  if (!results.http) return [];
+  const { roundTrip, rates } = results.http;
+  return [
+    '',
+    '## HTTP beside stdio',
+    '',
+    'The built server twice on one base directory: over stdio (SDK client, `StdioClientTransport`) and with',
+    '`serve --http` (SDK v2 client pinned to 2026-07-28, `StreamableHTTPClientTransport`, loopback). One call',
+    'at a time, the two transports taking turns in blocks of ten. save_agent_output writes 1 KB durably.',
+    '',
+    table(
+      ['Tool', 'stdio median', 'stdio p99', 'HTTP median', 'HTTP p99', 'HTTP / stdio'],
+      roundTrip.map((row) => [
+        row.tool,
+        ms(row.stdio.median),
+        ms(row.stdio.p99),
+        ms(row.http.median),
+        ms(row.http.p99),
+        `${row.ratio.toFixed(2)} x`,
+      ]),
+    ),
+    '',
+    'Requests per second: that many HTTP clients in the bench process calling load_session back to back',
+    "(the clients share the machine's cores with the server, so this is a floor of what the server does alone).",
+    '',
+    table(
+      ['Clients', 'Seconds', 'Calls', 'Calls/s', 'Errors'],
+      rates.map((row) => [
+        String(row.clients),
+        row.seconds.toFixed(1),
+        String(row.calls),
+        row.perSecond.toFixed(0),
+        String(row.errors),
+      ]),
+    ),
+  ];
+}

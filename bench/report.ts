@@ -1,7 +1,7 @@
 import { table } from './lib/markdown.js';
 import type { Results } from './lib/results.js';
 import { operationsSection, peerSection, scalingSection, worstCaseSection } from './report-latency.js';
-import { coldStartSection, memorySection, throughputSection } from './report-system.js';
+import { coldStartSection, httpSection, memorySection, throughputSection } from './report-system.js';
 
 export function renderReport(results: Results): string {
   const { machine } = results;
@@ -33,6 +33,7 @@ export function renderReport(results: Results): string {
     ...memorySection(results),
     ...worstCaseSection(results),
     ...peerSection(results),
+    ...httpSection(results),
   );
   return `${out.join('\n')}\n`;
 }

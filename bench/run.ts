@@ -5,6 +5,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchColdStart } from './cold-start.js';
+import { benchHttp } from './http.js';
 import type { Results } from './lib/results.js';
 import { nowMs } from './lib/stats.js';
 import { benchMemory } from './memory.js';
@@ -24,6 +25,7 @@ const SECTIONS = [
   'scaling',
   'throughput',
   'memory',
+  'http',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -63,6 +65,7 @@ try {
     benchThroughput(workDir, [1, 4, 8], values.quick ? 1 : 5),
   );
   results.memory = await step('memory', () => benchMemory(workDir, scale(200), scale(100)));
+  results.http = await step('http', () => benchHttp(workDir, scale(300), values.quick ? 1 : 5));
 } finally {
   if (!values.keep) await rm(workDir, { recursive: true, force: true });
 }

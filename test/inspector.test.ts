@@ -22,13 +22,13 @@ interface Run {
   stderr: string;
 }
 
-/** The pinned Inspector CLI, run with --strict over a stdio server, listing its tools. */
-async function inspect(serverArgs: string[]): Promise<Run> {
-  const child = spawn(
-    node24,
-    [inspectorCli, '--cli', '--strict', process.execPath, ...serverArgs, '--method', 'tools/list'],
-    { stdio: ['ignore', 'pipe', 'pipe'], cwd: await tempDir() },
-  );
+/** The pinned Inspector CLI, run with --strict over a stdio server (or at a URL), listing its tools. */
+async function inspect(target: string[]): Promise<Run> {
+  const command = target[0]?.startsWith('http') ? target : [process.execPath, ...target];
+  const child = spawn(node24, [inspectorCli, '--cli', '--strict', ...command, '--method', 'tools/list'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: await tempDir(),
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => {
@@ -56,6 +56,35 @@ describe('MCP Inspector CLI', () => {
     // Whatever else reaches stderr is the server's own log lines.
     for (const line of run.stderr.split('\n').filter((text) => text.trim() !== ''))
       expect(line).toMatch(/^checkpoint-mcp (debug|info|warning|error): /);
+  }, 120_000);
+
+  it('lists every tool of the built server over Streamable HTTP with --strict and reports no schema finding', async () => {
+    const server = spawn(
+      process.execPath,
+      [SERVER_ENTRY, 'serve', '--http', '--port', '0', '--base-dir', await tempDir()],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let seen = '';
+        server.stderr.setEncoding('utf8').on('data', (text: string) => {
+          seen += text;
+          const match = /listening on (\S+)/.exec(seen);
+          if (match?.[1]) resolve(match[1]);
+        });
+        server.once('exit', (code) => reject(new Error(`the server exited with ${code}: ${seen}`)));
+      });
+      const run = await inspect([url]);
+      expect(run.code, run.stderr).toBe(0);
+      const names = (JSON.parse(run.stdout) as { tools: Array<{ name: string }> }).tools.map(
+        (tool) => tool.name,
+      );
+      const { client } = await connectedClient();
+      expect(names.sort()).toEqual((await client.listTools()).tools.map((tool) => tool.name).sort());
+      expect(run.stderr).not.toMatch(FINDING);
+    } finally {
+      server.kill('SIGTERM');
+    }
   }, 120_000);
 
   it('reports a finding with --strict for a server whose input schema has a nullable field', async () => {

@@ -1,4 +1,5 @@
 import type { ColdStartResult } from '../cold-start.js';
+import type { HttpResult } from '../http.js';
 import type { MemoryResult } from '../memory.js';
 import type { OperationsResult } from '../operations.js';
 import type { PeerRow } from '../peer.js';
@@ -27,6 +28,7 @@ export interface Results {
   memory?: MemoryResult;
   worstCase?: WorstCaseResult;
   peer?: PeerRow[];
+  http?: HttpResult;
   targets: Target[];
 }
 
