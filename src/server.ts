@@ -10,6 +10,7 @@ import { ProjectManager } from './checkpoint/project-manager.js';
 import { formatRepairReport, removeOrphanFiles, repairBaseDirectory } from './checkpoint/repair.js';
 import { Store } from './checkpoint/store.js';
 import { DocumentWatcher } from './checkpoint/watcher.js';
+import { ICONS } from './icons.js';
 import { type CliOptions, type HttpOptions, parseOptions, USAGE } from './options.js';
 import { Activity } from './tools/activity.js';
 import { ToolCatalog, type ToolSet } from './tools/catalog.js';
@@ -55,7 +56,12 @@ export interface ServerDependencies {
 /** An MCP server with every tool registered; connect it to a transport. No side effects. */
 export function createServer(deps: ServerDependencies): McpServer {
   const server = new McpServer(
-    { name: 'checkpoint-mcp', title: 'Checkpoint store for multi-agent workflows', version: VERSION },
+    {
+      name: 'checkpoint-mcp',
+      title: 'Checkpoint store for multi-agent workflows',
+      version: VERSION,
+      icons: ICONS,
+    },
     {
       capabilities: {
         logging: {},
