@@ -74,10 +74,7 @@ export async function benchHttp(workDir: string, count: number, seconds: number)
 
 /** The v1 client (stdio) and the v2 client (HTTP) alike. */
 interface CallClient {
-  callTool(params: {
-    name: string;
-    arguments: Record<string, unknown>;
-  }): Promise<object>;
+  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<object>;
 }
 
 async function callOk(client: CallClient, name: string, args: Record<string, unknown>): Promise<void> {
