@@ -97,7 +97,8 @@ export function registerResources(context: ToolContext): void {
   // A 2025 client subscribes URI by URI; a 2026 client's subscriptions/listen is seen by the transport.
   server.server.setRequestHandler('resources/subscribe', async (request) =>
     translate(async () => {
-      await subscriptions.add(LEGACY_OWNER, request.params.uri);
+      if (!(await subscriptions.add(LEGACY_OWNER, request.params.uri)))
+        context.logger.debug(`resources/subscribe ${request.params.uri}: no document folder to watch`);
       return {};
     }),
   );

@@ -1,4 +1,4 @@
-import { CheckpointError } from '../checkpoint/errors.js';
+import { isCheckpointError } from '../checkpoint/errors.js';
 import type { DocumentWatcher } from '../checkpoint/watcher.js';
 import { documentPathOf } from './uris.js';
 
@@ -16,24 +16,30 @@ export class Subscriptions {
     private readonly publish: (uri: string) => void,
   ) {}
 
-  /** Starts telling `owner` about changes of `uri`; NOT_FOUND when it names no document folder. */
-  async add(owner: string, uri: string): Promise<void> {
+  /**
+   * Starts telling `owner` about changes of `uri`. A URI that names no document of an existing folder
+   * is accepted and never fires: MCP has no error for a subscription to what is not there (yet), and a
+   * client may subscribe before a session exists. Returns whether the URI is watched.
+   */
+  async add(owner: string, uri: string): Promise<boolean> {
     const entry = this.watched.get(uri);
     if (entry) {
       entry.owners.add(owner);
-      return;
+      return true;
     }
     const path = documentPathOf(uri);
-    if (!path) throw new CheckpointError('NOT_FOUND', `${uri} is not a checkpoint document URI`);
-    const stop = await this.watcher.watch(path, () => this.publish(uri));
+    if (!path) return false;
+    const stop = await this.watcher.watch(path, () => this.publish(uri)).catch(notWatchable);
+    if (!stop) return false;
     // Another add for the same URI may have finished while this one waited for the folder check.
     const raced = this.watched.get(uri);
     if (raced) {
       stop();
       raced.owners.add(owner);
-      return;
+      return true;
     }
     this.watched.set(uri, { stop, owners: new Set([owner]) });
+    return true;
   }
 
   /** Stops telling `owner` about `uri`, or about everything it asked for. */
@@ -52,4 +58,10 @@ export class Subscriptions {
     for (const { stop } of this.watched.values()) stop();
     this.watched.clear();
   }
+}
+
+/** A document whose folder is not there: nothing to watch yet. */
+function notWatchable(error: unknown): undefined {
+  if (isCheckpointError(error) && error.code === 'NOT_FOUND') return undefined;
+  throw error;
 }
