@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CheckpointManager } from '../src/checkpoint/checkpoint-manager.js';
-import { Store } from '../src/checkpoint/store.js';
+import { FsStore as Store } from '../src/checkpoint/store/fs/fs-store.js';
 import { median } from '../test/durability/harness.js';
 import { CrashChain, type CrashTrialReport, runLostUpdates } from '../test/durability/scenarios.js';
 

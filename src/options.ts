@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_LIMITS, type Limits } from './checkpoint/limits.js';
+import { DEFAULT_LIMITS, type Limits } from './checkpoint/model/limits.js';
 import { TOOL_SETS, type ToolSet } from './tools/catalog.js';
 
 /** One command-line option: the single source of --help, the README table and the parser. */

@@ -4,12 +4,11 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/server';
 import { CheckpointManager } from './checkpoint/checkpoint-manager.js';
-import { IDENTIFIER_RULE, RESERVED_AGENT_NAMES } from './checkpoint/identifiers.js';
-import type { Limits } from './checkpoint/limits.js';
+import { IDENTIFIER_RULE, RESERVED_AGENT_NAMES } from './checkpoint/model/identifiers.js';
+import type { Limits } from './checkpoint/model/limits.js';
 import { ProjectManager } from './checkpoint/project-manager.js';
 import { formatRepairReport, removeOrphanFiles, repairBaseDirectory } from './checkpoint/repair.js';
-import { Store } from './checkpoint/store.js';
-import { DocumentWatcher } from './checkpoint/watcher.js';
+import { FsStore } from './checkpoint/store/fs/fs-store.js';
 import { ICONS } from './icons.js';
 import { type CliOptions, type HttpOptions, parseOptions, USAGE } from './options.js';
 import { Activity } from './tools/activity.js';
@@ -97,8 +96,7 @@ export function createServer(deps: ServerDependencies): McpServer {
 /** Longest request line: content JSON-escaped at worst six bytes a byte, plus room for the rest. */
 /** Subscriptions of one server alone, ended when its connection closes. */
 function ownSubscriptions(server: McpServer, checkpoints: CheckpointManager): Subscriptions {
-  const watcher = new DocumentWatcher(checkpoints.store);
-  const subscriptions = new Subscriptions(watcher, (uri) => {
+  const subscriptions = new Subscriptions(checkpoints.store, (uri) => {
     server.server.sendResourceUpdated({ uri }).catch(() => subscriptions.remove(LEGACY_OWNER, uri));
   });
   const previousClose = server.server.onclose;
@@ -132,7 +130,7 @@ async function main(): Promise<void> {
     return;
   }
   const logger = new ServerLogger((line) => process.stderr.write(line));
-  const store = await Store.open(options.baseDir, {
+  const store = await FsStore.open(options.baseDir, {
     lockTimeoutMs: options.lockTimeoutMs,
     staleLockMs: options.staleLockMs,
   });
@@ -146,13 +144,12 @@ async function main(): Promise<void> {
   const activity = new Activity();
   const build = (hooks: Pick<ServerDependencies, 'subscriptions' | 'onListChanged'>) =>
     createServer({ checkpoints, projects, logger, activity, tools: options.tools, ...hooks });
-  const watcher = new DocumentWatcher(store);
   if (options.http) {
     const http = await serveHttp({
       ...options.http,
       token: await httpToken(options.http),
       createServer: build,
-      watcher,
+      watcher: store,
       activity,
       logger,
       maxBodyBytes: maxLineBytes(options.limits),
@@ -166,7 +163,7 @@ async function main(): Promise<void> {
   } else {
     const serving = serveOverStdio({
       createServer: (subscriptions) => build({ subscriptions }),
-      watcher,
+      watcher: store,
       activity,
       logger,
       maxLineBytes: maxLineBytes(options.limits),

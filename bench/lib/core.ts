@@ -1,5 +1,5 @@
 // The built core (dist/), the very code the server runs, typed by its source.
-type StoreModule = typeof import('../../src/checkpoint/store.js');
+type StoreModule = typeof import('../../src/checkpoint/store/fs/fs-store.js');
 type ManagerModule = typeof import('../../src/checkpoint/checkpoint-manager.js');
 type MarkdownModule = typeof import('../../src/checkpoint/formats/markdown.js');
 type ManifestModule = typeof import('../../src/checkpoint/formats/manifest.js');
@@ -10,7 +10,7 @@ async function load<T>(file: string): Promise<T> {
   return (await import(new URL(file, DIST).href)) as T;
 }
 
-export const { Store } = await load<StoreModule>('store.js');
+export const { FsStore } = await load<StoreModule>('store/fs/fs-store.js');
 export const { CheckpointManager } = await load<ManagerModule>('checkpoint-manager.js');
 export const { splitVerbatim } = await load<MarkdownModule>('formats/markdown.js');
 export const { parseManifest } = await load<ManifestModule>('formats/manifest.js');
@@ -19,5 +19,5 @@ export type Manager = InstanceType<typeof CheckpointManager>;
 
 /** A checkpoint manager on `baseDir`; `durable: false` skips fsync, for setting up fixtures fast. */
 export async function openManager(baseDir: string, durable: boolean): Promise<Manager> {
-  return new CheckpointManager(await Store.open(baseDir, { durable }));
+  return new CheckpointManager(await FsStore.open(baseDir, { durable }));
 }

@@ -1,22 +1,22 @@
-import { encodedSize, sliceEnd } from './budget.js';
 import type { CheckpointManager } from './checkpoint-manager.js';
-import { definedOnly } from './define.js';
-import { CheckpointError, isPlantedLink } from './errors.js';
 import { type ProjectRecord, parseProject, renderProject } from './formats/project.js';
-import { assertIdentifier, identifierProblem } from './identifiers.js';
-import { compareNewestFirst, pageOf } from './paging.js';
-import { projectDir, projectFile } from './paths.js';
-import { type ExecutionMode, phasesOfMode } from './phases.js';
-import { assertPageLimit } from './request-checks.js';
+import { encodedSize, sliceEnd } from './model/budget.js';
+import { definedOnly } from './model/define.js';
+import { CheckpointError, isPlantedLink } from './model/errors.js';
+import { assertIdentifier, identifierProblem } from './model/identifiers.js';
+import { compareNewestFirst, pageOf } from './model/paging.js';
+import { projectDir, projectFile } from './model/paths.js';
+import { type ExecutionMode, phasesOfMode } from './model/phases.js';
+import { UuidV7 } from './model/uuid.js';
+import { assertTextLimit, metadataValue } from './model/values.js';
+import { assertPageLimit } from './session/request-checks.js';
 import type {
   CreateProjectRequest,
   ListProjectsRequest,
   ProjectRef,
   StartSessionRequest,
-} from './requests.js';
-import type { Store } from './store.js';
-import { UuidV7 } from './uuid.js';
-import { assertTextLimit, metadataValue } from './values.js';
+} from './session/requests.js';
+import type { Engine } from './store/engine.js';
 
 export interface ProjectSummary {
   project_id: string;
@@ -41,7 +41,7 @@ export class ProjectManager {
   private readonly ids = new UuidV7();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Engine,
     private readonly checkpoints: CheckpointManager,
   ) {}
 

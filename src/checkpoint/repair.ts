@@ -1,9 +1,9 @@
 import type { CheckpointManager } from './checkpoint-manager.js';
-import { CheckpointError } from './errors.js';
-import { identifierProblem } from './identifiers.js';
-import { manifestFile, type SessionRef, sessionDir, sessionsDir } from './paths.js';
-import type { ManifestProblem } from './session-files.js';
-import type { Store } from './store.js';
+import { CheckpointError } from './model/errors.js';
+import { identifierProblem } from './model/identifiers.js';
+import { manifestFile, type SessionRef, sessionDir, sessionsDir } from './model/paths.js';
+import type { ManifestProblem } from './session/session-files.js';
+import type { Engine } from './store/engine.js';
 
 export interface RepairChange {
   /** Relative to the base directory. */
@@ -32,7 +32,7 @@ const MANIFEST_REASONS: Record<ManifestProblem, string> = {
  * leftovers are removed, and every manifest that is not a true view of its checkpoints is rebuilt.
  */
 export async function repairBaseDirectory(
-  store: Store,
+  store: Engine,
   checkpoints: CheckpointManager,
 ): Promise<RepairReport> {
   const changes = await removeOrphanFiles(store);
@@ -53,7 +53,7 @@ export async function repairBaseDirectory(
 }
 
 /** What startup does: deletes temporary files whose writer is gone, anywhere below the base directory. */
-export async function removeOrphanFiles(store: Store): Promise<RepairChange[]> {
+export async function removeOrphanFiles(store: Engine): Promise<RepairChange[]> {
   return (await store.removeOrphans([], TREE_DEPTH)).map((path) => ({
     path,
     action: 'removed',
@@ -81,7 +81,7 @@ export function formatRepairReport(report: RepairReport): string[] {
 }
 
 async function repairSession(
-  store: Store,
+  store: Engine,
   checkpoints: CheckpointManager,
   ref: SessionRef,
 ): Promise<RepairChange | undefined> {
@@ -101,7 +101,7 @@ async function repairSession(
   return undefined;
 }
 
-async function childDirectories(store: Store, rel: readonly string[]): Promise<string[]> {
+async function childDirectories(store: Engine, rel: readonly string[]): Promise<string[]> {
   return (await store.list(rel))
     .filter((entry) => entry.kind === 'directory' && identifierProblem(entry.name) === undefined)
     .map((entry) => entry.name)

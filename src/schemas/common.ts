@@ -4,15 +4,15 @@ import {
   IDENTIFIER_RULE,
   identifierProblem,
   outputFileProblem,
-} from '../checkpoint/identifiers.js';
-import { EXECUTION_MODES, WORKFLOW_TYPES } from '../checkpoint/phases.js';
+} from '../checkpoint/model/identifiers.js';
+import { EXECUTION_MODES, WORKFLOW_TYPES } from '../checkpoint/model/phases.js';
 import {
   AGENT_STATUSES,
   FEEDBACK_ACTIONS,
   PHASE_EXECUTION_MODES,
   PHASE_STATUSES,
   SESSION_STATUSES,
-} from '../checkpoint/vocabulary.js';
+} from '../checkpoint/model/vocabulary.js';
 
 /** An id checked by the core's rules; the listing shows a plain string (the instructions state the rule once). */
 function identifier(field: string, description: string, problem = identifierProblem) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RESUME_REASONS } from '../checkpoint/resume.js';
+import { RESUME_REASONS } from '../checkpoint/operations/resume.js';
 
 export const ResumeSessionOutput = z.object({
   next_phase: z.number().optional().describe('Phase to run now; absent when the session is completed.'),

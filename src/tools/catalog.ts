@@ -1,6 +1,6 @@
 import type { CallToolResult, Tool, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
-import { CheckpointError, isCheckpointError } from '../checkpoint/errors.js';
+import { CheckpointError, isCheckpointError } from '../checkpoint/model/errors.js';
 import type { Activity } from './activity.js';
 import { argumentProblem } from './arguments.js';
 import { listedSchema } from './listed-schema.js';

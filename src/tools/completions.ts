@@ -1,14 +1,14 @@
-import { isPlantedLink } from '../checkpoint/errors.js';
-import { identifierProblem } from '../checkpoint/identifiers.js';
-import { phaseDefinition, phasesOfMode } from '../checkpoint/phases.js';
-import type { Store } from '../checkpoint/store.js';
+import { isPlantedLink } from '../checkpoint/model/errors.js';
+import { identifierProblem } from '../checkpoint/model/identifiers.js';
+import { phaseDefinition, phasesOfMode } from '../checkpoint/model/phases.js';
+import type { Engine } from '../checkpoint/store/engine.js';
 
 type Complete = (value: string, context?: { arguments?: Record<string, string> }) => Promise<string[]>;
 
 const MAX = 100;
 
 /** Completion of the identifiers in a document URI, from what exists on disk. */
-export function completions(store: Store): Record<string, Complete> {
+export function completions(store: Engine): Record<string, Complete> {
   const names = async (path: string[], value: string, kind: 'file' | 'directory') =>
     identifierProblem(path[0] ?? 'x') && path.length > 0
       ? []

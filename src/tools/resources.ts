@@ -5,6 +5,7 @@ import {
   ResourceNotFoundError,
   ResourceTemplate,
 } from '@modelcontextprotocol/server';
+import { CheckpointError, isCheckpointError } from '../checkpoint/model/errors.js';
 import {
   boundedDocument,
   type DocumentEntry,
@@ -12,8 +13,7 @@ import {
   encodeDocumentCursor,
   listDocuments,
   readDocument,
-} from '../checkpoint/documents.js';
-import { CheckpointError, isCheckpointError } from '../checkpoint/errors.js';
+} from '../checkpoint/session/documents.js';
 import { completions } from './completions.js';
 import type { ToolContext } from './deps.js';
 import { documentPathOf, isReportPath, pathOf, SCHEME } from './uris.js';

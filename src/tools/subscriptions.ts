@@ -1,5 +1,5 @@
-import { isCheckpointError } from '../checkpoint/errors.js';
-import type { DocumentWatcher } from '../checkpoint/watcher.js';
+import { isCheckpointError } from '../checkpoint/model/errors.js';
+import type { Engine } from '../checkpoint/store/engine.js';
 import { documentPathOf } from './uris.js';
 
 /**
@@ -11,7 +11,8 @@ export class Subscriptions {
   private readonly watched = new Map<string, { stop: () => void; owners: Set<string> }>();
 
   constructor(
-    private readonly watcher: DocumentWatcher,
+    /** Where changes are seen: the engine's watch (a folder watch, or the database's notifications). */
+    private readonly watcher: Pick<Engine, 'watch'>,
     /** Delivers one change: a notifications/resources/updated, however the transport carries it. */
     private readonly publish: (uri: string) => void,
   ) {}

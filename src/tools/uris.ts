@@ -1,4 +1,4 @@
-import { documentKind, REPORT_FILE } from '../checkpoint/documents.js';
+import { documentKind, REPORT_FILE } from '../checkpoint/session/documents.js';
 
 /** Resource URIs are `checkpoint://` and a document's path below the base directory. */
 export const SCHEME = 'checkpoint://';

@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, type McpServer } from '@modelcontextprotocol/server';
-import type { DocumentWatcher } from '../checkpoint/watcher.js';
+import type { Engine } from '../checkpoint/store/engine.js';
 import type { Activity } from '../tools/activity.js';
 import type { Logger } from '../tools/logger.js';
 import { Subscriptions } from '../tools/subscriptions.js';
@@ -12,7 +12,7 @@ import { listenedUris } from './stdio.js';
 export interface HttpServing {
   /** Builds the server of one request: any replica answers any request, nothing is kept between them. */
   createServer: (hooks: { subscriptions: Subscriptions; onListChanged: () => void }) => McpServer;
-  watcher: DocumentWatcher;
+  watcher: Pick<Engine, 'watch'>;
   activity: Activity;
   logger: Logger;
   host: string;

@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
-import type { DocumentWatcher } from '../checkpoint/watcher.js';
+import type { Engine } from '../checkpoint/store/engine.js';
 import type { Activity } from '../tools/activity.js';
 import type { Logger } from '../tools/logger.js';
 import { Subscriptions } from '../tools/subscriptions.js';
@@ -9,7 +9,7 @@ import { StdioTransport } from './stdio.js';
 export interface StdioServing {
   /** Builds the server of the connection; serveStdio may build one to probe a 2026 opening first. */
   createServer: (subscriptions: Subscriptions) => McpServer;
-  watcher: DocumentWatcher;
+  watcher: Pick<Engine, 'watch'>;
   activity: Activity;
   logger: Logger;
   maxLineBytes: number;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS } from '../../src/checkpoint/limits.js';
+import { DEFAULT_LIMITS } from '../../src/checkpoint/model/limits.js';
 import { callOk, connectedClient } from '../helpers/client.js';
 import { completePhase, createSession, REF, saveOutput, sessionPath } from '../helpers/seed.js';
 

@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
-import type { StoreFs } from '../../src/checkpoint/store-fs.js';
+import type { StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
 import { corrupt } from '../helpers/seed.js';
 

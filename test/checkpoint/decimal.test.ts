@@ -7,7 +7,7 @@ import {
   parseDecimal,
   placesOf,
   sumDecimals,
-} from '../../src/checkpoint/decimal.js';
+} from '../../src/checkpoint/model/decimal.js';
 import { decimalFromUnits, PROPERTY_TIMEOUT, RUNS } from '../helpers/arbitraries.js';
 import { thrown } from '../helpers/errors.js';
 

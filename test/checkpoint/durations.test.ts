@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
-import type { Clock } from '../../src/checkpoint/limits.js';
+import type { Clock } from '../../src/checkpoint/model/limits.js';
 import { type Managers, managers } from '../helpers/base-dir.js';
 import { readText } from '../helpers/tree.js';
 

@@ -1,9 +1,9 @@
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listDocuments } from '../../src/checkpoint/documents.js';
-import { isPlantedLink } from '../../src/checkpoint/errors.js';
-import type { StoreFs } from '../../src/checkpoint/store-fs.js';
+import { isPlantedLink } from '../../src/checkpoint/model/errors.js';
+import { listDocuments } from '../../src/checkpoint/session/documents.js';
+import type { StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { type Managers, managers, steppingClock, tempDir } from '../helpers/base-dir.js';
 import { rejected } from '../helpers/errors.js';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
 import { parseProject } from '../../src/checkpoint/formats/project.js';
-import type { Limits } from '../../src/checkpoint/limits.js';
+import type { Limits } from '../../src/checkpoint/model/limits.js';
 import { slugify } from '../../src/checkpoint/project-manager.js';
 import { type Managers, managers, steppingClock } from '../helpers/base-dir.js';
 import { rejected } from '../helpers/errors.js';

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
-import type { SaveCheckpointRequest } from '../../src/checkpoint/requests.js';
+import type { SaveCheckpointRequest } from '../../src/checkpoint/session/requests.js';
 import { type Managers, managers, steppingClock } from '../helpers/base-dir.js';
 import { rejected } from '../helpers/errors.js';
 import { readText, tree } from '../helpers/tree.js';

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatNumber, isTimestamp, metadataValue, parseNumberText } from '../../src/checkpoint/values.js';
+import {
+  formatNumber,
+  isTimestamp,
+  metadataValue,
+  parseNumberText,
+} from '../../src/checkpoint/model/values.js';
 import { amount, RUNS } from '../helpers/arbitraries.js';
 import { thrown } from '../helpers/errors.js';
 

@@ -2,8 +2,8 @@ import type { Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
-import { Store } from '../../src/checkpoint/store.js';
-import type { StoreFs } from '../../src/checkpoint/store-fs.js';
+import { FsStore as Store } from '../../src/checkpoint/store/fs/fs-store.js';
+import type { StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { tempDir } from '../helpers/base-dir.js';
 
 /** Modification times in whole seconds, as ext3, HFS+ and many network file systems keep them. */

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { StoreFs } from '../../src/checkpoint/store-fs.js';
+import type { StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 
 export type FaultStep = 'write' | 'fsync' | 'rename' | 'directory-fsync';
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
-import { CheckpointError } from '../../src/checkpoint/errors.js';
+import { CheckpointError } from '../../src/checkpoint/model/errors.js';
 import { managers } from '../helpers/base-dir.js';
 import { type Fault, FaultyFs } from './fault-fs.js';
 import { listFiles, tempFiles } from './harness.js';

@@ -3,10 +3,10 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
-import { checkpointFile, sessionDir } from '../../src/checkpoint/paths.js';
-import { phaseDefinition } from '../../src/checkpoint/phases.js';
-import { acquireLock, lockPathOf } from '../../src/checkpoint/session-lock.js';
-import { nodeFs, type StoreFs, sleep } from '../../src/checkpoint/store-fs.js';
+import { checkpointFile, sessionDir } from '../../src/checkpoint/model/paths.js';
+import { phaseDefinition } from '../../src/checkpoint/model/phases.js';
+import { acquireLock, lockPathOf } from '../../src/checkpoint/store/fs/session-lock.js';
+import { nodeFs, type StoreFs, sleep } from '../../src/checkpoint/store/fs/store-fs.js';
 import { managers, tempDir } from '../helpers/base-dir.js';
 import { FaultyFs } from './fault-fs.js';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
 import { parseCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
-import { Store } from '../../src/checkpoint/store.js';
+import { FsStore as Store } from '../../src/checkpoint/store/fs/fs-store.js';
 import { tempDir } from '../helpers/base-dir.js';
 import { listFiles, tempFiles, Worker } from './harness.js';
 import { createFullSession, REF, sessionPath } from './scenarios.js';

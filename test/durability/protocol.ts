@@ -1,4 +1,4 @@
-import type { SessionRef } from '../../src/checkpoint/paths.js';
+import type { SessionRef } from '../../src/checkpoint/model/paths.js';
 
 /** Store options a child can receive as JSON (no injected fs). */
 export interface ChildStoreOptions {

@@ -2,8 +2,8 @@
 // Each returns counts and a list of problems; an empty list is a pass.
 import { join } from 'node:path';
 import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
-import type { SessionRef } from '../../src/checkpoint/paths.js';
-import { Store } from '../../src/checkpoint/store.js';
+import type { SessionRef } from '../../src/checkpoint/model/paths.js';
+import { FsStore as Store } from '../../src/checkpoint/store/fs/fs-store.js';
 import { tempFiles, Worker, type WorkerEvent } from './harness.js';
 import { feedbackComment } from './protocol.js';
 import { manifestMatchesCheckpoints, scanSession, sha256 } from './session-scan.js';

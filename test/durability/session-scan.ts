@@ -5,9 +5,9 @@ import { parseAgentOutput } from '../../src/checkpoint/formats/agent-output.js';
 import { parseCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
 import { type ManifestRecord, parseManifest } from '../../src/checkpoint/formats/manifest.js';
 import { parseUserFeedback } from '../../src/checkpoint/formats/user-feedback.js';
-import type { SessionRef } from '../../src/checkpoint/paths.js';
-import type { SessionFiles } from '../../src/checkpoint/session-files.js';
-import { buildManifest, manifestAgrees } from '../../src/checkpoint/session-state.js';
+import type { SessionRef } from '../../src/checkpoint/model/paths.js';
+import type { SessionFiles } from '../../src/checkpoint/session/session-files.js';
+import { buildManifest, manifestAgrees } from '../../src/checkpoint/session/session-state.js';
 import { listFiles } from './harness.js';
 
 /**

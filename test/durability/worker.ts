@@ -7,13 +7,16 @@ import * as fsp from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
-import { CheckpointError } from '../../src/checkpoint/errors.js';
 import { parseCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
 import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
 import { parseUserFeedback } from '../../src/checkpoint/formats/user-feedback.js';
-import { phaseDefinition, phasesOfMode } from '../../src/checkpoint/phases.js';
-import { Store, type StoreOptions } from '../../src/checkpoint/store.js';
-import type { StoreFs } from '../../src/checkpoint/store-fs.js';
+import { CheckpointError } from '../../src/checkpoint/model/errors.js';
+import { phaseDefinition, phasesOfMode } from '../../src/checkpoint/model/phases.js';
+import {
+  FsStore as Store,
+  type FsStoreOptions as StoreOptions,
+} from '../../src/checkpoint/store/fs/fs-store.js';
+import type { StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { feedbackComment, type WorkerConfig } from './protocol.js';
 
 const lines = createInterface({ input: process.stdin });

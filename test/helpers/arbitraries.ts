@@ -4,22 +4,22 @@ import type { AgentEntry, CheckpointRecord } from '../../src/checkpoint/formats/
 import type { ManifestRecord, PhaseRow } from '../../src/checkpoint/formats/manifest.js';
 import { PROJECT_STATUSES, type ProjectRecord } from '../../src/checkpoint/formats/project.js';
 import type { UserFeedbackRecord } from '../../src/checkpoint/formats/user-feedback.js';
-import { agentNameProblem, identifierProblem } from '../../src/checkpoint/identifiers.js';
+import { agentNameProblem, identifierProblem } from '../../src/checkpoint/model/identifiers.js';
 import {
   EXECUTION_MODES,
   PHASE_NUMBERS,
   phaseDefinition,
   phasesOfMode,
-} from '../../src/checkpoint/phases.js';
-import { normalizeStackTrace } from '../../src/checkpoint/request-checks.js';
-import { metadataValue } from '../../src/checkpoint/values.js';
+} from '../../src/checkpoint/model/phases.js';
+import { metadataValue } from '../../src/checkpoint/model/values.js';
 import {
   AGENT_STATUSES,
   FEEDBACK_ACTIONS,
   PHASE_EXECUTION_MODES,
   PHASE_STATUSES,
   SESSION_STATUSES,
-} from '../../src/checkpoint/vocabulary.js';
+} from '../../src/checkpoint/model/vocabulary.js';
+import { normalizeStackTrace } from '../../src/checkpoint/session/request-checks.js';
 
 /** The runs every round-trip property makes. */
 export const RUNS = { numRuns: 1000 } as const;

@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
-import { type Clock, DEFAULT_LIMITS, type Limits } from '../../src/checkpoint/limits.js';
+import { type Clock, DEFAULT_LIMITS, type Limits } from '../../src/checkpoint/model/limits.js';
 import { ProjectManager } from '../../src/checkpoint/project-manager.js';
-import { Store, type StoreOptions } from '../../src/checkpoint/store.js';
+import {
+  FsStore as Store,
+  type FsStoreOptions as StoreOptions,
+} from '../../src/checkpoint/store/fs/fs-store.js';
 
 const created: string[] = [];
 

@@ -3,8 +3,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, expect } from 'vitest';
-import type { Limits } from '../../src/checkpoint/limits.js';
-import type { StoreOptions } from '../../src/checkpoint/store.js';
+import type { Limits } from '../../src/checkpoint/model/limits.js';
+import type { FsStoreOptions as StoreOptions } from '../../src/checkpoint/store/fs/fs-store.js';
 import { createServer } from '../../src/server.js';
 import type { Logger } from '../../src/tools/logger.js';
 import { type Managers, managers } from './base-dir.js';

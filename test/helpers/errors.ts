@@ -1,4 +1,4 @@
-import { CheckpointError } from '../../src/checkpoint/errors.js';
+import { CheckpointError } from '../../src/checkpoint/model/errors.js';
 
 /** The CheckpointError `action` throws; fails the test when it throws nothing or something else. */
 export function thrown(action: () => unknown): CheckpointError {

@@ -1,5 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Limits } from '../../src/checkpoint/limits.js';
+import type { Limits } from '../../src/checkpoint/model/limits.js';
 import { call, codeOf, resultText } from './sandbox.js';
 
 /** One hostile call and the error it must get. */

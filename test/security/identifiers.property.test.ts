@@ -3,8 +3,8 @@ import { join, sep } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
-import { CheckpointError } from '../../src/checkpoint/errors.js';
-import { agentNameProblem, identifierProblem } from '../../src/checkpoint/identifiers.js';
+import { CheckpointError } from '../../src/checkpoint/model/errors.js';
+import { agentNameProblem, identifierProblem } from '../../src/checkpoint/model/identifiers.js';
 import { AgentName, ProjectId, SessionId, UserId } from '../../src/schemas/common.js';
 import { openSandbox, type Sandbox, treeListing, treePaths } from './sandbox.js';
 

@@ -7,9 +7,12 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
-import { DEFAULT_LIMITS, type Limits } from '../../src/checkpoint/limits.js';
+import { DEFAULT_LIMITS, type Limits } from '../../src/checkpoint/model/limits.js';
 import { ProjectManager } from '../../src/checkpoint/project-manager.js';
-import { Store, type StoreOptions } from '../../src/checkpoint/store.js';
+import {
+  FsStore as Store,
+  type FsStoreOptions as StoreOptions,
+} from '../../src/checkpoint/store/fs/fs-store.js';
 import { createServer } from '../../src/server.js';
 import { SERVER_ENTRY, silentLogger } from '../helpers/client.js';
 

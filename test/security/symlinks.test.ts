@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StoreFs } from '../../src/checkpoint/store-fs.js';
+import type { StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { seed } from './corpus.js';
 import { call, codeOf, openSandbox, resultText, type Sandbox, treeListing } from './sandbox.js';
 

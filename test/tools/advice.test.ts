@@ -1,16 +1,21 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CHECKPOINT_FILE, FEEDBACK_FILE, MANIFEST_FILE, PROJECT_FILE } from '../../src/checkpoint/paths.js';
-import { EXECUTION_MODES, PHASES, WORKFLOW_TYPES } from '../../src/checkpoint/phases.js';
-import { RESUME_REASONS } from '../../src/checkpoint/resume.js';
+import {
+  CHECKPOINT_FILE,
+  FEEDBACK_FILE,
+  MANIFEST_FILE,
+  PROJECT_FILE,
+} from '../../src/checkpoint/model/paths.js';
+import { EXECUTION_MODES, PHASES, WORKFLOW_TYPES } from '../../src/checkpoint/model/phases.js';
 import {
   AGENT_STATUSES,
   FEEDBACK_ACTIONS,
   PHASE_EXECUTION_MODES,
   PHASE_STATUSES,
   SESSION_STATUSES,
-} from '../../src/checkpoint/vocabulary.js';
+} from '../../src/checkpoint/model/vocabulary.js';
+import { RESUME_REASONS } from '../../src/checkpoint/operations/resume.js';
 import { OPTIONS } from '../../src/options.js';
 import { connectedClient } from '../helpers/client.js';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Store } from '../../src/checkpoint/store.js';
+import { FsStore as Store } from '../../src/checkpoint/store/fs/fs-store.js';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
 import { corrupt, createSession, REF, saveOutput, sessionPath } from '../helpers/seed.js';
 

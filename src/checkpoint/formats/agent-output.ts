@@ -1,5 +1,5 @@
-import { phaseDefinition } from '../phases.js';
-import { AGENT_STATUSES, type AgentStatus } from '../vocabulary.js';
+import { phaseDefinition } from '../model/phases.js';
+import { AGENT_STATUSES, type AgentStatus } from '../model/vocabulary.js';
 import { formatSeconds, HeadReader, orMissing } from './fields.js';
 import {
   codeBlock,

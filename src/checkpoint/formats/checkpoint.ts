@@ -1,8 +1,8 @@
-import { type DecimalText, sumDecimals } from '../decimal.js';
-import { agentNameProblem, outputFileProblem } from '../identifiers.js';
-import { FEEDBACK_FILE } from '../paths.js';
-import { phaseDefinition } from '../phases.js';
-import { parseNumberText } from '../values.js';
+import { type DecimalText, sumDecimals } from '../model/decimal.js';
+import { agentNameProblem, outputFileProblem } from '../model/identifiers.js';
+import { FEEDBACK_FILE } from '../model/paths.js';
+import { phaseDefinition } from '../model/phases.js';
+import { parseNumberText } from '../model/values.js';
 import {
   AGENT_STATUSES,
   type AgentStatus,
@@ -11,7 +11,7 @@ import {
   PHASE_STATUSES,
   type PhaseExecutionMode,
   type PhaseStatus,
-} from '../vocabulary.js';
+} from '../model/vocabulary.js';
 import { formatDollars, formatSeconds, HeadReader, orMissing, parseDollars, parseSeconds } from './fields.js';
 import {
   bulletList,

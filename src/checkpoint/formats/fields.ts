@@ -1,5 +1,5 @@
-import { type DecimalText, decimalOf, parseDecimal } from '../decimal.js';
-import { isTimestamp, parseNumberText } from '../values.js';
+import { type DecimalText, decimalOf, parseDecimal } from '../model/decimal.js';
+import { isTimestamp, parseNumberText } from '../model/values.js';
 import {
   corrupt,
   type Field,

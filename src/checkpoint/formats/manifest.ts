@@ -1,4 +1,4 @@
-import type { DecimalText } from '../decimal.js';
+import type { DecimalText } from '../model/decimal.js';
 import {
   EXECUTION_MODES,
   type ExecutionMode,
@@ -6,9 +6,14 @@ import {
   phaseDefinition,
   WORKFLOW_TYPES,
   type WorkflowType,
-} from '../phases.js';
-import { isTimestamp, parseNumberText } from '../values.js';
-import { PHASE_STATUSES, type PhaseStatus, SESSION_STATUSES, type SessionStatus } from '../vocabulary.js';
+} from '../model/phases.js';
+import { isTimestamp, parseNumberText } from '../model/values.js';
+import {
+  PHASE_STATUSES,
+  type PhaseStatus,
+  SESSION_STATUSES,
+  type SessionStatus,
+} from '../model/vocabulary.js';
 import { formatDollars, formatSeconds, HeadReader, orMissing, parseSeconds } from './fields.js';
 import {
   corrupt,

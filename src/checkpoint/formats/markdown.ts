@@ -16,7 +16,7 @@ import { gfmTableFromMarkdown } from 'mdast-util-gfm-table';
 import { toMarkdown, type Unsafe } from 'mdast-util-to-markdown';
 import { toString as nodeText } from 'mdast-util-to-string';
 import { gfmTable } from 'micromark-extension-gfm-table';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError } from '../model/errors.js';
 
 /** Marks a missing value in every file. */
 export const MISSING = '-';

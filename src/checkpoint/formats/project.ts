@@ -1,4 +1,4 @@
-import { EXECUTION_MODES, type ExecutionMode } from '../phases.js';
+import { EXECUTION_MODES, type ExecutionMode } from '../model/phases.js';
 import { HeadReader } from './fields.js';
 import { corrupt, heading, keyValueList, parseHead, renderDocument, splitVerbatim } from './markdown.js';
 

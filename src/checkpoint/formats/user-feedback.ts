@@ -1,4 +1,4 @@
-import { FEEDBACK_ACTIONS, type FeedbackAction } from '../vocabulary.js';
+import { FEEDBACK_ACTIONS, type FeedbackAction } from '../model/vocabulary.js';
 import { HeadReader } from './fields.js';
 import {
   bulletList,

@@ -7,7 +7,7 @@ import {
   renderAgentOutput,
 } from '../../../src/checkpoint/formats/agent-output.js';
 import { splitVerbatim } from '../../../src/checkpoint/formats/markdown.js';
-import { normalizeStackTrace } from '../../../src/checkpoint/request-checks.js';
+import { normalizeStackTrace } from '../../../src/checkpoint/session/request-checks.js';
 import {
   agentOutputRecord,
   markdownText,

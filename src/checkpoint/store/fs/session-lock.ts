@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CheckpointError } from './errors.js';
+import { CheckpointError } from '../../model/errors.js';
 import {
   errnoCode,
   HOST,

@@ -1,15 +1,15 @@
-import { definedOnly } from './define.js';
-import { CheckpointError, isPlantedLink } from './errors.js';
-import { type ManifestRecord, parseManifest } from './formats/manifest.js';
-import { identifierProblem } from './identifiers.js';
-import { pageOf, type SortKey } from './paging.js';
-import { manifestFile, projectFile, sessionsDir } from './paths.js';
-import type { ExecutionMode } from './phases.js';
+import { type ManifestRecord, parseManifest } from '../formats/manifest.js';
+import { definedOnly } from '../model/define.js';
+import { CheckpointError, isPlantedLink } from '../model/errors.js';
+import { identifierProblem } from '../model/identifiers.js';
+import { pageOf, type SortKey } from '../model/paging.js';
+import { manifestFile, projectFile, sessionsDir } from '../model/paths.js';
+import type { ExecutionMode } from '../model/phases.js';
+import type { SessionStatus } from '../model/vocabulary.js';
+import type { Engine } from '../store/engine.js';
 import type { ListSessionsRequest } from './requests.js';
 import type { SessionFiles } from './session-files.js';
 import { nextPhase } from './session-state.js';
-import type { Store } from './store.js';
-import type { SessionStatus } from './vocabulary.js';
 
 export interface SessionSummary {
   session_id: string;
@@ -34,7 +34,7 @@ export class SessionLister {
   >();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Engine,
     private readonly files: SessionFiles,
   ) {}
 

@@ -1,8 +1,8 @@
-import { decimalNumber } from './decimal.js';
-import type { ManifestRecord } from './formats/manifest.js';
-import type { ExecutionMode, WorkflowType } from './phases.js';
+import type { ManifestRecord } from '../formats/manifest.js';
+import { decimalNumber } from '../model/decimal.js';
+import type { ExecutionMode, WorkflowType } from '../model/phases.js';
+import type { PhaseStatus, SessionStatus } from '../model/vocabulary.js';
 import { completedPhases, nextPhase } from './session-state.js';
-import type { PhaseStatus, SessionStatus } from './vocabulary.js';
 
 export interface SessionState {
   session_id: string;

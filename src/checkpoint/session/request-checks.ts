@@ -1,14 +1,8 @@
-import { costOf, type DecimalText } from './decimal.js';
-import { CheckpointError } from './errors.js';
-import { assertIdentifier, outputFileProblem } from './identifiers.js';
-import type { Limits } from './limits.js';
-import { MAX_PAGE_SIZE } from './paging.js';
-import type {
-  GetAgentOutputRequest,
-  SaveAgentOutputRequest,
-  SaveCheckpointRequest,
-  SaveUserFeedbackRequest,
-} from './requests.js';
+import { costOf, type DecimalText } from '../model/decimal.js';
+import { CheckpointError } from '../model/errors.js';
+import { assertIdentifier, outputFileProblem } from '../model/identifiers.js';
+import type { Limits } from '../model/limits.js';
+import { MAX_PAGE_SIZE } from '../model/paging.js';
 import {
   assertCountLimit,
   assertNonNegativeInteger,
@@ -16,7 +10,13 @@ import {
   assertTextLimit,
   assertTimestamp,
   metadataValue,
-} from './values.js';
+} from '../model/values.js';
+import type {
+  GetAgentOutputRequest,
+  SaveAgentOutputRequest,
+  SaveCheckpointRequest,
+  SaveUserFeedbackRequest,
+} from './requests.js';
 
 /**
  * Checks the core makes itself, whatever the caller validated before: limits, identifiers, numbers,

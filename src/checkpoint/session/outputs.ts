@@ -1,10 +1,10 @@
-import { CheckpointError } from './errors.js';
-import { type AgentOutputRecord, OUTPUT_HEADING, parseAgentOutputHead } from './formats/agent-output.js';
-import { corrupt, splitVerbatim } from './formats/markdown.js';
-import { agentNameProblem } from './identifiers.js';
-import { phaseDir, type SessionRef } from './paths.js';
-import type { PhaseDefinition } from './phases.js';
-import type { RelPath, Store } from './store.js';
+import { type AgentOutputRecord, OUTPUT_HEADING, parseAgentOutputHead } from '../formats/agent-output.js';
+import { corrupt, splitVerbatim } from '../formats/markdown.js';
+import { CheckpointError } from '../model/errors.js';
+import { agentNameProblem } from '../model/identifiers.js';
+import { phaseDir, type SessionRef } from '../model/paths.js';
+import type { PhaseDefinition } from '../model/phases.js';
+import type { Engine, RelPath } from '../store/engine.js';
 
 const AGENT_TITLE = /^# Agent Output:/;
 
@@ -13,7 +13,7 @@ const AGENT_TITLE = /^# Agent Output:/;
  * agent output title count: checkpoint, feedback, history and stray notes are not outputs.
  */
 export async function readAgentOutputs(
-  store: Store,
+  store: Engine,
   ref: SessionRef,
   phase: PhaseDefinition,
 ): Promise<AgentOutputRecord[]> {
@@ -47,7 +47,7 @@ export async function inOrder<T>(reads: ReadonlyArray<Promise<T>>): Promise<T[]>
 }
 
 export async function readAgentOutput(
-  store: Store,
+  store: Engine,
   rel: RelPath,
   notFound: string,
 ): Promise<AgentOutputRecord> {
@@ -61,7 +61,7 @@ export async function readAgentOutput(
  * text is the identity of its parse, so an output of megabytes is never hashed to find it cached.
  */
 async function readOutputFile(
-  store: Store,
+  store: Engine,
   rel: RelPath,
   skipStray: boolean,
 ): Promise<AgentOutputRecord | undefined> {
@@ -77,7 +77,7 @@ async function readOutputFile(
 }
 
 /** One agent output file, or undefined when there is none; CORRUPT_FILE when it cannot be understood. */
-export function readAgentOutputFile(store: Store, rel: RelPath): Promise<AgentOutputRecord | undefined> {
+export function readAgentOutputFile(store: Engine, rel: RelPath): Promise<AgentOutputRecord | undefined> {
   return readOutputFile(store, rel, false);
 }
 

@@ -1,7 +1,13 @@
 import { type FSWatcher, watch } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { CheckpointError } from './errors.js';
-import type { Store } from './store.js';
+import { basename, dirname } from 'node:path';
+import { CheckpointError } from '../../model/errors.js';
+import type { RelPath } from '../engine.js';
+
+/** What the watcher needs of the file engine. */
+interface Tree {
+  exists(rel: RelPath): Promise<boolean>;
+  pathOf(rel: RelPath): Promise<string>;
+}
 
 /**
  * Calls back when a document changes: by this process, another one, or a person's editor. It watches
@@ -13,7 +19,7 @@ export class DocumentWatcher {
     { watcher: FSWatcher; listeners: Map<string, Set<() => void>> }
   >();
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Tree) {}
 
   /** Starts watching `path` (its folder must exist); returns the function that stops. */
   async watch(path: readonly string[], onChange: () => void): Promise<() => void> {
@@ -23,7 +29,7 @@ export class DocumentWatcher {
         `${path.slice(0, -1).join('/')} does not exist, so nothing in it can be watched`,
       );
     }
-    const absolute = join(this.store.root, ...path);
+    const absolute = await this.store.pathOf(path);
     const folder = dirname(absolute);
     const name = basename(absolute);
     let entry = this.watchers.get(folder);

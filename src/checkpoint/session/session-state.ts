@@ -1,9 +1,9 @@
-import { decimalNumber, decimalOf, sumDecimals } from './decimal.js';
-import { CheckpointError } from './errors.js';
-import { type CheckpointRecord, phaseMetrics } from './formats/checkpoint.js';
-import type { ManifestRecord, PhaseRow } from './formats/manifest.js';
-import { type ExecutionMode, phaseDefinition, phasesOfMode, type WorkflowType } from './phases.js';
-import { isPhaseDone } from './vocabulary.js';
+import { type CheckpointRecord, phaseMetrics } from '../formats/checkpoint.js';
+import type { ManifestRecord, PhaseRow } from '../formats/manifest.js';
+import { decimalNumber, decimalOf, sumDecimals } from '../model/decimal.js';
+import { CheckpointError } from '../model/errors.js';
+import { type ExecutionMode, phaseDefinition, phasesOfMode, type WorkflowType } from '../model/phases.js';
+import { isPhaseDone } from '../model/vocabulary.js';
 
 export interface SessionIdentity {
   session_id: string;

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import { CheckpointError } from './errors.js';
-import { agentOutputFile, type CheckpointRecord, parseCheckpoint } from './formats/checkpoint.js';
-import { type ManifestRecord, parseManifest } from './formats/manifest.js';
-import { parseUserFeedback } from './formats/user-feedback.js';
-import { inOrder, readAgentOutputFile } from './outputs.js';
-import { checkpointFile, feedbackFile, manifestFile, phaseDir, type SessionRef } from './paths.js';
-import { type ExecutionMode, type PhaseDefinition, phaseDefinition, phasesOfMode } from './phases.js';
-import { applyReview, reviewOverride } from './review-override.js';
-import type { SessionFiles } from './session-files.js';
-import { buildManifest } from './session-state.js';
-import type { Store } from './store.js';
+import { agentOutputFile, type CheckpointRecord, parseCheckpoint } from '../formats/checkpoint.js';
+import { type ManifestRecord, parseManifest } from '../formats/manifest.js';
+import { parseUserFeedback } from '../formats/user-feedback.js';
+import { CheckpointError } from '../model/errors.js';
+import { checkpointFile, feedbackFile, manifestFile, phaseDir, type SessionRef } from '../model/paths.js';
+import { type ExecutionMode, type PhaseDefinition, phaseDefinition, phasesOfMode } from '../model/phases.js';
+import { inOrder, readAgentOutputFile } from '../session/outputs.js';
+import { applyReview, reviewOverride } from '../session/review-override.js';
+import type { SessionFiles } from '../session/session-files.js';
+import { buildManifest } from '../session/session-state.js';
+import type { Engine } from '../store/engine.js';
 
 export interface ValidationReport {
   is_valid: boolean;
@@ -23,7 +23,7 @@ export interface SessionValidationReport extends ValidationReport {
 
 /** Checks one phase's files: structure, names, outputs and their hashes, and the manifest row. */
 export async function validatePhase(
-  store: Store,
+  store: Engine,
   ref: SessionRef,
   phase: PhaseDefinition,
   manifest: ManifestRecord | undefined,
@@ -67,7 +67,7 @@ export async function validatePhase(
 
 /** Every phase of the session plus the manifest, in one report. */
 export async function validateSession(
-  store: Store,
+  store: Engine,
   files: SessionFiles,
   ref: SessionRef,
 ): Promise<SessionValidationReport> {
@@ -111,7 +111,7 @@ export async function validateSession(
 }
 
 async function checkOutputs(
-  store: Store,
+  store: Engine,
   ref: SessionRef,
   phase: PhaseDefinition,
   checkpoint: CheckpointRecord,
@@ -149,7 +149,7 @@ async function checkOutputs(
 }
 
 function checkManifestRow(
-  store: Store,
+  store: Engine,
   ref: SessionRef,
   checkpoint: CheckpointRecord,
   manifest: ManifestRecord,

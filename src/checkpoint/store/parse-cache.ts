@@ -1,7 +1,13 @@
-import type { RelPath, Store } from './store.js';
+import type { RelPath } from '../model/paths.js';
+
+/** What the cache needs of an engine. */
+interface Identified {
+  readIdentified(rel: RelPath): Promise<{ text: string; identity: string } | undefined>;
+  label(rel: RelPath): string;
+}
 
 /**
- * Parsed files, reused while the file's bytes are unchanged (see the store's contentIdentity). The
+ * Parsed files, reused while the file's identity is unchanged (its bytes' digest on the file engine). The
  * markdown parser costs milliseconds per file and a session is read on every call: this turns a
  * repeated read into a read and a hash, while a save by another process or an edit by hand is seen at once.
  */
@@ -9,7 +15,7 @@ export class ParseCache {
   private readonly entries = new Map<string, { identity: string; value: unknown }>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Identified,
     private readonly maxEntries = 20_000,
   ) {}
 

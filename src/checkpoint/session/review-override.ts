@@ -1,10 +1,10 @@
-import { CheckpointError } from './errors.js';
-import type { CheckpointRecord } from './formats/checkpoint.js';
-import { parseUserFeedback } from './formats/user-feedback.js';
-import { checkpointFile, feedbackFile, type SessionRef } from './paths.js';
-import type { PhaseDefinition } from './phases.js';
-import type { Store } from './store.js';
-import type { FeedbackAction, PhaseStatus } from './vocabulary.js';
+import type { CheckpointRecord } from '../formats/checkpoint.js';
+import { parseUserFeedback } from '../formats/user-feedback.js';
+import { CheckpointError } from '../model/errors.js';
+import { checkpointFile, feedbackFile, type SessionRef } from '../model/paths.js';
+import type { PhaseDefinition } from '../model/phases.js';
+import type { FeedbackAction, PhaseStatus } from '../model/vocabulary.js';
+import type { Engine } from '../store/engine.js';
 
 /** The phase status a review's action sets; approved leaves it alone. */
 export function statusOfAction(action: FeedbackAction): PhaseStatus | undefined {
@@ -25,7 +25,7 @@ export interface ReviewOverride {
  * after the review, so only a review changed later, by a person, ever overrides.
  */
 export async function reviewOverride(
-  store: Store,
+  store: Engine,
   ref: SessionRef,
   phase: PhaseDefinition,
   checkpoint: CheckpointRecord,

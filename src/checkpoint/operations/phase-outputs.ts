@@ -1,14 +1,14 @@
-import { encodedSize, fairCap, sliceEnd } from './budget.js';
-import { definedOnly } from './define.js';
-import { CheckpointError } from './errors.js';
-import type { AgentOutputRecord } from './formats/agent-output.js';
-import type { Limits } from './limits.js';
-import { inOrder, readAgentOutput, readAgentOutputs } from './outputs.js';
-import { agentFile, type SessionRef } from './paths.js';
-import { type PhaseDefinition, phaseDefinition, phaseInMode } from './phases.js';
-import type { GetAgentOutputRequest, GetPhaseOutputsRequest } from './requests.js';
-import type { SessionFiles } from './session-files.js';
-import { HISTORY_DIR, type Store } from './store.js';
+import type { AgentOutputRecord } from '../formats/agent-output.js';
+import { encodedSize, fairCap, sliceEnd } from '../model/budget.js';
+import { definedOnly } from '../model/define.js';
+import { CheckpointError } from '../model/errors.js';
+import type { Limits } from '../model/limits.js';
+import { agentFile, type SessionRef } from '../model/paths.js';
+import { type PhaseDefinition, phaseDefinition, phaseInMode } from '../model/phases.js';
+import { inOrder, readAgentOutput, readAgentOutputs } from '../session/outputs.js';
+import type { GetAgentOutputRequest, GetPhaseOutputsRequest } from '../session/requests.js';
+import type { SessionFiles } from '../session/session-files.js';
+import { type Engine, HISTORY_DIR } from '../store/engine.js';
 
 export interface PhaseOutputs {
   outputs: Record<string, Record<string, string>>;
@@ -17,7 +17,7 @@ export interface PhaseOutputs {
 
 /** Contents of the phases' agent outputs; past the response budget the largest are cut (see truncated). */
 export async function getPhaseOutputs(
-  store: Store,
+  store: Engine,
   files: SessionFiles,
   limits: Limits,
   request: GetPhaseOutputsRequest,
@@ -75,7 +75,7 @@ export interface HistoryEntry {
 
 /** One page of one output (current or from history); pages joined give the exact content. */
 export async function getAgentOutput(
-  store: Store,
+  store: Engine,
   files: SessionFiles,
   limits: Limits,
   request: GetAgentOutputRequest,
@@ -132,7 +132,7 @@ export async function getAgentOutput(
 }
 
 export async function listHistory(
-  store: Store,
+  store: Engine,
   phaseRel: readonly string[],
 ): Promise<{ versions: HistoryEntry[] }> {
   const versions: HistoryEntry[] = [];

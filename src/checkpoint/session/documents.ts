@@ -1,11 +1,11 @@
-import { encodedSize, sliceEnd } from './budget.js';
-import { CheckpointError, isPlantedLink } from './errors.js';
-import { OUTPUT_HEADING } from './formats/agent-output.js';
-import { splitVerbatim } from './formats/markdown.js';
-import { agentNameProblem, identifierProblem } from './identifiers.js';
-import { CHECKPOINT_FILE, FEEDBACK_FILE, MANIFEST_FILE, PROJECT_FILE, SESSIONS_DIR } from './paths.js';
-import { phaseByDirectory } from './phases.js';
-import type { Store } from './store.js';
+import { OUTPUT_HEADING } from '../formats/agent-output.js';
+import { splitVerbatim } from '../formats/markdown.js';
+import { encodedSize, sliceEnd } from '../model/budget.js';
+import { CheckpointError, isPlantedLink } from '../model/errors.js';
+import { agentNameProblem, identifierProblem } from '../model/identifiers.js';
+import { CHECKPOINT_FILE, FEEDBACK_FILE, MANIFEST_FILE, PROJECT_FILE, SESSIONS_DIR } from '../model/paths.js';
+import { phaseByDirectory } from '../model/phases.js';
+import type { Engine } from '../store/engine.js';
 
 /** The generated session report, offered beside the documents. */
 export const REPORT_FILE = 'report.md';
@@ -37,7 +37,7 @@ export function documentKind(path: readonly string[]): DocumentKind | undefined 
  * are skipped without being listed, so a late page costs about what the first one does.
  */
 export async function listDocuments(
-  store: Store,
+  store: Engine,
   after: readonly string[] | undefined,
   limit: number,
 ): Promise<DocumentEntry[]> {
@@ -47,7 +47,7 @@ export async function listDocuments(
 }
 
 async function walk(
-  store: Store,
+  store: Engine,
   dir: string[],
   after: readonly string[] | undefined,
   limit: number,
@@ -86,7 +86,7 @@ function compare(a: string, b: string): number {
 }
 
 /** The text of a document, or NOT_FOUND. */
-export async function readDocument(store: Store, path: readonly string[]): Promise<string> {
+export async function readDocument(store: Engine, path: readonly string[]): Promise<string> {
   if (!documentKind(path)) {
     throw new CheckpointError('NOT_FOUND', `${path.join('/')} is not a checkpoint document`);
   }

@@ -1,14 +1,20 @@
 import type { Blockquote, Code, List, Paragraph, RootContent } from 'mdast';
-import { decimalNumber, decimalOf, sumDecimals } from './decimal.js';
-import { agentOutputFile, agentTokens, type CheckpointRecord, phaseMetrics } from './formats/checkpoint.js';
-import { formatDollars, formatSeconds, orMissing } from './formats/fields.js';
-import { heading, keyValueList, MISSING, renderDocument, table } from './formats/markdown.js';
-import { parseUserFeedback, type UserFeedbackRecord } from './formats/user-feedback.js';
-import { readAgentOutputs } from './outputs.js';
-import { CHECKPOINT_FILE, FEEDBACK_FILE, feedbackFile, MANIFEST_FILE, type SessionRef } from './paths.js';
-import { type PhaseDefinition, phaseDefinition } from './phases.js';
-import type { SessionFiles } from './session-files.js';
-import type { Store } from './store.js';
+import { agentOutputFile, agentTokens, type CheckpointRecord, phaseMetrics } from '../formats/checkpoint.js';
+import { formatDollars, formatSeconds, orMissing } from '../formats/fields.js';
+import { heading, keyValueList, MISSING, renderDocument, table } from '../formats/markdown.js';
+import { parseUserFeedback, type UserFeedbackRecord } from '../formats/user-feedback.js';
+import { decimalNumber, decimalOf, sumDecimals } from '../model/decimal.js';
+import {
+  CHECKPOINT_FILE,
+  FEEDBACK_FILE,
+  feedbackFile,
+  MANIFEST_FILE,
+  type SessionRef,
+} from '../model/paths.js';
+import { type PhaseDefinition, phaseDefinition } from '../model/phases.js';
+import { readAgentOutputs } from '../session/outputs.js';
+import type { SessionFiles } from '../session/session-files.js';
+import type { Engine } from '../store/engine.js';
 
 /** Longest review comment quoted in the report; the file holds the rest. */
 const COMMENT_EXCERPT = 2000;
@@ -17,7 +23,7 @@ const COMMENT_EXCERPT = 2000;
  * One markdown document for people: the phase table, a Mermaid gantt of phase timings, every agent's
  * tokens and cost with totals, the reviews, and links to each file (relative to the session folder).
  */
-export async function exportSession(store: Store, files: SessionFiles, ref: SessionRef): Promise<string> {
+export async function exportSession(store: Engine, files: SessionFiles, ref: SessionRef): Promise<string> {
   const { manifest, checkpoints } = await files.load(ref);
   const phases = manifest.phases.map((row) => phaseDefinition(row.phase_num));
   const ledgerRows: string[][] = [];

@@ -1,5 +1,5 @@
-import { encodedSize, fairCap, sliceEnd } from './budget.js';
-import type { SessionRef } from './paths.js';
+import { encodedSize, fairCap, sliceEnd } from '../model/budget.js';
+import type { SessionRef } from '../model/paths.js';
 
 export interface PromptOutput {
   phase_num: number;

@@ -1,9 +1,9 @@
-import { CheckpointError } from './errors.js';
-import { agentOutputFile } from './formats/checkpoint.js';
+import { agentOutputFile } from '../formats/checkpoint.js';
+import { CheckpointError } from '../model/errors.js';
+import { phaseDir, type SessionRef } from '../model/paths.js';
+import type { PhaseDefinition } from '../model/phases.js';
+import type { Engine } from '../store/engine.js';
 import { readAgentOutputFile } from './outputs.js';
-import { phaseDir, type SessionRef } from './paths.js';
-import type { PhaseDefinition } from './phases.js';
-import type { Store } from './store.js';
 
 /**
  * The earliest time the server recorded for a phase's agents: each saved output is stamped when it
@@ -11,7 +11,7 @@ import type { Store } from './store.js';
  * saved after it count (a rerun's attempt, not the attempt before). Undefined when none was saved.
  */
 export async function recordedStart(
-  store: Store,
+  store: Engine,
   ref: SessionRef,
   phase: PhaseDefinition,
   agents: ReadonlyArray<{ agent_name: string; output_file?: string | undefined }>,

@@ -1,5 +1,7 @@
 import type { PhaseDefinition } from './phases.js';
-import type { RelPath } from './store.js';
+
+/** A path below the base directory, one validated name per segment. */
+export type RelPath = readonly string[];
 
 export const PROJECT_FILE = 'project.md';
 export const MANIFEST_FILE = 'session_manifest.md';

@@ -1,10 +1,10 @@
-import { parseUserFeedback } from './formats/user-feedback.js';
-import { readAgentOutputs } from './outputs.js';
-import { feedbackFile, type SessionRef } from './paths.js';
-import { phaseDefinition, phasesOfMode } from './phases.js';
-import type { SessionFiles } from './session-files.js';
-import type { Store } from './store.js';
-import { isPhaseDone } from './vocabulary.js';
+import { parseUserFeedback } from '../formats/user-feedback.js';
+import { feedbackFile, type SessionRef } from '../model/paths.js';
+import { phaseDefinition, phasesOfMode } from '../model/phases.js';
+import { isPhaseDone } from '../model/vocabulary.js';
+import { readAgentOutputs } from '../session/outputs.js';
+import type { SessionFiles } from '../session/session-files.js';
+import type { Engine } from '../store/engine.js';
 
 export const RESUME_REASONS = [
   'not_started',
@@ -35,7 +35,7 @@ export interface ResumePlan {
  * What to do next in a session, and what to read first. It never guesses: a file it cannot read is
  * an error, not a fallback to an older state.
  */
-export async function planResume(store: Store, files: SessionFiles, ref: SessionRef): Promise<ResumePlan> {
+export async function planResume(store: Engine, files: SessionFiles, ref: SessionRef): Promise<ResumePlan> {
   const { manifest, checkpoints } = await files.load(ref);
   const mode = manifest.execution_mode;
   const next = phasesOfMode(mode).find((num) => !isPhaseDone(checkpoints.get(num)?.status ?? 'pending'));
@@ -90,7 +90,7 @@ export async function planResume(store: Store, files: SessionFiles, ref: Session
 }
 
 async function priorOutputs(
-  store: Store,
+  store: Engine,
   ref: SessionRef,
   phases: readonly number[],
 ): Promise<PriorOutput[]> {
@@ -103,7 +103,7 @@ async function priorOutputs(
   return found;
 }
 
-async function requestedChanges(store: Store, ref: SessionRef, phaseNum: number): Promise<string[]> {
+async function requestedChanges(store: Engine, ref: SessionRef, phaseNum: number): Promise<string[]> {
   const rel = feedbackFile(ref, phaseDefinition(phaseNum));
   const text = await store.read(rel);
   return text === undefined ? [] : parseUserFeedback(text, store.label(rel)).requested_changes;

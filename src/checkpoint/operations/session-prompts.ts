@@ -1,16 +1,16 @@
-import type { Limits } from './limits.js';
-import { readAgentOutputs } from './outputs.js';
-import type { SessionRef } from './paths.js';
-import { type PhaseDefinition, phaseDefinition } from './phases.js';
+import type { Limits } from '../model/limits.js';
+import type { SessionRef } from '../model/paths.js';
+import { type PhaseDefinition, phaseDefinition } from '../model/phases.js';
+import { readAgentOutputs } from '../session/outputs.js';
+import type { SessionFiles } from '../session/session-files.js';
+import { sessionState } from '../session/session-view.js';
+import type { Engine } from '../store/engine.js';
 import { composePrompt, type PromptOutput } from './prompt-text.js';
 import { planResume } from './resume.js';
-import type { SessionFiles } from './session-files.js';
-import { sessionState } from './session-view.js';
-import type { Store } from './store.js';
 
 /** Everything an agent needs to continue a session, within the prompt budget. */
 export async function resumePrompt(
-  store: Store,
+  store: Engine,
   files: SessionFiles,
   limits: Limits,
   ref: SessionRef,
@@ -36,7 +36,7 @@ export async function resumePrompt(
 
 /** A review request for a person: one phase's status, agents, cost and outputs, within the budget. */
 export async function reviewPrompt(
-  store: Store,
+  store: Engine,
   files: SessionFiles,
   limits: Limits,
   ref: SessionRef,
@@ -65,7 +65,7 @@ export async function reviewPrompt(
 }
 
 async function outputsOf(
-  store: Store,
+  store: Engine,
   ref: SessionRef,
   phases: readonly PhaseDefinition[],
 ): Promise<PromptOutput[]> {

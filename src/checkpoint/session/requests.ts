@@ -1,14 +1,14 @@
-import type { AgentEntry } from './formats/checkpoint.js';
-import type { ProjectStatus } from './formats/project.js';
-import type { SessionRef } from './paths.js';
-import type { ExecutionMode, WorkflowType } from './phases.js';
+import type { AgentEntry } from '../formats/checkpoint.js';
+import type { ProjectStatus } from '../formats/project.js';
+import type { SessionRef } from '../model/paths.js';
+import type { ExecutionMode, WorkflowType } from '../model/phases.js';
 import type {
   AgentStatus,
   FeedbackAction,
   PhaseExecutionMode,
   PhaseStatus,
   SessionStatus,
-} from './vocabulary.js';
+} from '../model/vocabulary.js';
 
 export type { SessionRef };
 

@@ -1,14 +1,13 @@
-import { CheckpointError, isPlantedLink } from './errors.js';
-import { type CheckpointRecord, parseCheckpoint } from './formats/checkpoint.js';
-import { type ManifestRecord, parseManifest, renderManifest } from './formats/manifest.js';
-import { parseProject } from './formats/project.js';
-import type { Clock } from './limits.js';
-import { checkpointFile, manifestFile, projectFile, type SessionRef, sessionDir } from './paths.js';
-import { type ExecutionMode, PHASES, phaseDefinition, phasesOfMode } from './phases.js';
+import { type CheckpointRecord, parseCheckpoint } from '../formats/checkpoint.js';
+import { type ManifestRecord, parseManifest, renderManifest } from '../formats/manifest.js';
+import { parseProject } from '../formats/project.js';
+import { CheckpointError, isPlantedLink } from '../model/errors.js';
+import type { Clock } from '../model/limits.js';
+import { checkpointFile, manifestFile, projectFile, type SessionRef, sessionDir } from '../model/paths.js';
+import { type ExecutionMode, PHASES, phaseDefinition, phasesOfMode } from '../model/phases.js';
+import type { Engine, SessionLock } from '../store/engine.js';
 import { applyReview, reviewOverride } from './review-override.js';
-import type { HeldLock } from './session-lock.js';
 import { buildManifest, manifestAgrees, type SessionIdentity } from './session-state.js';
-import type { Store } from './store.js';
 
 /** Why a stored manifest is not a true view of its checkpoints. */
 export type ManifestProblem = 'missing' | 'unreadable' | 'disagrees';
@@ -25,7 +24,7 @@ export interface SessionSnapshot {
 /** Reads a session's manifest and checkpoints, and rewrites the manifest from the checkpoints. */
 export class SessionFiles {
   constructor(
-    private readonly store: Store,
+    private readonly store: Engine,
     private readonly clock: Clock,
   ) {}
 
@@ -113,7 +112,7 @@ export class SessionFiles {
   }
 
   /** Rewrites the manifest from the checkpoints, one revision up. Call it holding the session lock. */
-  async commit(ref: SessionRef, lock: HeldLock, identityHint?: SessionIdentity): Promise<SessionSnapshot> {
+  async commit(ref: SessionRef, lock: SessionLock, identityHint?: SessionIdentity): Promise<SessionSnapshot> {
     const stored = await this.readStoredManifest(ref);
     const identity = stored ?? identityHint ?? (await this.recoverIdentity(ref));
     const checkpoints = await this.readCheckpoints(ref, identity.execution_mode);

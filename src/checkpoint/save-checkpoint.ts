@@ -1,0 +1,147 @@
+import {
+  type AgentEntry,
+  type CheckpointRecord,
+  renderCheckpoint,
+  storedAgent,
+} from './formats/checkpoint.js';
+import { isTerminal, type ManagerContext, sessionRef } from './manager-context.js';
+import type { DecimalText } from './model/decimal.js';
+import { definedOnly } from './model/define.js';
+import { CheckpointError } from './model/errors.js';
+import { checkpointFile, phaseDir, sessionDir } from './model/paths.js';
+import { type ExecutionMode, nextPhaseOfMode, type PhaseDefinition, phaseInMode } from './model/phases.js';
+import type { PhaseStatus } from './model/vocabulary.js';
+import { recordedStart } from './session/phase-times.js';
+import { validateCheckpointRequest } from './session/request-checks.js';
+import type { SaveCheckpointRequest } from './session/requests.js';
+import { assertMetricsFit, sessionMetrics } from './session/session-state.js';
+
+/** checkpoint.md of a phase, then the manifest, under the session's serialisation. */
+export async function saveCheckpoint(
+  ctx: ManagerContext,
+  request: SaveCheckpointRequest,
+): Promise<{ phase_num: number; status: PhaseStatus; revision: number }> {
+  const ref = sessionRef(request);
+  const checked = validateCheckpointRequest(request, ctx.limits);
+  await ctx.files.assertExists(ref);
+  return ctx.store.withLock(sessionDir(ref), async (lock) => {
+    const mode = await ctx.modeOf(ref);
+    const phase = phaseInMode(mode, request.phase_num);
+    const previous = await ctx.files.readCheckpoint(ref, phase.num).catch((error: unknown) => {
+      // The file is being replaced: an unreadable old version is kept in history/, not carried over.
+      if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return undefined;
+      throw error;
+    });
+    const started = await phaseStart(ctx, request, phase, previous);
+    const checkpoint = buildCheckpoint(ctx, request, checked, phase, mode, previous, started);
+    // Everything the manifest is rebuilt from is read before the write, so a save that cannot end in a
+    // true manifest (another phase unreadable, sums too large) fails with nothing written.
+    const checkpoints = await ctx.files.readCheckpoints(ref, mode, phase.num);
+    assertMetricsFit(sessionMetrics(checkpoints.set(phase.num, checkpoint), mode));
+    await ctx.store.ensureDirectory(phaseDir(ref, phase));
+    await ctx.store.write(checkpointFile(ref, phase), renderCheckpoint(checkpoint), {
+      keepHistory: true,
+      lock,
+      parsed: checkpoint,
+    });
+    const { manifest } = await ctx.files.commit(ref, lock);
+    return { phase_num: phase.num, status: checkpoint.status, revision: manifest.revision };
+  });
+}
+
+/**
+ * When the phase began, when the request does not say: the start kept from the attempt under way,
+ * else the earliest start recorded by its agents' outputs, else now for a phase that begins with
+ * this save. A phase reported finished with nothing recorded before has no known start.
+ */
+async function phaseStart(
+  ctx: ManagerContext,
+  request: SaveCheckpointRequest,
+  phase: PhaseDefinition,
+  previous: CheckpointRecord | undefined,
+): Promise<string | undefined> {
+  if (request.started !== undefined) return request.started;
+  // A rerun after a failure or a review asking for changes is a new attempt with a start of its own.
+  const rerun =
+    previous !== undefined &&
+    (previous.status === 'failed' || previous.status === 'requires_retry') &&
+    request.status !== previous.status;
+  if (previous?.started !== undefined && !rerun) return previous.started;
+  const recorded = await recordedStart(
+    ctx.store,
+    request,
+    phase,
+    request.agents,
+    rerun ? previous?.updated : undefined,
+  );
+  if (recorded !== undefined || request.status === 'pending' || isTerminal(request.status)) return recorded;
+  return ctx.clock().toISOString();
+}
+
+function buildCheckpoint(
+  ctx: ManagerContext,
+  request: SaveCheckpointRequest,
+  checked: { errors: string[]; costs: Array<DecimalText | undefined> },
+  phase: PhaseDefinition,
+  mode: ExecutionMode,
+  previous: CheckpointRecord | undefined,
+  started: string | undefined,
+): CheckpointRecord {
+  const now = ctx.clock().toISOString();
+  // Saving the same finished status again keeps the time it finished.
+  const finishedBefore = previous?.status === request.status ? previous.completed : undefined;
+  const completed = request.completed ?? (isTerminal(request.status) ? (finishedBefore ?? now) : undefined);
+  const duration =
+    request.duration ??
+    (started !== undefined && completed !== undefined
+      ? Math.max(0, (Date.parse(completed) - Date.parse(started)) / 1000)
+      : undefined);
+  const next = nextPhaseOfMode(mode, phase.num);
+  return {
+    phase_num: phase.num,
+    phase_name: phase.name,
+    status: request.status,
+    retry_count: request.retry_count ?? previous?.retry_count ?? 0,
+    execution_mode: request.execution_mode ?? 'single',
+    updated: now,
+    agents: request.agents.map((agent, i) =>
+      storedAgent({
+        agent_name: agent.agent_name,
+        status: agent.status,
+        ...definedOnly({ ...agentNumbers(agent), cost: checked.costs[i] }),
+      }),
+    ),
+    errors: checked.errors,
+    ...definedOnly({ started, completed, duration, next_phase: next }),
+  };
+}
+
+export function emptyCheckpoint(
+  ctx: ManagerContext,
+  phase: PhaseDefinition,
+  mode: ExecutionMode,
+): CheckpointRecord {
+  const next = nextPhaseOfMode(mode, phase.num);
+  return {
+    phase_num: phase.num,
+    phase_name: phase.name,
+    status: 'pending',
+    retry_count: 0,
+    execution_mode: 'single',
+    updated: ctx.clock().toISOString(),
+    agents: [],
+    errors: [],
+    ...definedOnly({ next_phase: next }),
+  };
+}
+
+function agentNumbers(agent: SaveCheckpointRequest['agents'][number]): Partial<Omit<AgentEntry, 'cost'>> {
+  return {
+    // The default file name is left out, as parsing the checkpoint would leave it out.
+    output_file: agent.output_file === `${agent.agent_name}.md` ? undefined : agent.output_file,
+    tokens: agent.tokens,
+    input_tokens: agent.input_tokens,
+    output_tokens: agent.output_tokens,
+    duration: agent.duration,
+  };
+}

@@ -1,0 +1,76 @@
+import type { CheckpointRecord } from './formats/checkpoint.js';
+import { renderCheckpoint } from './formats/checkpoint.js';
+import { parseUserFeedback, renderUserFeedback } from './formats/user-feedback.js';
+import { type ManagerContext, sessionRef } from './manager-context.js';
+import { checkpointFile, feedbackFile, phaseDir, type SessionRef, sessionDir } from './model/paths.js';
+import { phaseDefinition, phaseInMode, phasesOfMode } from './model/phases.js';
+import type { FeedbackAction, PhaseStatus } from './model/vocabulary.js';
+import { emptyCheckpoint } from './save-checkpoint.js';
+import { validateFeedback } from './session/request-checks.js';
+import type { SaveUserFeedbackRequest } from './session/requests.js';
+import { statusOfAction } from './session/review-override.js';
+
+/** A human review in user_feedback.md; its action sets the phase status, and the manifest follows. */
+export async function saveUserFeedback(
+  ctx: ManagerContext,
+  request: SaveUserFeedbackRequest,
+): Promise<{ phase_num: number; action: FeedbackAction; phase_status: PhaseStatus }> {
+  const ref = sessionRef(request);
+  const checked = validateFeedback(request, ctx.limits);
+  const action = request.action ?? 'approved';
+  await ctx.files.assertExists(ref);
+  return ctx.store.withLock(sessionDir(ref), async (lock) => {
+    const mode = await ctx.modeOf(ref);
+    const phase = phaseInMode(mode, request.phase_num);
+    const checkpoint = await ctx.files.readCheckpoint(ref, phase.num);
+    // A review edited by hand since may have set the status: the file is brought in line with it.
+    const written = await ctx.files.readCheckpointFile(ref, phase.num);
+    // The manifest is rebuilt from every checkpoint: one that cannot be read fails the save before any write.
+    await ctx.files.readCheckpoints(ref, mode, phase.num);
+    const retryCount =
+      request.retry_count ?? (checkpoint?.retry_count ?? 0) + (action === 'retry_with_changes' ? 1 : 0);
+    const status: PhaseStatus | undefined = statusOfAction(action) ?? checkpoint?.status;
+    await ctx.store.ensureDirectory(phaseDir(ref, phase));
+    await ctx.store.write(
+      feedbackFile(ref, phase),
+      renderUserFeedback({
+        phase_name: phase.name,
+        reviewed: request.reviewed,
+        approved: request.approved,
+        timestamp: ctx.clock().toISOString(),
+        requested_changes: checked.requested_changes,
+        action,
+        retry_count: retryCount,
+        comments: request.comments ?? '',
+      }),
+      { keepHistory: true, lock },
+    );
+    if (status !== undefined && (status !== written?.status || retryCount !== written.retry_count)) {
+      const updated: CheckpointRecord = {
+        ...(written ?? emptyCheckpoint(ctx, phase, mode)),
+        status,
+        retry_count: retryCount,
+        updated: ctx.clock().toISOString(),
+      };
+      await ctx.store.write(checkpointFile(ref, phase), renderCheckpoint(updated), {
+        keepHistory: true,
+        lock,
+        parsed: updated,
+      });
+    }
+    await ctx.files.commit(ref, lock);
+    return { phase_num: phase.num, action, phase_status: status ?? 'pending' };
+  });
+}
+
+export async function getApprovedPhases(ctx: ManagerContext, ref: SessionRef): Promise<{ phases: number[] }> {
+  sessionRef(ref);
+  await ctx.files.assertExists(ref);
+  const phases: number[] = [];
+  for (const num of phasesOfMode(await ctx.modeOf(ref))) {
+    const rel = feedbackFile(ref, phaseDefinition(num));
+    const text = await ctx.store.read(rel);
+    if (text !== undefined && parseUserFeedback(text, ctx.store.label(rel)).approved) phases.push(num);
+  }
+  return { phases };
+}

@@ -1,0 +1,87 @@
+import type { RelPath } from '../model/paths.js';
+import type { ParseCache } from './parse-cache.js';
+
+export type { RelPath };
+
+export interface Entry {
+  name: string;
+  kind: 'file' | 'directory' | 'other';
+}
+
+export interface WriteOptions {
+  /** Keep the replaced version in the sibling history/ folder; identical content is not rewritten. */
+  keepHistory?: boolean;
+  /** Commit only while this session serialisation is still ours. */
+  lock?: SessionLock;
+  /** The record `content` renders, remembered as this version's parse (see ParseCache). */
+  parsed?: unknown;
+}
+
+export interface HistoryVersion {
+  /** Where the version is, as a path label (`.../history/{stem}.v{n}.md`). */
+  file: string;
+  version: number;
+  /** When that version was written. */
+  saved_at: string;
+}
+
+/** A session's serialisation, held for the length of a withLock action. */
+export interface SessionLock {
+  /** Throws LOCK_TIMEOUT when the serialisation was lost (taken over): nothing more may be written. */
+  assertHeld(): Promise<void>;
+}
+
+export const HISTORY_DIR = 'history';
+
+/**
+ * What the managers see of storage: markdown documents and the folders that hold them, addressed by
+ * validated relative paths (`{project}/sessions/{session}/phase_1_concept/checkpoint.md`), the same
+ * bytes and layout on every engine. Reads see the latest committed version; a write is durable when
+ * it returns; writes made inside withLock by one session's callers are serialised across every
+ * process (and machine) sharing the store, and on an engine with transactions they commit together.
+ */
+export interface Engine {
+  /** Where the documents live, for people (a folder, or a database with its password hidden). */
+  readonly root: string;
+  /** Parsed documents, reused while unchanged. */
+  readonly parsed: ParseCache;
+
+  label(rel: RelPath): string;
+  read(rel: RelPath): Promise<string | undefined>;
+  /** The text with an identity that changes whenever the document does (for caches). */
+  readIdentified(rel: RelPath): Promise<{ text: string; identity: string } | undefined>;
+  /** Whether a document or folder is there. */
+  exists(rel: RelPath): Promise<boolean>;
+  /** When the document was last written. */
+  modifiedMs(rel: RelPath): Promise<number | undefined>;
+  /** When the folder was created. */
+  createdAt(rel: RelPath): Promise<Date | undefined>;
+  /** Changes whenever a child of the folder comes or goes; undefined for no folder. */
+  directoryStamp(rel: RelPath): Promise<string | undefined>;
+  /** The children of a folder, without names that start with "." (locks, temporary files). */
+  list(rel: RelPath): Promise<Entry[]>;
+  /** The subfolders of a folder with the time each was created. */
+  listDirectoriesCreated(rel: RelPath): Promise<Array<{ name: string; createdMs: number }>>;
+
+  /** Makes the folder and its parents; whether the last one was made by this call. */
+  ensureDirectory(rel: RelPath): Promise<boolean>;
+  /** Makes the folder only if nothing has that name yet: how a caller claims a fresh id. */
+  createDirectoryExclusive(rel: RelPath): Promise<boolean>;
+  /** Replaces a document durably; false when `keepHistory` found the same content there. */
+  write(rel: RelPath, content: string, options?: WriteOptions): Promise<boolean>;
+  /** Runs `action` holding the serialisation of folder `rel` (a session, a project). */
+  withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>): Promise<T>;
+
+  /** The earlier versions of a document, oldest first. */
+  history(rel: RelPath): Promise<HistoryVersion[]>;
+  /** The path under which version `version` of `rel` is read. */
+  historyFile(rel: RelPath, version: number): RelPath;
+
+  /** Calls `onChange` whenever the document changes, by any writer; returns the function that stops. */
+  watch(rel: RelPath, onChange: () => void): Promise<() => void>;
+  /** Removes what writers that died left behind below `rel`; returns what it removed. */
+  removeOrphans(rel: RelPath, depth?: number): Promise<string[]>;
+  /** Whether the engine answers (GET /healthz). */
+  healthy(): Promise<boolean>;
+  close(): Promise<void>;
+}

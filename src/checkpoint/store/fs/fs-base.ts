@@ -1,0 +1,171 @@
+import { lstatSync, type Stats } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { CheckpointError } from '../../model/errors.js';
+import type { RelPath } from '../engine.js';
+import { errnoCode, OPEN_DIRECTORY, OPEN_READ, type StoreFs } from './store-fs.js';
+
+export const SEGMENT = /^[A-Za-z0-9_.-]{1,255}$/;
+
+/**
+ * The file engine's ground floor: every path is built from validated names, stays inside the real
+ * base directory and never passes through a symbolic link; reads, directory creation and fsync.
+ */
+export class FsBase {
+  constructor(
+    readonly fs: StoreFs,
+    readonly root: string,
+    /** fsync files and directories before acknowledging. */
+    readonly durable: boolean,
+  ) {}
+
+  label(rel: RelPath): string {
+    return rel.join('/');
+  }
+
+  /** The absolute path of `rel`, after checking every name and every existing component. */
+  async resolve(rel: RelPath): Promise<string> {
+    for (const segment of rel) {
+      if (!SEGMENT.test(segment) || segment === '.' || segment === '..') {
+        throw new CheckpointError(
+          'INVALID_ARGUMENT',
+          `path segment ${JSON.stringify(segment)} is not a safe file name`,
+        );
+      }
+    }
+    const path = join(this.root, ...rel);
+    if (!isInside(this.root, path)) {
+      throw new CheckpointError(
+        'INVALID_ARGUMENT',
+        `${JSON.stringify(rel.join('/'))} leaves the base directory`,
+      );
+    }
+    // Synchronous on purpose: an lstat takes microseconds, a round trip through libuv's thread pool
+    // many times that, and every call checks several components.
+    let current = this.root;
+    for (let depth = 0; depth < rel.length; depth++) {
+      current = join(current, rel[depth] as string);
+      let stat: Stats | undefined;
+      try {
+        stat = lstatSync(current, { throwIfNoEntry: false });
+      } catch (error) {
+        if (errnoCode(error) === 'ENOTDIR') break;
+        throw this.ioError('reading', rel.slice(0, depth + 1), error);
+      }
+      if (stat === undefined) break;
+      if (stat.isSymbolicLink()) throw this.symlinkError(rel.slice(0, depth + 1));
+    }
+    return path;
+  }
+
+  async readData(rel: RelPath): Promise<Buffer | undefined> {
+    const path = await this.resolve(rel);
+    try {
+      const handle = await this.fs.open(path, OPEN_READ);
+      try {
+        return await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      if (code === 'ELOOP') throw this.symlinkError(rel);
+      if (code === 'EISDIR')
+        throw new CheckpointError('CORRUPT_FILE', `${this.label(rel)} is a directory, expected a file`);
+      throw this.ioError('reading', rel, error);
+    }
+  }
+
+  async readBytes(rel: RelPath, path: string): Promise<{ data: Buffer; mtime: Date } | undefined> {
+    try {
+      const handle = await this.fs.open(path, OPEN_READ);
+      try {
+        const stat = await handle.stat();
+        return { data: await handle.readFile(), mtime: stat.mtime };
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT') return undefined;
+      if (code === 'ELOOP') throw this.symlinkError(rel);
+      throw this.ioError('reading', rel, error);
+    }
+  }
+
+  async isDirectory(rel: RelPath): Promise<boolean> {
+    const path = await this.resolve(rel);
+    try {
+      return (await this.fs.lstat(path)).isDirectory();
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return false;
+      throw this.ioError('reading', rel, error);
+    }
+  }
+
+  /** Creates the directory unless it exists; whether this call created it. */
+  async makeDirectory(rel: RelPath): Promise<boolean> {
+    const path = await this.resolve(rel);
+    try {
+      await this.fs.mkdir(path);
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw this.ioError('creating', rel, error);
+      const stat = await this.fs.lstat(path);
+      if (stat.isSymbolicLink()) throw this.symlinkError(rel);
+      if (!stat.isDirectory())
+        throw new CheckpointError('CONFLICT', `${this.label(rel)} exists and is not a directory`);
+      return false;
+    }
+    await this.syncDirectory(rel.slice(0, -1));
+    return true;
+  }
+
+  async syncDirectory(rel: RelPath): Promise<void> {
+    try {
+      await this.flushDirectory(rel);
+    } catch (error) {
+      throw error instanceof CheckpointError ? error : this.ioError('flushing', rel, error);
+    }
+  }
+
+  /** fsync of the directory: what makes a rename or a new name survive a power loss. */
+  async flushDirectory(rel: RelPath): Promise<void> {
+    if (!this.durable) return;
+    const handle = await this.fs.open(await this.resolve(rel), OPEN_DIRECTORY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async removeQuietly(path: string): Promise<void> {
+    try {
+      await this.fs.unlink(path);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+    }
+  }
+
+  symlinkError(rel: RelPath): CheckpointError {
+    return new CheckpointError(
+      'CORRUPT_FILE',
+      `${this.label(rel)} is a symbolic link; the store never follows links. Replace it with a real file or directory`,
+      true,
+    );
+  }
+
+  ioError(action: string, rel: RelPath, error: unknown): CheckpointError {
+    const code = errnoCode(error) ?? 'unknown error';
+    const where = relative(this.root, join(this.root, ...rel)) || '.';
+    return new CheckpointError(
+      'INTERNAL',
+      `${action} ${where} failed (${code}); nothing was acknowledged and the previous version is intact. Call the tool again once the disk problem is fixed`,
+    );
+  }
+}
+
+/** Whether `path` is `root` or below it, separator-aware (`/base_evil` is not inside `/base`). */
+export function isInside(root: string, path: string): boolean {
+  return path === root || path.startsWith(root + sep);
+}

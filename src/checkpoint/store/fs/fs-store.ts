@@ -1,0 +1,214 @@
+import { lstatSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { CheckpointError } from '../../model/errors.js';
+import type { Engine, Entry, HistoryVersion, RelPath, SessionLock, WriteOptions } from '../engine.js';
+import { ParseCache } from '../parse-cache.js';
+import { contentIdentity, writeTemporary } from './atomic-write.js';
+import { FsBase } from './fs-base.js';
+import { archive, historyFile, historyVersions } from './history.js';
+import { directoryStamp, listDirectoriesCreated, listEntries, removeOrphans } from './listing.js';
+import { acquireLock, lockPathOf } from './session-lock.js';
+import { errnoCode, nodeFs, type StoreFs } from './store-fs.js';
+import { DocumentWatcher } from './watcher.js';
+
+export interface FsStoreOptions {
+  fs?: StoreFs;
+  /** fsync files and directories before acknowledging (default true). */
+  durable?: boolean;
+  lockTimeoutMs?: number;
+  staleLockMs?: number;
+}
+
+/**
+ * The file engine, the embedded default: the documents are the files of one directory tree, the
+ * source of truth a person can open and edit. Every write is atomic and durable (temporary file,
+ * fsync, rename, fsync of the folder); a session is serialised across processes by a lock file.
+ */
+export class FsStore implements Engine {
+  readonly parsed: ParseCache = new ParseCache(this);
+  readonly staleLockMs: number;
+  private readonly base: FsBase;
+  private readonly lockTimeoutMs: number;
+  private readonly localLocks = new Map<string, Promise<unknown>>();
+  private readonly watcher = new DocumentWatcher(this);
+
+  private constructor(
+    readonly root: string,
+    options: FsStoreOptions,
+  ) {
+    this.base = new FsBase(options.fs ?? nodeFs, root, options.durable ?? true);
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+    this.staleLockMs = options.staleLockMs ?? 30_000;
+  }
+
+  /** Creates the base directory if needed and resolves its real path once. */
+  static async open(baseDir: string, options: FsStoreOptions = {}): Promise<FsStore> {
+    const fs = options.fs ?? nodeFs;
+    await fs.mkdir(baseDir, { recursive: true });
+    return new FsStore(await fs.realpath(baseDir), options);
+  }
+
+  label(rel: RelPath): string {
+    return this.base.label(rel);
+  }
+
+  /** The absolute path of `rel` in the tree, checked like every path the store touches. */
+  pathOf(rel: RelPath): Promise<string> {
+    return this.base.resolve(rel);
+  }
+
+  async read(rel: RelPath): Promise<string | undefined> {
+    return (await this.base.readData(rel))?.toString('utf8');
+  }
+
+  /** The text with the identity of its bytes (see contentIdentity), for caches. */
+  async readIdentified(rel: RelPath): Promise<{ text: string; identity: string } | undefined> {
+    const data = await this.base.readData(rel);
+    return data && { text: data.toString('utf8'), identity: contentIdentity(data) };
+  }
+
+  async exists(rel: RelPath): Promise<boolean> {
+    return (await this.stat(rel)) !== undefined;
+  }
+
+  async modifiedMs(rel: RelPath): Promise<number | undefined> {
+    return (await this.stat(rel))?.mtimeMs;
+  }
+
+  /** When `rel` was created, where the file system records it, else when it last changed. */
+  async createdAt(rel: RelPath): Promise<Date | undefined> {
+    const path = await this.base.resolve(rel);
+    try {
+      const stat = lstatSync(path, { throwIfNoEntry: false });
+      if (stat === undefined) return undefined;
+      return stat.birthtimeMs > 0 ? stat.birthtime : stat.mtime;
+    } catch (error) {
+      if (errnoCode(error) === 'ENOTDIR') return undefined;
+      throw this.base.ioError('reading', rel, error);
+    }
+  }
+
+  directoryStamp(rel: RelPath): Promise<string | undefined> {
+    return directoryStamp(this.base, rel);
+  }
+
+  list(rel: RelPath): Promise<Entry[]> {
+    return listEntries(this.base, rel);
+  }
+
+  listDirectoriesCreated(rel: RelPath): Promise<Array<{ name: string; createdMs: number }>> {
+    return listDirectoriesCreated(this.base, rel);
+  }
+
+  /** Creates every missing directory of `rel`; returns whether the last one was created by this call. */
+  async ensureDirectory(rel: RelPath): Promise<boolean> {
+    if (await this.base.isDirectory(rel)) return false;
+    let created = false;
+    for (let depth = 1; depth <= rel.length; depth++) {
+      created = await this.base.makeDirectory(rel.slice(0, depth));
+    }
+    return created;
+  }
+
+  async createDirectoryExclusive(rel: RelPath): Promise<boolean> {
+    await this.ensureDirectory(rel.slice(0, -1));
+    return this.base.makeDirectory(rel);
+  }
+
+  async write(rel: RelPath, content: string, options: WriteOptions = {}): Promise<boolean> {
+    const base = this.base;
+    const target = await base.resolve(rel);
+    const data = Buffer.from(content, 'utf8');
+    let previous: { data: Buffer; mtime: Date } | undefined;
+    // A first save has nothing to keep: one cheap lstat spares the open of a missing file.
+    if (options.keepHistory && lstatSync(target, { throwIfNoEntry: false }) !== undefined) {
+      previous = await base.readBytes(rel, target);
+      if (previous?.data.equals(data)) return false;
+    }
+    const { temp, identity } = await writeTemporary(base, rel, dirname(target), basename(target), data);
+    try {
+      if (previous) await archive(base, rel, previous.data, previous.mtime);
+      await options.lock?.assertHeld();
+      // rename is atomic: a reader sees the old file or the new, never half of one.
+      await base.fs.rename(temp, target);
+    } catch (error) {
+      await base.removeQuietly(temp);
+      throw error instanceof CheckpointError ? error : base.ioError('writing', rel, error);
+    }
+    try {
+      await base.flushDirectory(rel.slice(0, -1));
+    } catch (error) {
+      if (error instanceof CheckpointError) throw error;
+      throw new CheckpointError(
+        'INTERNAL',
+        `flushing the directory of ${this.label(rel)} failed (${errnoCode(error) ?? 'unknown error'}) after the new version replaced the old one: it is in place but may not survive a power loss, so nothing was acknowledged. Call the tool again once the disk problem is fixed`,
+      );
+    }
+    // The writer knows what it wrote: the next read of this version needs no parse.
+    if (options.parsed !== undefined) this.parsed.remember(rel, identity, () => options.parsed);
+    return true;
+  }
+
+  /** Runs `action` holding the lock of directory `rel`, shared by every process on this base directory. */
+  async withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>): Promise<T> {
+    const path = lockPathOf(await this.base.resolve(rel));
+    // Calls in this process queue here instead of polling the lock file against each other.
+    const before = this.localLocks.get(path) ?? Promise.resolve();
+    const run = before.then(async () => {
+      const lock = await acquireLock(this.base.fs, path, this.label(rel), {
+        timeoutMs: this.lockTimeoutMs,
+        staleMs: this.staleLockMs,
+      }).catch((error: unknown) => {
+        throw error instanceof CheckpointError ? error : this.base.ioError('locking', rel, error);
+      });
+      try {
+        return await action(lock);
+      } finally {
+        // The action's result or error is what the caller must hear; a lock file that cannot be removed goes stale.
+        await lock.release().catch(() => undefined);
+      }
+    });
+    const settled = run.catch(() => undefined);
+    this.localLocks.set(path, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.localLocks.get(path) === settled) this.localLocks.delete(path);
+    }
+  }
+
+  history(rel: RelPath): Promise<HistoryVersion[]> {
+    return historyVersions(this.base, rel);
+  }
+
+  historyFile(rel: RelPath, version: number): RelPath {
+    return historyFile(rel, version);
+  }
+
+  watch(rel: RelPath, onChange: () => void): Promise<() => void> {
+    return this.watcher.watch(rel, onChange);
+  }
+
+  /** Deletes temporary files whose writer is gone, and lock leftovers; returns their paths. */
+  removeOrphans(rel: RelPath, depth = 0): Promise<string[]> {
+    return removeOrphans(this.base, this.staleLockMs, rel, depth);
+  }
+
+  async healthy(): Promise<boolean> {
+    return (await this.stat([])) !== undefined;
+  }
+
+  async close(): Promise<void> {
+    this.watcher.close();
+  }
+
+  private async stat(rel: RelPath) {
+    const path = await this.base.resolve(rel);
+    try {
+      return await this.base.fs.lstat(path);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
+      throw this.base.ioError('reading', rel, error);
+    }
+  }
+}
