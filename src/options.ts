@@ -21,6 +21,25 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: 'base directory of the markdown tree',
   },
   {
+    name: 'store',
+    value: '<url>',
+    env: 'CHECKPOINT_STORE_URL',
+    default: '',
+    description: 'postgres://... to keep the documents in PostgreSQL (default: the files of --base-dir)',
+  },
+  {
+    name: 'to',
+    value: '<dir>',
+    default: '',
+    description: 'with export: the folder to write the tree to',
+  },
+  {
+    name: 'from',
+    value: '<dir>',
+    default: '',
+    description: 'with import: the folder tree to load',
+  },
+  {
     name: 'tools',
     value: '<set>',
     env: 'CHECKPOINT_TOOLS',
@@ -127,8 +146,12 @@ export interface HttpOptions {
 }
 
 export interface CliOptions {
-  command: 'serve' | 'repair' | 'help' | 'version';
+  command: 'serve' | 'repair' | 'migrate' | 'export' | 'import' | 'help' | 'version';
   baseDir: string;
+  /** A postgres:// URL: the PostgreSQL engine instead of the files of baseDir. */
+  storeUrl?: string;
+  /** export: where to write the tree; import: where to read it. */
+  treeDir?: string;
   tools: ToolSet;
   limits: Limits;
   lockTimeoutMs: number;
@@ -139,10 +162,15 @@ export interface CliOptions {
 
 export const USAGE = `Usage: checkpoint-mcp [serve] [--http] [options]
        checkpoint-mcp repair [options]
+       checkpoint-mcp migrate --store <url>
+       checkpoint-mcp export --store <url> --to <dir>
+       checkpoint-mcp import --from <dir> --store <url>
 
 serve (the default) runs the MCP server over stdio, or over Streamable HTTP at /mcp with --http.
-repair rebuilds every session manifest of the base directory from its checkpoints, removes orphaned
-temporary files and prints what changed.
+repair rebuilds every session manifest from its checkpoints, removes orphaned temporary files and
+prints what changed. migrate brings a PostgreSQL database to this version's schema (serve refuses a
+database that is behind). export writes a database's documents, history included, as the file tree
+the file engine keeps; import loads such a tree (again and again gives the same result).
 
 Options:
 ${OPTIONS.map(usageLine).join('\n')}
@@ -176,13 +204,11 @@ export function parseOptions(
     return typeof value === 'string' ? value : option?.env === undefined ? undefined : env[option.env];
   };
   const number = (name: string): number => positive(`--${name}`, text(name), Number(defaultOf(name)));
-  const command = values.help
+  const command: CliOptions['command'] = values.help
     ? 'help'
     : values.version
       ? 'version'
-      : positionals[0] === 'repair'
-        ? 'repair'
-        : 'serve';
+      : ((positionals[0] ?? 'serve') as CliOptions['command']);
   return {
     command,
     baseDir: text('base-dir') ?? defaultOf('base-dir'),
@@ -196,10 +222,29 @@ export function parseOptions(
     lockTimeoutMs: number('lock-timeout-ms'),
     staleLockMs: number('stale-lock-ms'),
     ...(values.http === true ? { http: httpOptions(text, env) } : {}),
+    ...storeOptions(command, text),
   };
 }
 
-const COMMANDS = ['serve', 'repair'];
+const COMMANDS = ['serve', 'repair', 'migrate', 'export', 'import'];
+
+function storeOptions(
+  command: CliOptions['command'],
+  text: (name: string) => string | undefined,
+): Pick<CliOptions, 'storeUrl' | 'treeDir'> {
+  const url = text('store') || undefined;
+  if (url !== undefined && !/^postgres(ql)?:\/\//.test(url))
+    throw new Error(
+      '--store must be a postgres:// or postgresql:// URL (leave it out for the files of --base-dir)',
+    );
+  const needsStore = command === 'migrate' || command === 'export' || command === 'import';
+  if (needsStore && url === undefined)
+    throw new Error(`${command} needs --store <postgres url> (or CHECKPOINT_STORE_URL)`);
+  const treeDir = command === 'export' ? text('to') : command === 'import' ? text('from') : undefined;
+  if ((command === 'export' || command === 'import') && !treeDir)
+    throw new Error(`${command} needs ${command === 'export' ? '--to' : '--from'} <dir>`);
+  return { ...(url ? { storeUrl: url } : {}), ...(treeDir ? { treeDir } : {}) };
+}
 
 function httpOptions(
   text: (name: string) => string | undefined,

@@ -4,13 +4,15 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/server';
 import { CheckpointManager } from './checkpoint/checkpoint-manager.js';
+import { isCheckpointError } from './checkpoint/model/errors.js';
 import { IDENTIFIER_RULE, RESERVED_AGENT_NAMES } from './checkpoint/model/identifiers.js';
 import type { Limits } from './checkpoint/model/limits.js';
 import { ProjectManager } from './checkpoint/project-manager.js';
 import { formatRepairReport, removeOrphanFiles, repairBaseDirectory } from './checkpoint/repair.js';
-import { FsStore } from './checkpoint/store/fs/fs-store.js';
+import { SchemaBehindError } from './checkpoint/store/postgres/pg-store.js';
 import { ICONS } from './icons.js';
 import { type CliOptions, type HttpOptions, parseOptions, USAGE } from './options.js';
+import { openStore, runStoreCommand } from './store-commands.js';
 import { Activity } from './tools/activity.js';
 import { ToolCatalog, type ToolSet } from './tools/catalog.js';
 import { listChanged } from './tools/define.js';
@@ -129,10 +131,15 @@ async function main(): Promise<void> {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
+  if (options.command === 'migrate' || options.command === 'export' || options.command === 'import') {
+    process.stdout.write(`${(await runStoreCommand(options)).join('\n')}\n`);
+    return;
+  }
   const logger = new ServerLogger((line) => process.stderr.write(line));
-  const store = await FsStore.open(options.baseDir, {
-    lockTimeoutMs: options.lockTimeoutMs,
-    staleLockMs: options.staleLockMs,
+  const store = await openStore(options, logger).catch((error: unknown) => {
+    // A database that is behind or out of reach is a setting to fix: one line, no stack.
+    if (error instanceof SchemaBehindError || isCheckpointError(error)) throw new StartupError(error.message);
+    throw error;
   });
   const checkpoints = new CheckpointManager(store, undefined, options.limits);
   if (options.command === 'repair') {
@@ -153,7 +160,7 @@ async function main(): Promise<void> {
       activity,
       logger,
       maxBodyBytes: maxLineBytes(options.limits),
-      healthy: async () => store.exists([]),
+      healthy: () => store.healthy(),
     });
     // One line a supervisor or a test can wait for; with --port 0 it is the only way to learn the port.
     process.stderr.write(`checkpoint-mcp listening on ${http.url}\n`);

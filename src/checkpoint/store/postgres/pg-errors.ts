@@ -1,0 +1,75 @@
+import { CheckpointError } from '../../model/errors.js';
+
+/** SQLSTATE classes and socket errors that mean the database is out of reach, not that a query was wrong. */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300', // too_many_connections
+]);
+
+const LOCK_NOT_AVAILABLE = '55P03';
+
+export function isConnectionError(error: unknown): boolean {
+  const code = codeOf(error);
+  if (code !== undefined && CONNECTION_CODES.has(code)) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(
+    message,
+  );
+}
+
+/**
+ * A database error as the core's: out of reach is UNAVAILABLE (call again), a session lock held too
+ * long is LOCK_TIMEOUT, anything else INTERNAL. Only the error's code reaches the message, never the
+ * query, its values or the connection string.
+ */
+export function storeError(error: unknown, action: string): CheckpointError {
+  if (error instanceof CheckpointError) return error;
+  const code = codeOf(error) ?? 'unknown error';
+  if (isConnectionError(error)) {
+    return new CheckpointError(
+      'UNAVAILABLE',
+      `the database could not be reached while ${action} (${code}); nothing was acknowledged. Call the tool again: the server reconnects on its own, and saving the same content twice is harmless`,
+    );
+  }
+  if (code === LOCK_NOT_AVAILABLE) {
+    return new CheckpointError(
+      'LOCK_TIMEOUT',
+      `another writer held the session too long while ${action}; nothing was written. Call the tool again`,
+    );
+  }
+  return new CheckpointError(
+    'INTERNAL',
+    `the database refused ${action} (${code}); nothing was acknowledged. Call the tool again, and report it if it persists`,
+  );
+}
+
+function codeOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
+}
+
+/** The connection string without its password, for logs and messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    // Not a URL at all: say nothing of what it holds.
+    return 'the database (connection string hidden)';
+  }
+}

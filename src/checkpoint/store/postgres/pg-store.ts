@@ -1,0 +1,439 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { CheckpointError } from '../../model/errors.js';
+import {
+  type Engine,
+  type Entry,
+  HISTORY_DIR,
+  type HistoryVersion,
+  type RelPath,
+  type SessionLock,
+  type WriteOptions,
+} from '../engine.js';
+import { ParseCache } from '../parse-cache.js';
+import { isConnectionError, redactUrl, storeError } from './pg-errors.js';
+import { LATEST_VERSION, schemaVersion } from './pg-migrate.js';
+import { CHANGES_CHANNEL, ChangeListener } from './pg-watch.js';
+
+export interface PgStoreOptions {
+  /** Connections the pool keeps at most. */
+  poolSize?: number;
+  lockTimeoutMs?: number;
+  onWarning?: (message: string) => void;
+}
+
+/** A database whose schema is older than this server: `migrate` brings it up to date. */
+export class SchemaBehindError extends Error {}
+
+const SEGMENT = /^[A-Za-z0-9_.-]{1,255}$/;
+const HISTORY_NAME = /^(.+)\.v(\d+)\.md$/;
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/**
+ * The PostgreSQL engine: the same markdown documents, byte for byte, keyed by the same relative paths,
+ * for replicas on many machines. A session's serialisation is its row in checkpoint_locks, locked
+ * FOR UPDATE for a transaction in which every read and write of the locked action runs; the writes
+ * commit together or not at all. Replaced versions become history rows numbered as the file engine
+ * numbers them. Every statement is parameterised.
+ */
+export class PgStore implements Engine {
+  readonly parsed: ParseCache = new ParseCache(this);
+  readonly root: string;
+  private readonly transaction = new AsyncLocalStorage<{ client: pg.PoolClient; path: string }>();
+  private readonly changes: ChangeListener;
+  private readonly lockTimeoutMs: number;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    url: string,
+    options: PgStoreOptions,
+  ) {
+    this.root = redactUrl(url);
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+    const warn = options.onWarning ?? (() => undefined);
+    this.changes = new ChangeListener({ connectionString: url }, warn);
+    // An idle connection the server dropped reports here; the pool replaces it on its own.
+    pool.on('error', (error) => warn(`a pooled connection was lost (${error.message})`));
+  }
+
+  /** Connects and checks the schema: a database behind this server's migrations refuses to serve. */
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      idleTimeoutMillis: 10_000,
+      connectionTimeoutMillis: 5_000,
+    });
+    try {
+      const version = await schemaVersion(pool);
+      if (version < LATEST_VERSION) {
+        throw new SchemaBehindError(
+          `the database ${redactUrl(url)} has schema version ${version}, this server needs ${LATEST_VERSION}: run checkpoint-mcp migrate --store <url> first`,
+        );
+      }
+    } catch (error) {
+      await pool.end();
+      throw error instanceof SchemaBehindError ? error : storeError(error, 'opening the store');
+    }
+    return new PgStore(pool, url, options);
+  }
+
+  label(rel: RelPath): string {
+    return rel.join('/');
+  }
+
+  async read(rel: RelPath): Promise<string | undefined> {
+    return (await this.readIdentified(rel))?.text;
+  }
+
+  async readIdentified(rel: RelPath): Promise<{ text: string; identity: string } | undefined> {
+    const path = pathOf(rel);
+    const version = historyRef(rel);
+    return this.run('reading', async (db) => {
+      if (version) {
+        const result = await db.query(
+          'SELECT body FROM checkpoint_history WHERE path = $1 AND version = $2',
+          [version.path, version.version],
+        );
+        const body = result.rows[0]?.body as string | undefined;
+        return body === undefined ? undefined : { text: body, identity: `history:${path}` };
+      }
+      const result = await db.query('SELECT body, write_id FROM checkpoint_documents WHERE path = $1', [
+        path,
+      ]);
+      const row = result.rows[0] as { body: string; write_id: string } | undefined;
+      // A write's id is never reused, not even by a transaction that rolled back.
+      return row && { text: row.body, identity: row.write_id };
+    });
+  }
+
+  async exists(rel: RelPath): Promise<boolean> {
+    const path = pathOf(rel);
+    if (path === '') return true;
+    return this.run('reading', async (db) => {
+      const version = historyRef(rel);
+      if (version) {
+        const found = await db.query('SELECT 1 FROM checkpoint_history WHERE path = $1 AND version = $2', [
+          version.path,
+          version.version,
+        ]);
+        return found.rowCount !== 0;
+      }
+      const found = await db.query(
+        'SELECT 1 FROM checkpoint_documents WHERE path = $1 UNION ALL SELECT 1 FROM checkpoint_folders WHERE path = $1 LIMIT 1',
+        [path],
+      );
+      return (
+        found.rowCount !== 0 || (rel.at(-1) === HISTORY_DIR && (await this.hasHistory(db, parentOf(path))))
+      );
+    });
+  }
+
+  async modifiedMs(rel: RelPath): Promise<number | undefined> {
+    const result = await this.run('reading', (db) =>
+      db.query('SELECT updated_at FROM checkpoint_documents WHERE path = $1', [pathOf(rel)]),
+    );
+    const at = result.rows[0]?.updated_at as Date | undefined;
+    return at?.getTime();
+  }
+
+  async createdAt(rel: RelPath): Promise<Date | undefined> {
+    const result = await this.run('reading', (db) =>
+      db.query('SELECT created_at FROM checkpoint_folders WHERE path = $1', [pathOf(rel)]),
+    );
+    return result.rows[0]?.created_at as Date | undefined;
+  }
+
+  async directoryStamp(rel: RelPath): Promise<string | undefined> {
+    const path = pathOf(rel);
+    return this.run('reading', async (db) => {
+      if (path !== '' && !(await this.isFolder(db, path))) return undefined;
+      // Folders are never removed: their count and the newest creation time change when one comes.
+      const result = await db.query(
+        "SELECT count(*)::text || ':' || coalesce(max(created_at)::text, '') AS stamp FROM checkpoint_folders WHERE parent = $1",
+        [path],
+      );
+      return result.rows[0]?.stamp as string;
+    });
+  }
+
+  async list(rel: RelPath): Promise<Entry[]> {
+    const path = pathOf(rel);
+    return this.run('listing', async (db) => {
+      if (rel.at(-1) === HISTORY_DIR) {
+        const versions = await db.query(
+          'SELECT path, version FROM checkpoint_history WHERE parent = $1 ORDER BY path, version',
+          [parentOf(path)],
+        );
+        return versions.rows.map((row: { path: string; version: number }) => ({
+          name: `${stemOf(nameOf(row.path))}.v${row.version}.md`,
+          kind: 'file' as const,
+        }));
+      }
+      const folders = await db.query('SELECT name FROM checkpoint_folders WHERE parent = $1', [path]);
+      const documents = await db.query('SELECT name FROM checkpoint_documents WHERE parent = $1', [path]);
+      const entries: Entry[] = [
+        ...folders.rows.map((row: { name: string }) => ({ name: row.name, kind: 'directory' as const })),
+        ...documents.rows.map((row: { name: string }) => ({ name: row.name, kind: 'file' as const })),
+      ];
+      if (await this.hasHistory(db, path)) entries.push({ name: HISTORY_DIR, kind: 'directory' });
+      return entries;
+    });
+  }
+
+  async listDirectoriesCreated(rel: RelPath): Promise<Array<{ name: string; createdMs: number }>> {
+    const result = await this.run('listing', (db) =>
+      db.query('SELECT name, created_at FROM checkpoint_folders WHERE parent = $1', [pathOf(rel)]),
+    );
+    return result.rows.map((row: { name: string; created_at: Date }) => ({
+      name: row.name,
+      createdMs: row.created_at.getTime(),
+    }));
+  }
+
+  async ensureDirectory(rel: RelPath): Promise<boolean> {
+    const path = pathOf(rel);
+    return this.run('creating a folder', (db) => insertFolders(db, path));
+  }
+
+  async createDirectoryExclusive(rel: RelPath): Promise<boolean> {
+    return this.ensureDirectory(rel);
+  }
+
+  async write(rel: RelPath, content: string, options: WriteOptions = {}): Promise<boolean> {
+    const path = pathOf(rel);
+    if (historyRef(rel))
+      throw new CheckpointError('INVALID_ARGUMENT', `${path} is a kept version; it is never written`);
+    const writeId = randomUUID();
+    const written = await this.unit('writing', async (db) => {
+      for (;;) {
+        const current = await db.query('SELECT body FROM checkpoint_documents WHERE path = $1 FOR UPDATE', [
+          path,
+        ]);
+        const previous = current.rows[0]?.body as string | undefined;
+        if (previous === undefined) {
+          await insertFolders(db, parentOf(path));
+          // Two first saves of one document: the second waits here for the first, then keeps it as history.
+          const inserted = await db.query(
+            'INSERT INTO checkpoint_documents (path, parent, name, body, write_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (path) DO NOTHING',
+            [path, parentOf(path), nameOf(path), content, writeId],
+          );
+          if (inserted.rowCount === 0) continue;
+        } else {
+          if (options.keepHistory && previous === content) return false;
+          if (options.keepHistory) {
+            await db.query(
+              `INSERT INTO checkpoint_history (path, parent, version, body, saved_at)
+               SELECT d.path, d.parent, coalesce((SELECT max(h.version) FROM checkpoint_history h WHERE h.path = d.path), 0) + 1, d.body, d.updated_at
+               FROM checkpoint_documents d WHERE d.path = $1`,
+              [path],
+            );
+          }
+          await db.query(
+            'UPDATE checkpoint_documents SET body = $2, write_id = $3, updated_at = clock_timestamp() WHERE path = $1',
+            [path, content, writeId],
+          );
+        }
+        await options.lock?.assertHeld();
+        await db.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, path]);
+        return true;
+      }
+    });
+    if (written && options.parsed !== undefined) this.parsed.remember(rel, writeId, () => options.parsed);
+    return written;
+  }
+
+  async withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>): Promise<T> {
+    const path = pathOf(rel);
+    const held = this.transaction.getStore();
+    if (held?.path === path) return action(HELD);
+    const client = await this.connect('locking');
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockTimeoutMs))}`);
+      await client.query('INSERT INTO checkpoint_locks (path) VALUES ($1) ON CONFLICT (path) DO NOTHING', [
+        path,
+      ]);
+      await client.query('SELECT path FROM checkpoint_locks WHERE path = $1 FOR UPDATE', [path]);
+      const result = await this.transaction.run({ client, path }, () => action(HELD));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      broken = isConnectionError(error);
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw storeError(error, `holding ${path}`);
+    } finally {
+      // A connection that failed mid-transaction is not handed to the next caller.
+      client.release(broken ? true : undefined);
+    }
+  }
+
+  async history(rel: RelPath): Promise<HistoryVersion[]> {
+    const path = pathOf(rel);
+    const result = await this.run('reading history', (db) =>
+      db.query('SELECT version, saved_at FROM checkpoint_history WHERE path = $1 ORDER BY version', [path]),
+    );
+    return result.rows.map((row: { version: number; saved_at: Date }) => ({
+      file: this.label(this.historyFile(rel, row.version)),
+      version: row.version,
+      saved_at: row.saved_at.toISOString(),
+    }));
+  }
+
+  historyFile(rel: RelPath, version: number): RelPath {
+    return [...rel.slice(0, -1), HISTORY_DIR, `${stemOf(rel.at(-1) ?? '')}.v${version}.md`];
+  }
+
+  async watch(rel: RelPath, onChange: () => void): Promise<() => void> {
+    if (!(await this.exists(rel.slice(0, -1)))) {
+      throw new CheckpointError(
+        'NOT_FOUND',
+        `${this.label(rel.slice(0, -1))} does not exist, so nothing in it can be watched`,
+      );
+    }
+    return this.changes.watch(pathOf(rel), onChange);
+  }
+
+  /** Nothing is left behind by a writer that died: its transaction rolled back. */
+  async removeOrphans(): Promise<string[]> {
+    return [];
+  }
+
+  async healthy(): Promise<boolean> {
+    return this.run('checking', async (db) => (await db.query('SELECT 1')).rowCount === 1).catch(() => false);
+  }
+
+  async close(): Promise<void> {
+    await this.changes.close();
+    await this.pool.end();
+  }
+
+  /** The connection pool, for tools that move whole trees (export, import). */
+  get connections(): pg.Pool {
+    return this.pool;
+  }
+
+  private async isFolder(db: Queryable, path: string): Promise<boolean> {
+    return (await db.query('SELECT 1 FROM checkpoint_folders WHERE path = $1', [path])).rowCount !== 0;
+  }
+
+  private async hasHistory(db: Queryable, parent: string): Promise<boolean> {
+    return (
+      (await db.query('SELECT 1 FROM checkpoint_history WHERE parent = $1 LIMIT 1', [parent])).rowCount !== 0
+    );
+  }
+
+  /**
+   * Runs reads on the transaction of the locked action under way (which sees its own writes), else on
+   * the pool. A connection lost before anything was sent is tried once more: an idle pooled connection
+   * the server dropped (say, across a restart) must not fail the first call after it.
+   */
+  private async run<T>(action: string, work: (db: Queryable) => Promise<T>): Promise<T> {
+    const held = this.transaction.getStore();
+    if (held) return work(held.client).catch((error: unknown) => Promise.reject(storeError(error, action)));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work(this.pool);
+      } catch (error) {
+        if (attempt < 2 && isConnectionError(error)) continue;
+        throw storeError(error, action);
+      }
+    }
+  }
+
+  /** Runs a write in its own transaction, or in the locked action's when one is under way. */
+  private async unit<T>(action: string, work: (db: Queryable) => Promise<T>): Promise<T> {
+    const held = this.transaction.getStore();
+    if (held) return work(held.client).catch((error: unknown) => Promise.reject(storeError(error, action)));
+    const client = await this.connect(action);
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      broken = isConnectionError(error);
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw storeError(error, action);
+    } finally {
+      client.release(broken ? true : undefined);
+    }
+  }
+
+  private async connect(action: string): Promise<pg.PoolClient> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const client = await this.pool.connect();
+        try {
+          // A pooled connection the server dropped fails here, before anything of the caller's is sent.
+          await client.query('SELECT 1');
+          return client;
+        } catch (error) {
+          client.release(true);
+          throw error;
+        }
+      } catch (error) {
+        if (attempt < 2 && isConnectionError(error)) continue;
+        throw storeError(error, action);
+      }
+    }
+  }
+}
+
+const HELD: SessionLock = {
+  // The session's row stays locked until the transaction ends; a lost connection rolls everything back.
+  assertHeld: async () => undefined,
+};
+
+function pathOf(rel: RelPath): string {
+  for (const segment of rel) {
+    if (!SEGMENT.test(segment) || segment === '.' || segment === '..') {
+      throw new CheckpointError(
+        'INVALID_ARGUMENT',
+        `path segment ${JSON.stringify(segment)} is not a safe name`,
+      );
+    }
+  }
+  return rel.join('/');
+}
+
+/** A path under `{folder}/history/{stem}.v{n}.md` names version n of `{folder}/{stem}.md`. */
+function historyRef(rel: RelPath): { path: string; version: number } | undefined {
+  if (rel.length < 2 || rel.at(-2) !== HISTORY_DIR) return undefined;
+  const match = HISTORY_NAME.exec(rel.at(-1) ?? '');
+  if (!match?.[1]) return undefined;
+  return { path: [...rel.slice(0, -2), `${match[1]}.md`].join('/'), version: Number(match[2]) };
+}
+
+/** Inserts the folder and every missing ancestor; whether the folder itself is new. */
+async function insertFolders(db: Queryable, path: string): Promise<boolean> {
+  if (path === '') return false;
+  const parts = path.split('/');
+  let created = false;
+  for (let depth = 1; depth <= parts.length; depth++) {
+    const folder = parts.slice(0, depth).join('/');
+    const result = await db.query(
+      'INSERT INTO checkpoint_folders (path, parent, name) VALUES ($1, $2, $3) ON CONFLICT (path) DO NOTHING',
+      [folder, parentOf(folder), parts[depth - 1]],
+    );
+    created = result.rowCount === 1;
+  }
+  return created;
+}
+
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash === -1 ? '' : path.slice(0, slash);
+}
+
+function nameOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function stemOf(name: string): string {
+  return name.endsWith('.md') ? name.slice(0, -3) : name;
+}

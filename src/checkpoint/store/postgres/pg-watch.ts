@@ -1,0 +1,73 @@
+import pg from 'pg';
+
+export const CHANGES_CHANNEL = 'checkpoint_changes';
+
+/**
+ * Document changes from every replica: each write sends NOTIFY with the document's path in its
+ * transaction (delivered on commit), and one LISTEN connection per process hands them to the
+ * watchers of that path. A lost connection is made again; while it is down, nothing is heard.
+ */
+export class ChangeListener {
+  private readonly listeners = new Map<string, Set<() => void>>();
+  private client: pg.Client | undefined;
+  private connecting: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly config: pg.ClientConfig,
+    private readonly onWarning: (message: string) => void,
+  ) {}
+
+  async watch(path: string, onChange: () => void): Promise<() => void> {
+    await this.connect();
+    const set = this.listeners.get(path) ?? new Set();
+    this.listeners.set(path, set);
+    set.add(onChange);
+    return () => {
+      set.delete(onChange);
+      if (set.size === 0) this.listeners.delete(path);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private connect(): Promise<void> {
+    if (this.client || this.closed) return Promise.resolve();
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
+    const client = new pg.Client(this.config);
+    client.on('notification', (message) => {
+      if (message.channel !== CHANGES_CHANNEL || message.payload === undefined) return;
+      for (const listener of this.listeners.get(message.payload) ?? []) listener();
+    });
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client));
+    await client.connect();
+    await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    this.client = client;
+  }
+
+  private lost(client: pg.Client, error?: Error): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    if (this.closed) return;
+    this.onWarning(`change notifications lost (${error?.message ?? 'connection ended'}); reconnecting`);
+    const retry = (delay: number) => {
+      setTimeout(() => {
+        if (this.closed || this.client || this.listeners.size === 0) return;
+        this.connect().catch(() => retry(Math.min(delay * 2, 5_000)));
+      }, delay).unref();
+    };
+    retry(200);
+  }
+}

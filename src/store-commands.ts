@@ -1,0 +1,57 @@
+import pg from 'pg';
+import type { Engine } from './checkpoint/store/engine.js';
+import { FsStore } from './checkpoint/store/fs/fs-store.js';
+import { redactUrl } from './checkpoint/store/postgres/pg-errors.js';
+import { migrate } from './checkpoint/store/postgres/pg-migrate.js';
+import { PgStore } from './checkpoint/store/postgres/pg-store.js';
+import { exportTree, importTree, type TreeCounts } from './checkpoint/store/postgres/pg-tree.js';
+import type { CliOptions } from './options.js';
+import type { Logger } from './tools/logger.js';
+
+/** The engine the options choose: PostgreSQL for a postgres:// URL, else the files of the base directory. */
+export function openStore(options: CliOptions, logger: Logger): Promise<Engine> {
+  if (options.storeUrl !== undefined) {
+    return PgStore.open(options.storeUrl, {
+      lockTimeoutMs: options.lockTimeoutMs,
+      onWarning: (message) => logger.warning(message),
+    });
+  }
+  return FsStore.open(options.baseDir, {
+    lockTimeoutMs: options.lockTimeoutMs,
+    staleLockMs: options.staleLockMs,
+  });
+}
+
+/** migrate, export and import: what they did, as lines for a terminal. */
+export async function runStoreCommand(options: CliOptions): Promise<string[]> {
+  const url = options.storeUrl as string;
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  try {
+    if (options.command === 'migrate') {
+      const applied = await migrate(pool);
+      return [
+        applied.length === 0
+          ? `${redactUrl(url)} is up to date`
+          : `${redactUrl(url)}: applied migration${applied.length === 1 ? '' : 's'} ${applied.join(', ')}`,
+      ];
+    }
+    if (options.command === 'export') {
+      // The tables must be there to read: an empty database is brought up to date first.
+      await migrate(pool);
+      return describe('exported', await exportTree(pool, options.treeDir as string), options.treeDir);
+    }
+    await migrate(pool);
+    return describe('imported', await importTree(pool, options.treeDir as string), options.treeDir);
+  } finally {
+    await pool.end();
+  }
+}
+
+function describe(verb: string, counts: TreeCounts, dir: string | undefined): string[] {
+  return [
+    ...counts.skipped.map(
+      (path) => `skipped ${path}: not something the store keeps (a link, or a name it never writes)`,
+    ),
+    `${verb} ${counts.folders} folders, ${counts.documents} documents and ${counts.versions} kept versions (${dir})`,
+  ];
+}
