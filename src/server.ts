@@ -19,7 +19,7 @@ import { listChanged } from './tools/define.js';
 import { registerAllTools } from './tools/index.js';
 import { type Logger, ServerLogger } from './tools/logger.js';
 import { LEGACY_OWNER } from './tools/resources.js';
-import { Subscriptions } from './tools/subscriptions.js';
+import { type SubscriptionRegistry, Subscriptions } from './tools/subscriptions.js';
 import { serveHttp } from './transports/http.js';
 import { isLoopback } from './transports/http-guards.js';
 import { serveOverStdio } from './transports/serve-stdio.js';
@@ -49,7 +49,7 @@ export interface ServerDependencies {
    * Documents watched for subscribers, shared by the servers of one connection or process; by
    * default this server's own, publishing to its own client.
    */
-  subscriptions?: Subscriptions;
+  subscriptions?: SubscriptionRegistry;
   /** Tells clients the resource list changed (after a write); by default this server's own notification. */
   onListChanged?: () => void;
 }

@@ -4,7 +4,7 @@ import type { ProjectManager } from '../checkpoint/project-manager.js';
 import type { Activity } from './activity.js';
 import type { ToolCatalog } from './catalog.js';
 import type { Logger } from './logger.js';
-import type { Subscriptions } from './subscriptions.js';
+import type { SubscriptionRegistry } from './subscriptions.js';
 
 /** What every tool group is given. */
 export interface ToolContext {
@@ -13,6 +13,6 @@ export interface ToolContext {
   checkpoints: CheckpointManager;
   projects: ProjectManager;
   activity: Activity;
-  subscriptions: Subscriptions;
+  subscriptions: SubscriptionRegistry;
   catalog: ToolCatalog;
 }

@@ -2,12 +2,27 @@ import { isCheckpointError } from '../checkpoint/model/errors.js';
 import type { Engine } from '../checkpoint/store/engine.js';
 import { documentPathOf } from './uris.js';
 
+/** What a server's resources/subscribe needs: start and stop telling an owner about a URI. */
+export interface SubscriptionRegistry {
+  add(owner: string, uri: string): Promise<boolean>;
+  remove(owner: string, uri?: string): void;
+}
+
+/**
+ * Over stateless HTTP a 2025 client has no stream for unsolicited notifications: its subscriptions
+ * are accepted and watch nothing (a 2026 client listens instead).
+ */
+export const NO_SUBSCRIPTIONS: SubscriptionRegistry = {
+  add: async () => false,
+  remove: () => undefined,
+};
+
 /**
  * Which documents somebody listens to, and the watch that says when they change (by this process,
  * another one, or a person's editor). Owners are whatever asked: a 2025 client's resources/subscribe,
  * or a 2026 client's subscriptions/listen request, which may name several URIs and ends as a whole.
  */
-export class Subscriptions {
+export class Subscriptions implements SubscriptionRegistry {
   private readonly watched = new Map<string, { stop: () => void; owners: Set<string> }>();
 
   constructor(

@@ -5,13 +5,13 @@ import { createMcpHandler, type McpServer } from '@modelcontextprotocol/server';
 import type { Engine } from '../checkpoint/store/engine.js';
 import type { Activity } from '../tools/activity.js';
 import type { Logger } from '../tools/logger.js';
-import { Subscriptions } from '../tools/subscriptions.js';
+import { NO_SUBSCRIPTIONS, type SubscriptionRegistry, Subscriptions } from '../tools/subscriptions.js';
 import { bearerMatches, digestOf, requestGuards } from './http-guards.js';
 import { listenedUris } from './stdio.js';
 
 export interface HttpServing {
   /** Builds the server of one request: any replica answers any request, nothing is kept between them. */
-  createServer: (hooks: { subscriptions: Subscriptions; onListChanged: () => void }) => McpServer;
+  createServer: (hooks: { subscriptions: SubscriptionRegistry; onListChanged: () => void }) => McpServer;
   watcher: Pick<Engine, 'watch'>;
   activity: Activity;
   logger: Logger;
@@ -49,10 +49,13 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
     handler.notify.resourceUpdated(uri),
   );
   const onListChanged = debounce(() => handler.notify.resourcesChanged(), 100);
-  const handler = createMcpHandler(() => serving.createServer({ subscriptions, onListChanged }), {
-    onerror: (error) => logger.warning(`http: ${error.message}`),
-    maxRequestBodySize: serving.maxBodyBytes,
-  });
+  const handler = createMcpHandler(
+    () => serving.createServer({ subscriptions: NO_SUBSCRIPTIONS, onListChanged }),
+    {
+      onerror: (error) => logger.warning(`http: ${error.message}`),
+      maxRequestBodySize: serving.maxBodyBytes,
+    },
+  );
   const forward = toNodeHandler(handler, {
     maxRequestBodySize: serving.maxBodyBytes,
     onerror: (error) => logger.warning(`http: ${error.message}`),
@@ -63,43 +66,51 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
   let stopping = false;
   const drained: Array<() => void> = [];
 
+  const release = () => {
+    inFlight--;
+    if (inFlight === 0) for (const wake of drained.splice(0)) wake();
+  };
   const serveMcp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const body = req.method === 'POST' ? await readJsonBody(req, res, serving.maxBodyBytes) : undefined;
-    if (body === NO_BODY) return;
-    const uris = isListen(body) ? listenedUris((body as { params?: unknown }).params) : [];
-    if (isListen(body)) {
-      // A listen lasts until the client leaves: it holds no place among the requests under way.
-      const owner = `http listen ${++listenCount}`;
-      for (const uri of uris) {
-        await subscriptions.add(owner, uri).catch((error: unknown) => {
-          logger.warning(`listen: ${uri} cannot be watched: ${String(error)}`);
-        });
-      }
-      res.once('close', () => subscriptions.remove(owner));
-      await forward(req, res, body);
-      return;
-    }
+    // Counted before the body is read: --max-connections bounds the memory bodies take too.
     if (inFlight >= serving.maxConnections) {
-      res.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'application/json' });
-      res.end(
-        rpcError(
-          -32000,
-          `the server is busy: ${serving.maxConnections} requests under way; retry in a second`,
-        ),
-      );
+      busy(res, `${serving.maxConnections} requests under way`);
       return;
     }
     inFlight++;
+    let counted = true;
     try {
+      const body = req.method === 'POST' ? await readJsonBody(req, res, serving.maxBodyBytes) : undefined;
+      if (body === NO_BODY) return;
+      if (isListen(body)) {
+        // A listen lasts until the client leaves: it holds no place among the requests under way.
+        counted = false;
+        release();
+        await listen(req, res, body);
+        return;
+      }
       await serving.activity.track(() => forward(req, res, body));
     } finally {
-      inFlight--;
-      if (inFlight === 0) for (const wake of drained.splice(0)) wake();
+      if (counted) release();
     }
+  };
+  const listen = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
+    const owner = `http listen ${++listenCount}`;
+    for (const uri of listenedUris((body as { params?: unknown }).params)) {
+      await subscriptions.add(owner, uri).catch((error: unknown) => {
+        logger.warning(`listen: ${uri} cannot be watched: ${String(error)}`);
+      });
+    }
+    res.once('close', () => subscriptions.remove(owner));
+    await forward(req, res, body);
   };
 
   const server = createHttpServer((req, res) => {
-    if (stopping) res.setHeader('Connection', 'close');
+    if (stopping) {
+      // A request on a connection kept alive arrives after SIGTERM: it is refused, not begun.
+      res.setHeader('Connection', 'close');
+      busy(res, 'the server is shutting down');
+      return;
+    }
     for (const guard of guards) if (!guard(req, res)) return;
     if (tokenDigest && !bearerMatches(req, tokenDigest)) {
       res.writeHead(401, {
@@ -153,47 +164,66 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
 const NO_BODY = Symbol('answered');
 
 /** The request's JSON body, or NO_BODY once 413 or 400 has been answered. */
-async function readJsonBody(
-  req: IncomingMessage,
-  res: ServerResponse,
-  limit: number,
-): Promise<unknown | typeof NO_BODY> {
+function readJsonBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return tooLarge(req, res, limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return tooLarge(req, res, limit);
-    chunks.push(chunk as Buffer);
+  const over = Number.isFinite(declared) && declared > limit;
+  if (over) {
+    tooLarge(req, res, limit, 0);
+    return Promise.resolve(NO_BODY);
   }
-  try {
-    return JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
-  } catch {
-    // Not JSON: JSON-RPC's parse error, before anything reads it.
-    res.writeHead(400, { 'Content-Type': 'application/json' });
-    res.end(rpcError(-32700, 'Parse error: the body is not JSON'));
-    return NO_BODY;
-  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData);
+      chunks.length = 0;
+      tooLarge(req, res, limit, size);
+      resolve(NO_BODY);
+    };
+    req.on('data', onData);
+    req.once('error', reject);
+    req.once('end', () => {
+      if (size > limit) return;
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
+      } catch {
+        // Not JSON: JSON-RPC's parse error, before anything reads it.
+        res.writeHead(400, { 'Content-Type': 'application/json' });
+        res.end(rpcError(-32700, 'Parse error: the body is not JSON'));
+        resolve(NO_BODY);
+      }
+    });
+  });
 }
 
-function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number): typeof NO_BODY {
-  res.writeHead(413, { 'Content-Type': 'application/json', Connection: 'close' });
+/**
+ * 413, then the rest of the body is read and dropped, so a client still sending reads the answer
+ * instead of a reset; past as much again as the limit, the connection is cut.
+ */
+function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number, read: number): void {
+  res.writeHead(413, { 'Content-Type': 'application/json' });
   res.end(
     rpcError(
       -32600,
       `LIMIT_EXCEEDED: the request body is over ${limit} bytes, so it was not read and nothing was saved. Keep agent output within --max-content-bytes`,
     ),
   );
-  // The rest is read and dropped, so the client, still sending, reads the answer instead of a reset;
-  // past as much again the connection is cut.
-  let discarded = 0;
+  let discarded = read;
   req.on('data', (chunk: Buffer) => {
     discarded += chunk.length;
-    if (discarded > limit) req.destroy();
+    if (discarded > 2 * limit) req.destroy();
   });
   req.resume();
-  return NO_BODY;
+}
+
+function busy(res: ServerResponse, why: string): void {
+  res.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'application/json' });
+  res.end(rpcError(-32000, `the server is busy (${why}); retry in a second`));
 }
 
 async function health(serving: HttpServing, res: ServerResponse): Promise<void> {

@@ -45,7 +45,7 @@ describe('costs are exact decimals from request to report', () => {
     const { markdown } = await m.checkpoints.exportSession(REF);
     expect(linesStarting(markdown, '- Total Cost:')).toStrictEqual(['- Total Cost: $0.051']);
     expect(linesStarting(markdown, '| Total')).toStrictEqual([
-      '| Total               |         |           |       | 0            | 0             | 120    | $0.051 | 0s       |                            |',
+      '| Total               |         |           |       | -            | -             | 120    | $0.051 | -        |                            |',
     ]);
     expect(linesStarting(markdown, '| 1     | Concept Expansion')).toStrictEqual([
       '| 1     | Concept Expansion | completed | -       | 2024-11-24T10:00:03.000Z | -        | 0       | 120    | $0.051 |',
@@ -79,7 +79,7 @@ describe('costs are exact decimals from request to report', () => {
     });
     const { markdown } = await m.checkpoints.exportSession(REF);
     expect(linesStarting(markdown, '| Total')).toStrictEqual([
-      '| Total               |        |           |       | 0            | 0             | 0      | $0.3 | 0.3s     |                                   |',
+      '| Total               |        |           |       | -            | -             | -      | $0.3 | 0.3s     |                                   |',
     ]);
   });
 

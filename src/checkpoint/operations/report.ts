@@ -27,7 +27,16 @@ export async function exportSession(store: Engine, files: SessionFiles, ref: Ses
   const { manifest, checkpoints } = await files.load(ref);
   const phases = manifest.phases.map((row) => phaseDefinition(row.phase_num));
   const ledgerRows: string[][] = [];
-  const totals = { input: 0, output: 0, tokens: 0, costs: [] as string[], durations: [] as string[] };
+  // A total of values nobody reported is unknown, as each of them is: undefined until one is known.
+  const totals: {
+    input?: number;
+    output?: number;
+    tokens?: number;
+    costs: string[];
+    durations: string[];
+  } = { costs: [], durations: [] };
+  const add = (sum: number | undefined, value: number | undefined) =>
+    value === undefined ? sum : (sum ?? 0) + value;
   const reviews: RootContent[] = [];
   const links: string[] = [MANIFEST_FILE];
   for (const phase of phases) {
@@ -38,9 +47,9 @@ export async function exportSession(store: Engine, files: SessionFiles, ref: Ses
     for (const agent of checkpoint?.agents ?? []) {
       const model = outputs.find((output) => output.agent_name === agent.agent_name)?.model;
       const tokens = agentTokens(agent);
-      totals.input += agent.input_tokens ?? 0;
-      totals.output += agent.output_tokens ?? 0;
-      totals.tokens += tokens ?? 0;
+      totals.input = add(totals.input, agent.input_tokens);
+      totals.output = add(totals.output, agent.output_tokens);
+      totals.tokens = add(totals.tokens, tokens);
       if (agent.cost !== undefined) totals.costs.push(agent.cost);
       if (agent.duration !== undefined) totals.durations.push(decimalOf(agent.duration));
       ledgerRows.push([
@@ -68,11 +77,11 @@ export async function exportSession(store: Engine, files: SessionFiles, ref: Ses
     '',
     '',
     '',
-    String(totals.input),
-    String(totals.output),
-    String(totals.tokens),
-    formatDollars(sumDecimals(totals.costs)),
-    formatSeconds(decimalNumber(sumDecimals(totals.durations))),
+    orMissing(totals.input),
+    orMissing(totals.output),
+    orMissing(totals.tokens),
+    totals.costs.length > 0 ? formatDollars(sumDecimals(totals.costs)) : MISSING,
+    totals.durations.length > 0 ? formatSeconds(decimalNumber(sumDecimals(totals.durations))) : MISSING,
     '',
   ]);
   return renderDocument([
