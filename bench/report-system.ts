@@ -140,3 +140,48 @@ export function httpSection(results: Results): string[] {
     ),
   ];
 }
+
+/** The PostgreSQL engine beside its floor and beside the file engine. */
+export function postgresSection(results: Results): string[] {
+  if (!results.postgres) return [];
+  const { save, floor, writers, loadSession } = results.postgres;
+  const floorMedian = floor.transaction.median + floor.ping.median;
+  return [
+    '',
+    '## PostgreSQL engine',
+    '',
+    'A throwaway local cluster (Debian PostgreSQL, loopback, started with fsync=off: the durability of a',
+    "commit is the database's, and this machine measures the engine's own work, not the disk). The built",
+    'server over stdio with `--store`. The floor is what one save must do at least: the same statements',
+    '(lock the row, keep the old version, write the new, notify) sent by hand in one round trip, plus an MCP',
+    'ping over stdio.',
+    '',
+    table(
+      ['Measure', 'Median', 'p99'],
+      [
+        ['save_agent_output 1 KB (PostgreSQL)', ms(save.median), ms(save.p99)],
+        ['floor: the transaction in one round trip', ms(floor.transaction.median), ms(floor.transaction.p99)],
+        ['floor: MCP ping', ms(floor.ping.median), ms(floor.ping.p99)],
+        ['save / (transaction + ping)', `${(save.median / floorMedian).toFixed(2)} x`, ''],
+      ],
+    ),
+    '',
+    '8 client processes, each with its own server, saving 1 KB outputs (every tenth call a save_checkpoint)',
+    'into one session or into one session each; afterwards every acknowledged output is read back.',
+    '',
+    table(
+      ['Engine', 'Sessions', 'Seconds', 'Saves', 'Saves/s', 'Errors', 'Lost'],
+      writers.map((row) => [
+        row.engine,
+        String(row.sessions),
+        row.seconds.toFixed(1),
+        String(row.saves),
+        row.savesPerSecond.toFixed(0),
+        String(row.failures),
+        String(row.lost),
+      ]),
+    ),
+    '',
+    `load_session at ${loadSession.sessions.toLocaleString('en')} sessions on PostgreSQL (loaded with \`import\` in ${loadSession.importSeconds.toFixed(0)} s): median ${ms(loadSession.summary.median)}, p99 ${ms(loadSession.summary.p99)}.`,
+  ];
+}

@@ -1,7 +1,13 @@
 import { table } from './lib/markdown.js';
 import type { Results } from './lib/results.js';
 import { operationsSection, peerSection, scalingSection, worstCaseSection } from './report-latency.js';
-import { coldStartSection, httpSection, memorySection, throughputSection } from './report-system.js';
+import {
+  coldStartSection,
+  httpSection,
+  memorySection,
+  postgresSection,
+  throughputSection,
+} from './report-system.js';
 
 export function renderReport(results: Results): string {
   const { machine } = results;
@@ -34,6 +40,7 @@ export function renderReport(results: Results): string {
     ...worstCaseSection(results),
     ...peerSection(results),
     ...httpSection(results),
+    ...postgresSection(results),
   );
   return `${out.join('\n')}\n`;
 }

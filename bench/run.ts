@@ -11,6 +11,7 @@ import { nowMs } from './lib/stats.js';
 import { benchMemory } from './memory.js';
 import { benchOperations } from './operations.js';
 import { benchPeer } from './peer.js';
+import { benchPostgres } from './postgres.js';
 import { renderReport } from './report.js';
 import { benchScaling } from './scaling.js';
 import { judgeTargets } from './targets.js';
@@ -26,6 +27,7 @@ const SECTIONS = [
   'throughput',
   'memory',
   'http',
+  'postgres',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -66,6 +68,7 @@ try {
   );
   results.memory = await step('memory', () => benchMemory(workDir, scale(200), scale(100)));
   results.http = await step('http', () => benchHttp(workDir, scale(300), values.quick ? 1 : 5));
+  results.postgres = await step('postgres', () => benchPostgres(workDir, scale(300), values.quick ? 1 : 5));
 } finally {
   if (!values.keep) await rm(workDir, { recursive: true, force: true });
 }

@@ -11,6 +11,8 @@ export interface WorkerStart {
   worker: number;
   /** Every `checkpointEvery`-th save is a save_checkpoint, the others save_agent_output. */
   checkpointEvery: number;
+  /** More arguments for the server, such as --store for the PostgreSQL engine. */
+  serverArgs?: string[];
 }
 
 export interface WorkerReport {
@@ -37,7 +39,7 @@ let server: Awaited<ReturnType<typeof startCheckpointServer>> | undefined;
 
 async function prepare(message: WorkerStart): Promise<void> {
   start = message;
-  server = await startCheckpointServer(message.base);
+  server = await startCheckpointServer(message.base, message.serverArgs ?? []);
   await callTool(server.client, 'load_session', message.ref);
   send({ ready: true });
 }

@@ -3,6 +3,7 @@ import type { HttpResult } from '../http.js';
 import type { MemoryResult } from '../memory.js';
 import type { OperationsResult } from '../operations.js';
 import type { PeerRow } from '../peer.js';
+import type { PostgresResult } from '../postgres.js';
 import type { ScalingRow } from '../scaling.js';
 import type { ThroughputRow } from '../throughput.js';
 import type { WorstCaseResult } from '../worst-case.js';
@@ -29,6 +30,7 @@ export interface Results {
   worstCase?: WorstCaseResult;
   peer?: PeerRow[];
   http?: HttpResult;
+  postgres?: PostgresResult;
   targets: Target[];
 }
 

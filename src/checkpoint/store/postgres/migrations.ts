@@ -27,7 +27,9 @@ CREATE TABLE checkpoint_documents (
   name text NOT NULL,
   body text NOT NULL,
   write_id uuid NOT NULL,
-  updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  -- The number of the newest kept version: read with the row's lock, so two writers never share one.
+  versions integer NOT NULL DEFAULT 0
 );
 CREATE INDEX checkpoint_documents_parent ON checkpoint_documents (parent, name);
 

@@ -41,7 +41,11 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 export class PgStore implements Engine {
   readonly parsed: ParseCache = new ParseCache(this);
   readonly root: string;
-  private readonly transaction = new AsyncLocalStorage<{ client: pg.PoolClient; path: string }>();
+  private readonly transaction = new AsyncLocalStorage<{
+    client: pg.PoolClient;
+    path: string;
+    queue: Promise<unknown>;
+  }>();
   private readonly changes: ChangeListener;
   private readonly lockTimeoutMs: number;
 
@@ -172,13 +176,11 @@ export class PgStore implements Engine {
           kind: 'file' as const,
         }));
       }
-      const folders = await db.query('SELECT name FROM checkpoint_folders WHERE parent = $1', [path]);
-      const documents = await db.query('SELECT name FROM checkpoint_documents WHERE parent = $1', [path]);
-      const entries: Entry[] = [
-        ...folders.rows.map((row: { name: string }) => ({ name: row.name, kind: 'directory' as const })),
-        ...documents.rows.map((row: { name: string }) => ({ name: row.name, kind: 'file' as const })),
-      ];
-      if (await this.hasHistory(db, path)) entries.push({ name: HISTORY_DIR, kind: 'directory' });
+      const found = await db.query(LIST, [path]);
+      const entries: Entry[] = found.rows.map((row: { name: string; kind: 'file' | 'directory' }) => ({
+        name: row.name,
+        kind: row.kind,
+      }));
       return entries;
     });
   }
@@ -207,38 +209,27 @@ export class PgStore implements Engine {
     if (historyRef(rel))
       throw new CheckpointError('INVALID_ARGUMENT', `${path} is a kept version; it is never written`);
     const writeId = randomUUID();
-    const written = await this.unit('writing', async (db) => {
+    const folders = ancestors(parentOf(path));
+    const values = [
+      path,
+      parentOf(path),
+      nameOf(path),
+      content,
+      writeId,
+      options.keepHistory === true,
+      CHANGES_CHANNEL,
+      folders.map((folder) => folder.path),
+      folders.map((folder) => folder.parent),
+      folders.map((folder) => folder.name),
+    ];
+    // One statement, so one round trip, and atomic on its own: its CTEs share one snapshot.
+    const written = await this.run('writing', async (db) => {
       for (;;) {
-        const current = await db.query('SELECT body FROM checkpoint_documents WHERE path = $1 FOR UPDATE', [
-          path,
-        ]);
-        const previous = current.rows[0]?.body as string | undefined;
-        if (previous === undefined) {
-          await insertFolders(db, parentOf(path));
-          // Two first saves of one document: the second waits here for the first, then keeps it as history.
-          const inserted = await db.query(
-            'INSERT INTO checkpoint_documents (path, parent, name, body, write_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (path) DO NOTHING',
-            [path, parentOf(path), nameOf(path), content, writeId],
-          );
-          if (inserted.rowCount === 0) continue;
-        } else {
-          if (options.keepHistory && previous === content) return false;
-          if (options.keepHistory) {
-            await db.query(
-              `INSERT INTO checkpoint_history (path, parent, version, body, saved_at)
-               SELECT d.path, d.parent, coalesce((SELECT max(h.version) FROM checkpoint_history h WHERE h.path = d.path), 0) + 1, d.body, d.updated_at
-               FROM checkpoint_documents d WHERE d.path = $1`,
-              [path],
-            );
-          }
-          await db.query(
-            'UPDATE checkpoint_documents SET body = $2, write_id = $3, updated_at = clock_timestamp() WHERE path = $1',
-            [path, content, writeId],
-          );
-        }
-        await options.lock?.assertHeld();
-        await db.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, path]);
-        return true;
+        const result = await db.query(WRITE, values);
+        const row = result.rows[0] as { existed: boolean; written: number };
+        // A first save raced another first save of the same document: again, now keeping that one as history.
+        if (!row.existed && row.written === 0) continue;
+        return row.written > 0;
       }
     });
     if (written && options.parsed !== undefined) this.parsed.remember(rel, writeId, () => options.parsed);
@@ -249,16 +240,17 @@ export class PgStore implements Engine {
     const path = pathOf(rel);
     const held = this.transaction.getStore();
     if (held?.path === path) return action(HELD);
-    const client = await this.connect('locking');
+    const client = await this.begin();
     let broken = false;
     try {
-      await client.query('BEGIN');
-      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockTimeoutMs))}`);
-      await client.query('INSERT INTO checkpoint_locks (path) VALUES ($1) ON CONFLICT (path) DO NOTHING', [
-        path,
-      ]);
-      await client.query('SELECT path FROM checkpoint_locks WHERE path = $1 FOR UPDATE', [path]);
-      const result = await this.transaction.run({ client, path }, () => action(HELD));
+      // An upsert that updates takes the row's lock, whether the row was there or is new.
+      await client.query(
+        'INSERT INTO checkpoint_locks (path) VALUES ($1) ON CONFLICT (path) DO UPDATE SET path = excluded.path',
+        [path],
+      );
+      const result = await this.transaction.run({ client, path, queue: Promise.resolve() }, () =>
+        action(HELD),
+      );
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -333,7 +325,12 @@ export class PgStore implements Engine {
    */
   private async run<T>(action: string, work: (db: Queryable) => Promise<T>): Promise<T> {
     const held = this.transaction.getStore();
-    if (held) return work(held.client).catch((error: unknown) => Promise.reject(storeError(error, action)));
+    if (held) {
+      // One connection answers one query at a time: reads started together inside the action queue up.
+      const turn = held.queue.then(() => work(held.client));
+      held.queue = turn.catch(() => undefined);
+      return turn.catch((error: unknown) => Promise.reject(storeError(error, action)));
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await work(this.pool);
@@ -344,44 +341,82 @@ export class PgStore implements Engine {
     }
   }
 
-  /** Runs a write in its own transaction, or in the locked action's when one is under way. */
-  private async unit<T>(action: string, work: (db: Queryable) => Promise<T>): Promise<T> {
-    const held = this.transaction.getStore();
-    if (held) return work(held.client).catch((error: unknown) => Promise.reject(storeError(error, action)));
-    const client = await this.connect(action);
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      broken = isConnectionError(error);
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw storeError(error, action);
-    } finally {
-      client.release(broken ? true : undefined);
-    }
-  }
-
-  private async connect(action: string): Promise<pg.PoolClient> {
+  /**
+   * A pooled connection with a transaction begun. A connection the server dropped while it was idle
+   * (say, across a restart) fails on this first statement, which is tried once more on a fresh one.
+   */
+  private async begin(): Promise<pg.PoolClient> {
     for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient | undefined;
       try {
-        const client = await this.pool.connect();
-        try {
-          // A pooled connection the server dropped fails here, before anything of the caller's is sent.
-          await client.query('SELECT 1');
-          return client;
-        } catch (error) {
-          client.release(true);
-          throw error;
-        }
+        client = await this.pool.connect();
+        // The lock timeout is a whole number of milliseconds from our own options, never from a request.
+        await client.query(`BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockTimeoutMs))}`);
+        return client;
       } catch (error) {
+        client?.release(true);
         if (attempt < 2 && isConnectionError(error)) continue;
-        throw storeError(error, action);
+        throw storeError(error, 'beginning a transaction');
       }
     }
   }
+}
+
+/**
+ * One save of a document, in one statement. The old row is locked; a replaced version becomes the next
+ * history row when keepHistory ($6) is set (and the same content then writes nothing); a new document's
+ * folders ($8-$10) are made; the change is announced on commit. `existed` false with nothing written
+ * means another first save of the same document won the race: the caller tries again.
+ */
+const WRITE = `
+WITH prev AS (
+  SELECT body, updated_at, versions FROM checkpoint_documents WHERE path = $1 FOR UPDATE
+), unchanged AS (
+  SELECT 1 FROM prev WHERE $6 AND prev.body = $4
+), kept AS (
+  INSERT INTO checkpoint_history (path, parent, version, body, saved_at)
+  SELECT $1, $2, prev.versions + 1, prev.body, prev.updated_at FROM prev WHERE $6 AND prev.body <> $4
+  RETURNING 1
+), folders AS (
+  INSERT INTO checkpoint_folders (path, parent, name)
+  SELECT * FROM unnest($8::text[], $9::text[], $10::text[]) WHERE NOT EXISTS (SELECT 1 FROM prev)
+  ON CONFLICT (path) DO NOTHING
+  RETURNING 1
+), inserted AS (
+  INSERT INTO checkpoint_documents (path, parent, name, body, write_id, versions)
+  SELECT $1, $2, $3, $4, $5::uuid, (SELECT coalesce(max(version), 0) FROM checkpoint_history WHERE path = $1)
+  WHERE NOT EXISTS (SELECT 1 FROM prev)
+  ON CONFLICT (path) DO NOTHING
+  RETURNING 1
+), updated AS (
+  UPDATE checkpoint_documents
+  SET body = $4, write_id = $5::uuid, updated_at = clock_timestamp(),
+      versions = versions + CASE WHEN $6 THEN 1 ELSE 0 END
+  WHERE path = $1 AND EXISTS (SELECT 1 FROM prev) AND NOT EXISTS (SELECT 1 FROM unchanged)
+  RETURNING 1
+), notified AS (
+  SELECT pg_notify($7, $1) FROM (SELECT 1 FROM inserted UNION ALL SELECT 1 FROM updated) AS written
+)
+SELECT EXISTS (SELECT 1 FROM prev) AS existed,
+       (SELECT count(*) FROM notified)::int AS written,
+       (SELECT count(*) FROM kept)::int AS kept,
+       (SELECT count(*) FROM folders)::int AS folders`;
+
+/** The children of a folder, in one round trip; a history/ folder where versions are kept. */
+const LIST = `
+SELECT name, 'directory' AS kind FROM checkpoint_folders WHERE parent = $1
+UNION ALL SELECT name, 'file' AS kind FROM checkpoint_documents WHERE parent = $1
+UNION ALL SELECT 'history', 'directory' WHERE EXISTS (SELECT 1 FROM checkpoint_history WHERE parent = $1)`;
+
+/** A folder path and every ancestor, outermost first. */
+function ancestors(path: string): Array<{ path: string; parent: string; name: string }> {
+  if (path === '') return [];
+  const parts = path.split('/');
+  return parts.map((name, i) => ({
+    path: parts.slice(0, i + 1).join('/'),
+    parent: parts.slice(0, i).join('/'),
+    name,
+  }));
 }
 
 const HELD: SessionLock = {

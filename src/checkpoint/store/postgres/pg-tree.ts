@@ -128,6 +128,13 @@ async function loadUnit(
         counts.versions++;
       }
     }
+    // A document's version counter follows the versions loaded for it.
+    await client.query(
+      `UPDATE checkpoint_documents d SET versions = h.newest
+       FROM (SELECT path, max(version) AS newest FROM checkpoint_history WHERE path = ANY($1::text[]) GROUP BY path) h
+       WHERE d.path = h.path AND d.versions <> h.newest`,
+      [rows.filter((row) => row.kind === 'version').map((row) => row.path)],
+    );
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

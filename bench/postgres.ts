@@ -1,0 +1,111 @@
+// Section: the PostgreSQL engine on a throwaway local cluster (fsync off, as the file runs keep fsync on:
+// see the report's note). save_agent_output against its floor, 8 writers on one session and on 8
+// sessions beside the file engine, and load_session at 10,000 sessions.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startCluster } from '../test/helpers/postgres.js';
+import { proseOfSize } from './lib/fixtures.js';
+import { SCALE_PROJECT, seedSessions, sessionId } from './lib/seed.js';
+import { callTool, SERVER_ENTRY, startCheckpointServer } from './lib/server.js';
+import { nowMs, type Summary, summarize, timeSequential } from './lib/stats.js';
+import { benchWriters, type WritersRow } from './writers.js';
+
+export interface PostgresResult {
+  /** save_agent_output of 1 KB over stdio on the PostgreSQL engine. */
+  save: Summary;
+  /** The same transaction sent by hand in one round trip, and an MCP ping over stdio. */
+  floor: { transaction: Summary; ping: Summary };
+  writers: WritersRow[];
+  loadSession: { sessions: number; importSeconds: number; summary: Summary };
+}
+
+const REF = { project_id: 'bench', session_id: 'pg-save' };
+
+export async function benchPostgres(
+  workDir: string,
+  count: number,
+  seconds: number,
+): Promise<PostgresResult> {
+  const cluster = await startCluster();
+  try {
+    const url = await cluster.database('bench');
+    cli('migrate', '--store', url);
+    const save = await saveAndFloor(workDir, url, count);
+    const writers = [
+      ...(await benchWriters(workDir, { store: url, sessions: 1, processes: 8, seconds })),
+      ...(await benchWriters(workDir, { store: url, sessions: 8, processes: 8, seconds })),
+      ...(await benchWriters(workDir, { sessions: 1, processes: 8, seconds })),
+      ...(await benchWriters(workDir, { sessions: 8, processes: 8, seconds })),
+    ];
+    const loadSession = await loadAtScale(workDir, await cluster.database('scale'), count);
+    return { ...save, writers, loadSession };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function saveAndFloor(workDir: string, url: string, count: number) {
+  const server = await startCheckpointServer(join(workDir, 'unused'), ['--store', url]);
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    await callTool(server.client, 'create_session', { ...REF, user_id: 'bench' });
+    const content = proseOfSize(1024, 3);
+    const save = summarize(
+      await timeSequential(count, 20, (i) =>
+        callTool(server.client, 'save_agent_output', {
+          ...REF,
+          phase_num: 1,
+          agent_name: `agent-${(i + 100) % 50}`,
+          output_content: `${i}\n${content}`,
+        }),
+      ),
+    );
+    // The floor: what one save must do at least, as one round trip of the same statements by hand.
+    const client = await pool.connect();
+    const statement = (i: number) => {
+      const path = client.escapeLiteral(`floor/agent-${(i + 100) % 50}.md`);
+      const body = client.escapeLiteral(`${i}\n${content}`);
+      return `BEGIN;
+SELECT body FROM checkpoint_documents WHERE path = ${path} FOR UPDATE;
+INSERT INTO checkpoint_history (path, parent, version, body, saved_at)
+  SELECT d.path, d.parent, coalesce((SELECT max(h.version) FROM checkpoint_history h WHERE h.path = d.path), 0) + 1, d.body, d.updated_at
+  FROM checkpoint_documents d WHERE d.path = ${path};
+INSERT INTO checkpoint_documents (path, parent, name, body, write_id) VALUES (${path}, 'floor', 'x', ${body}, gen_random_uuid())
+  ON CONFLICT (path) DO UPDATE SET body = excluded.body, write_id = excluded.write_id, updated_at = clock_timestamp();
+SELECT pg_notify('checkpoint_changes', ${path});
+COMMIT;`;
+    };
+    const transaction = summarize(await timeSequential(count, 20, (i) => client.query(statement(i))));
+    client.release();
+    const ping = summarize(await timeSequential(count, 20, () => server.client.ping()));
+    return { save, floor: { transaction, ping } };
+  } finally {
+    await pool.end();
+    await server.close();
+  }
+}
+
+async function loadAtScale(workDir: string, url: string, count: number) {
+  const base = join(workDir, 'pg-scale');
+  await seedSessions(base, 10_000);
+  cli('migrate', '--store', url);
+  const started = nowMs();
+  cli('import', '--from', base, '--store', url);
+  const importSeconds = (nowMs() - started) / 1000;
+  const server = await startCheckpointServer(join(workDir, 'unused'), ['--store', url]);
+  try {
+    const ref = { project_id: SCALE_PROJECT, session_id: sessionId(0) };
+    const summary = summarize(
+      await timeSequential(count, 20, () => callTool(server.client, 'load_session', ref)),
+    );
+    return { sessions: 10_000, importSeconds, summary };
+  } finally {
+    await server.close();
+  }
+}
+
+function cli(...args: string[]): void {
+  const run = spawnSync(process.execPath, [SERVER_ENTRY, ...args], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`checkpoint-mcp ${args[0]} failed: ${run.stderr}`);
+}
