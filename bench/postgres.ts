@@ -71,7 +71,7 @@ SELECT body FROM checkpoint_documents WHERE path = ${path} FOR UPDATE;
 INSERT INTO checkpoint_history (path, parent, version, body, saved_at)
   SELECT d.path, d.parent, coalesce((SELECT max(h.version) FROM checkpoint_history h WHERE h.path = d.path), 0) + 1, d.body, d.updated_at
   FROM checkpoint_documents d WHERE d.path = ${path};
-INSERT INTO checkpoint_documents (path, parent, name, body, write_id) VALUES (${path}, 'floor', 'x', ${body}, gen_random_uuid())
+INSERT INTO checkpoint_documents (path, parent, name, body, write_id) VALUES (${path}, 'floor', 'x', convert_to(${body}, 'UTF8'), gen_random_uuid())
   ON CONFLICT (path) DO UPDATE SET body = excluded.body, write_id = excluded.write_id, updated_at = clock_timestamp();
 SELECT pg_notify('checkpoint_changes', ${path});
 COMMIT;`;

@@ -110,8 +110,9 @@ function fileReader(base: string): Reader {
 async function pgReader(url: string): Promise<Reader> {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   const reader: Reader = async (path) =>
-    (await pool.query('SELECT body FROM checkpoint_documents WHERE path = $1', [path.join('/')])).rows[0]
-      ?.body;
+    (
+      await pool.query('SELECT body FROM checkpoint_documents WHERE path = $1', [path.join('/')])
+    ).rows[0]?.body?.toString('utf8');
   reader.close = () => pool.end();
   return reader;
 }

@@ -132,7 +132,11 @@ async function main(): Promise<void> {
     return;
   }
   if (options.command === 'migrate' || options.command === 'export' || options.command === 'import') {
-    process.stdout.write(`${(await runStoreCommand(options)).join('\n')}\n`);
+    const lines = await runStoreCommand(options).catch((error: unknown) => {
+      if (isCheckpointError(error)) throw new StartupError(error.message);
+      throw error;
+    });
+    process.stdout.write(`${lines.join('\n')}\n`);
     return;
   }
   const logger = new ServerLogger((line) => process.stderr.write(line));

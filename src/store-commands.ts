@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Engine } from './checkpoint/store/engine.js';
 import { FsStore } from './checkpoint/store/fs/fs-store.js';
-import { redactUrl } from './checkpoint/store/postgres/pg-errors.js';
+import { isConnectionError, redactUrl, storeError } from './checkpoint/store/postgres/pg-errors.js';
 import { migrate } from './checkpoint/store/postgres/pg-migrate.js';
 import { PgStore } from './checkpoint/store/postgres/pg-store.js';
 import { exportTree, importTree, type TreeCounts } from './checkpoint/store/postgres/pg-tree.js';
@@ -25,26 +25,36 @@ export function openStore(options: CliOptions, logger: Logger): Promise<Engine> 
 /** migrate, export and import: what they did, as lines for a terminal. */
 export async function runStoreCommand(options: CliOptions): Promise<string[]> {
   const url = options.storeUrl as string;
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5_000 });
+  // An idle connection the server dropped reports here, not as an uncaught error.
+  pool.on('error', () => undefined);
   try {
-    if (options.command === 'migrate') {
-      const applied = await migrate(pool);
-      return [
-        applied.length === 0
-          ? `${redactUrl(url)} is up to date`
-          : `${redactUrl(url)}: applied migration${applied.length === 1 ? '' : 's'} ${applied.join(', ')}`,
-      ];
-    }
-    if (options.command === 'export') {
-      // The tables must be there to read: an empty database is brought up to date first.
-      await migrate(pool);
-      return describe('exported', await exportTree(pool, options.treeDir as string), options.treeDir);
-    }
-    await migrate(pool);
-    return describe('imported', await importTree(pool, options.treeDir as string), options.treeDir);
+    return await storeCommand(options, pool, url);
+  } catch (error) {
+    // Out of reach is a setting to fix (say so in one line); anything else keeps its stack.
+    if (isConnectionError(error)) throw storeError(error, `running ${options.command} on ${redactUrl(url)}`);
+    throw error;
   } finally {
     await pool.end();
   }
+}
+
+async function storeCommand(options: CliOptions, pool: pg.Pool, url: string): Promise<string[]> {
+  if (options.command === 'migrate') {
+    const applied = await migrate(pool);
+    return [
+      applied.length === 0
+        ? `${redactUrl(url)} is up to date`
+        : `${redactUrl(url)}: applied migration${applied.length === 1 ? '' : 's'} ${applied.join(', ')}`,
+    ];
+  }
+  if (options.command === 'export') {
+    // The tables must be there to read: an empty database is brought up to date first.
+    await migrate(pool);
+    return describe('exported', await exportTree(pool, options.treeDir as string), options.treeDir);
+  }
+  await migrate(pool);
+  return describe('imported', await importTree(pool, options.treeDir as string), options.treeDir);
 }
 
 function describe(verb: string, counts: TreeCounts, dir: string | undefined): string[] {

@@ -25,7 +25,8 @@ CREATE TABLE checkpoint_documents (
   path text PRIMARY KEY,
   parent text NOT NULL,
   name text NOT NULL,
-  body text NOT NULL,
+  -- The document's bytes as written: text columns cannot hold U+0000, and an agent's output may.
+  body bytea NOT NULL,
   write_id uuid NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   -- The number of the newest kept version: read with the row's lock, so two writers never share one.
@@ -37,7 +38,7 @@ CREATE TABLE checkpoint_history (
   path text NOT NULL,
   parent text NOT NULL,
   version integer NOT NULL CHECK (version >= 1),
-  body text NOT NULL,
+  body bytea NOT NULL,
   saved_at timestamptz NOT NULL,
   PRIMARY KEY (path, version)
 );

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { CheckpointError } from '../../model/errors.js';
 
 /** SQLSTATE classes and socket errors that mean the database is out of reach, not that a query was wrong. */
@@ -67,9 +68,29 @@ export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
+    // libpq also takes the password as a parameter of the query string.
+    for (const key of [...parsed.searchParams.keys()]) {
+      if (/password/i.test(key)) parsed.searchParams.set(key, '***');
+    }
     return parsed.toString();
   } catch {
     // Not a URL at all: say nothing of what it holds.
     return 'the database (connection string hidden)';
   }
+}
+
+const guarded = new WeakSet<pg.PoolClient>();
+
+/**
+ * A connection from the pool that cannot bring the process down: a connection lost while checked out
+ * (the server restarted, a proxy cut it) fails the query under way, which the caller sees; the client's
+ * own error event, unheard, would be an uncaught exception. The pool listens only while it is idle.
+ */
+export async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  if (!guarded.has(client)) {
+    guarded.add(client);
+    client.on('error', () => undefined);
+  }
+  return client;
 }

@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
+import { checkout } from './pg-errors.js';
 
 /** Any number: replicas that start together take this advisory lock in turn, so each step runs once. */
 const MIGRATION_LOCK = 741_908_233;
 
 /** Applies every migration the database lacks, in order, each once; returns the versions applied. */
 export async function migrate(pool: pg.Pool): Promise<number[]> {
-  const client = await pool.connect();
+  const client = await checkout(pool);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {

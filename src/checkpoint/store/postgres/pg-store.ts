@@ -12,7 +12,7 @@ import {
   type WriteOptions,
 } from '../engine.js';
 import { ParseCache } from '../parse-cache.js';
-import { isConnectionError, redactUrl, storeError } from './pg-errors.js';
+import { checkout, isConnectionError, redactUrl, storeError } from './pg-errors.js';
 import { LATEST_VERSION, schemaVersion } from './pg-migrate.js';
 import { CHANGES_CHANNEL, ChangeListener } from './pg-watch.js';
 
@@ -101,15 +101,15 @@ export class PgStore implements Engine {
           'SELECT body FROM checkpoint_history WHERE path = $1 AND version = $2',
           [version.path, version.version],
         );
-        const body = result.rows[0]?.body as string | undefined;
-        return body === undefined ? undefined : { text: body, identity: `history:${path}` };
+        const body = result.rows[0]?.body as Buffer | undefined;
+        return body === undefined ? undefined : { text: body.toString('utf8'), identity: `history:${path}` };
       }
       const result = await db.query('SELECT body, write_id FROM checkpoint_documents WHERE path = $1', [
         path,
       ]);
-      const row = result.rows[0] as { body: string; write_id: string } | undefined;
+      const row = result.rows[0] as { body: Buffer; write_id: string } | undefined;
       // A write's id is never reused, not even by a transaction that rolled back.
-      return row && { text: row.body, identity: row.write_id };
+      return row && { text: row.body.toString('utf8'), identity: row.write_id };
     });
   }
 
@@ -214,7 +214,7 @@ export class PgStore implements Engine {
       path,
       parentOf(path),
       nameOf(path),
-      content,
+      Buffer.from(content, 'utf8'),
       writeId,
       options.keepHistory === true,
       CHANGES_CHANNEL,
@@ -349,7 +349,7 @@ export class PgStore implements Engine {
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient | undefined;
       try {
-        client = await this.pool.connect();
+        client = await checkout(this.pool);
         // The lock timeout is a whole number of milliseconds from our own options, never from a request.
         await client.query(`BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockTimeoutMs))}`);
         return client;
@@ -372,10 +372,10 @@ const WRITE = `
 WITH prev AS (
   SELECT body, updated_at, versions FROM checkpoint_documents WHERE path = $1 FOR UPDATE
 ), unchanged AS (
-  SELECT 1 FROM prev WHERE $6 AND prev.body = $4
+  SELECT 1 FROM prev WHERE $6 AND prev.body = $4::bytea
 ), kept AS (
   INSERT INTO checkpoint_history (path, parent, version, body, saved_at)
-  SELECT $1, $2, prev.versions + 1, prev.body, prev.updated_at FROM prev WHERE $6 AND prev.body <> $4
+  SELECT $1, $2, prev.versions + 1, prev.body, prev.updated_at FROM prev WHERE $6 AND prev.body <> $4::bytea
   RETURNING 1
 ), folders AS (
   INSERT INTO checkpoint_folders (path, parent, name)
@@ -384,13 +384,13 @@ WITH prev AS (
   RETURNING 1
 ), inserted AS (
   INSERT INTO checkpoint_documents (path, parent, name, body, write_id, versions)
-  SELECT $1, $2, $3, $4, $5::uuid, (SELECT coalesce(max(version), 0) FROM checkpoint_history WHERE path = $1)
+  SELECT $1, $2, $3, $4::bytea, $5::uuid, (SELECT coalesce(max(version), 0) FROM checkpoint_history WHERE path = $1)
   WHERE NOT EXISTS (SELECT 1 FROM prev)
   ON CONFLICT (path) DO NOTHING
   RETURNING 1
 ), updated AS (
   UPDATE checkpoint_documents
-  SET body = $4, write_id = $5::uuid, updated_at = clock_timestamp(),
+  SET body = $4::bytea, write_id = $5::uuid, updated_at = clock_timestamp(),
       versions = versions + CASE WHEN $6 THEN 1 ELSE 0 END
   WHERE path = $1 AND EXISTS (SELECT 1 FROM prev) AND NOT EXISTS (SELECT 1 FROM unchanged)
   RETURNING 1

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { CheckpointError } from '../../model/errors.js';
 import { HISTORY_DIR } from '../engine.js';
+import { checkout } from './pg-errors.js';
 import { CHANGES_CHANNEL } from './pg-watch.js';
 
 const SEGMENT = /^[A-Za-z0-9_.-]{1,255}$/;
@@ -30,7 +31,7 @@ export async function exportTree(pool: pg.Pool, toDir: string): Promise<TreeCoun
     counts.folders++;
   }
   const documents = await pool.query('SELECT path, body, updated_at FROM checkpoint_documents ORDER BY path');
-  for (const row of documents.rows as Array<{ path: string; body: string; updated_at: Date }>) {
+  for (const row of documents.rows as Array<{ path: string; body: Buffer; updated_at: Date }>) {
     await writeDurably(join(toDir, ...row.path.split('/')), row.body, row.updated_at);
     counts.documents++;
   }
@@ -41,7 +42,7 @@ export async function exportTree(pool: pg.Pool, toDir: string): Promise<TreeCoun
     path: string;
     parent: string;
     version: number;
-    body: string;
+    body: Buffer;
     saved_at: Date;
   }>) {
     const folder = join(toDir, ...(row.parent === '' ? [] : row.parent.split('/')), HISTORY_DIR);
@@ -60,6 +61,13 @@ export async function exportTree(pool: pg.Pool, toDir: string): Promise<TreeCoun
  */
 export async function importTree(pool: pg.Pool, fromDir: string): Promise<TreeCounts> {
   const counts: TreeCounts = { folders: 0, documents: 0, versions: 0, skipped: [] };
+  const root = await lstat(fromDir).catch(() => undefined);
+  if (!root?.isDirectory()) {
+    throw new CheckpointError(
+      'INVALID_ARGUMENT',
+      `${fromDir} is not a folder: name the base directory to import`,
+    );
+  }
   for (const project of await childFolders(fromDir, [], counts)) {
     const sessions = (await childFolders(fromDir, [project, 'sessions'], counts)).map((session) => [
       project,
@@ -76,7 +84,8 @@ export async function importTree(pool: pg.Pool, fromDir: string): Promise<TreeCo
 interface Row {
   kind: 'folder' | 'document' | 'version';
   path: string;
-  body?: string;
+  /** The file's bytes, as they are: the database keeps bytes, so nothing is decoded on the way. */
+  body?: Buffer;
   version?: number;
   at?: Date;
 }
@@ -90,7 +99,7 @@ async function loadUnit(
 ): Promise<void> {
   const rows: Row[] = [];
   await collect(root, unit, rows, counts, exclude);
-  const client = await pool.connect();
+  const client = await checkout(pool);
   try {
     await client.query('BEGIN');
     // The unit's ancestors (a session's project and sessions folders) come first.
@@ -162,6 +171,7 @@ async function collect(
       // Loaded as units of their own: only the folder itself belongs here.
       if (entry.isDirectory())
         rows.push({ kind: 'folder', path: path.join('/'), at: (await lstat(join(root, ...path))).mtime });
+      else counts.skipped.push(path.join('/'));
       continue;
     }
     if (!SEGMENT.test(entry.name)) {
@@ -175,7 +185,7 @@ async function collect(
       rows.push({
         kind: 'document',
         path: path.join('/'),
-        body: await readFile(file, 'utf8'),
+        body: await readFile(file),
         at: (await lstat(file)).mtime,
       });
     } else {
@@ -198,7 +208,7 @@ async function collectHistory(root: string, rel: string[], rows: Row[], counts: 
       kind: 'version',
       path: [...rel.slice(0, -1), `${match[1]}.md`].join('/'),
       version: Number(match[2]),
-      body: await readFile(file, 'utf8'),
+      body: await readFile(file),
       at: (await lstat(file)).mtime,
     });
   }
@@ -216,15 +226,16 @@ async function childFolders(root: string, rel: string[], counts: TreeCounts): Pr
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     if (entry.isDirectory() && SEGMENT.test(entry.name)) folders.push(entry.name);
-    else if (rel.length === 0) counts.skipped.push(entry.name);
+    // Beside the projects and beside the sessions only folders belong: anything else is said, not lost.
+    else counts.skipped.push([...rel, entry.name].join('/'));
   }
   return folders.sort();
 }
 
-async function writeDurably(path: string, body: string, at: Date): Promise<void> {
+async function writeDurably(path: string, body: Buffer, at: Date): Promise<void> {
   const handle = await open(path, 'w', 0o644);
   try {
-    await handle.writeFile(body, 'utf8');
+    await handle.writeFile(body);
     await handle.sync();
   } finally {
     await handle.close();

@@ -1,5 +1,6 @@
 import pg from 'pg';
 
+/** The channel every write notifies on; LISTEN below names it as a literal, never built from a value. */
 export const CHANGES_CHANNEL = 'checkpoint_changes';
 
 /**
@@ -53,7 +54,7 @@ export class ChangeListener {
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));
     await client.connect();
-    await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    await client.query('LISTEN checkpoint_changes');
     this.client = client;
   }
 

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/checkpoint/store/postgres/migrations.js';
+import { spawnHttpServer, startHttpServer } from '../helpers/http-server.js';
+import { startCluster, type TestCluster } from '../helpers/postgres.js';
+import { PG_UNAVAILABLE, runCli, withDatabase } from './pg-harness.js';
+
+const VERSIONS = MIGRATIONS.map((migration) => migration.version);
+
+async function migrationRows(url: string): Promise<Array<{ version: number; name: string }>> {
+  return withDatabase(url, async (client) => {
+    const result = await client.query('SELECT version, name FROM checkpoint_migrations ORDER BY version');
+    return result.rows as Array<{ version: number; name: string }>;
+  });
+}
+
+async function tableNames(url: string): Promise<string[]> {
+  return withDatabase(url, async (client) => {
+    const result = await client.query(
+      'SELECT tablename FROM pg_tables WHERE schemaname = \'public\' ORDER BY tablename COLLATE "C"',
+    );
+    return result.rows.map((row: { tablename: string }) => row.tablename);
+  });
+}
+
+const TABLES = [
+  'checkpoint_documents',
+  'checkpoint_folders',
+  'checkpoint_history',
+  'checkpoint_locks',
+  'checkpoint_migrations',
+];
+
+describe.skipIf(PG_UNAVAILABLE !== undefined)('checkpoint-mcp migrate', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('serve on an empty database exits 2 and names checkpoint-mcp migrate --store, creating nothing', async () => {
+    const url = await cluster.database('empty_serve');
+    const server = spawnHttpServer(['--store', url]);
+    const exit = await server.exited;
+    expect(exit.code, server.stderr()).toBe(2);
+    expect(server.stderr()).toContain('checkpoint-mcp migrate --store');
+    expect(server.stderr()).not.toContain('listening on');
+    // One line saying what to do, no stack trace.
+    expect(server.stderr()).not.toMatch(/\n\s+at /);
+    expect(await tableNames(url)).toEqual([]);
+  });
+
+  it('migrate applies every step once; a second run says the database is up to date and changes nothing', async () => {
+    const url = await cluster.database('twice');
+    const first = await runCli(['migrate', '--store', url]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(
+      `applied migration${VERSIONS.length === 1 ? '' : 's'} ${VERSIONS.join(', ')}`,
+    );
+    const rows = await migrationRows(url);
+    expect(rows.map((row) => row.version)).toEqual(VERSIONS);
+    expect(await tableNames(url)).toEqual(TABLES);
+
+    const second = await runCli(['migrate', '--store', url]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain('is up to date');
+    expect(second.stdout).not.toContain('applied');
+    expect(second.stderr).toBe('');
+    expect(await migrationRows(url)).toEqual(rows);
+
+    // Up to date, serve starts.
+    const server = await startHttpServer(['--store', url]);
+    expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
+  });
+
+  it('four migrate processes started together apply each step exactly once, and none of them fails', async () => {
+    const url = await cluster.database('racing');
+    const runs = await Promise.all(Array.from({ length: 4 }, () => runCli(['migrate', '--store', url])));
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toBe('');
+    }
+    const applied = runs.filter((run) => run.stdout.includes('applied migration'));
+    expect(applied, runs.map((run) => run.stdout).join('')).toHaveLength(1);
+    expect(runs.filter((run) => run.stdout.includes('is up to date'))).toHaveLength(3);
+    expect((await migrationRows(url)).map((row) => row.version)).toEqual(VERSIONS);
+    expect(await tableNames(url)).toEqual(TABLES);
+  });
+
+  it.for(['migrate', 'export', 'import'])(
+    '%s against a database that cannot be reached says so in one line, without a stack or the password',
+    async (command) => {
+      // Port 1 on loopback: nothing listens there.
+      const url = `postgres://u:sekr1t-pass@127.0.0.1:1/nowhere`;
+      const tree =
+        command === 'export'
+          ? ['--to', '/nonexistent/never-written']
+          : command === 'import'
+            ? ['--from', '/nonexistent']
+            : [];
+      const run = await runCli([command, '--store', url, ...tree]);
+      expect(run.code).not.toBe(0);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).not.toContain('sekr1t-pass');
+      expect(run.stderr, run.stderr).not.toMatch(/\n\s+at /);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    },
+  );
+});

@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import pg from 'pg';
+import { SERVER_ENTRY } from '../helpers/client.js';
+import { postgresUnavailable, type TestCluster } from '../helpers/postgres.js';
+
+/** Why this folder's tests cannot run here (no PostgreSQL binaries), or undefined when they can. */
+export const PG_UNAVAILABLE = postgresUnavailable();
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `dist/server.js ...args` to its end, without any CHECKPOINT_* variable of this environment. */
+export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('CHECKPOINT_')),
+  );
+  const child = spawn(process.execPath, [SERVER_ENTRY, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...inherited, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    stdout += text;
+  });
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A fresh database of the cluster brought up to date by `checkpoint-mcp migrate`: its URL. */
+export async function migratedDatabase(cluster: TestCluster, name: string): Promise<string> {
+  const url = await cluster.database(name);
+  const run = await runCli(['migrate', '--store', url]);
+  if (run.code !== 0) throw new Error(`migrate failed (${run.code}): ${run.stderr}`);
+  return url;
+}
+
+/** Runs `work` on one connection to `url`, closed afterwards. */
+export async function withDatabase<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export const TREE_TABLES = ['checkpoint_folders', 'checkpoint_documents', 'checkpoint_history'] as const;
+
+/**
+ * Every row of the three tree tables, each column as PostgreSQL prints it (bodies byte for byte),
+ * ordered by path (and version): two snapshots are equal when nothing was written between them.
+ */
+export async function treeRows(url: string): Promise<Record<(typeof TREE_TABLES)[number], string[][]>> {
+  return withDatabase(url, async (client) => {
+    const rows = async (sql: string) =>
+      (await client.query({ text: sql, rowMode: 'array' })).rows as string[][];
+    return {
+      checkpoint_folders: await rows(
+        'SELECT path, parent, name, created_at::text FROM checkpoint_folders ORDER BY path COLLATE "C"',
+      ),
+      checkpoint_documents: await rows(
+        'SELECT path, parent, name, md5(body), write_id::text, updated_at::text FROM checkpoint_documents ORDER BY path COLLATE "C"',
+      ),
+      checkpoint_history: await rows(
+        'SELECT path, parent, version::text, md5(body), saved_at::text FROM checkpoint_history ORDER BY path COLLATE "C", version',
+      ),
+    };
+  });
+}
+
+/** Runs `action` on every item, at most `width` at a time, in order of start. */
+export async function inParallel<T>(
+  items: readonly T[],
+  width: number,
+  action: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await action(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
