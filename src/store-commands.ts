@@ -13,6 +13,7 @@ export function openStore(options: CliOptions, logger: Logger): Promise<Engine> 
   if (options.storeUrl !== undefined) {
     return PgStore.open(options.storeUrl, {
       lockTimeoutMs: options.lockTimeoutMs,
+      staleLockMs: options.staleLockMs,
       onWarning: (message) => logger.warning(message),
     });
   }

@@ -38,13 +38,14 @@ export function isConnectionError(error: unknown): boolean {
  */
 export function storeError(error: unknown, action: string): CheckpointError {
   if (error instanceof CheckpointError) return error;
-  const code = codeOf(error) ?? 'unknown error';
   if (isConnectionError(error)) {
+    const code = codeOf(error) ?? 'connection lost';
     return new CheckpointError(
       'UNAVAILABLE',
       `the database could not be reached while ${action} (${code}); nothing was acknowledged. Call the tool again: the server reconnects on its own, and saving the same content twice is harmless`,
     );
   }
+  const code = codeOf(error) ?? 'unknown error';
   if (code === LOCK_NOT_AVAILABLE) {
     return new CheckpointError(
       'LOCK_TIMEOUT',

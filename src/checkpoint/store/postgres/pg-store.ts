@@ -19,7 +19,14 @@ import { CHANGES_CHANNEL, ChangeListener } from './pg-watch.js';
 export interface PgStoreOptions {
   /** Connections the pool keeps at most. */
   poolSize?: number;
+  /** How long a save waits for another writer's hold on its session before LOCK_TIMEOUT. */
   lockTimeoutMs?: number;
+  /**
+   * How long a holder may sit inside its transaction without sending anything (paused, frozen, its
+   * machine gone) before the database ends its connection, which rolls its writes back and frees the
+   * session for the next writer: the file engine's stale-lock takeover.
+   */
+  staleLockMs?: number;
   onWarning?: (message: string) => void;
 }
 
@@ -47,7 +54,6 @@ export class PgStore implements Engine {
     queue: Promise<unknown>;
   }>();
   private readonly changes: ChangeListener;
-  private readonly lockTimeoutMs: number;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -55,7 +61,6 @@ export class PgStore implements Engine {
     options: PgStoreOptions,
   ) {
     this.root = redactUrl(url);
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
     const warn = options.onWarning ?? (() => undefined);
     this.changes = new ChangeListener({ connectionString: url }, warn);
     // An idle connection the server dropped reports here; the pool replaces it on its own.
@@ -69,6 +74,9 @@ export class PgStore implements Engine {
       max: options.poolSize ?? 10,
       idleTimeoutMillis: 10_000,
       connectionTimeoutMillis: 5_000,
+      // Settings of every connection, sent when it opens: no statement ever carries them.
+      lock_timeout: wholeMs(options.lockTimeoutMs ?? 10_000),
+      idle_in_transaction_session_timeout: wholeMs(options.staleLockMs ?? 30_000),
     });
     try {
       const version = await schemaVersion(pool);
@@ -350,8 +358,7 @@ export class PgStore implements Engine {
       let client: pg.PoolClient | undefined;
       try {
         client = await checkout(this.pool);
-        // The lock timeout is a whole number of milliseconds from our own options, never from a request.
-        await client.query(`BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockTimeoutMs))}`);
+        await client.query('BEGIN');
         return client;
       } catch (error) {
         client?.release(true);
@@ -407,6 +414,11 @@ const LIST = `
 SELECT name, 'directory' AS kind FROM checkpoint_folders WHERE parent = $1
 UNION ALL SELECT name, 'file' AS kind FROM checkpoint_documents WHERE parent = $1
 UNION ALL SELECT 'history', 'directory' WHERE EXISTS (SELECT 1 FROM checkpoint_history WHERE parent = $1)`;
+
+/** A timeout for the server: whole milliseconds, at least 1 (0 would mean none). */
+function wholeMs(ms: number): number {
+  return Math.max(1, Math.floor(ms));
+}
 
 /** A folder path and every ancestor, outermost first. */
 function ancestors(path: string): Array<{ path: string; parent: string; name: string }> {
