@@ -23,19 +23,35 @@ export interface TreeCounts {
  * last-written time, and every kept version as `history/{stem}.v{n}.md` with the time it was written.
  */
 export async function exportTree(pool: pg.Pool, toDir: string): Promise<TreeCounts> {
+  const client = await checkout(pool);
+  try {
+    // One snapshot for the three tables: writers may go on, the tree is as it was at one moment.
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const counts = await exportSnapshot(client, toDir);
+    await client.query('COMMIT');
+    return counts;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+async function exportSnapshot(db: pg.PoolClient, toDir: string): Promise<TreeCounts> {
   const counts: TreeCounts = { folders: 0, documents: 0, versions: 0, skipped: [] };
   await mkdir(toDir, { recursive: true });
-  const folders = await pool.query('SELECT path FROM checkpoint_folders ORDER BY path');
+  const folders = await db.query('SELECT path FROM checkpoint_folders ORDER BY path');
   for (const row of folders.rows as Array<{ path: string }>) {
     await mkdir(join(toDir, ...row.path.split('/')), { recursive: true });
     counts.folders++;
   }
-  const documents = await pool.query('SELECT path, body, updated_at FROM checkpoint_documents ORDER BY path');
+  const documents = await db.query('SELECT path, body, updated_at FROM checkpoint_documents ORDER BY path');
   for (const row of documents.rows as Array<{ path: string; body: Buffer; updated_at: Date }>) {
     await writeDurably(join(toDir, ...row.path.split('/')), row.body, row.updated_at);
     counts.documents++;
   }
-  const versions = await pool.query(
+  const versions = await db.query(
     'SELECT path, parent, version, body, saved_at FROM checkpoint_history ORDER BY path, version',
   );
   for (const row of versions.rows as Array<{
