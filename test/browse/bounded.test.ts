@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/checkpoint/model/limits.js';
 import { callOk, connectedClient } from '../helpers/client.js';
-import { completePhase, createSession, REF, saveOutput, sessionPath } from '../helpers/seed.js';
+import { readDocument } from '../helpers/engine.js';
+import { completePhase, createSession, REF, saveOutput, sessionDocument } from '../helpers/seed.js';
 
 const MiB = 1024 * 1024;
 const LONG = 120_000;
@@ -236,12 +236,13 @@ describe('resource reads within --max-response-bytes', () => {
   it(
     'a 4 MiB agent output read as a resource ends with the cut line naming get_agent_output at the right offset',
     async () => {
-      const { client, base } = await connectedClient();
+      const m = await connectedClient();
+      const { client } = m;
       await createSession(client);
       const content = outputText('big', 4 * MiB - 100);
       expect(Buffer.byteLength(content, 'utf8')).toBeLessThanOrEqual(4 * MiB);
       await saveOutput(client, 1, 'big', content);
-      const file = await readFile(sessionPath(base, 'phase_1_concept', 'big.md'), 'utf8');
+      const file = await readDocument(m, ...sessionDocument('phase_1_concept', 'big.md'));
       const head = file.slice(0, file.length - content.length);
       expect(head + content).toBe(file);
 

@@ -1,8 +1,8 @@
-import { readdir, stat } from 'node:fs/promises';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
-import { createSession, REF, saveOutput, sessionPath } from '../helpers/seed.js';
+import { readDocument } from '../helpers/engine.js';
+import { createSession, REF, saveOutput, sessionDocument } from '../helpers/seed.js';
 import { type GanttTask, ganttTasks, loadMermaid } from './mermaid.js';
 
 const exportReport = async (client: Client) =>
@@ -300,7 +300,8 @@ describe('export_session', () => {
   });
 
   it('export_session links every document of the session, and every link resolves to a file', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await reviewedSession(client);
     const markdown = await exportReport(client);
     const files = markdown.slice(markdown.indexOf('## Files'));
@@ -308,15 +309,16 @@ describe('export_session', () => {
       expect(match[1]).toBe(match[2]);
       return match[2] ?? '';
     });
-    const onDisk: string[] = ['session_manifest.md'];
-    for (const entry of await readdir(sessionPath(base), { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      for (const file of await readdir(sessionPath(base, entry.name))) {
-        if (file.endsWith('.md')) onDisk.push(`${entry.name}/${file}`);
+    const stored: string[] = ['session_manifest.md'];
+    for (const entry of await m.store.list(sessionDocument())) {
+      if (entry.kind !== 'directory') continue;
+      for (const file of await m.store.list(sessionDocument(entry.name))) {
+        if (file.name.endsWith('.md')) stored.push(`${entry.name}/${file.name}`);
       }
     }
-    expect([...links].sort()).toEqual(onDisk.sort());
-    for (const link of links) expect((await stat(sessionPath(base, link))).isFile()).toBe(true);
+    expect([...links].sort()).toEqual(stored.sort());
+    for (const link of links)
+      expect(await readDocument(m, ...sessionDocument(...link.split('/')))).toBeTypeOf('string');
   });
 
   it('export_session equals the report.md resource, and a missing session is NOT_FOUND for both', async () => {

@@ -1,12 +1,31 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { callOk, connectedClient } from '../helpers/client.js';
+import { type Documents, editDocument, readDocument } from '../helpers/engine.js';
 
 const ref = { project_id: 'p1', session_id: 's1' };
 const OUTPUT_URI = 'checkpoint://p1/sessions/s1/phase_1_concept/a1.md';
+const OUTPUT = ['p1', 'sessions', 's1', 'phase_1_concept', 'a1.md'];
+
+/**
+ * Appends to a document from outside this server: a child process on the file engine, another
+ * replica (a second engine with its own connections) on PostgreSQL.
+ */
+async function appendElsewhere(m: Documents, path: string[], text: string): Promise<void> {
+  if (m.engine !== 'file') {
+    const other = await m.reopen();
+    await other.write(path, `${await readDocument(m, ...path)}${text}`);
+    return;
+  }
+  const script = `require('fs').appendFileSync(${JSON.stringify(join(m.base, ...path))}, ${JSON.stringify(text)})`;
+  await new Promise<void>((resolve, reject) => {
+    spawn(process.execPath, ['-e', script], { stdio: 'ignore' }).on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`exit ${code}`)),
+    );
+  });
+}
 
 async function seeded() {
   const setup = await connectedClient();
@@ -65,9 +84,10 @@ describe('resources', () => {
   });
 
   it('reads a document byte for byte and answers an unknown one as resource not found (-32602 with its URI)', async () => {
-    const { client, base } = await seeded();
+    const m = await seeded();
+    const { client } = m;
     const result = await client.readResource({ uri: OUTPUT_URI });
-    const onDisk = await readFile(join(base, 'p1/sessions/s1/phase_1_concept/a1.md'), 'utf8');
+    const onDisk = await readDocument(m, ...OUTPUT);
     expect(result.contents[0]).toMatchObject({ uri: OUTPUT_URI, mimeType: 'text/markdown', text: onDisk });
     for (const uri of [
       'checkpoint://p1/sessions/s1/phase_1_concept/zz.md',
@@ -124,23 +144,18 @@ describe('resources', () => {
   });
 
   it('notifies a subscriber when another process edits the file', async () => {
-    const { client, base } = await seeded();
+    const m = await seeded();
+    const { client } = m;
     const updated: string[] = [];
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
       updated.push(notification.params.uri);
     });
     await client.subscribeResource({ uri: OUTPUT_URI });
-    const path = join(base, 'p1/sessions/s1/phase_1_concept/a1.md');
-    const script = `require('fs').appendFileSync(${JSON.stringify(path)}, '\\nedited by hand')`;
-    await new Promise<void>((resolve, reject) => {
-      spawn(process.execPath, ['-e', script], { stdio: 'ignore' }).on('exit', (code) =>
-        code === 0 ? resolve() : reject(new Error(`exit ${code}`)),
-      );
-    });
+    await appendElsewhere(m, OUTPUT, '\nedited by hand');
     await expect.poll(() => updated, { timeout: 5000 }).toContain(OUTPUT_URI);
     await client.unsubscribeResource({ uri: OUTPUT_URI });
     const count = updated.length;
-    await writeFile(path, 'again');
+    await editDocument(m, OUTPUT, 'again');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(updated).toHaveLength(count);
   });

@@ -1,7 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
+import { editDocument, readDocument } from '../helpers/engine.js';
 import {
   completePhase,
   corrupt,
@@ -9,7 +9,7 @@ import {
   PHASE_DIRS,
   REF,
   saveOutput,
-  sessionPath,
+  sessionDocument,
 } from '../helpers/seed.js';
 
 interface ResumeAnswer {
@@ -260,34 +260,38 @@ describe('resume_session: one answer for each reason', () => {
 
 describe('resume_session never guesses', () => {
   it('resume_session with a hand-corrupted checkpoint is CORRUPT_FILE naming the file', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await phaseOneDone(client);
-    await corrupt(sessionPath(base, PHASE_DIRS[1] as string, 'checkpoint.md'));
+    await corrupt(m, sessionDocument(PHASE_DIRS[1] as string, 'checkpoint.md'));
     const text = await expectToolError(client, 'resume_session', REF, 'CORRUPT_FILE');
     expect(text).toContain('phase_1_concept/checkpoint.md');
   });
 
   it('resume_session with a hand-broken review of a phase sent back is CORRUPT_FILE, not an empty list of changes', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await phaseOneDone(client);
     await requestRetry(client, 1, ['a change']);
-    const file = sessionPath(base, PHASE_DIRS[1] as string, 'user_feedback.md');
-    const text = await readFile(file, 'utf8');
+    const file = sessionDocument(PHASE_DIRS[1] as string, 'user_feedback.md');
+    const text = await readDocument(m, ...file);
     // A plausible hand edit: an action that is not one of the three.
-    await writeFile(file, text.replace('Action: retry_with_changes', 'Action: retry_later'));
+    await editDocument(m, file, text.replace('Action: retry_with_changes', 'Action: retry_later'));
     const error = await expectToolError(client, 'resume_session', REF, 'CORRUPT_FILE');
     expect(error).toContain('phase_1_concept/user_feedback.md');
-    await corrupt(file);
+    await corrupt(m, file);
     expect(await expectToolError(client, 'resume_session', REF, 'CORRUPT_FILE')).toContain(
       'user_feedback.md',
     );
   });
 
   it('resume_session with a hand-corrupted prior output is CORRUPT_FILE naming the output', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await phaseOneDone(client);
     await corrupt(
-      sessionPath(base, PHASE_DIRS[1] as string, 'critic.md'),
+      m,
+      sessionDocument(PHASE_DIRS[1] as string, 'critic.md'),
       '# Agent Output: critic\n\nno sections\n',
     );
     const text = await expectToolError(client, 'resume_session', REF, 'CORRUPT_FILE');

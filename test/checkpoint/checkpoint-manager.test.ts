@@ -1,14 +1,19 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
 import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
 import type { Limits } from '../../src/checkpoint/model/limits.js';
 import type { SaveCheckpointRequest } from '../../src/checkpoint/session/requests.js';
 import { type Managers, managers, steppingClock } from '../helpers/base-dir.js';
+import {
+  documentTree,
+  ENGINE,
+  editDocument,
+  makeFolder,
+  readDocument,
+  removeDocument,
+} from '../helpers/engine.js';
 import { rejected } from '../helpers/errors.js';
-import { readText, tree } from '../helpers/tree.js';
 
 const REF = { project_id: 'p1', session_id: 's1' } as const;
 const SESSION = ['p1', 'sessions', 's1'] as const;
@@ -39,11 +44,11 @@ function checkpointOf(
 }
 
 async function manifestOf(m: Managers) {
-  return parseManifest(await readText(m.base, ...SESSION, 'session_manifest.md'), 'session_manifest.md');
+  return parseManifest(await readDocument(m, ...SESSION, 'session_manifest.md'), 'session_manifest.md');
 }
 
 async function checkpointFile(m: Managers, dir = 'phase_1_concept') {
-  return parseCheckpoint(await readText(m.base, ...SESSION, dir, 'checkpoint.md'), 'checkpoint.md');
+  return parseCheckpoint(await readDocument(m, ...SESSION, dir, 'checkpoint.md'), 'checkpoint.md');
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -59,7 +64,7 @@ describe('createSession', () => {
       phases: [1, 2, 3, 6, 7],
       path: 'p1/sessions/s1',
     });
-    expect(await tree(m.base)).toStrictEqual([
+    expect(await documentTree(m)).toStrictEqual([
       'p1/',
       'p1/project.md',
       'p1/sessions/',
@@ -71,7 +76,7 @@ describe('createSession', () => {
       'p1/sessions/s1/phase_7_synthesis/',
       'p1/sessions/s1/session_manifest.md',
     ]);
-    expect(await readText(m.base, ...SESSION, 'session_manifest.md')).toMatchInlineSnapshot(`
+    expect(await readDocument(m, ...SESSION, 'session_manifest.md')).toMatchInlineSnapshot(`
       "# Session Manifest
 
       ## Metadata
@@ -110,7 +115,7 @@ describe('createSession', () => {
       - Total Cost: $0
       "
     `);
-    expect(await readText(m.base, 'p1', 'project.md')).toMatchInlineSnapshot(`
+    expect(await readDocument(m, 'p1', 'project.md')).toMatchInlineSnapshot(`
       "# Project: p1
 
       ## Metadata
@@ -131,17 +136,17 @@ describe('createSession', () => {
 
   it('creates all seven phase folders for a full session', async () => {
     const m = await setup({ mode: 'full' });
-    const phases = (await tree(m.base)).filter((path) => /phase_\d_[a-z_]+\/$/.test(path));
+    const phases = (await documentTree(m)).filter((path) => /phase_\d_[a-z_]+\/$/.test(path));
     expect(phases).toHaveLength(7);
     expect((await manifestOf(m)).phases.map((row) => row.phase_num)).toStrictEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('returns the existing session unchanged when repeated with the same arguments', async () => {
     const m = await setup();
-    const before = await readText(m.base, ...SESSION, 'session_manifest.md');
+    const before = await readDocument(m, ...SESSION, 'session_manifest.md');
     const again = await m.checkpoints.createSession({ ...REF, user_id: 'u1', execution_mode: 'mvp' });
     expect(again.phases).toStrictEqual([1, 2, 3, 6, 7]);
-    expect(await readText(m.base, ...SESSION, 'session_manifest.md')).toBe(before);
+    expect(await readDocument(m, ...SESSION, 'session_manifest.md')).toBe(before);
   });
 
   it('answers CONFLICT when repeated with another mode or user, naming what differs', async () => {
@@ -164,9 +169,9 @@ describe('createSession', () => {
       startup_idea: 'Idea',
       project_name: 'Name',
     });
-    const before = await readText(m.base, 'p1', 'project.md');
+    const before = await readDocument(m, 'p1', 'project.md');
     await m.checkpoints.createSession({ ...REF, user_id: 'u2' });
-    expect(await readText(m.base, 'p1', 'project.md')).toBe(before);
+    expect(await readDocument(m, 'p1', 'project.md')).toBe(before);
   });
 
   it('rejects identifiers outside the allowed characters as INVALID_ARGUMENT and creates nothing', async () => {
@@ -179,12 +184,12 @@ describe('createSession', () => {
     ]) {
       expect((await rejected(m.checkpoints.createSession(request))).code).toBe('INVALID_ARGUMENT');
     }
-    expect(await tree(m.base)).toStrictEqual([]);
+    expect(await documentTree(m)).toStrictEqual([]);
   });
 
   it('answers CORRUPT_FILE for a session whose manifest cannot be read', async () => {
     const m = await setup();
-    await writeFile(join(m.base, ...SESSION, 'session_manifest.md'), '# Session Manifest\n\nnothing here\n');
+    await editDocument(m, [...SESSION, 'session_manifest.md'], '# Session Manifest\n\nnothing here\n');
     const error = await rejected(m.checkpoints.createSession({ ...REF, user_id: 'u1' }));
     expect(error.code).toBe('CORRUPT_FILE');
     expect(error.message).toContain('call load_session');
@@ -214,7 +219,7 @@ describe('saveCheckpoint', () => {
       errors: ['critic timed out'],
     });
     expect(result).toStrictEqual({ phase_num: 1, status: 'completed', revision: 2 });
-    expect(await readText(m.base, ...PHASE_1, 'checkpoint.md')).toMatchInlineSnapshot(`
+    expect(await readDocument(m, ...PHASE_1, 'checkpoint.md')).toMatchInlineSnapshot(`
       "# Phase Checkpoint: Concept Expansion
 
       ## Metadata
@@ -265,7 +270,7 @@ describe('saveCheckpoint', () => {
       - critic timed out
       "
     `);
-    expect(await readText(m.base, ...SESSION, 'session_manifest.md')).toMatchInlineSnapshot(`
+    expect(await readDocument(m, ...SESSION, 'session_manifest.md')).toMatchInlineSnapshot(`
       "# Session Manifest
 
       ## Metadata
@@ -309,10 +314,10 @@ describe('saveCheckpoint', () => {
   it('keeps the previous version in history/ and carries started and retry count over', async () => {
     const m = await setup();
     await m.checkpoints.saveCheckpoint(checkpointOf(1, { status: 'in_progress', retry_count: 2 }));
-    const first = await readText(m.base, ...PHASE_1, 'checkpoint.md');
+    const first = await readDocument(m, ...PHASE_1, 'checkpoint.md');
     const result = await m.checkpoints.saveCheckpoint(checkpointOf(1));
     expect(result.revision).toBe(3);
-    expect(await readText(m.base, ...PHASE_1, 'history', 'checkpoint.v1.md')).toBe(first);
+    expect(await readDocument(m, ...PHASE_1, 'history', 'checkpoint.v1.md')).toBe(first);
     const second = await checkpointFile(m);
     const started = parseCheckpoint(first, 'checkpoint.md').started;
     expect(second).toMatchObject({ status: 'completed', retry_count: 2, started });
@@ -347,21 +352,21 @@ describe('saveCheckpoint', () => {
 
   it('replaces an unreadable checkpoint of the same phase, keeping it in history/', async () => {
     const m = await setup();
-    await writeFile(join(m.base, ...PHASE_1, 'checkpoint.md'), 'scribbled over\n');
+    await editDocument(m, [...PHASE_1, 'checkpoint.md'], 'scribbled over\n');
     await m.checkpoints.saveCheckpoint(checkpointOf(1));
-    expect(await readText(m.base, ...PHASE_1, 'history', 'checkpoint.v1.md')).toBe('scribbled over\n');
+    expect(await readDocument(m, ...PHASE_1, 'history', 'checkpoint.v1.md')).toBe('scribbled over\n');
     expect((await checkpointFile(m)).status).toBe('completed');
   });
 
   it('answers PHASE_NOT_IN_MODE for a phase outside the mode and creates no folder', async () => {
     const m = await setup();
-    const before = await tree(m.base);
+    const before = await documentTree(m);
     const error = await rejected(m.checkpoints.saveCheckpoint(checkpointOf(4)));
     expect(error.code).toBe('PHASE_NOT_IN_MODE');
     expect(error.message).toBe(
       'phase_num 4 (Product Strategy) is not part of a mvp session; its phases are 1, 2, 3, 6, 7',
     );
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
   });
 
   it.each<[string, Partial<SaveCheckpointRequest>, string]>([
@@ -428,11 +433,11 @@ describe('saveCheckpoint', () => {
     ['an error that is "-"', { errors: [' - '] }, 'errors[0] must not be empty or "-"'],
   ])('rejects %s as INVALID_ARGUMENT and writes nothing', async (_name, overrides, message) => {
     const m = await setup();
-    const before = await tree(m.base);
+    const before = await documentTree(m);
     const error = await rejected(m.checkpoints.saveCheckpoint(checkpointOf(1, overrides)));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toContain(message);
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
   });
 
   it('answers NOT_FOUND for an unknown project or session, saying what to call', async () => {
@@ -449,12 +454,12 @@ describe('saveCheckpoint', () => {
       code: 'NOT_FOUND',
       message: 'session "s9" not found in project "p1"; call list_sessions or create_session',
     });
-    expect(await tree(m.base)).not.toContain('p1/sessions/s9/');
+    expect(await documentTree(m)).not.toContain('p1/sessions/s9/');
   });
 
   it('answers LIMIT_EXCEEDED for more agents or errors than allowed, before writing', async () => {
     const m = await setup({ limits: { maxAgents: 2, maxErrors: 1 } });
-    const before = await tree(m.base);
+    const before = await documentTree(m);
     const agents = ['a', 'b', 'c'].map((agent_name) => ({ agent_name, status: 'completed' as const }));
     expect(await rejected(m.checkpoints.saveCheckpoint(checkpointOf(1, { agents })))).toMatchObject({
       code: 'LIMIT_EXCEEDED',
@@ -464,7 +469,7 @@ describe('saveCheckpoint', () => {
     expect((await rejected(m.checkpoints.saveCheckpoint(checkpointOf(1, { errors })))).code).toBe(
       'LIMIT_EXCEEDED',
     );
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
   });
 
   it('answers LIMIT_EXCEEDED when the session token total would pass 2^53 - 1, before writing', async () => {
@@ -474,7 +479,7 @@ describe('saveCheckpoint', () => {
         agents: [{ agent_name: 'a', status: 'completed', tokens: Number.MAX_SAFE_INTEGER }],
       }),
     );
-    const before = await tree(m.base);
+    const before = await documentTree(m);
     const error = await rejected(
       m.checkpoints.saveCheckpoint(
         checkpointOf(2, { agents: [{ agent_name: 'b', status: 'completed', tokens: 1 }] }),
@@ -484,23 +489,20 @@ describe('saveCheckpoint', () => {
     expect(error.message).toContain(
       'total tokens of the session (9007199254740992) are over 9007199254740991',
     );
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
     expect((await manifestOf(m)).metrics.total_tokens).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it('answers CORRUPT_FILE naming another phase whose checkpoint cannot be read, before writing', async () => {
     const m = await setup();
-    await writeFile(
-      join(m.base, ...SESSION, 'phase_3_niche_selection', 'checkpoint.md'),
-      '# Phase Checkpoint\n',
-    );
-    const before = await tree(m.base);
+    await editDocument(m, [...SESSION, 'phase_3_niche_selection', 'checkpoint.md'], '# Phase Checkpoint\n');
+    const before = await documentTree(m);
     const error = await rejected(m.checkpoints.saveCheckpoint(checkpointOf(1)));
     expect(error.code).toBe('CORRUPT_FILE');
     expect(error.message).toMatch(
       /^p1\/sessions\/s1\/phase_3_niche_selection\/checkpoint\.md:1: missing section/,
     );
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
   });
 });
 
@@ -525,7 +527,7 @@ describe('saveAgentOutput', () => {
       file: 'p1/sessions/s1/phase_1_concept/concept_expansion.md',
       sha256: sha256(content),
     });
-    const text = await readText(m.base, ...PHASE_1, 'concept_expansion.md');
+    const text = await readDocument(m, ...PHASE_1, 'concept_expansion.md');
     expect(text.endsWith(`## Output\n\n${content}`)).toBe(true);
     expect(text).toMatchInlineSnapshot(`
       "# Agent Output: concept_expansion
@@ -570,7 +572,7 @@ describe('saveAgentOutput', () => {
     const page = await m.checkpoints.getAgentOutput({ ...REF, phase_num: 2, agent_name: 'researcher' });
     expect(page).toMatchObject({ status: 'failed', content: '', total_chars: 0 });
     expect(
-      await readText(m.base, ...SESSION, 'phase_2_market_research', 'researcher.md'),
+      await readDocument(m, ...SESSION, 'phase_2_market_research', 'researcher.md'),
     ).toMatchInlineSnapshot(`
       "# Agent Output: researcher
 
@@ -608,14 +610,14 @@ describe('saveAgentOutput', () => {
 
   it('keeps the replaced output in history/ and leaves the manifest untouched', async () => {
     const m = await setup();
-    const manifest = await readText(m.base, ...SESSION, 'session_manifest.md');
+    const manifest = await readDocument(m, ...SESSION, 'session_manifest.md');
     const save = (output_content: string) =>
       m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', output_content });
     await save('first');
-    const first = await readText(m.base, ...PHASE_1, 'writer.md');
+    const first = await readDocument(m, ...PHASE_1, 'writer.md');
     await save('second');
-    expect(await readText(m.base, ...PHASE_1, 'history', 'writer.v1.md')).toBe(first);
-    expect(await readText(m.base, ...SESSION, 'session_manifest.md')).toBe(manifest);
+    expect(await readDocument(m, ...PHASE_1, 'history', 'writer.v1.md')).toBe(first);
+    expect(await readDocument(m, ...SESSION, 'session_manifest.md')).toBe(manifest);
   });
 
   it.each([
@@ -639,7 +641,7 @@ describe('saveAgentOutput', () => {
     ['fractional tokens', { input_tokens: 1.5 }, 'input_tokens must be a non-negative whole number'],
   ])('rejects %s as INVALID_ARGUMENT and writes nothing', async (_name, overrides, message) => {
     const m = await setup();
-    const before = await tree(m.base);
+    const before = await documentTree(m);
     const error = await rejected(
       m.checkpoints.saveAgentOutput({
         ...REF,
@@ -651,7 +653,7 @@ describe('saveAgentOutput', () => {
     );
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toContain(message);
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
   });
 
   it('answers CONFLICT for a name that differs only in letter case from an output in the phase', async () => {
@@ -664,12 +666,12 @@ describe('saveAgentOutput', () => {
     expect(error.message).toContain(
       'agent_name "writer" differs only in letter case from the existing Writer.md',
     );
-    expect(await tree(m.base)).not.toContain('p1/sessions/s1/phase_1_concept/writer.md');
+    expect(await documentTree(m)).not.toContain('p1/sessions/s1/phase_1_concept/writer.md');
   });
 
   it('answers PHASE_NOT_IN_MODE and NOT_FOUND before writing', async () => {
     const m = await setup();
-    const before = await tree(m.base);
+    const before = await documentTree(m);
     const save = (overrides: object) =>
       m.checkpoints.saveAgentOutput({
         ...REF,
@@ -681,12 +683,12 @@ describe('saveAgentOutput', () => {
     expect((await rejected(save({ phase_num: 5 }))).code).toBe('PHASE_NOT_IN_MODE');
     expect((await rejected(save({ session_id: 'other' }))).code).toBe('NOT_FOUND');
     expect((await rejected(save({ project_id: 'other' }))).code).toBe('NOT_FOUND');
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
   });
 
   it('answers LIMIT_EXCEEDED for content over the byte limit, before writing', async () => {
     const m = await setup({ limits: { maxContentBytes: 8 } });
-    const before = await tree(m.base);
+    const before = await documentTree(m);
     const save = (output_content: string) =>
       m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'w', output_content });
     expect(await rejected(save('ééééé'))).toMatchObject({
@@ -694,9 +696,9 @@ describe('saveAgentOutput', () => {
       message:
         'output_content is 10 bytes of UTF-8, over the limit of 8; nothing was saved. Shorten or summarise the output and call again, or have the server started with a larger --max-content-bytes',
     });
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
     await save('éééé');
-    expect(await tree(m.base)).toContain('p1/sessions/s1/phase_1_concept/w.md');
+    expect(await documentTree(m)).toContain('p1/sessions/s1/phase_1_concept/w.md');
   });
 });
 
@@ -704,7 +706,7 @@ describe('saveUserFeedback', () => {
   it('writes user_feedback.md, leaves the status alone for approved, and counts a manifest revision', async () => {
     const m = await setup();
     await m.checkpoints.saveCheckpoint(checkpointOf(1));
-    const checkpoint = await readText(m.base, ...PHASE_1, 'checkpoint.md');
+    const checkpoint = await readDocument(m, ...PHASE_1, 'checkpoint.md');
     const result = await m.checkpoints.saveUserFeedback({
       ...REF,
       phase_num: 1,
@@ -713,7 +715,7 @@ describe('saveUserFeedback', () => {
       comments: 'Good work.\n',
     });
     expect(result).toStrictEqual({ phase_num: 1, action: 'approved', phase_status: 'completed' });
-    expect(await readText(m.base, ...PHASE_1, 'user_feedback.md')).toMatchInlineSnapshot(`
+    expect(await readDocument(m, ...PHASE_1, 'user_feedback.md')).toMatchInlineSnapshot(`
       "# User Feedback: Concept Expansion
 
       ## Review Status
@@ -736,7 +738,7 @@ describe('saveUserFeedback', () => {
       Good work.
       "
     `);
-    expect(await readText(m.base, ...PHASE_1, 'checkpoint.md')).toBe(checkpoint);
+    expect(await readDocument(m, ...PHASE_1, 'checkpoint.md')).toBe(checkpoint);
     expect((await manifestOf(m)).revision).toBe(3);
   });
 
@@ -757,12 +759,10 @@ describe('saveUserFeedback', () => {
       phase_status: 'requires_retry',
     });
     expect(await checkpointFile(m)).toMatchObject({ status: 'requires_retry', retry_count: 1 });
-    const review = await readText(m.base, ...PHASE_1, 'user_feedback.md');
+    const review = await readDocument(m, ...PHASE_1, 'user_feedback.md');
     expect(review).toContain('- Change 1: Narrow the audience\n- Change 2: Add pricing\n');
     expect(review).toContain('- Action: retry_with_changes\n- Retry Count: 1\n');
-    expect(await readText(m.base, ...PHASE_1, 'history', 'checkpoint.v1.md')).toContain(
-      '- Status: completed',
-    );
+    expect(await readDocument(m, ...PHASE_1, 'history', 'checkpoint.v1.md')).toContain('- Status: completed');
     expect((await manifestOf(m)).phases[0]?.status).toBe('requires_retry');
   });
 
@@ -794,14 +794,14 @@ describe('saveUserFeedback', () => {
       approved: true,
     });
     expect(result.phase_status).toBe('pending');
-    const files = await tree(m.base);
+    const files = await documentTree(m);
     expect(files).toContain('p1/sessions/s1/phase_3_niche_selection/user_feedback.md');
     expect(files).not.toContain('p1/sessions/s1/phase_3_niche_selection/checkpoint.md');
   });
 
   it('rejects contradictions, multi-line changes and lone surrogates as INVALID_ARGUMENT', async () => {
     const m = await setup();
-    const before = await tree(m.base);
+    const before = await documentTree(m);
     const base = { ...REF, phase_num: 1, reviewed: true, approved: false };
     const retryApproved = await rejected(
       m.checkpoints.saveUserFeedback({ ...base, approved: true, action: 'retry_with_changes' }),
@@ -814,12 +814,12 @@ describe('saveUserFeedback', () => {
     const surrogate = await rejected(m.checkpoints.saveUserFeedback({ ...base, comments: '\uDC00' }));
     expect(surrogate.message).toContain('comments contains a lone UTF-16 surrogate');
     for (const error of [retryApproved, twoLines, surrogate]) expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
   });
 
   it('answers LIMIT_EXCEEDED for long comments or too many changes, before writing', async () => {
     const m = await setup({ limits: { maxTextBytes: 4, maxRequestedChanges: 1 } });
-    const before = await tree(m.base);
+    const before = await documentTree(m);
     const base = { ...REF, phase_num: 1, reviewed: true, approved: false };
     expect((await rejected(m.checkpoints.saveUserFeedback({ ...base, comments: '12345' }))).code).toBe(
       'LIMIT_EXCEEDED',
@@ -827,13 +827,13 @@ describe('saveUserFeedback', () => {
     expect(
       (await rejected(m.checkpoints.saveUserFeedback({ ...base, requested_changes: ['a', 'b'] }))).code,
     ).toBe('LIMIT_EXCEEDED');
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
   });
 
   it('answers PHASE_NOT_IN_MODE, NOT_FOUND, and CORRUPT_FILE for an unreadable checkpoint, before writing', async () => {
     const m = await setup();
-    await writeFile(join(m.base, ...PHASE_1, 'checkpoint.md'), '## Metadata\n- Phase Number: one\n');
-    const before = await tree(m.base);
+    await editDocument(m, [...PHASE_1, 'checkpoint.md'], '## Metadata\n- Phase Number: one\n');
+    const before = await documentTree(m);
     const review = (overrides: object) =>
       m.checkpoints.saveUserFeedback({ ...REF, phase_num: 1, reviewed: true, approved: true, ...overrides });
     expect((await rejected(review({ phase_num: 4 }))).code).toBe('PHASE_NOT_IN_MODE');
@@ -845,7 +845,7 @@ describe('saveUserFeedback', () => {
       ),
     });
     expect((await rejected(review({ phase_num: 2 }))).code).toBe('CORRUPT_FILE');
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
   });
 });
 
@@ -883,7 +883,7 @@ describe('loadSession', () => {
   it('rebuilds a deleted manifest from the checkpoints', async () => {
     const m = await setup();
     await m.checkpoints.saveCheckpoint(checkpointOf(1));
-    await rm(join(m.base, ...SESSION, 'session_manifest.md'));
+    await removeDocument(m, ...SESSION, 'session_manifest.md');
     const state = await m.checkpoints.loadSession(REF);
     expect(state).toMatchObject({ user_id: 'u1', completed_phases: [1], revision: 1 });
     expect((await manifestOf(m)).phases[0]?.status).toBe('completed');
@@ -892,11 +892,11 @@ describe('loadSession', () => {
   it('rebuilds a manifest whose Status and Metrics were edited by hand, one revision up', async () => {
     const m = await setup();
     await m.checkpoints.saveCheckpoint(checkpointOf(1));
-    const path = join(m.base, ...SESSION, 'session_manifest.md');
-    const edited = (await readText(m.base, ...SESSION, 'session_manifest.md'))
+    const path = [...SESSION, 'session_manifest.md'];
+    const edited = (await readDocument(m, ...SESSION, 'session_manifest.md'))
       .replace('- Status: in_progress', '- Status: completed')
       .replace('- Total Tokens: 100', '- Total Tokens: 5');
-    await writeFile(path, edited);
+    await editDocument(m, path, edited);
     const state = await m.checkpoints.loadSession(REF);
     expect(state).toMatchObject({ status: 'in_progress', revision: 3, metrics: { total_tokens: 100 } });
     expect(await manifestOf(m)).toMatchObject({ status: 'in_progress', revision: 3 });
@@ -913,7 +913,7 @@ describe('loadSession', () => {
     expect((await rejected(m.checkpoints.loadSession({ ...REF, session_id: '.hidden' }))).code).toBe(
       'INVALID_ARGUMENT',
     );
-    await writeFile(join(m.base, ...PHASE_1, 'checkpoint.md'), '# Phase Checkpoint: x\n\n## Metadata\n');
+    await editDocument(m, [...PHASE_1, 'checkpoint.md'], '# Phase Checkpoint: x\n\n## Metadata\n');
     expect(await rejected(m.checkpoints.loadSession(REF))).toMatchObject({
       code: 'CORRUPT_FILE',
       message: expect.stringContaining('p1/sessions/s1/phase_1_concept/checkpoint.md:3:'),
@@ -961,8 +961,8 @@ describe('getPhaseOutputs', () => {
       agent_name: 'alpha',
       output_content: 'a1 again',
     });
-    await writeFile(join(m.base, ...PHASE_1, 'notes.md'), '# My notes\n');
-    await writeFile(join(m.base, ...PHASE_1, 'draft.txt'), 'x');
+    await editDocument(m, [...PHASE_1, 'notes.md'], '# My notes\n');
+    await editDocument(m, [...PHASE_1, 'draft.txt'], 'x');
     const result = await m.checkpoints.getPhaseOutputs({ ...REF, phase_nums: [1] });
     expect(result.outputs['1']).toStrictEqual({ Beta: 'b1', alpha: 'a1 again', zeta: 'z1' });
   });
@@ -999,7 +999,7 @@ describe('getPhaseOutputs', () => {
     expect((await rejected(m.checkpoints.getPhaseOutputs({ ...REF, session_id: 'x' }))).code).toBe(
       'NOT_FOUND',
     );
-    await writeFile(join(m.base, ...PHASE_1, 'alpha.md'), '# Agent Output: alpha\n\n## Metadata\n');
+    await editDocument(m, [...PHASE_1, 'alpha.md'], '# Agent Output: alpha\n\n## Metadata\n');
     expect(await rejected(m.checkpoints.getPhaseOutputs(REF))).toMatchObject({
       code: 'CORRUPT_FILE',
       message: expect.stringContaining(
@@ -1106,11 +1106,8 @@ describe('getAgentOutput', () => {
 
   it('answers CORRUPT_FILE naming an output file that cannot be read', async () => {
     const m = await withOutput();
-    const text = await readText(m.base, ...PHASE_1, 'writer.md');
-    await writeFile(
-      join(m.base, ...PHASE_1, 'writer.md'),
-      text.replace('- Status: completed', '- Status: done'),
-    );
+    const text = await readDocument(m, ...PHASE_1, 'writer.md');
+    await editDocument(m, [...PHASE_1, 'writer.md'], text.replace('- Status: completed', '- Status: done'));
     const error = await rejected(
       m.checkpoints.getAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer' }),
     );
@@ -1185,9 +1182,9 @@ describe('validateCheckpoint', () => {
   }
 
   async function edit(m: Managers, file: string, from: string, to: string): Promise<void> {
-    const text = await readText(m.base, ...PHASE_1, file);
+    const text = await readDocument(m, ...PHASE_1, file);
     expect(text).toContain(from);
-    await writeFile(join(m.base, ...PHASE_1, file), text.replace(from, to));
+    await editDocument(m, [...PHASE_1, file], text.replace(from, to));
   }
 
   const validate = (m: Managers, phase_num = 1) => m.checkpoints.validateCheckpoint({ ...REF, phase_num });
@@ -1233,9 +1230,9 @@ describe('validateCheckpoint', () => {
 
   it('warns when the manifest row disagrees with the checkpoint', async () => {
     const m = await validPhase();
-    const path = join(m.base, ...SESSION, 'session_manifest.md');
-    const manifest = await readText(m.base, ...SESSION, 'session_manifest.md');
-    await writeFile(path, manifest.replace('| completed |', '| failed    |'));
+    const path = [...SESSION, 'session_manifest.md'];
+    const manifest = await readDocument(m, ...SESSION, 'session_manifest.md');
+    await editDocument(m, path, manifest.replace('| completed |', '| failed    |'));
     const report = await validate(m);
     expect(report).toMatchObject({ is_valid: true, errors: [] });
     expect(report.warnings).toStrictEqual([
@@ -1296,10 +1293,7 @@ describe('getApprovedPhases', () => {
     expect((await rejected(m.checkpoints.getApprovedPhases({ ...REF, session_id: 'x' }))).code).toBe(
       'NOT_FOUND',
     );
-    await writeFile(
-      join(m.base, ...PHASE_1, 'user_feedback.md'),
-      '# User Feedback\n\n## User Comments\n\nok\n',
-    );
+    await editDocument(m, [...PHASE_1, 'user_feedback.md'], '# User Feedback\n\n## User Comments\n\nok\n');
     expect(await rejected(m.checkpoints.getApprovedPhases(REF))).toMatchObject({
       code: 'CORRUPT_FILE',
       message: expect.stringContaining(
@@ -1327,9 +1321,10 @@ describe('validateSession', () => {
   it('reports a missing manifest as an error and a wrong Status or Metrics as warnings', async () => {
     const m = await setup();
     await m.checkpoints.saveCheckpoint(checkpointOf(1));
-    const path = join(m.base, ...SESSION, 'session_manifest.md');
-    const manifest = await readText(m.base, ...SESSION, 'session_manifest.md');
-    await writeFile(
+    const path = [...SESSION, 'session_manifest.md'];
+    const manifest = await readDocument(m, ...SESSION, 'session_manifest.md');
+    await editDocument(
+      m,
       path,
       manifest.replace('- Status: in_progress', '- Status: completed').replace('$0.5', '$9'),
     );
@@ -1338,7 +1333,7 @@ describe('validateSession', () => {
       'p1/sessions/s1/session_manifest.md: Status is completed but the checkpoints make it in_progress',
       'p1/sessions/s1/session_manifest.md: Metrics differ from the sums of the checkpoints; load_session rebuilds them',
     ]);
-    await rm(path);
+    await removeDocument(m, ...path);
     const missing = await m.checkpoints.validateSession(REF);
     expect(missing.is_valid).toBe(false);
     expect(missing.errors).toStrictEqual([
@@ -1447,8 +1442,10 @@ describe('listSessions', () => {
 
   it('ignores folders that are not sessions', async () => {
     const m = await withSessions(1);
-    await mkdir(join(m.base, 'p1', 'sessions', 'not a session'));
-    await writeFile(join(m.base, 'p1', 'sessions', 'README.md'), 'x');
+    // The file engine can hold any name; PostgreSQL only names it would write, so '_notes' is for both.
+    for (const name of ENGINE === 'file' ? ['not a session', '_notes'] : ['_notes'])
+      await makeFolder(m, 'p1', 'sessions', name);
+    await editDocument(m, ['p1', 'sessions', 'README.md'], 'x');
     const { sessions } = await m.checkpoints.listSessions({ project_id: 'p1' });
     expect(sessions.map((session) => session.session_id)).toStrictEqual(['s01']);
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
 import type { Clock } from '../../src/checkpoint/model/limits.js';
 import { type Managers, managers } from '../helpers/base-dir.js';
-import { readText } from '../helpers/tree.js';
+import { readDocument } from '../helpers/engine.js';
 
 const REF = { project_id: 'p1', session_id: 's1' } as const;
 const SESSION = ['p1', 'sessions', 's1'] as const;
@@ -36,7 +36,7 @@ function linesStarting(text: string, prefix: string): string[] {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 async function metadata(m: Managers, dir = 'phase_1_concept'): Promise<string[]> {
-  const text = await readText(m.base, ...SESSION, dir, 'checkpoint.md');
+  const text = await readDocument(m, ...SESSION, dir, 'checkpoint.md');
   return text.split('\n').filter((line) => /^- (Status|Started|Completed|Duration):/.test(line));
 }
 
@@ -78,7 +78,7 @@ describe('a phase saved without started takes its times from what was recorded',
       '- Completed: 2024-11-24T10:01:07.500Z',
       '- Duration: 79.5s',
     ]);
-    const manifest = await readText(m.base, ...SESSION, 'session_manifest.md');
+    const manifest = await readDocument(m, ...SESSION, 'session_manifest.md');
     expect(linesStarting(manifest, '| 1 ')).toStrictEqual([
       '| 1     | Concept Expansion | completed | 2024-11-24T09:59:48.000Z | 2024-11-24T10:01:07.500Z | 79.5s    |',
     ]);
@@ -110,7 +110,7 @@ describe('a phase saved without started takes its times from what was recorded',
         '- Completed: 2024-11-24T10:00:00.000Z',
         '- Duration: -',
       ]);
-      const manifest = await readText(m.base, ...SESSION, 'session_manifest.md');
+      const manifest = await readDocument(m, ...SESSION, 'session_manifest.md');
       expect(linesStarting(manifest, '| 1 ')).toStrictEqual([
         `| 1     | Concept Expansion | ${status.padEnd(7)} | -       | 2024-11-24T10:00:00.000Z | -        |`,
       ]);
@@ -270,7 +270,7 @@ describe('a phase saved without started takes its times from what was recorded',
       ],
     });
     const last = Date.now();
-    const checkpoint = parseCheckpoint(await readText(m.base, ...PHASE_1, 'checkpoint.md'), 'checkpoint.md');
+    const checkpoint = parseCheckpoint(await readDocument(m, ...PHASE_1, 'checkpoint.md'), 'checkpoint.md');
     const started = Date.parse(checkpoint.started ?? '');
     const completed = Date.parse(checkpoint.completed ?? '');
     expect(started).toBeGreaterThanOrEqual(first);

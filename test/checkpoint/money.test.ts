@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Managers, managers, steppingClock } from '../helpers/base-dir.js';
+import { documentTree, readDocument } from '../helpers/engine.js';
 import { rejected } from '../helpers/errors.js';
-import { readText, tree } from '../helpers/tree.js';
 
 const REF = { project_id: 'p1', session_id: 's1' } as const;
 const SESSION = ['p1', 'sessions', 's1'] as const;
@@ -30,7 +30,7 @@ describe('costs are exact decimals from request to report', () => {
         { agent_name: 'critic', status: 'completed', tokens: 20, cost: 0.001 },
       ],
     });
-    const checkpoint = await readText(m.base, ...PHASE_1, 'checkpoint.md');
+    const checkpoint = await readDocument(m, ...PHASE_1, 'checkpoint.md');
     expect(linesStarting(checkpoint, '- Cost:')).toStrictEqual(['- Cost: $0.051']);
     // The ledger shows each agent's own cost.
     expect(linesStarting(checkpoint, '| analyst')).toStrictEqual([
@@ -39,7 +39,7 @@ describe('costs are exact decimals from request to report', () => {
     expect(linesStarting(checkpoint, '| critic')).toStrictEqual([
       '| critic  | critic.md   | 20     | -            | -             | $0.001 | -        |',
     ]);
-    const manifest = await readText(m.base, ...SESSION, 'session_manifest.md');
+    const manifest = await readDocument(m, ...SESSION, 'session_manifest.md');
     expect(linesStarting(manifest, '- Total Cost:')).toStrictEqual(['- Total Cost: $0.051']);
     expect((await m.checkpoints.loadSession(REF)).metrics.total_cost).toBe(0.051);
     const { markdown } = await m.checkpoints.exportSession(REF);
@@ -66,7 +66,7 @@ describe('costs are exact decimals from request to report', () => {
         agents: [{ agent_name: 'worker', status: 'completed', cost: amount, duration: amount }],
       });
     }
-    const manifest = await readText(m.base, ...SESSION, 'session_manifest.md');
+    const manifest = await readDocument(m, ...SESSION, 'session_manifest.md');
     expect(linesStarting(manifest, '- Total ')).toStrictEqual([
       '- Total Duration: 0.3s',
       '- Total Tokens: 0',
@@ -85,7 +85,7 @@ describe('costs are exact decimals from request to report', () => {
 
   it('a cost of eleven decimal places is INVALID_ARGUMENT naming the agent, and nothing is written', async () => {
     const m = await setup();
-    const before = await tree(m.base);
+    const before = await documentTree(m);
     const error = await rejected(
       m.checkpoints.saveCheckpoint({
         ...REF,
@@ -102,7 +102,7 @@ describe('costs are exact decimals from request to report', () => {
       message:
         'agents[1].cost 0.00000000001 has 11 decimal places; send at most 10 (round it, for example 0)',
     });
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
   });
 });
 
@@ -119,7 +119,7 @@ describe('the agent ledger tokens', () => {
         { agent_name: 'scout', status: 'completed' },
       ],
     });
-    const checkpoint = await readText(m.base, ...PHASE_1, 'checkpoint.md');
+    const checkpoint = await readDocument(m, ...PHASE_1, 'checkpoint.md');
     expect(linesStarting(checkpoint, '| ')).toStrictEqual([
       '| Agent   | Output File | Tokens | Input Tokens | Output Tokens | Cost | Duration |',
       '| ------- | ----------- | ------ | ------------ | ------------- | ---- | -------- |',

@@ -1,13 +1,11 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
 import { parseProject } from '../../src/checkpoint/formats/project.js';
 import type { Limits } from '../../src/checkpoint/model/limits.js';
 import { slugify } from '../../src/checkpoint/project-manager.js';
 import { type Managers, managers, steppingClock } from '../helpers/base-dir.js';
+import { documentTree, ENGINE, editDocument, makeFolder, readDocument } from '../helpers/engine.js';
 import { rejected } from '../helpers/errors.js';
-import { readText, tree } from '../helpers/tree.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -16,7 +14,7 @@ async function setup(limits: Partial<Limits> = {}): Promise<Managers> {
 }
 
 async function projectFile(m: Managers, projectId: string) {
-  return parseProject(await readText(m.base, projectId, 'project.md'), 'project.md');
+  return parseProject(await readDocument(m, projectId, 'project.md'), 'project.md');
 }
 
 describe('createProject', () => {
@@ -37,8 +35,8 @@ describe('createProject', () => {
       status: 'active',
       created_at: '2024-11-24T10:00:00.000Z',
     });
-    expect(await tree(m.base)).toStrictEqual(['ai-recipe-planner/', 'ai-recipe-planner/project.md']);
-    expect(await readText(m.base, 'ai-recipe-planner', 'project.md')).toMatchInlineSnapshot(`
+    expect(await documentTree(m)).toStrictEqual(['ai-recipe-planner/', 'ai-recipe-planner/project.md']);
+    expect(await readDocument(m, 'ai-recipe-planner', 'project.md')).toMatchInlineSnapshot(`
       "# Project: AI Recipe Planner
 
       ## Metadata
@@ -106,7 +104,7 @@ describe('createProject', () => {
       project_name: 'First',
       startup_idea: 'a',
     });
-    const before = await readText(m.base, 'p1', 'project.md');
+    const before = await readDocument(m, 'p1', 'project.md');
     const error = await rejected(
       m.projects.createProject({
         user_id: 'u2',
@@ -119,7 +117,7 @@ describe('createProject', () => {
     expect(error.message).toBe(
       'project "p1" already exists; call get_project to use it, or choose another project_id',
     );
-    expect(await readText(m.base, 'p1', 'project.md')).toBe(before);
+    expect(await readDocument(m, 'p1', 'project.md')).toBe(before);
   });
 
   it.each([
@@ -139,7 +137,7 @@ describe('createProject', () => {
     );
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toContain(message);
-    expect(await tree(m.base)).toStrictEqual([]);
+    expect(await documentTree(m)).toStrictEqual([]);
   });
 
   it('answers LIMIT_EXCEEDED for an idea over the byte limit and creates nothing', async () => {
@@ -152,7 +150,7 @@ describe('createProject', () => {
       message:
         'startup_idea is 4 bytes of UTF-8, over the limit of 3; nothing was saved. Shorten the idea and call again; put the long material in a phase 1 agent output with save_agent_output',
     });
-    expect(await tree(m.base)).toStrictEqual([]);
+    expect(await documentTree(m)).toStrictEqual([]);
   });
 });
 
@@ -175,9 +173,9 @@ describe('startSession', () => {
       phases: [1, 2, 3, 4, 5, 6, 7],
     });
     const session = ['p1', 'sessions', result.session_id];
-    const files = await tree(m.base);
+    const files = await documentTree(m);
     expect(files.filter((path) => path.startsWith(`${session.join('/')}/phase_`))).toHaveLength(7);
-    const manifest = parseManifest(await readText(m.base, ...session, 'session_manifest.md'), 'm');
+    const manifest = parseManifest(await readDocument(m, ...session, 'session_manifest.md'), 'm');
     expect(manifest).toMatchObject({ user_id: 'u1', execution_mode: 'full', revision: 1 });
   });
 
@@ -207,7 +205,7 @@ describe('startSession', () => {
       code: 'CONFLICT',
       message: expect.stringContaining('project "p1" is archived'),
     });
-    expect(await tree(m.base)).toStrictEqual(['p1/', 'p1/project.md']);
+    expect(await documentTree(m)).toStrictEqual(['p1/', 'p1/project.md']);
   });
 });
 
@@ -280,15 +278,17 @@ describe('listProjects', () => {
 
   it('ignores folders and files of the base directory that are not projects', async () => {
     const m = await withProjects();
-    await mkdir(join(m.base, 'My Notes'));
-    await mkdir(join(m.base, 'empty-folder'));
-    await writeFile(join(m.base, 'README.md'), 'x');
+    // PostgreSQL stores only names it would write itself: a name with a space is the file engine's.
+    if (ENGINE === 'file') await makeFolder(m, 'My Notes');
+    await makeFolder(m, '_notes');
+    await makeFolder(m, 'empty-folder');
+    await editDocument(m, ['README.md'], 'x');
     expect((await m.projects.listProjects({})).projects).toHaveLength(3);
   });
 
   it('answers CORRUPT_FILE naming a project.md that cannot be read', async () => {
     const m = await withProjects();
-    await writeFile(join(m.base, 'b1', 'project.md'), '# Project: b1\n\n## Startup Idea\n');
+    await editDocument(m, ['b1', 'project.md'], '# Project: b1\n\n## Startup Idea\n');
     expect(await rejected(m.projects.listProjects({}))).toMatchObject({
       code: 'CORRUPT_FILE',
       message: expect.stringMatching(/^b1\/project\.md:1: missing section "## Metadata"/),
@@ -340,8 +340,8 @@ describe('getProject', () => {
     const m = await setup();
     expect((await rejected(m.projects.getProject({ project_id: 'nope' }))).code).toBe('NOT_FOUND');
     expect((await rejected(m.projects.getProject({ project_id: 'no pe' }))).code).toBe('INVALID_ARGUMENT');
-    await mkdir(join(m.base, 'p1'));
-    await writeFile(join(m.base, 'p1', 'project.md'), '# Project: p1\n\n## Startup Idea\n\nx\n');
+    await makeFolder(m, 'p1');
+    await editDocument(m, ['p1', 'project.md'], '# Project: p1\n\n## Startup Idea\n\nx\n');
     expect(await rejected(m.projects.getProject({ project_id: 'p1' }))).toMatchObject({
       code: 'CORRUPT_FILE',
       message: expect.stringMatching(/^p1\/project\.md:1: missing section "## Metadata"/),
@@ -352,10 +352,10 @@ describe('getProject', () => {
 describe('archiveProject', () => {
   it('answers CORRUPT_FILE for a project.md that cannot be read, and leaves it as it was', async () => {
     const m = await setup();
-    await mkdir(join(m.base, 'p1'));
-    await writeFile(join(m.base, 'p1', 'project.md'), 'not a project\n');
+    await makeFolder(m, 'p1');
+    await editDocument(m, ['p1', 'project.md'], 'not a project\n');
     expect((await rejected(m.projects.archiveProject({ project_id: 'p1' }))).code).toBe('CORRUPT_FILE');
-    expect(await readText(m.base, 'p1', 'project.md')).toBe('not a project\n');
+    expect(await readDocument(m, 'p1', 'project.md')).toBe('not a project\n');
   });
 
   it('sets the status to archived and the updated time, keeping everything else', async () => {
@@ -375,15 +375,15 @@ describe('archiveProject', () => {
     const m = await setup();
     await m.projects.createProject({ user_id: 'u1', project_id: 'p1', startup_idea: '' });
     await m.projects.archiveProject({ project_id: 'p1' });
-    const text = await readText(m.base, 'p1', 'project.md');
+    const text = await readDocument(m, 'p1', 'project.md');
     expect((await m.projects.archiveProject({ project_id: 'p1' })).status).toBe('archived');
-    expect(await readText(m.base, 'p1', 'project.md')).toBe(text);
+    expect(await readDocument(m, 'p1', 'project.md')).toBe(text);
   });
 
   it('answers NOT_FOUND for an unknown project and INVALID_ARGUMENT for a bad id', async () => {
     const m = await setup();
     expect((await rejected(m.projects.archiveProject({ project_id: 'nope' }))).code).toBe('NOT_FOUND');
     expect((await rejected(m.projects.archiveProject({ project_id: '' }))).code).toBe('INVALID_ARGUMENT');
-    expect(await tree(m.base)).toStrictEqual([]);
+    expect(await documentTree(m)).toStrictEqual([]);
   });
 });

@@ -1,11 +1,9 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
 import type { SaveCheckpointRequest } from '../../src/checkpoint/session/requests.js';
 import { type Managers, managers, steppingClock } from '../helpers/base-dir.js';
+import { documentTree, ENGINE, editDocument, readDocument } from '../helpers/engine.js';
 import { rejected } from '../helpers/errors.js';
-import { readText, tree } from '../helpers/tree.js';
 
 /** The defects of the reference design listed in issue 2, one test each, so none comes back. */
 
@@ -30,18 +28,18 @@ function completed(phase_num: number, tokens: number, cost: number, duration: nu
 }
 
 async function manifest(m: Managers) {
-  return parseManifest(await readText(m.base, ...SESSION, 'session_manifest.md'), 'session_manifest.md');
+  return parseManifest(await readDocument(m, ...SESSION, 'session_manifest.md'), 'session_manifest.md');
 }
 
 describe('defects of the reference design', () => {
   it('create_session on an existing session keeps its progress, and other arguments are CONFLICT', async () => {
     const m = await session();
     await m.checkpoints.saveCheckpoint(completed(1, 10, 0.1, 5));
-    const files = await tree(m.base);
-    const before = await readText(m.base, ...SESSION, 'session_manifest.md');
+    const files = await documentTree(m);
+    const before = await readDocument(m, ...SESSION, 'session_manifest.md');
     await m.checkpoints.createSession({ ...REF, user_id: 'u1', execution_mode: 'mvp' });
-    expect(await tree(m.base)).toStrictEqual(files);
-    expect(await readText(m.base, ...SESSION, 'session_manifest.md')).toBe(before);
+    expect(await documentTree(m)).toStrictEqual(files);
+    expect(await readDocument(m, ...SESSION, 'session_manifest.md')).toBe(before);
     expect((await m.checkpoints.loadSession(REF)).completed_phases).toStrictEqual([1]);
     const error = await rejected(
       m.checkpoints.createSession({ ...REF, user_id: 'u1', execution_mode: 'full' }),
@@ -79,7 +77,7 @@ describe('defects of the reference design', () => {
 
   it('a phase outside the mode is PHASE_NOT_IN_MODE for every write, and gets no directory', async () => {
     const m = await session();
-    const before = await tree(m.base);
+    const before = await documentTree(m);
     const writes = [
       () => m.checkpoints.saveCheckpoint(completed(4, 1, 0, 1)),
       () => m.checkpoints.saveAgentOutput({ ...REF, phase_num: 4, agent_name: 'a', output_content: 'x' }),
@@ -93,7 +91,7 @@ describe('defects of the reference design', () => {
         }),
     ];
     for (const write of writes) expect((await rejected(write())).code).toBe('PHASE_NOT_IN_MODE');
-    expect(await tree(m.base)).toStrictEqual(before);
+    expect(await documentTree(m)).toStrictEqual(before);
     expect(before.some((path) => path.includes('phase_4') || path.includes('phase_5'))).toBe(false);
   });
 
@@ -107,8 +105,10 @@ describe('defects of the reference design', () => {
     });
     await m.checkpoints.saveCheckpoint(completed(1, 1, 0, 1));
     await m.checkpoints.saveUserFeedback({ ...REF, phase_num: 1, reviewed: true, approved: true });
-    await writeFile(join(m.base, ...PHASE_1, 'notes.md'), '# Notes to self\n\nnot an output\n');
-    await writeFile(join(m.base, ...PHASE_1, 'Summary Draft.md'), '# Agent Output: x\n');
+    await editDocument(m, [...PHASE_1, 'notes.md'], '# Notes to self\n\nnot an output\n');
+    // A name with a space can only be planted in a file tree; '_draft.md' is no agent name on any engine.
+    if (ENGINE === 'file') await editDocument(m, [...PHASE_1, 'Summary Draft.md'], '# Agent Output: x\n');
+    await editDocument(m, [...PHASE_1, '_draft.md'], '# Agent Output: x\n');
     expect(await m.checkpoints.getPhaseOutputs(REF)).toStrictEqual({
       outputs: { '1': { writer: 'real' } },
       truncated: [],
@@ -118,7 +118,7 @@ describe('defects of the reference design', () => {
   it('an agent named checkpoint is rejected and cannot overwrite the checkpoint', async () => {
     const m = await session();
     await m.checkpoints.saveCheckpoint(completed(1, 1, 0, 1));
-    const before = await readText(m.base, ...PHASE_1, 'checkpoint.md');
+    const before = await readDocument(m, ...PHASE_1, 'checkpoint.md');
     for (const agent_name of ['checkpoint', 'CHECKPOINT', 'checkpoint.md']) {
       const error = await rejected(
         m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name, output_content: 'overwrite' }),
@@ -128,7 +128,7 @@ describe('defects of the reference design', () => {
         'must not be one of checkpoint, user_feedback, session_manifest, project, history',
       );
     }
-    expect(await readText(m.base, ...PHASE_1, 'checkpoint.md')).toBe(before);
+    expect(await readDocument(m, ...PHASE_1, 'checkpoint.md')).toBe(before);
   });
 
   it('a comment containing "- Approved: true" does not approve the phase', async () => {
@@ -183,9 +183,10 @@ describe('defects of the reference design', () => {
   it('validate_checkpoint reports structural problems with the file and line', async () => {
     const m = await session();
     await m.checkpoints.saveCheckpoint({ ...REF, phase_num: 1, status: 'in_progress', agents: [] });
-    const text = await readText(m.base, ...PHASE_1, 'checkpoint.md');
-    await writeFile(
-      join(m.base, ...PHASE_1, 'checkpoint.md'),
+    const text = await readDocument(m, ...PHASE_1, 'checkpoint.md');
+    await editDocument(
+      m,
+      [...PHASE_1, 'checkpoint.md'],
       text.replace('- Retry Count: 0', '- Retry Count: twice'),
     );
     expect(await m.checkpoints.validateCheckpoint({ ...REF, phase_num: 1 })).toStrictEqual({
@@ -209,8 +210,8 @@ describe('defects of the reference design', () => {
       ...completed(1, 1, 0, 1),
       agents: [{ agent_name: 'writer', status: 'completed' }],
     });
-    const text = await readText(m.base, ...PHASE_1, 'writer.md');
-    await writeFile(join(m.base, ...PHASE_1, 'writer.md'), text.replace('original', 'edited by hand'));
+    const text = await readDocument(m, ...PHASE_1, 'writer.md');
+    await editDocument(m, [...PHASE_1, 'writer.md'], text.replace('original', 'edited by hand'));
     expect(await m.checkpoints.validateCheckpoint({ ...REF, phase_num: 1 })).toStrictEqual({
       is_valid: true,
       errors: [],

@@ -1,8 +1,6 @@
-import { utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Managers, managers, steppingClock } from '../helpers/base-dir.js';
-import { readText } from '../helpers/tree.js';
+import { editDocument, readDocument, setModified } from '../helpers/engine.js';
 
 const REF = { project_id: 'p1', session_id: 's1' } as const;
 const SESSION = ['p1', 'sessions', 's1'] as const;
@@ -35,12 +33,11 @@ async function approvedPhase(): Promise<Managers> {
  * whatever the file system's timestamp resolution: checkpoint.md a minute ago, the review 30 s ago.
  */
 async function editReview(m: Managers, edit: (text: string) => string): Promise<void> {
-  const review = join(m.base, ...PHASE_1, 'user_feedback.md');
-  const edited = edit(await readText(m.base, ...PHASE_1, 'user_feedback.md'));
-  await writeFile(review, edited);
+  const review = [...PHASE_1, 'user_feedback.md'];
+  await editDocument(m, review, edit(await readDocument(m, ...review)));
   const now = Date.now();
-  await utimes(join(m.base, ...PHASE_1, 'checkpoint.md'), new Date(now - 60_000), new Date(now - 60_000));
-  await utimes(review, new Date(now - 30_000), new Date(now - 30_000));
+  await setModified(m, [...PHASE_1, 'checkpoint.md'], new Date(now - 60_000));
+  await setModified(m, review, new Date(now - 30_000));
 }
 
 function replaced(text: string, pairs: ReadonlyArray<readonly [string, string]>): string {
@@ -72,14 +69,14 @@ function linesStarting(text: string, prefix: string): string[] {
 }
 
 async function manifestLines(m: Managers): Promise<string[]> {
-  const text = await readText(m.base, ...SESSION, 'session_manifest.md');
+  const text = await readDocument(m, ...SESSION, 'session_manifest.md');
   return [...linesStarting(text, '- Revision:'), ...linesStarting(text, '| 1 ')];
 }
 
 describe('a review edited by hand after its checkpoint takes effect', () => {
   it('Action: retry_with_changes sends the phase back for every reader until save_checkpoint records the rerun', async () => {
     const m = await approvedPhase();
-    const checkpointBefore = await readText(m.base, ...PHASE_1, 'checkpoint.md');
+    const checkpointBefore = await readDocument(m, ...PHASE_1, 'checkpoint.md');
     expect(await manifestLines(m)).toStrictEqual([
       '- Revision: 3',
       '| 1     | Concept Expansion | completed | 2024-11-24T10:00:03.000Z | 2024-11-24T10:00:04.000Z | 1s       |',
@@ -100,7 +97,7 @@ describe('a review edited by hand after its checkpoint takes effect', () => {
       '| 1     | Concept Expansion | requires_retry | 2024-11-24T10:00:03.000Z | 2024-11-24T10:00:04.000Z | 1s       |',
     ]);
     // checkpoint.md itself is left as written: the review is read over it.
-    expect(await readText(m.base, ...PHASE_1, 'checkpoint.md')).toBe(checkpointBefore);
+    expect(await readDocument(m, ...PHASE_1, 'checkpoint.md')).toBe(checkpointBefore);
 
     expect(await m.checkpoints.resumeSession(REF)).toMatchObject({
       next_phase: 1,
@@ -125,7 +122,7 @@ describe('a review edited by hand after its checkpoint takes effect', () => {
       status: 'completed',
       agents: [{ agent_name: 'writer', status: 'completed', tokens: 120 }],
     });
-    const checkpoint = await readText(m.base, ...PHASE_1, 'checkpoint.md');
+    const checkpoint = await readDocument(m, ...PHASE_1, 'checkpoint.md');
     expect(linesStarting(checkpoint, '- Status:')).toStrictEqual(['- Status: completed']);
     // The rerun carries the retry the review counted.
     expect(linesStarting(checkpoint, '- Retry Count:')).toStrictEqual(['- Retry Count: 1']);
@@ -183,7 +180,7 @@ describe('a review edited by hand after its checkpoint takes effect', () => {
       approved: false,
       comments: 'Still to do.',
     });
-    const checkpoint = await readText(m.base, ...PHASE_1, 'checkpoint.md');
+    const checkpoint = await readDocument(m, ...PHASE_1, 'checkpoint.md');
     expect(linesStarting(checkpoint, '- Status:')).toStrictEqual(['- Status: requires_retry']);
     expect(linesStarting(checkpoint, '- Retry Count:')).toStrictEqual(['- Retry Count: 1']);
     expect((await m.checkpoints.validateCheckpoint({ ...REF, phase_num: 1 })).warnings).toStrictEqual([]);
@@ -203,11 +200,7 @@ describe('a review edited by hand after its checkpoint takes effect', () => {
     const m = await approvedPhase();
     await editReview(m, askForRetry);
     const now = Date.now();
-    await utimes(
-      join(m.base, ...PHASE_1, 'user_feedback.md'),
-      new Date(now - 90_000),
-      new Date(now - 90_000),
-    );
+    await setModified(m, [...PHASE_1, 'user_feedback.md'], new Date(now - 90_000));
     expect((await m.checkpoints.loadSession(REF)).phase_statuses['1']).toBe('completed');
   });
 

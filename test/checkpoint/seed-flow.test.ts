@@ -6,7 +6,7 @@ import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
 import { parseProject } from '../../src/checkpoint/formats/project.js';
 import { parseUserFeedback } from '../../src/checkpoint/formats/user-feedback.js';
 import { managers, steppingClock } from '../helpers/base-dir.js';
-import { readText, tree } from '../helpers/tree.js';
+import { documentTree, readDocument } from '../helpers/engine.js';
 
 const REF = { project_id: 'project-123', session_id: 'session-456' } as const;
 const SESSION = ['project-123', 'sessions', 'session-456'] as const;
@@ -28,7 +28,8 @@ function headings(text: string): string[] {
 
 describe('the seed usage, replayed', () => {
   it('creates, checkpoints, saves an output and a review, then loads, reads and validates the session', async () => {
-    const { base, checkpoints } = await managers({ clock: steppingClock() });
+    const m = await managers({ clock: steppingClock() });
+    const { checkpoints } = m;
 
     const created = await checkpoints.createSession({ ...REF, user_id: 'user-789', execution_mode: 'mvp' });
     expect(created).toStrictEqual({
@@ -111,7 +112,7 @@ describe('the seed usage, replayed', () => {
     });
     expect(await checkpoints.getApprovedPhases(REF)).toStrictEqual({ phases: [1] });
 
-    expect(await tree(base)).toStrictEqual([
+    expect(await documentTree(m)).toStrictEqual([
       'project-123/',
       'project-123/project.md',
       'project-123/sessions/',
@@ -127,14 +128,14 @@ describe('the seed usage, replayed', () => {
       'project-123/sessions/session-456/session_manifest.md',
     ]);
 
-    const project = await readText(base, 'project-123', 'project.md');
+    const project = await readDocument(m, 'project-123', 'project.md');
     expect(headings(project)).toStrictEqual(['# Project: project-123', '## Metadata', '## Startup Idea']);
     expect(parseProject(project, 'project.md')).toMatchObject({
       project_id: 'project-123',
       user_id: 'user-789',
     });
 
-    const manifest = await readText(base, ...SESSION, 'session_manifest.md');
+    const manifest = await readDocument(m, ...SESSION, 'session_manifest.md');
     expect(headings(manifest)).toStrictEqual([
       '# Session Manifest',
       '## Metadata',
@@ -160,7 +161,7 @@ describe('the seed usage, replayed', () => {
       current_phase: { phase: 1, name: 'Concept Expansion', status: 'completed', can_resume: true },
     });
 
-    const checkpoint = await readText(base, ...PHASE_1, 'checkpoint.md');
+    const checkpoint = await readDocument(m, ...PHASE_1, 'checkpoint.md');
     expect(headings(checkpoint)).toStrictEqual([
       '# Phase Checkpoint: Concept Expansion',
       '## Metadata',
@@ -185,7 +186,7 @@ describe('the seed usage, replayed', () => {
       ],
     });
 
-    const agent = await readText(base, ...PHASE_1, 'concept_expansion.md');
+    const agent = await readDocument(m, ...PHASE_1, 'concept_expansion.md');
     expect(headings(agent.slice(0, agent.indexOf('## Output\n') + 10))).toStrictEqual([
       '# Agent Output: concept_expansion',
       '## Metadata',
@@ -199,7 +200,7 @@ describe('the seed usage, replayed', () => {
       content: OUTPUT,
     });
 
-    const feedback = await readText(base, ...PHASE_1, 'user_feedback.md');
+    const feedback = await readDocument(m, ...PHASE_1, 'user_feedback.md');
     expect(headings(feedback)).toStrictEqual([
       '# User Feedback: Concept Expansion',
       '## Review Status',

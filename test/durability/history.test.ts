@@ -1,14 +1,14 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { managers } from '../helpers/base-dir.js';
+import { isStored } from '../helpers/engine.js';
 
 const REF = { project_id: 'p', session_id: 's' };
-const HISTORY = join('p', 'sessions', 's', 'phase_1_concept', 'history');
+const HISTORY = ['p', 'sessions', 's', 'phase_1_concept', 'history'];
 
 describe('history instead of overwrite', () => {
   it('overwriting an agent output three times keeps the three earlier versions, numbered 1 to 3 and readable', async () => {
-    const { base, checkpoints } = await managers();
+    const m = await managers();
+    const { checkpoints } = m;
     await checkpoints.createSession({ ...REF, user_id: 'u' });
     const contents = ['first\n', 'second ## Output\n', 'third\r\n', 'fourth, current'];
     for (const content of contents)
@@ -19,7 +19,7 @@ describe('history instead of overwrite', () => {
         output_content: content,
       });
 
-    expect((await readdir(join(base, HISTORY))).sort()).toEqual([
+    expect((await m.store.list(HISTORY)).map((entry) => entry.name).sort()).toEqual([
       'writer.v1.md',
       'writer.v2.md',
       'writer.v3.md',
@@ -39,7 +39,8 @@ describe('history instead of overwrite', () => {
   });
 
   it('saving byte-identical content again adds no history entry', async () => {
-    const { base, checkpoints } = await managers({ clock: () => new Date('2024-11-24T10:00:00.000Z') });
+    const m = await managers({ clock: () => new Date('2024-11-24T10:00:00.000Z') });
+    const { checkpoints } = m;
     await checkpoints.createSession({ ...REF, user_id: 'u' });
     const output = { ...REF, phase_num: 1, agent_name: 'writer', output_content: 'same\n' };
     await checkpoints.saveAgentOutput(output);
@@ -50,7 +51,7 @@ describe('history instead of overwrite', () => {
     const checkpoint = { ...REF, phase_num: 1, status: 'completed' as const, agents: [] };
     await checkpoints.saveCheckpoint(checkpoint);
     await checkpoints.saveCheckpoint(checkpoint);
-    await expect(readdir(join(base, HISTORY))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await isStored(m, ...HISTORY)).toBe(false);
     expect((await checkpoints.listHistory({ ...REF, phase_num: 1 })).versions).toEqual([]);
   });
 });

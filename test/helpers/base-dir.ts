@@ -6,13 +6,17 @@ import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
 import { type Clock, DEFAULT_LIMITS, type Limits } from '../../src/checkpoint/model/limits.js';
 import { ProjectManager } from '../../src/checkpoint/project-manager.js';
 import {
-  FsStore as Store,
-  type FsStoreOptions as StoreOptions,
-} from '../../src/checkpoint/store/fs/fs-store.js';
+  closeStores,
+  type Documents,
+  type EngineName,
+  openDocuments,
+  type TestStoreOptions,
+} from './engine.js';
 
 const created: string[] = [];
 
 afterEach(async () => {
+  await closeStores();
   for (const dir of created.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
@@ -23,21 +27,37 @@ export async function tempDir(prefix = 'checkpoint-mcp-'): Promise<string> {
   return dir;
 }
 
-export interface Managers {
-  base: string;
-  store: Store;
+export interface Managers extends Documents {
   checkpoints: CheckpointManager;
   projects: ProjectManager;
 }
 
-/** Managers over a fresh base directory (a `base` subfolder of a temp dir, so siblings can be planted). */
-export async function managers(
-  options: { store?: StoreOptions; clock?: Clock; limits?: Partial<Limits> } = {},
-): Promise<Managers> {
-  const base = join(await tempDir(), 'base');
-  const store = await Store.open(base, options.store);
+export interface ManagersOptions {
+  /** Default: the engine under test (see engine.ts). */
+  engine?: EngineName;
+  store?: TestStoreOptions;
+  clock?: Clock;
+  limits?: Partial<Limits>;
+}
+
+/**
+ * Managers over fresh, empty storage on the engine under test (see engine.ts); on the file engine the
+ * base directory is a `base` subfolder of a temp dir, so siblings can be planted.
+ */
+export async function managers(options: ManagersOptions = {}): Promise<Managers> {
+  const documents = await openDocuments(join(await tempDir(), 'base'), options.store, {
+    engine: options.engine,
+  });
+  return { ...documents, ...managersOn(documents.store, options) };
+}
+
+/** The managers of one server over `store`, with the options managers() takes. */
+export function managersOn(
+  store: Documents['store'],
+  options: Pick<ManagersOptions, 'clock' | 'limits'> = {},
+): Pick<Managers, 'checkpoints' | 'projects'> {
   const checkpoints = new CheckpointManager(store, options.clock, { ...DEFAULT_LIMITS, ...options.limits });
-  return { base, store, checkpoints, projects: new ProjectManager(store, checkpoints) };
+  return { checkpoints, projects: new ProjectManager(store, checkpoints) };
 }
 
 /** A clock that advances one second per call from a fixed start, for exact snapshots. */

@@ -1,13 +1,13 @@
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, expect } from 'vitest';
-import type { Limits } from '../../src/checkpoint/model/limits.js';
-import type { FsStoreOptions as StoreOptions } from '../../src/checkpoint/store/fs/fs-store.js';
 import { createServer } from '../../src/server.js';
 import type { Logger } from '../../src/tools/logger.js';
-import { type Managers, managers } from './base-dir.js';
+import { type Managers, type ManagersOptions, managers, tempDir } from './base-dir.js';
+import { type Documents, openDocuments } from './engine.js';
 
 const open: Array<() => Promise<void>> = [];
 
@@ -21,9 +21,9 @@ export interface Connected extends Managers {
   client: Client;
 }
 
-/** A real SDK client connected in-process to a server over a fresh base directory. */
+/** A real SDK client connected in-process to a server over fresh storage on the engine under test. */
 export async function connectedClient(
-  options: { store?: StoreOptions; limits?: Partial<Limits>; logger?: Logger } = {},
+  options: ManagersOptions & { logger?: Logger } = {},
 ): Promise<Connected> {
   const setup = await managers(options);
   const server = createServer({
@@ -57,6 +57,14 @@ export async function spawnedClient(
   await client.connect(transport);
   open.push(() => client.close());
   return { client, transport };
+}
+
+/** The built server spawned over stdio on fresh storage of the engine under test, and that storage. */
+export async function spawnedOnEngine(
+  args: string[] = [],
+): Promise<{ client: Client; transport: StdioClientTransport; documents: Documents }> {
+  const documents = await openDocuments(join(await tempDir(), 'base'));
+  return { ...(await spawnedClient(documents.base, [...documents.serverArgs, ...args])), documents };
 }
 
 /** Calls a tool that must succeed and returns its structured content. */

@@ -1,7 +1,6 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { callOk } from './client.js';
+import { type Documents, editDocument } from './engine.js';
 
 /** The session most tool tests work in. */
 export const REF = { project_id: 'p1', session_id: 's1' } as const;
@@ -39,12 +38,16 @@ export async function completePhase(client: Client, phase_num: number, agents: s
   });
 }
 
-/** Path of a file of REF's session on disk. */
-export function sessionPath(base: string, ...parts: string[]): string {
-  return join(base, REF.project_id, 'sessions', REF.session_id, ...parts);
+/** Path of a document of REF's session, relative to the store's root (every engine). */
+export function sessionDocument(...parts: string[]): string[] {
+  return [REF.project_id, 'sessions', REF.session_id, ...parts];
 }
 
-/** Overwrites a file with text no parser can understand, as a careless hand edit would. */
-export async function corrupt(path: string, text = 'this file was overwritten by hand\n'): Promise<void> {
-  await writeFile(path, text);
+/** Overwrites a document with text no parser can understand, as a careless hand edit would. */
+export async function corrupt(
+  m: Documents,
+  path: readonly string[],
+  text = 'this file was overwritten by hand\n',
+): Promise<void> {
+  await editDocument(m, path, text);
 }

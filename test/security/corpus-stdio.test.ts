@@ -24,6 +24,7 @@ describe('the corpus against the built server over stdio', () => {
 
   it('answers every case with its code, survives them all and leaves everything outside the base alone', async () => {
     const base = await treeListing(sandbox.base);
+    const stored = await sandbox.storedListing();
     const canary = await treeListing(sandbox.canary);
     const evil = await treeListing(sandbox.evil);
     const wrong: string[] = [];
@@ -39,5 +40,6 @@ describe('the corpus against the built server over stdio', () => {
     expect(await treeListing(sandbox.canary)).toEqual(canary);
     expect(await treeListing(sandbox.evil)).toEqual(evil);
     expect(await treeListing(sandbox.base)).toEqual(base);
+    expect(await sandbox.storedListing()).toEqual(stored);
   });
 });

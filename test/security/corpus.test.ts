@@ -4,11 +4,17 @@ import { openSandbox, type Sandbox, treeListing, treePaths } from './sandbox.js'
 
 describe('a corpus of hostile tool calls', () => {
   let sandbox: Sandbox;
-  const before: Record<'base' | 'canary' | 'evil', string[]> = { base: [], canary: [], evil: [] };
+  const before: Record<'stored' | 'base' | 'canary' | 'evil', string[]> = {
+    stored: [],
+    base: [],
+    canary: [],
+    evil: [],
+  };
 
   beforeAll(async () => {
     sandbox = await openSandbox({ limits: SMALL_LIMITS });
     await seed(sandbox.client);
+    before.stored = await sandbox.storedListing();
     before.base = await treeListing(sandbox.base);
     before.canary = await treeListing(sandbox.canary);
     before.evil = await treeListing(sandbox.evil);
@@ -55,7 +61,7 @@ describe('a corpus of hostile tool calls', () => {
     await assertAlive(sandbox.client);
   });
 
-  it('leaves canary/ and base_evil/ byte for byte, and the base exactly as the setup wrote it', async () => {
+  it('leaves canary/ and base_evil/ byte for byte, and the store exactly as the setup wrote it', async () => {
     expect(await treeListing(sandbox.canary)).toEqual(before.canary);
     expect(await treeListing(sandbox.evil)).toEqual(before.evil);
     expect(await treePaths(sandbox.root)).toEqual(
@@ -66,5 +72,7 @@ describe('a corpus of hostile tool calls', () => {
     ).toEqual(['.']);
     expect(await treePaths(sandbox.base)).toEqual(before.base.map((line) => line.split(' ')[0]));
     expect(await treeListing(sandbox.base)).toEqual(before.base);
+    expect(await sandbox.storedListing()).toEqual(before.stored);
+    expect(before.stored.length).toBeGreaterThan(5);
   });
 });

@@ -5,7 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
 import { CheckpointError } from '../../src/checkpoint/model/errors.js';
 import { agentNameProblem, identifierProblem } from '../../src/checkpoint/model/identifiers.js';
+import type { Engine } from '../../src/checkpoint/store/engine.js';
 import { AgentName, ProjectId, SessionId, UserId } from '../../src/schemas/common.js';
+import { ENGINE } from '../helpers/engine.js';
 import { openSandbox, type Sandbox, treeListing, treePaths } from './sandbox.js';
 
 /** Pieces that make paths, encodings, look-alikes and reserved names when joined. */
@@ -70,14 +72,18 @@ afterEach(async () => {
 async function coreSandbox(): Promise<{
   sandbox: Sandbox;
   checkpoints: CheckpointManager;
-  realBase: string;
+  expectInside: (relative: string) => Promise<void>;
 }> {
   const sandbox = await openSandbox({ store: { durable: false } });
   open.push(sandbox);
+  const realBase = await realpath(sandbox.base);
+  const store = sandbox.store as Engine;
   return {
     sandbox,
     checkpoints: sandbox.checkpoints as CheckpointManager,
-    realBase: await realpath(sandbox.base),
+    // On the file engine the real path must be below the base; elsewhere the engine holds it by that path.
+    expectInside: (relative) =>
+      ENGINE === 'file' ? expectInside(realBase, relative) : expectStored(store, relative),
   };
 }
 
@@ -91,6 +97,10 @@ async function expectInside(realBase: string, relative: string): Promise<void> {
   const real = await realpath(join(realBase, relative));
   expect(real.startsWith(realBase + sep), `${real} is outside ${realBase}`).toBe(true);
   expect(real).toBe(join(realBase, relative));
+}
+
+async function expectStored(store: Engine, relative: string): Promise<void> {
+  expect(await store.exists(relative.split('/')), `${relative} is not stored`).toBe(true);
 }
 
 describe('random identifiers either pass validation and stay inside the base, or are INVALID_ARGUMENT', () => {
@@ -112,7 +122,7 @@ describe('random identifiers either pass validation and stay inside the base, or
   });
 
   it('create_session at the core: accepted ids make directories under the base, others are refused', async () => {
-    const { sandbox, checkpoints, realBase } = await coreSandbox();
+    const { sandbox, checkpoints, expectInside } = await coreSandbox();
     const canary = await treeListing(sandbox.canary);
     const evil = await treeListing(sandbox.evil);
     const seen = { ok: 0, refused: 0 };
@@ -129,9 +139,9 @@ describe('random identifiers either pass validation and stay inside the base, or
           });
           outcome = 'ok';
           expect(created.path).toBe(`${projectId}/sessions/${sessionId}`);
-          await expectInside(realBase, created.path);
-          await expectInside(realBase, `${created.path}/session_manifest.md`);
-          await expectInside(realBase, `${projectId}/project.md`);
+          await expectInside(created.path);
+          await expectInside(`${created.path}/session_manifest.md`);
+          await expectInside(`${projectId}/project.md`);
         } catch (error) {
           outcome = refusal(error);
         }
@@ -151,7 +161,7 @@ describe('random identifiers either pass validation and stay inside the base, or
   });
 
   it('save_agent_output at the core: accepted agent names write {name}.md in the phase directory, others are refused', async () => {
-    const { sandbox, checkpoints, realBase } = await coreSandbox();
+    const { sandbox, checkpoints, expectInside } = await coreSandbox();
     const ref = { project_id: 'proj', session_id: 's1' };
     await checkpoints.createSession({ ...ref, user_id: 'u1' });
     const saved = new Set<string>();
@@ -176,7 +186,7 @@ describe('random identifiers either pass validation and stay inside the base, or
           saved.add(agentName);
           seen.ok++;
           expect(result.file).toBe(`proj/sessions/s1/phase_1_concept/${agentName}.md`);
-          await expectInside(realBase, result.file);
+          await expectInside(result.file);
         } catch (error) {
           outcome = refusal(error);
         }

@@ -6,15 +6,14 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
-import { DEFAULT_LIMITS, type Limits } from '../../src/checkpoint/model/limits.js';
-import { ProjectManager } from '../../src/checkpoint/project-manager.js';
-import {
-  FsStore as Store,
-  type FsStoreOptions as StoreOptions,
-} from '../../src/checkpoint/store/fs/fs-store.js';
+import type { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
+import type { Limits } from '../../src/checkpoint/model/limits.js';
+import type { Engine, RelPath } from '../../src/checkpoint/store/engine.js';
+import { PgStore } from '../../src/checkpoint/store/postgres/pg-store.js';
 import { createServer } from '../../src/server.js';
+import { managersOn } from '../helpers/base-dir.js';
 import { SERVER_ENTRY, silentLogger } from '../helpers/client.js';
+import { ENGINE, freshStoreUrl, openDocuments, type TestStoreOptions } from '../helpers/engine.js';
 
 /**
  * A temporary root holding the base directory and the things an escape would touch: `canary/` and
@@ -29,14 +28,19 @@ export interface Sandbox {
   /** A string planted in every file outside the base: it must never appear in a tool result. */
   marker: string;
   client: Client;
-  store?: Store;
+  store?: Engine;
   checkpoints?: CheckpointManager;
+  /**
+   * Everything stored, for "nothing changed": the base directory's treeListing on the file engine
+   * (modes and leftovers included), every folder and document with a digest on other engines.
+   */
+  storedListing(): Promise<string[]>;
   close(): Promise<void>;
 }
 
 export interface SandboxOptions {
   limits?: Partial<Limits>;
-  store?: StoreOptions;
+  store?: TestStoreOptions;
   /** Serve with the built dist/server.js over stdio instead of in-process. */
   spawn?: { args?: string[] };
 }
@@ -50,9 +54,17 @@ export async function openSandbox(options: SandboxOptions = {}): Promise<Sandbox
   await plantOutside(canary, evil, marker);
   if (options.spawn) {
     await mkdir(base);
+    // On PostgreSQL the base directory stays empty: the server must write nothing there either.
+    const url = ENGINE === 'file' ? undefined : await freshStoreUrl();
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [SERVER_ENTRY, '--base-dir', base, ...(options.spawn.args ?? [])],
+      args: [
+        SERVER_ENTRY,
+        '--base-dir',
+        base,
+        ...(url === undefined ? [] : ['--store', url]),
+        ...(options.spawn.args ?? []),
+      ],
       stderr: 'pipe',
     });
     const client = new Client({ name: 'checkpoint-mcp-security', version: '1.0.0' });
@@ -64,15 +76,24 @@ export async function openSandbox(options: SandboxOptions = {}): Promise<Sandbox
       evil,
       marker,
       client,
+      storedListing: async () => {
+        if (url === undefined) return treeListing(base);
+        const reader = await PgStore.open(url);
+        try {
+          return await engineListing(reader);
+        } finally {
+          await reader.close();
+        }
+      },
       close: async () => {
         await client.close();
         await rm(root, { recursive: true, force: true });
       },
     };
   }
-  const store = await Store.open(base, options.store);
-  const checkpoints = new CheckpointManager(store, undefined, { ...DEFAULT_LIMITS, ...options.limits });
-  const projects = new ProjectManager(store, checkpoints);
+  if (ENGINE !== 'file') await mkdir(base);
+  const { store } = await openDocuments(base, options.store, { closedBy: 'caller' });
+  const { checkpoints, projects } = managersOn(store, { limits: options.limits });
   const server = createServer({ checkpoints, projects, logger: silentLogger });
   const client = new Client({ name: 'checkpoint-mcp-security', version: '1.0.0' });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
@@ -86,12 +107,29 @@ export async function openSandbox(options: SandboxOptions = {}): Promise<Sandbox
     client,
     store,
     checkpoints,
+    storedListing: () => (ENGINE === 'file' ? treeListing(base) : engineListing(store)),
     close: async () => {
       await client.close();
       await server.close();
+      await store.close();
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Every folder, document and kept version an engine holds, with a digest of each document. */
+async function engineListing(store: Engine, rel: RelPath = []): Promise<string[]> {
+  const lines: string[] = [];
+  for (const entry of [...(await store.list(rel))].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const path = [...rel, entry.name];
+    if (entry.kind === 'directory') {
+      lines.push(`${path.join('/')} dir`, ...(await engineListing(store, path)));
+    } else {
+      const text = (await store.read(path)) ?? '(unreadable)';
+      lines.push(`${path.join('/')} ${entry.kind} ${createHash('sha256').update(text).digest('hex')}`);
+    }
+  }
+  return lines;
 }
 
 /**

@@ -151,7 +151,7 @@ async function sourceFiles(dir: string): Promise<string[]> {
 }
 
 /** SQL statements of the PostgreSQL engine: read by the database, never by an agent or a person. */
-const SQL = /^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DO|BEGIN|COMMIT|ROLLBACK|SET|LISTEN)\b/;
+const SQL = /^\s*(WITH|SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DO|BEGIN|COMMIT|ROLLBACK|SET|LISTEN)\b/;
 
 async function sourceLiterals(): Promise<Literal[]> {
   const literals: Literal[] = [];

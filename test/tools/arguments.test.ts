@@ -3,30 +3,28 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { SaveCheckpointInput } from '../../src/schemas/checkpoints.js';
 import { argumentProblem } from '../../src/tools/arguments.js';
-import { tempDir } from '../helpers/base-dir.js';
-import { connectedClient, expectToolError, spawnedClient } from '../helpers/client.js';
+import { connectedClient, expectToolError, spawnedOnEngine } from '../helpers/client.js';
+import { type Documents, documentTree } from '../helpers/engine.js';
 import { createSession, REF } from '../helpers/seed.js';
-import { tree } from '../helpers/tree.js';
 
 interface Connection {
   client: Client;
-  base: string;
+  documents: Documents;
 }
 
 const CONNECTIONS: Array<{ name: string; connect: () => Promise<Connection> }> = [
   {
     name: 'an in-process client',
     connect: async () => {
-      const { client, base } = await connectedClient();
-      return { client, base };
+      const connected = await connectedClient();
+      return { client: connected.client, documents: connected };
     },
   },
   {
     name: 'the built server spawned over stdio',
     connect: async () => {
-      const base = await tempDir();
-      const { client } = await spawnedClient(base);
-      return { client, base };
+      const { client, documents } = await spawnedOnEngine();
+      return { client, documents };
     },
   },
 ];
@@ -52,16 +50,16 @@ async function openSession(connect: () => Promise<Connection>): Promise<Connecti
   return connection;
 }
 
-/** The error text of a call that must fail with `code` and leave the base directory as it was. */
+/** The error text of a call that must fail with `code` and leave the stored documents as they were. */
 async function failsWithoutWriting(
-  { client, base }: Connection,
+  { client, documents }: Connection,
   tool: string,
   args: Record<string, unknown>,
   code = 'INVALID_ARGUMENT',
 ): Promise<string> {
-  const before = await tree(base);
+  const before = await documentTree(documents);
   const text = await expectToolError(client, tool, args, code);
-  expect(await tree(base), `${tool} wrote something though it failed: ${text}`).toEqual(before);
+  expect(await documentTree(documents), `${tool} wrote something though it failed: ${text}`).toEqual(before);
   return text;
 }
 
@@ -230,13 +228,13 @@ describe.each(CONNECTIONS)('tool arguments through $name', ({ connect }) => {
   });
 
   it('an unknown tool is a -32602 protocol error, not a tool result', async () => {
-    const { client, base } = await openSession(connect);
-    const before = await tree(base);
+    const { client, documents } = await openSession(connect);
+    const before = await documentTree(documents);
     await expect(client.callTool({ name: 'save_outputs', arguments: OUTPUT })).rejects.toMatchObject({
       code: -32602,
       message: expect.stringContaining('unknown tool "save_outputs"'),
     });
-    expect(await tree(base)).toEqual(before);
+    expect(await documentTree(documents)).toEqual(before);
     // The connection keeps serving.
     const result = (await client.callTool({ name: 'load_session', arguments: REF })) as CallToolResult;
     expect(result.isError).toBeUndefined();

@@ -1,13 +1,14 @@
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
-import { completePhase, corrupt, createSession, REF, saveOutput, sessionPath } from '../helpers/seed.js';
+import { isStored, readDocument } from '../helpers/engine.js';
+import { completePhase, corrupt, createSession, REF, saveOutput, sessionDocument } from '../helpers/seed.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 describe('save_checkpoint', () => {
   it('save_checkpoint writes checkpoint.md and returns the new manifest revision', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     const saved = await callOk(client, 'save_checkpoint', {
       ...REF,
@@ -27,7 +28,7 @@ describe('save_checkpoint', () => {
       errors: ['critic timed out'],
     });
     expect(saved).toEqual({ phase_num: 1, status: 'completed', revision: 2 });
-    const file = await readFile(sessionPath(base, 'phase_1_concept', 'checkpoint.md'), 'utf8');
+    const file = await readDocument(m, ...sessionDocument('phase_1_concept', 'checkpoint.md'));
     expect(file).toContain('# Phase Checkpoint: Concept Expansion');
     expect(file).toContain('- Execution Mode: parallel');
     expect(file).toContain('- critic: failed');
@@ -152,7 +153,8 @@ describe('save_checkpoint', () => {
   });
 
   it('save_checkpoint for phase 4 of an mvp session is PHASE_NOT_IN_MODE and creates no directory', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     const text = await expectToolError(
       client,
@@ -161,7 +163,7 @@ describe('save_checkpoint', () => {
       'PHASE_NOT_IN_MODE',
     );
     expect(text).toContain('4');
-    await expect(readFile(sessionPath(base, 'phase_4_product_strategy', 'checkpoint.md'))).rejects.toThrow();
+    expect(await isStored(m, ...sessionDocument('phase_4_product_strategy'))).toBe(false);
   });
 
   it('save_checkpoint with more agents than the limit is LIMIT_EXCEEDED', async () => {
@@ -178,10 +180,11 @@ describe('save_checkpoint', () => {
   });
 
   it('save_checkpoint reports another hand-corrupted checkpoint it must read for the manifest as CORRUPT_FILE', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await completePhase(client, 1, []);
-    await corrupt(sessionPath(base, 'phase_1_concept', 'checkpoint.md'));
+    await corrupt(m, sessionDocument('phase_1_concept', 'checkpoint.md'));
     const text = await expectToolError(
       client,
       'save_checkpoint',

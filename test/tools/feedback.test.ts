@@ -1,25 +1,27 @@
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
-import { completePhase, corrupt, createSession, REF, sessionPath } from '../helpers/seed.js';
+import { readDocument } from '../helpers/engine.js';
+import { completePhase, corrupt, createSession, REF, sessionDocument } from '../helpers/seed.js';
 
 const REVIEW = { ...REF, phase_num: 1, reviewed: true };
 
 describe('save_user_feedback', () => {
   it('save_user_feedback with approval keeps the phase status and writes the comments verbatim', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await completePhase(client, 1, []);
     const comments = 'Looks good.\n## Review Status\n- Approved: false\n';
     const saved = await callOk(client, 'save_user_feedback', { ...REVIEW, approved: true, comments });
     expect(saved).toEqual({ phase_num: 1, action: 'approved', phase_status: 'completed' });
-    const file = await readFile(sessionPath(base, 'phase_1_concept', 'user_feedback.md'), 'utf8');
+    const file = await readDocument(m, ...sessionDocument('phase_1_concept', 'user_feedback.md'));
     expect(file.endsWith(comments)).toBe(true);
     expect(await callOk(client, 'load_session', REF)).toMatchObject({ revision: 3 });
   });
 
   it('save_user_feedback with retry_with_changes sends the phase back and counts the retry', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await completePhase(client, 1, []);
     const saved = await callOk(client, 'save_user_feedback', {
@@ -29,7 +31,7 @@ describe('save_user_feedback', () => {
       requested_changes: ['Focus on B2B', 'Add pricing'],
     });
     expect(saved).toEqual({ phase_num: 1, action: 'retry_with_changes', phase_status: 'requires_retry' });
-    const file = await readFile(sessionPath(base, 'phase_1_concept', 'user_feedback.md'), 'utf8');
+    const file = await readDocument(m, ...sessionDocument('phase_1_concept', 'user_feedback.md'));
     expect(file).toContain('- Change 2: Add pricing');
     expect(file).toContain('- Retry Count: 1');
     expect(await callOk(client, 'load_session', REF)).toMatchObject({
@@ -130,10 +132,11 @@ describe('save_user_feedback', () => {
   });
 
   it('save_user_feedback on a hand-corrupted checkpoint is CORRUPT_FILE', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await completePhase(client, 1, []);
-    await corrupt(sessionPath(base, 'phase_1_concept', 'checkpoint.md'));
+    await corrupt(m, sessionDocument('phase_1_concept', 'checkpoint.md'));
     await expectToolError(client, 'save_user_feedback', { ...REVIEW, approved: true }, 'CORRUPT_FILE');
   });
 });
@@ -160,10 +163,11 @@ describe('get_approved_phases', () => {
   });
 
   it('get_approved_phases reports a hand-corrupted feedback file as CORRUPT_FILE', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await callOk(client, 'save_user_feedback', { ...REVIEW, approved: true });
-    await corrupt(sessionPath(base, 'phase_1_concept', 'user_feedback.md'));
+    await corrupt(m, sessionDocument('phase_1_concept', 'user_feedback.md'));
     const text = await expectToolError(client, 'get_approved_phases', REF, 'CORRUPT_FILE');
     expect(text).toContain('phase_1_concept/user_feedback.md');
   });

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
-import { completePhase, corrupt, createSession, REF, saveOutput, sessionPath } from '../helpers/seed.js';
+import { editDocument, readDocument } from '../helpers/engine.js';
+import { completePhase, corrupt, createSession, REF, saveOutput, sessionDocument } from '../helpers/seed.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const TRICKY =
@@ -19,7 +19,8 @@ interface Page {
 
 describe('save_agent_output', () => {
   it('save_agent_output stores the content byte for byte with its SHA-256 and metadata', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     const saved = await callOk(client, 'save_agent_output', {
       ...REF,
@@ -38,7 +39,7 @@ describe('save_agent_output', () => {
       file: 'p1/sessions/s1/phase_1_concept/concept_expansion.md',
       sha256: createHash('sha256').update(TRICKY, 'utf8').digest('hex'),
     });
-    const file = await readFile(sessionPath(base, 'phase_1_concept', 'concept_expansion.md'), 'utf8');
+    const file = await readDocument(m, ...sessionDocument('phase_1_concept', 'concept_expansion.md'));
     expect(file.endsWith(`## Output\n\n${TRICKY}`)).toBe(true);
     expect(file).toContain('- Model: claude-sonnet-4');
     const page = await callOk(client, 'get_agent_output', {
@@ -63,7 +64,8 @@ describe('save_agent_output', () => {
   });
 
   it('save_agent_output keeps a failed run with its error details', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await callOk(client, 'save_agent_output', {
       ...REF,
@@ -75,7 +77,7 @@ describe('save_agent_output', () => {
       error_message: 'search took too long',
       stack_trace: 'TimeoutError: search took too long\n    at search (agent.ts:10:5)\n## Output',
     });
-    const file = await readFile(sessionPath(base, 'phase_2_market_research', 'market_research.md'), 'utf8');
+    const file = await readDocument(m, ...sessionDocument('phase_2_market_research', 'market_research.md'));
     expect(file).toContain('- Error Type: TimeoutError');
     expect(file.match(/^## Output$/gm)).toHaveLength(1);
     const page = await callOk(client, 'get_agent_output', {
@@ -193,13 +195,14 @@ describe('save_agent_output', () => {
 
 describe('get_phase_outputs', () => {
   it('get_phase_outputs returns the completed phases with agents in name order, exactly as saved', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await saveOutput(client, 1, 'zeta', 'last');
     await saveOutput(client, 1, 'alpha', TRICKY);
     await saveOutput(client, 2, 'market', 'not completed yet');
     await completePhase(client, 1, ['alpha', 'zeta']);
-    await writeFile(sessionPath(base, 'phase_1_concept', 'notes.md'), 'a stray note\n');
+    await editDocument(m, sessionDocument('phase_1_concept', 'notes.md'), 'a stray note\n');
     await callOk(client, 'save_user_feedback', { ...REF, phase_num: 1, reviewed: true, approved: true });
     const outputs = await callOk(client, 'get_phase_outputs', REF);
     expect(outputs).toEqual({ outputs: { '1': { alpha: TRICKY, zeta: 'last' } }, truncated: [] });
@@ -253,11 +256,13 @@ describe('get_phase_outputs', () => {
   });
 
   it('get_phase_outputs reports a hand-corrupted agent output as CORRUPT_FILE naming the file', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await saveOutput(client, 1, 'writer', 'x');
     await corrupt(
-      sessionPath(base, 'phase_1_concept', 'writer.md'),
+      m,
+      sessionDocument('phase_1_concept', 'writer.md'),
       '# Agent Output: writer\n\nthe rest was lost\n',
     );
     const text = await expectToolError(
@@ -352,10 +357,11 @@ describe('get_agent_output', () => {
   });
 
   it('get_agent_output reports a hand-corrupted output as CORRUPT_FILE', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await saveOutput(client, 1, 'writer', 'x');
-    await corrupt(sessionPath(base, 'phase_1_concept', 'writer.md'));
+    await corrupt(m, sessionDocument('phase_1_concept', 'writer.md'));
     const text = await expectToolError(
       client,
       'get_agent_output',

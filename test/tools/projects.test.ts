@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
+import { readDocument } from '../helpers/engine.js';
 import { corrupt } from '../helpers/seed.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -9,7 +8,8 @@ const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 
 describe('create_project', () => {
   it('create_project writes project.md with the idea verbatim and returns its summary', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     const idea = '## Output\nA marketplace for *used* lab gear.  \r\n| a | b |\n';
     const project = await callOk(client, 'create_project', {
       user_id: 'u1',
@@ -25,7 +25,7 @@ describe('create_project', () => {
       status: 'active',
       created_at: expect.stringMatching(ISO),
     });
-    const file = await readFile(join(base, 'lab-gear-exchange', 'project.md'), 'utf8');
+    const file = await readDocument(m, 'lab-gear-exchange', 'project.md');
     expect(file.endsWith(idea)).toBe(true);
   });
 
@@ -155,9 +155,10 @@ describe('list_projects', () => {
   });
 
   it('list_projects reports a hand-corrupted project.md as CORRUPT_FILE naming the file', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await callOk(client, 'create_project', { user_id: 'u1', startup_idea: 'a', project_id: 'p1' });
-    await corrupt(join(base, 'p1', 'project.md'));
+    await corrupt(m, ['p1', 'project.md']);
     const text = await expectToolError(client, 'list_projects', {}, 'CORRUPT_FILE');
     expect(text).toContain('p1/project.md');
   });
@@ -211,9 +212,10 @@ describe('get_project', () => {
   });
 
   it('get_project reports a hand-corrupted project.md as CORRUPT_FILE', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await callOk(client, 'create_project', { user_id: 'u1', startup_idea: 'a', project_id: 'p1' });
-    await corrupt(join(base, 'p1', 'project.md'));
+    await corrupt(m, ['p1', 'project.md']);
     expect(await expectToolError(client, 'get_project', { project_id: 'p1' }, 'CORRUPT_FILE')).toContain(
       'p1/project.md',
     );
@@ -243,9 +245,10 @@ describe('archive_project', () => {
   });
 
   it('archive_project reports a hand-corrupted project.md as CORRUPT_FILE', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await callOk(client, 'create_project', { user_id: 'u1', startup_idea: 'a', project_id: 'p1' });
-    await corrupt(join(base, 'p1', 'project.md'));
+    await corrupt(m, ['p1', 'project.md']);
     await expectToolError(client, 'archive_project', { project_id: 'p1' }, 'CORRUPT_FILE');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
-import { completePhase, corrupt, createSession, REF, saveOutput, sessionPath } from '../helpers/seed.js';
+import { completePhase, corrupt, createSession, REF, saveOutput, sessionDocument } from '../helpers/seed.js';
 
 // The contract of each tool; test/browse/resume.test.ts covers every resume reason in depth.
 
@@ -25,10 +25,11 @@ describe('resume_session', () => {
   });
 
   it('resume_session reports a hand-corrupted checkpoint as CORRUPT_FILE instead of guessing', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await completePhase(client, 1, []);
-    await corrupt(sessionPath(base, 'phase_1_concept', 'checkpoint.md'));
+    await corrupt(m, sessionDocument('phase_1_concept', 'checkpoint.md'));
     await expectToolError(client, 'resume_session', REF, 'CORRUPT_FILE');
   });
 });
@@ -62,10 +63,11 @@ describe('export_session', () => {
   });
 
   it('export_session reports a hand-corrupted feedback file as CORRUPT_FILE', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await callOk(client, 'save_user_feedback', { ...REF, phase_num: 1, reviewed: true, approved: true });
-    await corrupt(sessionPath(base, 'phase_1_concept', 'user_feedback.md'));
+    await corrupt(m, sessionDocument('phase_1_concept', 'user_feedback.md'));
     await expectToolError(client, 'export_session', REF, 'CORRUPT_FILE');
   });
 });

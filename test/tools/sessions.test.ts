@@ -1,7 +1,6 @@
-import { access, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
+import { isStored, readDocument, removeDocument } from '../helpers/engine.js';
 import {
   completePhase,
   corrupt,
@@ -9,7 +8,7 @@ import {
   PHASE_DIRS,
   REF,
   saveOutput,
-  sessionPath,
+  sessionDocument,
 } from '../helpers/seed.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -17,8 +16,8 @@ const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 
 describe('create_session', () => {
   it('create_session makes the project, the mode phase directories and a manifest at revision 1', async () => {
-    const { client, base } = await connectedClient();
-    const created = await callOk(client, 'create_session', { ...REF, user_id: 'u1' });
+    const m = await connectedClient();
+    const created = await callOk(m.client, 'create_session', { ...REF, user_id: 'u1' });
     expect(created).toEqual({
       project_id: 'p1',
       session_id: 's1',
@@ -26,10 +25,11 @@ describe('create_session', () => {
       phases: [1, 2, 3, 6, 7],
       path: 'p1/sessions/s1',
     });
-    await access(join(base, 'p1', 'project.md'));
-    for (const num of [1, 2, 3, 6, 7]) await access(sessionPath(base, PHASE_DIRS[num] as string));
-    await expect(access(sessionPath(base, PHASE_DIRS[4] as string))).rejects.toThrow();
-    expect(await readFile(sessionPath(base, 'session_manifest.md'), 'utf8')).toMatch(/Revision: 1\n/);
+    expect(await isStored(m, 'p1', 'project.md')).toBe(true);
+    for (const num of [1, 2, 3, 6, 7])
+      expect(await isStored(m, ...sessionDocument(PHASE_DIRS[num] as string))).toBe(true);
+    expect(await isStored(m, ...sessionDocument(PHASE_DIRS[4] as string))).toBe(false);
+    expect(await readDocument(m, ...sessionDocument('session_manifest.md'))).toMatch(/Revision: 1\n/);
   });
 
   it('create_session repeated with the same arguments returns the session without resetting it', async () => {
@@ -58,7 +58,8 @@ describe('create_session', () => {
   });
 
   it('create_session rejects path-like ids, an unknown workflow and a missing user in the schema', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     const text = await expectToolError(
       client,
       'create_session',
@@ -79,7 +80,7 @@ describe('create_session', () => {
       'INVALID_ARGUMENT',
     );
     await expectToolError(client, 'create_session', { ...REF }, 'INVALID_ARGUMENT');
-    await expect(access(join(base, 'p1'))).rejects.toThrow();
+    expect(await isStored(m, 'p1')).toBe(false);
   });
 });
 
@@ -127,9 +128,10 @@ describe('start_session', () => {
   });
 
   it('start_session reports a hand-corrupted project.md as CORRUPT_FILE', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await callOk(client, 'create_project', { user_id: 'u1', startup_idea: 'a', project_id: 'p1' });
-    await corrupt(join(base, 'p1', 'project.md'));
+    await corrupt(m, ['p1', 'project.md']);
     await expectToolError(client, 'start_session', { project_id: 'p1' }, 'CORRUPT_FILE');
   });
 });
@@ -212,18 +214,20 @@ describe('load_session', () => {
   });
 
   it('load_session rebuilds a deleted manifest from the checkpoints', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await completePhase(client, 1, []);
-    await rm(sessionPath(base, 'session_manifest.md'));
+    await removeDocument(m, ...sessionDocument('session_manifest.md'));
     expect(await callOk(client, 'load_session', REF)).toMatchObject({ completed_phases: [1], next_phase: 2 });
   });
 
   it('load_session reports a hand-corrupted checkpoint as CORRUPT_FILE naming the file', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await completePhase(client, 1, []);
-    await corrupt(sessionPath(base, 'phase_1_concept', 'checkpoint.md'));
+    await corrupt(m, sessionDocument('phase_1_concept', 'checkpoint.md'));
     const text = await expectToolError(client, 'load_session', REF, 'CORRUPT_FILE');
     expect(text).toContain('phase_1_concept/checkpoint.md');
   });
@@ -279,11 +283,12 @@ describe('list_sessions', () => {
   });
 
   it('list_sessions reports a session whose manifest and checkpoint are both corrupt as CORRUPT_FILE', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await completePhase(client, 1, []);
-    await corrupt(sessionPath(base, 'session_manifest.md'));
-    await corrupt(sessionPath(base, 'phase_1_concept', 'checkpoint.md'));
+    await corrupt(m, sessionDocument('session_manifest.md'));
+    await corrupt(m, sessionDocument('phase_1_concept', 'checkpoint.md'));
     await expectToolError(client, 'list_sessions', { project_id: 'p1' }, 'CORRUPT_FILE');
   });
 });

@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FsStore as Store } from '../../src/checkpoint/store/fs/fs-store.js';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
-import { corrupt, createSession, REF, saveOutput, sessionPath } from '../helpers/seed.js';
+import { readDocument } from '../helpers/engine.js';
+import { corrupt, createSession, REF, saveOutput, sessionDocument } from '../helpers/seed.js';
 
 const PHASE = { ...REF, phase_num: 1 };
 
@@ -19,17 +17,18 @@ describe('tools that need the mode of a session whose manifest and project.md ar
 
   for (const [tool, args] of calls) {
     it(`${tool} answers CORRUPT_FILE naming project.md`, async () => {
-      const { client, base } = await connectedClient();
+      const m = await connectedClient();
+      const { client } = m;
       await createSession(client);
       await saveOutput(client, 1, 'writer', 'x');
-      await corrupt(sessionPath(base, 'session_manifest.md'));
-      await corrupt(join(base, 'p1', 'project.md'));
+      await corrupt(m, sessionDocument('session_manifest.md'));
+      await corrupt(m, ['p1', 'project.md']);
       expect(await expectToolError(client, tool, args, 'CORRUPT_FILE')).toContain('p1/project.md');
     });
   }
 });
 
-describe('tools that wait for a lock another process holds', () => {
+describe('tools that wait for a lock another process (or replica) holds', () => {
   const calls: Array<[string, string[], Record<string, unknown>]> = [
     ['create_session', ['p1', 'sessions', 's1'], { ...REF, user_id: 'u1' }],
     ['save_checkpoint', ['p1', 'sessions', 's1'], { ...PHASE, status: 'completed', agents: [] }],
@@ -40,9 +39,10 @@ describe('tools that wait for a lock another process holds', () => {
 
   for (const [tool, locked, args] of calls) {
     it(`${tool} answers LOCK_TIMEOUT naming the locked folder, and succeeds once it is free`, async () => {
-      const { client, base } = await connectedClient({ store: { lockTimeoutMs: 300 } });
+      const m = await connectedClient({ store: { lockTimeoutMs: 300 } });
+      const { client } = m;
       await createSession(client);
-      const other = await Store.open(base);
+      const other = await m.reopen();
       await other.ensureDirectory(locked);
       let release = () => {};
       const held = new Promise<void>((resolve) => {
@@ -70,11 +70,12 @@ describe('tools that wait for a lock another process holds', () => {
 
 describe('create_session on a session whose manifest is unreadable', () => {
   it('answers CORRUPT_FILE instead of treating the session as new, and leaves its files alone', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await callOk(client, 'save_checkpoint', { ...PHASE, status: 'completed', agents: [] });
-    await corrupt(sessionPath(base, 'session_manifest.md'));
-    const before = await readFile(sessionPath(base, 'session_manifest.md'), 'utf8');
+    await corrupt(m, sessionDocument('session_manifest.md'));
+    const before = await readDocument(m, ...sessionDocument('session_manifest.md'));
     const text = await expectToolError(
       client,
       'create_session',
@@ -82,7 +83,7 @@ describe('create_session on a session whose manifest is unreadable', () => {
       'CORRUPT_FILE',
     );
     expect(text).toContain('load_session');
-    expect(await readFile(sessionPath(base, 'session_manifest.md'), 'utf8')).toBe(before);
+    expect(await readDocument(m, ...sessionDocument('session_manifest.md'))).toBe(before);
     const state = await callOk<{ execution_mode: string; completed_phases: number[] }>(
       client,
       'load_session',

@@ -1,7 +1,7 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
-import { completePhase, corrupt, createSession, REF, saveOutput, sessionPath } from '../helpers/seed.js';
+import { editDocument, readDocument, removeDocument } from '../helpers/engine.js';
+import { completePhase, corrupt, createSession, REF, saveOutput, sessionDocument } from '../helpers/seed.js';
 
 interface Report {
   is_valid: boolean;
@@ -23,14 +23,15 @@ describe('validate_checkpoint', () => {
   });
 
   it('validate_checkpoint warns of a hand-edited output and errs on a missing one', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await saveOutput(client, 1, 'edited', 'original');
     await saveOutput(client, 1, 'lost', 'soon gone');
     await completePhase(client, 1, ['edited', 'lost']);
-    const editedPath = sessionPath(base, 'phase_1_concept', 'edited.md');
-    await writeFile(editedPath, (await readFile(editedPath, 'utf8')).replace('original', 'changed by hand'));
-    await rm(sessionPath(base, 'phase_1_concept', 'lost.md'));
+    const edited = sessionDocument('phase_1_concept', 'edited.md');
+    await editDocument(m, edited, (await readDocument(m, ...edited)).replace('original', 'changed by hand'));
+    await removeDocument(m, ...sessionDocument('phase_1_concept', 'lost.md'));
     const report = await callOk<Report>(client, 'validate_checkpoint', { ...REF, phase_num: 1 });
     expect(report.is_valid).toBe(false);
     expect(report.errors).toEqual([expect.stringContaining('lost')]);
@@ -38,10 +39,11 @@ describe('validate_checkpoint', () => {
   });
 
   it('validate_checkpoint reports a hand-corrupted checkpoint as an error with its line, not a failed call', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await completePhase(client, 1, []);
-    await corrupt(sessionPath(base, 'phase_1_concept', 'checkpoint.md'));
+    await corrupt(m, sessionDocument('phase_1_concept', 'checkpoint.md'));
     const report = await callOk<Report>(client, 'validate_checkpoint', { ...REF, phase_num: 1 });
     expect(report.is_valid).toBe(false);
     expect(report.errors).toEqual([expect.stringMatching(/phase_1_concept\/checkpoint\.md:\d+/)]);
@@ -75,10 +77,11 @@ describe('validate_checkpoint', () => {
 
 describe('validate_session', () => {
   it('validate_session reports every phase of the mode and the manifest in one result', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
     await completePhase(client, 1, []);
-    await corrupt(sessionPath(base, 'phase_2_market_research', 'checkpoint.md'));
+    await corrupt(m, sessionDocument('phase_2_market_research', 'checkpoint.md'));
     const report = await callOk<Report & { phases: Record<string, Report> }>(client, 'validate_session', REF);
     expect(Object.keys(report.phases)).toEqual(['1', '2', '3', '6', '7']);
     expect(report.phases['1']).toEqual({ is_valid: true, errors: [], warnings: [] });
@@ -88,9 +91,10 @@ describe('validate_session', () => {
   });
 
   it('validate_session reports a deleted manifest as an error', async () => {
-    const { client, base } = await connectedClient();
+    const m = await connectedClient();
+    const { client } = m;
     await createSession(client);
-    await rm(sessionPath(base, 'session_manifest.md'));
+    await removeDocument(m, ...sessionDocument('session_manifest.md'));
     const report = await callOk<Report>(client, 'validate_session', REF);
     expect(report.is_valid).toBe(false);
     expect(report.errors).toEqual([expect.stringContaining('session_manifest.md')]);

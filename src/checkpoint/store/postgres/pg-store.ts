@@ -402,7 +402,7 @@ WITH prev AS (
   WHERE path = $1 AND EXISTS (SELECT 1 FROM prev) AND NOT EXISTS (SELECT 1 FROM unchanged)
   RETURNING 1
 ), notified AS (
-  SELECT pg_notify($7, $1) FROM (SELECT 1 FROM inserted UNION ALL SELECT 1 FROM updated) AS written
+  SELECT pg_notify($7, json_build_array(current_schema(), $1::text)::text) FROM (SELECT 1 FROM inserted UNION ALL SELECT 1 FROM updated) AS written
 )
 SELECT EXISTS (SELECT 1 FROM prev) AS existed,
        (SELECT count(*) FROM notified)::int AS written,

@@ -142,7 +142,10 @@ async function loadUnit(
              write_id = CASE WHEN checkpoint_documents.body = excluded.body THEN checkpoint_documents.write_id ELSE excluded.write_id END`,
           [row.path, parent, name, row.body, row.at],
         );
-        await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, row.path]);
+        await client.query('SELECT pg_notify($1, json_build_array(current_schema(), $2::text)::text)', [
+          CHANGES_CHANNEL,
+          row.path,
+        ]);
         counts.documents++;
       } else {
         await client.query(

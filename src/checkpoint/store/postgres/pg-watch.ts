@@ -4,13 +4,17 @@ import pg from 'pg';
 export const CHANGES_CHANNEL = 'checkpoint_changes';
 
 /**
- * Document changes from every replica: each write sends NOTIFY with the document's path in its
- * transaction (delivered on commit), and one LISTEN connection per process hands them to the
- * watchers of that path. A lost connection is made again; while it is down, nothing is heard.
+ * Document changes from every replica: each write sends NOTIFY in its transaction (delivered on
+ * commit) with `[schema, path]` as payload, and one LISTEN connection per process hands them to the
+ * watchers of that path. The channel is one per database: the schema keeps stores in different
+ * schemas of one database (search_path in the URL) from hearing each other. A lost connection is
+ * made again; while it is down, nothing is heard.
  */
 export class ChangeListener {
   private readonly listeners = new Map<string, Set<() => void>>();
   private client: pg.Client | undefined;
+  /** The schema this store's documents live in, as the writers' current_schema() names it. */
+  private schema: string | undefined;
   private connecting: Promise<void> | undefined;
   private closed = false;
 
@@ -49,13 +53,27 @@ export class ChangeListener {
     const client = new pg.Client(this.config);
     client.on('notification', (message) => {
       if (message.channel !== CHANGES_CHANNEL || message.payload === undefined) return;
-      for (const listener of this.listeners.get(message.payload) ?? []) listener();
+      const path = this.pathOf(message.payload);
+      if (path === undefined) return;
+      for (const listener of this.listeners.get(path) ?? []) listener();
     });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));
     await client.connect();
+    this.schema = (await client.query('SELECT current_schema() AS schema')).rows[0]?.schema as string;
     await client.query('LISTEN checkpoint_changes');
     this.client = client;
+  }
+
+  /** The path a payload names when it is a change in this store's schema, else undefined. */
+  private pathOf(payload: string): string | undefined {
+    try {
+      const [schema, path] = JSON.parse(payload) as unknown[];
+      return schema === this.schema && typeof path === 'string' ? path : undefined;
+    } catch {
+      // Not one of ours: another program may NOTIFY on the channel too.
+      return undefined;
+    }
   }
 
   private lost(client: pg.Client, error?: Error): void {
