@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { compareNewestFirst, encodeCursor, pageOf, type SortKey } from '../../src/checkpoint/model/paging.js';
+import { managers, steppingClock } from '../helpers/base-dir.js';
+
+/** Every page from the first to the one without next_cursor; at most `most` pages, so a loop cannot hang. */
+async function walk<T>(
+  fetch: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor?: string }>,
+  most = 20,
+): Promise<T[][]> {
+  const pages: T[][] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await fetch(cursor);
+    pages.push(page.items);
+    cursor = page.next_cursor;
+  } while (cursor !== undefined && pages.length < most);
+  return pages;
+}
+
+/** `count` keys newest first: times one second apart, two keys on each time (told apart by id). */
+function keys(count: number): SortKey[] {
+  const start = Date.parse('2024-11-24T10:00:00.000Z');
+  return Array.from({ length: count }, (_, i) => ({
+    created: new Date(start + Math.floor(i / 2) * 1000).toISOString(),
+    id: `k${String(i).padStart(3, '0')}`,
+  })).sort(compareNewestFirst);
+}
+
+const ids = (pages: SortKey[][]) => pages.map((page) => page.map((key) => key.id));
+
+describe('pageOf', () => {
+  it('the order paged is newest first, and by id descending among items of the same time', () => {
+    // Written out, not sorted by compareNewestFirst: the tests below take their expectations from it.
+    expect(keys(5).map((key) => key.id)).toStrictEqual(['k004', 'k003', 'k002', 'k001', 'k000']);
+  });
+
+  it('a listing of exactly two full pages ends on the second: no next_cursor to an empty third', async () => {
+    for (const size of [1, 2, 3, 5]) {
+      const items = keys(2 * size);
+      const pages = await walk(async (cursor) => {
+        const { page, next_cursor } = pageOf(items, size, cursor);
+        return { items: page, next_cursor };
+      });
+      expect(ids(pages)).toStrictEqual([
+        items.slice(0, size).map((key) => key.id),
+        items.slice(size).map((key) => key.id),
+      ]);
+    }
+  });
+
+  it('a listing of exactly one page, or of none, has no next_cursor', () => {
+    expect(pageOf(keys(4), 4, undefined)).toStrictEqual({ page: keys(4), next_cursor: undefined });
+    expect(pageOf(keys(3), 4, undefined)).toStrictEqual({ page: keys(3), next_cursor: undefined });
+    expect(pageOf([], 4, undefined)).toStrictEqual({ page: [], next_cursor: undefined });
+  });
+
+  it('the page after a cursor starts just after its item, also among items of the same time', () => {
+    const items = keys(10);
+    for (let at = 0; at < items.length; at++) {
+      const cursor = encodeCursor(items[at] as SortKey);
+      const { page } = pageOf(items, 3, cursor);
+      expect(page).toStrictEqual(items.slice(at + 1, at + 4));
+    }
+  });
+
+  it('a cursor whose item is gone still pages on from where that item stood', () => {
+    const items = keys(6);
+    const gone = items[2] as SortKey;
+    const left = items.filter((key) => key !== gone);
+    expect(pageOf(left, 2, encodeCursor(gone)).page).toStrictEqual(items.slice(3, 5));
+    expect(pageOf(left, 2, encodeCursor(items[5] as SortKey))).toStrictEqual({
+      page: [],
+      next_cursor: undefined,
+    });
+  });
+});
+
+describe('listings whose length is an exact multiple of the page size', () => {
+  it('list_sessions of six sessions in pages of three is two pages, the last without next_cursor', async () => {
+    const m = await managers({ clock: steppingClock(), store: { durable: false } });
+    // Ids ascend with creation, so the newest-first order is the same whatever the folder times tie on.
+    const sessions = ['s1', 's2', 's3', 's4', 's5', 's6'];
+    for (const session_id of sessions) {
+      await m.checkpoints.createSession({ project_id: 'p1', session_id, user_id: 'u1' });
+    }
+    for (const limit of [3, 6]) {
+      const pages = await walk(async (cursor) => {
+        const page = await m.checkpoints.listSessions({ project_id: 'p1', limit, cursor });
+        return { items: page.sessions.map((session) => session.session_id), next_cursor: page.next_cursor };
+      });
+      expect(pages.flat()).toStrictEqual([...sessions].reverse());
+      expect(pages.map((page) => page.length)).toStrictEqual(limit === 3 ? [3, 3] : [6]);
+    }
+  });
+
+  it('list_projects of four projects in pages of two is two pages, the last without next_cursor', async () => {
+    const m = await managers({ clock: steppingClock(), store: { durable: false } });
+    const projects = ['a', 'b', 'c', 'd'];
+    for (const project_id of projects) {
+      await m.projects.createProject({ user_id: 'u1', project_id, startup_idea: '' });
+    }
+    for (const limit of [2, 4]) {
+      const pages = await walk(async (cursor) => {
+        const page = await m.projects.listProjects({ limit, cursor });
+        return { items: page.projects.map((project) => project.project_id), next_cursor: page.next_cursor };
+      });
+      expect(pages.flat()).toStrictEqual([...projects].reverse());
+      expect(pages.map((page) => page.length)).toStrictEqual(limit === 2 ? [2, 2] : [4]);
+    }
+  });
+});
