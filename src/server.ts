@@ -10,6 +10,7 @@ import type { Limits } from './checkpoint/model/limits.js';
 import { ProjectManager } from './checkpoint/project-manager.js';
 import { formatRepairReport, removeOrphanFiles, repairBaseDirectory } from './checkpoint/repair.js';
 import { SchemaBehindError } from './checkpoint/store/postgres/pg-store.js';
+import { WorkflowManager } from './checkpoint/workflow-manager.js';
 import { ICONS } from './icons.js';
 import { type CliOptions, type HttpOptions, parseOptions, USAGE } from './options.js';
 import { openStore, runStoreCommand } from './store-commands.js';
@@ -29,7 +30,7 @@ export const VERSION: string = JSON.parse(
 ).version;
 
 export const INSTRUCTIONS = `checkpoint-mcp saves every agent output, phase checkpoint and human review of a phased multi-agent workflow as markdown files, so a run can stop and resume where it stopped.
-Workflow idea_validation, phases: 1 Concept Expansion, 2 Market Research, 3 Niche Selection, 4 Product Strategy, 5 Business Planning, 6 Validation, 7 Final Synthesis. An mvp session runs 1, 2, 3, 6, 7; a full session runs 1 to 7. create_session, start_session and load_session answer with a session's phases.
+Workflows: the built-in idea_validation has phases 1 Concept Expansion, 2 Market Research, 3 Niche Selection, 4 Product Strategy, 5 Business Planning, 6 Validation, 7 Final Synthesis; its mvp mode runs 1, 2, 3, 6, 7 and full runs 1 to 7. define_workflow makes your own (phases and modes); list_workflows and get_workflow show them. A session keeps the phases it began with: create_session, start_session and load_session answer with them.
 Order of calls:
 1. create_project then start_session (or create_session with your own ids).
 2. For each phase of the session: each agent calls save_agent_output; then save_checkpoint with the phase status and each agent's tokens, cost and duration.
@@ -88,6 +89,7 @@ export function createServer(deps: ServerDependencies): McpServer {
     logger: deps.logger,
     checkpoints: deps.checkpoints,
     projects: deps.projects,
+    workflows: new WorkflowManager(deps.checkpoints.store, deps.checkpoints.workflows),
     activity,
     subscriptions: deps.subscriptions ?? ownSubscriptions(server, deps.checkpoints),
     catalog,

@@ -3,7 +3,7 @@ import { type ManagerContext, sessionRef } from './manager-context.js';
 import { assertIdentifier } from './model/identifiers.js';
 import { type Clock, DEFAULT_LIMITS, type Limits, systemClock } from './model/limits.js';
 import { phaseDir, type SessionRef, sessionDir } from './model/paths.js';
-import { type ExecutionMode, type PhaseDefinition, phaseInMode } from './model/phases.js';
+import { type PhaseDefinition, phaseIn, type SessionPlan } from './model/phases.js';
 import type { FeedbackAction, PhaseStatus } from './model/vocabulary.js';
 import {
   type AgentOutputPage,
@@ -39,6 +39,7 @@ import type {
 import { SessionFiles, type SessionSnapshot } from './session/session-files.js';
 import { SessionLister, type SessionSummary } from './session/session-list.js';
 import { type SessionState, sessionState } from './session/session-view.js';
+import { WorkflowRegistry } from './session/workflow-registry.js';
 import type { Engine } from './store/engine.js';
 
 export type { CreateSessionResult };
@@ -51,6 +52,7 @@ export { sessionRef };
  */
 export class CheckpointManager implements ManagerContext {
   readonly files: SessionFiles;
+  readonly workflows: WorkflowRegistry;
   private readonly lister: SessionLister;
   private readonly swept = new Set<string>();
 
@@ -60,6 +62,7 @@ export class CheckpointManager implements ManagerContext {
     readonly limits: Limits = DEFAULT_LIMITS,
   ) {
     this.files = new SessionFiles(store, clock);
+    this.workflows = new WorkflowRegistry(store);
     this.lister = new SessionLister(store, this.files);
   }
 
@@ -155,12 +158,9 @@ export class CheckpointManager implements ManagerContext {
     return { markdown: await exportSession(this.store, this.files, sessionRef(ref)) };
   }
 
-  /** The session's mode, from its manifest or, if that is lost, from what is on disk; NOT_FOUND without a session. */
-  async modeOf(ref: SessionRef): Promise<ExecutionMode> {
-    const stored = await this.files.readStoredManifest(ref);
-    if (stored) return stored.execution_mode;
-    await this.files.assertExists(ref);
-    return (await this.files.recoverIdentity(ref)).execution_mode;
+  /** The session's phases, from its manifest or, if that is lost, from what is on disk; NOT_FOUND without a session. */
+  planOf(ref: SessionRef): Promise<SessionPlan> {
+    return this.files.planOf(ref);
   }
 
   async snapshot(ref: SessionRef): Promise<SessionSnapshot> {
@@ -170,6 +170,6 @@ export class CheckpointManager implements ManagerContext {
 
   /** Throws PHASE_NOT_IN_MODE or NOT_FOUND before any read of a phase. */
   async phaseOf(request: PhaseRef): Promise<PhaseDefinition> {
-    return phaseInMode(await this.modeOf(sessionRef(request)), request.phase_num);
+    return phaseIn(await this.planOf(sessionRef(request)), request.phase_num);
   }
 }

@@ -3,9 +3,10 @@ import { type ManagerContext, sessionRef } from './manager-context.js';
 import { CheckpointError } from './model/errors.js';
 import { assertIdentifier } from './model/identifiers.js';
 import { phaseDir, projectFile, sessionDir } from './model/paths.js';
-import { type ExecutionMode, phaseDefinition, phasesOfMode } from './model/phases.js';
+import { BUILT_IN_WORKFLOW, type ExecutionMode, planNums, type SessionPlan } from './model/phases.js';
+import { planOf } from './model/workflows.js';
 import type { CreateSessionRequest } from './session/requests.js';
-import type { SessionIdentity } from './session/session-state.js';
+import { identityOf, type SessionIdentity } from './session/session-state.js';
 
 export interface CreateSessionResult {
   project_id: string;
@@ -25,11 +26,13 @@ export async function createSession(
 ): Promise<CreateSessionResult> {
   const ref = sessionRef(request);
   assertIdentifier('user_id', request.user_id);
-  const mode = request.execution_mode ?? 'mvp';
-  const workflow = request.workflow_type ?? 'idea_validation';
-  await ensureProject(ctx, ref.project_id, request.user_id, mode);
+  const definition = await ctx.workflows.get(request.workflow_type ?? BUILT_IN_WORKFLOW);
+  const planned = planOf(definition, request.execution_mode);
+  const mode = planned.execution_mode;
+  const workflow = definition.workflow_type;
+  await ensureProject(ctx, ref.project_id, request.user_id, planned);
   await ctx.store.ensureDirectory(sessionDir(ref));
-  await ctx.store.withLock(sessionDir(ref), async (lock) => {
+  const plan = await ctx.store.withLock(sessionDir(ref), async (lock): Promise<SessionPlan> => {
     const stored = await ctx.files.readManifestFile(ref);
     if (stored === 'unreadable') {
       throw new CheckpointError(
@@ -48,24 +51,24 @@ export async function createSession(
           `session "${ref.session_id}" already exists in project "${ref.project_id}" with ${differs} "${stored[differs]}"; call load_session to continue it, or choose another session_id`,
         );
       }
-      return;
+      // The session keeps the phases it began with, whatever the workflow says now.
+      return identityOf(stored).plan;
     }
-    for (const num of phasesOfMode(mode))
-      await ctx.store.ensureDirectory(phaseDir(ref, phaseDefinition(num)));
+    for (const phase of planned.phases) await ctx.store.ensureDirectory(phaseDir(ref, phase));
     const identity: SessionIdentity = {
       ...ref,
       user_id: request.user_id,
-      workflow_type: workflow,
-      execution_mode: mode,
       created: ctx.clock().toISOString(),
+      plan: planned,
     };
     await ctx.files.commit(ref, lock, identity);
+    return planned;
   });
   return {
     project_id: ref.project_id,
     session_id: ref.session_id,
-    execution_mode: mode,
-    phases: [...phasesOfMode(mode)],
+    execution_mode: plan.execution_mode,
+    phases: planNums(plan),
     path: ctx.store.label(sessionDir(ref)),
   };
 }
@@ -74,7 +77,7 @@ async function ensureProject(
   ctx: ManagerContext,
   projectId: string,
   userId: string,
-  mode: ExecutionMode,
+  plan: SessionPlan,
 ): Promise<void> {
   if (await ctx.store.exists(projectFile(projectId))) return;
   await ctx.store.ensureDirectory([projectId]);
@@ -85,7 +88,8 @@ async function ensureProject(
       project_id: projectId,
       project_name: projectId,
       user_id: userId,
-      execution_mode: mode,
+      workflow_type: plan.workflow_type,
+      execution_mode: plan.execution_mode,
       status: 'active' as const,
       created: now,
       updated: now,

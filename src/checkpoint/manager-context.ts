@@ -1,9 +1,10 @@
 import { assertIdentifier } from './model/identifiers.js';
 import type { Clock, Limits } from './model/limits.js';
 import type { SessionRef } from './model/paths.js';
-import type { ExecutionMode } from './model/phases.js';
+import type { SessionPlan } from './model/phases.js';
 import type { PhaseStatus } from './model/vocabulary.js';
 import type { SessionFiles } from './session/session-files.js';
+import type { WorkflowRegistry } from './session/workflow-registry.js';
 import type { Engine } from './store/engine.js';
 
 /** What the operations of a manager share: the engine, the clock, the limits and the session files. */
@@ -12,8 +13,9 @@ export interface ManagerContext {
   readonly clock: Clock;
   readonly limits: Limits;
   readonly files: SessionFiles;
-  /** The session's mode; NOT_FOUND without a session. */
-  modeOf(ref: SessionRef): Promise<ExecutionMode>;
+  readonly workflows: WorkflowRegistry;
+  /** The session's phases as it began with them; NOT_FOUND without a session. */
+  planOf(ref: SessionRef): Promise<SessionPlan>;
 }
 
 /** The two ids of a session, checked; anything else on the request is left behind. */

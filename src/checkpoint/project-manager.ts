@@ -6,9 +6,10 @@ import { CheckpointError, isPlantedLink } from './model/errors.js';
 import { assertIdentifier, identifierProblem } from './model/identifiers.js';
 import { compareNewestFirst, pageOf } from './model/paging.js';
 import { projectDir, projectFile } from './model/paths.js';
-import { type ExecutionMode, phasesOfMode } from './model/phases.js';
+import { BUILT_IN_WORKFLOW, type ExecutionMode } from './model/phases.js';
 import { UuidV7 } from './model/uuid.js';
 import { assertTextLimit, metadataValue } from './model/values.js';
+import { planOf } from './model/workflows.js';
 import { assertPageLimit } from './session/request-checks.js';
 import type {
   CreateProjectRequest,
@@ -22,6 +23,7 @@ export interface ProjectSummary {
   project_id: string;
   project_name: string;
   user_id: string;
+  workflow_type: string;
   execution_mode: ExecutionMode;
   status: ProjectRecord['status'];
   created_at: string;
@@ -55,13 +57,17 @@ export class ProjectManager {
     );
     const name =
       request.project_name === undefined ? undefined : metadataValue('project_name', request.project_name);
+    // The workflow and mode its sessions run, checked before anything is made.
+    const definition = await this.checkpoints.workflows.get(request.workflow_type ?? BUILT_IN_WORKFLOW);
+    const plan = planOf(definition, request.execution_mode);
     const now = this.checkpoints.clock();
     const projectId = await this.claimProjectId(request.project_id, name, now.getTime());
     const project: ProjectRecord = {
       project_id: projectId,
       project_name: name ?? projectId,
       user_id: request.user_id,
-      execution_mode: request.execution_mode ?? 'mvp',
+      workflow_type: plan.workflow_type,
+      execution_mode: plan.execution_mode,
       status: 'active',
       created: now.toISOString(),
       updated: now.toISOString(),
@@ -82,12 +88,14 @@ export class ProjectManager {
         `project "${project.project_id}" is archived; sessions cannot be started in it. Call create_project for a new one`,
       );
     }
+    // The project's workflow and mode, unless another workflow is asked for (then its default mode).
+    const workflow = request.workflow_type ?? project.workflow_type;
     const session = await this.checkpoints.createSession({
       project_id: project.project_id,
       session_id: this.ids.next(this.checkpoints.clock().getTime()),
       user_id: request.user_id ?? project.user_id,
-      execution_mode: project.execution_mode,
-      workflow_type: request.workflow_type ?? 'idea_validation',
+      workflow_type: workflow,
+      ...(workflow === project.workflow_type ? { execution_mode: project.execution_mode } : {}),
     });
     return {
       session_id: session.session_id,
@@ -95,7 +103,7 @@ export class ProjectManager {
       execution_mode: session.execution_mode,
       current_phase: 0,
       completed_phases: [] as number[],
-      phases: [...phasesOfMode(session.execution_mode)],
+      phases: session.phases,
     };
   }
 
@@ -225,6 +233,7 @@ function summaryOf(project: ProjectRecord): ProjectSummary {
     project_id: project.project_id,
     project_name: project.project_name,
     user_id: project.user_id,
+    workflow_type: project.workflow_type,
     execution_mode: project.execution_mode,
     status: project.status,
     created_at: project.created,

@@ -9,7 +9,7 @@ import type { DecimalText } from './model/decimal.js';
 import { definedOnly } from './model/define.js';
 import { CheckpointError } from './model/errors.js';
 import { checkpointFile, phaseDir, sessionDir } from './model/paths.js';
-import { type ExecutionMode, nextPhaseOfMode, type PhaseDefinition, phaseInMode } from './model/phases.js';
+import { nextPhaseOf, type PhaseDefinition, phaseIn, type SessionPlan } from './model/phases.js';
 import type { PhaseStatus } from './model/vocabulary.js';
 import { recordedStart } from './session/phase-times.js';
 import { validateCheckpointRequest } from './session/request-checks.js';
@@ -25,19 +25,19 @@ export async function saveCheckpoint(
   const checked = validateCheckpointRequest(request, ctx.limits);
   await ctx.files.assertExists(ref);
   return ctx.store.withLock(sessionDir(ref), async (lock) => {
-    const mode = await ctx.modeOf(ref);
-    const phase = phaseInMode(mode, request.phase_num);
-    const previous = await ctx.files.readCheckpoint(ref, phase.num).catch((error: unknown) => {
+    const plan = await ctx.planOf(ref);
+    const phase = phaseIn(plan, request.phase_num);
+    const previous = await ctx.files.readCheckpoint(ref, phase).catch((error: unknown) => {
       // The file is being replaced: an unreadable old version is kept in history/, not carried over.
       if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return undefined;
       throw error;
     });
     const started = await phaseStart(ctx, request, phase, previous);
-    const checkpoint = buildCheckpoint(ctx, request, checked, phase, mode, previous, started);
+    const checkpoint = buildCheckpoint(ctx, request, checked, phase, plan, previous, started);
     // Everything the manifest is rebuilt from is read before the write, so a save that cannot end in a
     // true manifest (another phase unreadable, sums too large) fails with nothing written.
-    const checkpoints = await ctx.files.readCheckpoints(ref, mode, phase.num);
-    assertMetricsFit(sessionMetrics(checkpoints.set(phase.num, checkpoint), mode));
+    const checkpoints = await ctx.files.readCheckpoints(ref, plan, phase.num);
+    assertMetricsFit(sessionMetrics(checkpoints.set(phase.num, checkpoint), plan));
     await ctx.store.ensureDirectory(phaseDir(ref, phase));
     await ctx.store.write(checkpointFile(ref, phase), renderCheckpoint(checkpoint), {
       keepHistory: true,
@@ -83,7 +83,7 @@ function buildCheckpoint(
   request: SaveCheckpointRequest,
   checked: { errors: string[]; costs: Array<DecimalText | undefined> },
   phase: PhaseDefinition,
-  mode: ExecutionMode,
+  plan: SessionPlan,
   previous: CheckpointRecord | undefined,
   started: string | undefined,
 ): CheckpointRecord {
@@ -96,7 +96,7 @@ function buildCheckpoint(
     (started !== undefined && completed !== undefined
       ? Math.max(0, (Date.parse(completed) - Date.parse(started)) / 1000)
       : undefined);
-  const next = nextPhaseOfMode(mode, phase.num);
+  const next = nextPhaseOf(plan, phase.num);
   return {
     phase_num: phase.num,
     phase_name: phase.name,
@@ -112,16 +112,16 @@ function buildCheckpoint(
       }),
     ),
     errors: checked.errors,
-    ...definedOnly({ started, completed, duration, next_phase: next }),
+    ...definedOnly({ started, completed, duration, next_phase: next?.num, next_phase_name: next?.name }),
   };
 }
 
 export function emptyCheckpoint(
   ctx: ManagerContext,
   phase: PhaseDefinition,
-  mode: ExecutionMode,
+  plan: SessionPlan,
 ): CheckpointRecord {
-  const next = nextPhaseOfMode(mode, phase.num);
+  const next = nextPhaseOf(plan, phase.num);
   return {
     phase_num: phase.num,
     phase_name: phase.name,
@@ -131,7 +131,7 @@ export function emptyCheckpoint(
     updated: ctx.clock().toISOString(),
     agents: [],
     errors: [],
-    ...definedOnly({ next_phase: next }),
+    ...definedOnly({ next_phase: next?.num, next_phase_name: next?.name }),
   };
 }
 

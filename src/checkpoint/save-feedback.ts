@@ -3,7 +3,7 @@ import { renderCheckpoint } from './formats/checkpoint.js';
 import { parseUserFeedback, renderUserFeedback } from './formats/user-feedback.js';
 import { type ManagerContext, sessionRef } from './manager-context.js';
 import { checkpointFile, feedbackFile, phaseDir, type SessionRef, sessionDir } from './model/paths.js';
-import { phaseDefinition, phaseInMode, phasesOfMode } from './model/phases.js';
+import { phaseIn } from './model/phases.js';
 import type { FeedbackAction, PhaseStatus } from './model/vocabulary.js';
 import { emptyCheckpoint } from './save-checkpoint.js';
 import { validateFeedback } from './session/request-checks.js';
@@ -20,13 +20,13 @@ export async function saveUserFeedback(
   const action = request.action ?? 'approved';
   await ctx.files.assertExists(ref);
   return ctx.store.withLock(sessionDir(ref), async (lock) => {
-    const mode = await ctx.modeOf(ref);
-    const phase = phaseInMode(mode, request.phase_num);
-    const checkpoint = await ctx.files.readCheckpoint(ref, phase.num);
+    const plan = await ctx.planOf(ref);
+    const phase = phaseIn(plan, request.phase_num);
+    const checkpoint = await ctx.files.readCheckpoint(ref, phase);
     // A review edited by hand since may have set the status: the file is brought in line with it.
-    const written = await ctx.files.readCheckpointFile(ref, phase.num);
+    const written = await ctx.files.readCheckpointFile(ref, phase);
     // The manifest is rebuilt from every checkpoint: one that cannot be read fails the save before any write.
-    await ctx.files.readCheckpoints(ref, mode, phase.num);
+    await ctx.files.readCheckpoints(ref, plan, phase.num);
     const retryCount =
       request.retry_count ?? (checkpoint?.retry_count ?? 0) + (action === 'retry_with_changes' ? 1 : 0);
     const status: PhaseStatus | undefined = statusOfAction(action) ?? checkpoint?.status;
@@ -47,11 +47,16 @@ export async function saveUserFeedback(
     );
     if (status !== undefined && (status !== written?.status || retryCount !== written.retry_count)) {
       const updated: CheckpointRecord = {
-        ...(written ?? emptyCheckpoint(ctx, phase, mode)),
+        ...(written ?? emptyCheckpoint(ctx, phase, plan)),
         status,
         retry_count: retryCount,
         updated: ctx.clock().toISOString(),
       };
+      // A hand-edited file may give the next phase's number alone: its name comes from the session.
+      if (updated.next_phase !== undefined && updated.next_phase_name === undefined) {
+        const name = plan.phases.find((candidate) => candidate.num === updated.next_phase)?.name;
+        if (name !== undefined) updated.next_phase_name = name;
+      }
       await ctx.store.write(checkpointFile(ref, phase), renderCheckpoint(updated), {
         keepHistory: true,
         lock,
@@ -67,10 +72,10 @@ export async function getApprovedPhases(ctx: ManagerContext, ref: SessionRef): P
   sessionRef(ref);
   await ctx.files.assertExists(ref);
   const phases: number[] = [];
-  for (const num of phasesOfMode(await ctx.modeOf(ref))) {
-    const rel = feedbackFile(ref, phaseDefinition(num));
+  for (const phase of (await ctx.planOf(ref)).phases) {
+    const rel = feedbackFile(ref, phase);
     const text = await ctx.store.read(rel);
-    if (text !== undefined && parseUserFeedback(text, ctx.store.label(rel)).approved) phases.push(num);
+    if (text !== undefined && parseUserFeedback(text, ctx.store.label(rel)).approved) phases.push(phase.num);
   }
   return { phases };
 }

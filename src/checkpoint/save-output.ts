@@ -5,7 +5,7 @@ import { definedOnly } from './model/define.js';
 import { CheckpointError } from './model/errors.js';
 import { assertIdentifier } from './model/identifiers.js';
 import { agentFile, phaseDir, type SessionRef } from './model/paths.js';
-import { type PhaseDefinition, phaseInMode } from './model/phases.js';
+import { type PhaseDefinition, phaseIn } from './model/phases.js';
 import { validateAgentOutput } from './session/request-checks.js';
 import type { SaveAgentOutputRequest } from './session/requests.js';
 
@@ -17,7 +17,7 @@ export async function saveAgentOutput(
   const ref = sessionRef(request);
   assertIdentifier('agent_name', request.agent_name);
   const checked = validateAgentOutput(request, ctx.limits);
-  const phase = phaseInMode(await ctx.modeOf(ref), request.phase_num);
+  const phase = phaseIn(await ctx.planOf(ref), request.phase_num);
   const file = agentFile(ref, phase, request.agent_name);
   // An empty listing may be a phase folder deleted by hand: it is made again.
   if (!(await assertNoCaseTwin(ctx, ref, phase, request.agent_name)))
@@ -26,6 +26,7 @@ export async function saveAgentOutput(
   const text = renderAgentOutput({
     agent_name: request.agent_name,
     phase_num: phase.num,
+    phase_name: phase.name,
     executed: ctx.clock().toISOString(),
     status: request.status ?? 'completed',
     tools_used: checked.tools_used,

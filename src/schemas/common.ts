@@ -4,8 +4,9 @@ import {
   IDENTIFIER_RULE,
   identifierProblem,
   outputFileProblem,
+  projectIdProblem,
 } from '../checkpoint/model/identifiers.js';
-import { EXECUTION_MODES, WORKFLOW_TYPES } from '../checkpoint/model/phases.js';
+import { MAX_PHASE_NUM } from '../checkpoint/model/phases.js';
 import {
   AGENT_STATUSES,
   FEEDBACK_ACTIONS,
@@ -25,12 +26,12 @@ function identifier(field: string, description: string, problem = identifierProb
     .describe(description);
 }
 
-export const ProjectId = identifier('project_id', 'Project id.');
+export const ProjectId = identifier('project_id', 'Project id.', projectIdProblem);
 export const SessionId = identifier('session_id', 'Session id.');
-export const UserId = identifier('user_id', 'Id of the person or account that owns the work.');
+export const UserId = identifier('user_id', 'Owner: a person or account.');
 export const AgentName = identifier(
   'agent_name',
-  'Agent name; also its output file {agent_name}.md.',
+  'Agent name; its file is {agent_name}.md.',
   agentNameProblem,
 );
 
@@ -43,11 +44,11 @@ export const OutputFile = z
   .describe('Default {agent_name}.md.');
 
 export const PhaseNum = z
-  .number({ error: 'phase_num must be a number from 1 to 7 (not a string)' })
-  .int({ error: 'phase_num must be a whole number from 1 to 7' })
-  .min(1, { error: 'phase_num must be from 1 to 7' })
-  .max(7, { error: 'phase_num must be from 1 to 7' })
-  .describe('Phase number, 1 to 7 (mvp sessions: 1, 2, 3, 6, 7).');
+  .number({ error: `phase_num must be a number from 1 to ${MAX_PHASE_NUM} (not a string)` })
+  .int({ error: `phase_num must be a whole number from 1 to ${MAX_PHASE_NUM}` })
+  .min(1, { error: `phase_num must be from 1 to ${MAX_PHASE_NUM}` })
+  .max(MAX_PHASE_NUM, { error: `phase_num must be from 1 to ${MAX_PHASE_NUM}` })
+  .describe('A phase of the session.');
 
 function enumOf<const T extends readonly [string, ...string[]]>(
   field: string,
@@ -57,12 +58,8 @@ function enumOf<const T extends readonly [string, ...string[]]>(
   return z.enum(values, { error: `${field} must be one of ${values.join(', ')}` }).describe(description);
 }
 
-export const ExecutionMode = enumOf(
-  'execution_mode',
-  EXECUTION_MODES,
-  'mvp: phases 1, 2, 3, 6, 7; full: 1-7.',
-);
-export const WorkflowType = enumOf('workflow_type', WORKFLOW_TYPES, 'Workflow type.');
+export const ExecutionMode = identifier('execution_mode', 'A mode of the workflow (mvp, full, ...).');
+export const WorkflowType = identifier('workflow_type', 'Default idea_validation.');
 export const PhaseStatus = enumOf('status', PHASE_STATUSES, 'Phase status.');
 export const AgentStatus = enumOf('status', AGENT_STATUSES, 'Agent status.');
 export const PhaseExecutionMode = enumOf('execution_mode', PHASE_EXECUTION_MODES, 'How the agents ran.');

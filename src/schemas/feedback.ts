@@ -7,7 +7,7 @@ export const SaveUserFeedbackInput = z.strictObject({
   phase_num: PhaseNum,
   reviewed: z.boolean({ error: 'reviewed must be true or false' }).describe('A person reviewed the phase.'),
   approved: z.boolean({ error: 'approved must be true or false' }).describe('The reviewer approved it.'),
-  comments: text('comments', 'Any markdown up to 1 MiB, stored verbatim.').optional(),
+  comments: text('comments', 'Markdown, up to 1 MiB.').optional(),
   requested_changes: z
     .array(line('requested_changes[]'))
     .optional()

@@ -17,7 +17,7 @@ export const SaveAgentOutputInput = z.strictObject({
   session_id: SessionId,
   phase_num: PhaseNum,
   agent_name: AgentName,
-  output_content: text('output_content', 'The output, any text (4 MiB by default), stored byte for byte.'),
+  output_content: text('output_content', 'Any text, up to 4 MiB by default.'),
   status: AgentStatus.optional().describe('Default completed.'),
   duration: amount('duration', 'Seconds.').optional(),
   model: text('model', 'Model id.').optional(),
@@ -56,7 +56,7 @@ export const GetAgentOutputInput = z.strictObject({
   session_id: SessionId,
   phase_num: PhaseNum,
   agent_name: AgentName,
-  version: count('version', 'Earlier version (list_history); default current.')
+  version: count('version', 'From list_history; default current.')
     .min(1, { error: 'version must be >= 1' })
     .optional(),
   offset: count('offset', 'Page start, UTF-16 code units; default 0.').optional(),

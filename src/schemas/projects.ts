@@ -9,22 +9,23 @@ import {
   Timestamp,
   text,
   UserId,
+  WorkflowType,
 } from './common.js';
 
 export const CreateProjectInput = z.strictObject({
   user_id: UserId,
-  startup_idea: text('startup_idea', 'The idea, any markdown up to 1 MiB, stored verbatim.'),
+  startup_idea: text('startup_idea', 'The idea: markdown, up to 1 MiB.'),
   project_name: text('project_name', 'One line; the id is made from it.').optional(),
-  execution_mode: ExecutionMode.optional().describe('Mode of its sessions; default mvp.'),
-  project_id: ProjectId.optional().describe(
-    'Explicit project id; by default a slug of project_name, or a UUIDv7.',
-  ),
+  workflow_type: WorkflowType.optional(),
+  execution_mode: ExecutionMode.optional().describe("Default: the workflow's default mode."),
+  project_id: ProjectId.optional().describe('Default: a slug of project_name, or a UUIDv7.'),
 });
 
 export const ProjectSummary = z.object({
   project_id: z.string(),
   project_name: z.string(),
   user_id: z.string(),
+  workflow_type: z.string(),
   execution_mode: ExecutionMode,
   status: ProjectStatus,
   created_at: Timestamp,

@@ -23,7 +23,7 @@ export const CreateSessionInput = z.strictObject({
   project_id: ProjectId,
   session_id: SessionId,
   user_id: UserId,
-  execution_mode: ExecutionMode.optional().describe('Default mvp.'),
+  execution_mode: ExecutionMode.optional().describe("Default: the workflow's default mode."),
   workflow_type: WorkflowType.optional(),
 });
 export type CreateSessionInput = z.infer<typeof CreateSessionInput>;

@@ -6,8 +6,11 @@ import { argumentProblem } from './arguments.js';
 import { listedSchema } from './listed-schema.js';
 import type { Logger } from './logger.js';
 
+/**
+ * A tool as listed. No `title`: a host shows the tool's name where there is none (MCP), and every
+ * character of tools/list is paid by every agent on every conversation.
+ */
 export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
-  title: string;
   description: string;
   input: I;
   output: O;
@@ -66,7 +69,6 @@ export class ToolCatalog {
     this.entries.set(name, {
       listed: {
         name,
-        title: spec.title,
         description: spec.description,
         inputSchema: listedSchema(spec.input, 'input') as Tool['inputSchema'],
         outputSchema: listedSchema(spec.output, 'output') as Tool['outputSchema'],

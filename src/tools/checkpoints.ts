@@ -13,9 +13,8 @@ export function registerCheckpointTools(context: ToolContext): void {
     context,
     'save_checkpoint',
     {
-      title: 'Save phase checkpoint',
       description:
-        "Record a phase's status and its agents' usage (tokens, cost in US dollars, seconds) in checkpoint.md and update the manifest; returns its revision. Call it after the agents saved their outputs; next: save_user_feedback after the review.",
+        "Once a phase's agents saved their outputs, record its status and their usage (tokens, US dollars, seconds) in checkpoint.md. Next: save_user_feedback.",
       input: SaveCheckpointInput,
       output: SaveCheckpointOutput,
       annotations: SAVE,
@@ -26,7 +25,6 @@ export function registerCheckpointTools(context: ToolContext): void {
     context,
     'list_history',
     {
-      title: 'List history',
       description:
         "List the earlier versions kept in a phase's history/ folder. Next: get_agent_output with version.",
       input: ListHistoryInput,

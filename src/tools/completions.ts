@@ -1,6 +1,6 @@
 import { isPlantedLink } from '../checkpoint/model/errors.js';
 import { identifierProblem } from '../checkpoint/model/identifiers.js';
-import { phaseDefinition, phasesOfMode } from '../checkpoint/model/phases.js';
+import { PHASES } from '../checkpoint/model/phases.js';
 import type { Engine } from '../checkpoint/store/engine.js';
 
 type Complete = (value: string, context?: { arguments?: Record<string, string> }) => Promise<string[]>;
@@ -33,9 +33,7 @@ export function completions(store: Engine): Record<string, Complete> {
         identifierProblem(project) ||
         identifierProblem(session)
       ) {
-        return phasesOfMode('full')
-          .map((num) => phaseDefinition(num).dir)
-          .filter((dir) => dir.startsWith(value));
+        return PHASES.map((phase) => phase.dir).filter((dir) => dir.startsWith(value));
       }
       return names([project, 'sessions', session], value, 'directory');
     },

@@ -8,10 +8,9 @@ import type { z } from 'zod';
 import type { ToolCatalog, ToolSpec } from './catalog.js';
 import type { ToolContext } from './deps.js';
 
+/** Reads. destructiveHint and idempotentHint mean something only for a tool that writes (MCP), so none is listed. */
 export const READ_ONLY: ToolAnnotations = {
   readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
   openWorldHint: false,
 };
 

@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import type { ProjectManager } from '../checkpoint/project-manager.js';
+import type { WorkflowManager } from '../checkpoint/workflow-manager.js';
 import type { Activity } from './activity.js';
 import type { ToolCatalog } from './catalog.js';
 import type { Logger } from './logger.js';
@@ -12,6 +13,7 @@ export interface ToolContext {
   logger: Logger;
   checkpoints: CheckpointManager;
   projects: ProjectManager;
+  workflows: WorkflowManager;
   activity: Activity;
   subscriptions: SubscriptionRegistry;
   catalog: ToolCatalog;

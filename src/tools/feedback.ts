@@ -9,7 +9,6 @@ export function registerFeedbackTools(context: ToolContext): void {
     context,
     'save_user_feedback',
     {
-      title: 'Save user feedback',
       description:
         'Record a human review of one phase in user_feedback.md; returns the phase status it leaves. Next: resume_session.',
       input: SaveUserFeedbackInput,
@@ -22,7 +21,6 @@ export function registerFeedbackTools(context: ToolContext): void {
     context,
     'get_approved_phases',
     {
-      title: 'Get approved phases',
       description: 'List the phases whose review says Approved: true.',
       input: SessionRef,
       output: ApprovedPhasesOutput,

@@ -9,6 +9,7 @@ import { registerResources } from './resources.js';
 import { registerResumeTools } from './resume.js';
 import { registerSessionTools } from './sessions.js';
 import { registerValidationTools } from './validation.js';
+import { registerWorkflowTools } from './workflows.js';
 
 export type { ToolContext };
 
@@ -21,6 +22,7 @@ export function registerAllTools(context: ToolContext): void {
   registerFeedbackTools(context);
   registerValidationTools(context);
   registerResumeTools(context);
+  registerWorkflowTools(context);
   serveCatalog(context.server, context.catalog);
   registerResources(context);
   registerPrompts(context);

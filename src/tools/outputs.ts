@@ -15,9 +15,8 @@ export function registerOutputTools(context: ToolContext): void {
     context,
     'save_agent_output',
     {
-      title: 'Save agent output',
       description:
-        "Save one agent's output for a phase as {agent_name}.md, byte for byte; saving again keeps the earlier version in history/. Returns the file and its SHA-256. Next: save_checkpoint once the phase's agents are done.",
+        "Save one agent's output for a phase as {agent_name}.md, byte for byte (an earlier version goes to history/). Next: save_checkpoint.",
       input: SaveAgentOutputInput,
       output: SaveAgentOutputOutput,
       annotations: SAVE,
@@ -28,9 +27,8 @@ export function registerOutputTools(context: ToolContext): void {
     context,
     'get_phase_outputs',
     {
-      title: 'Get phase outputs',
       description:
-        'Read agent outputs by phase number and agent name, exactly as saved. Outputs cut to fit the response are listed in truncated (with total_chars): read them with get_agent_output.',
+        'Read agent outputs by phase and agent, exactly as saved; those cut to fit are listed in truncated: read them with get_agent_output.',
       input: GetPhaseOutputsInput,
       output: GetPhaseOutputsOutput,
       annotations: READ_ONLY,
@@ -41,9 +39,8 @@ export function registerOutputTools(context: ToolContext): void {
     context,
     'get_agent_output',
     {
-      title: 'Get agent output',
       description:
-        "Read one agent's output and metadata in pages: call again with offset = next_offset until it is absent; the pages joined are the exact content.",
+        "Read one agent's output and metadata in pages (offset = next_offset until absent); the pages joined are the exact content.",
       input: GetAgentOutputInput,
       output: GetAgentOutputOutput,
       annotations: READ_ONLY,

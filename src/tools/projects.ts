@@ -15,9 +15,8 @@ export function registerProjectTools(context: ToolContext): void {
     context,
     'create_project',
     {
-      title: 'Create project',
       description:
-        'Create a project for one startup idea ({project_id}/project.md). The id is a slug of project_name, made unique, or a UUIDv7. Next: start_session.',
+        'Create a project ({project_id}/project.md) for one idea; its id is a slug of project_name, made unique, or a UUIDv7. Next: start_session.',
       input: CreateProjectInput,
       output: ProjectSummary,
       annotations: CREATE,
@@ -28,9 +27,7 @@ export function registerProjectTools(context: ToolContext): void {
     context,
     'list_projects',
     {
-      title: 'List projects',
-      description:
-        'List projects newest first; pass next_cursor as cursor for the next page. Next: list_sessions.',
+      description: 'List projects, newest first, in pages (cursor = next_cursor). Next: list_sessions.',
       input: ListProjectsInput,
       output: ListProjectsOutput,
       annotations: READ_ONLY,
@@ -41,7 +38,6 @@ export function registerProjectTools(context: ToolContext): void {
     context,
     'get_project',
     {
-      title: 'Get project',
       description: 'Read one project with its startup idea. Next: list_sessions or start_session.',
       input: ProjectRefInput,
       output: GetProjectOutput,
@@ -53,7 +49,6 @@ export function registerProjectTools(context: ToolContext): void {
     context,
     'archive_project',
     {
-      title: 'Archive project',
       description: 'Mark a project archived: nothing is deleted, no new session can start.',
       input: ProjectRefInput,
       output: ProjectSummary,

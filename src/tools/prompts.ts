@@ -1,5 +1,7 @@
 import { completable, ProtocolError } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { identifierProblem } from '../checkpoint/model/identifiers.js';
+import { MAX_PHASE_NUM, PHASES } from '../checkpoint/model/phases.js';
 import { completions } from './completions.js';
 import type { ToolContext } from './deps.js';
 import { translate } from './resources.js';
@@ -48,18 +50,22 @@ export function registerPrompts(context: ToolContext): void {
       argsSchema: z.object({
         project_id: projectId,
         session_id: sessionId,
-        phase_num: completable(z.string().describe('Phase number, 1 to 7'), (value) =>
-          ['1', '2', '3', '4', '5', '6', '7'].filter((num) => num.startsWith(value)),
+        phase_num: completable(
+          z.string().describe("Phase number, one of the session's phases"),
+          (value, ctx) =>
+            sessionPhases(checkpoints, ctx?.arguments).then((nums) =>
+              nums.filter((num) => num.startsWith(value)),
+            ),
         ),
       }),
     },
     async (args) =>
       translate(async () => {
         const phaseNum = Number(args.phase_num);
-        if (!Number.isInteger(phaseNum) || phaseNum < 1 || phaseNum > 7) {
+        if (!Number.isInteger(phaseNum) || phaseNum < 1 || phaseNum > MAX_PHASE_NUM) {
           throw new ProtocolError(
             INVALID_PARAMS,
-            `INVALID_ARGUMENT: phase_num must be a whole number from 1 to 7, got ${JSON.stringify(args.phase_num)}`,
+            `INVALID_ARGUMENT: phase_num must be a whole number from 1 to ${MAX_PHASE_NUM}, one of the session's phases, got ${JSON.stringify(args.phase_num)}`,
           );
         }
         return userMessage(
@@ -71,6 +77,26 @@ export function registerPrompts(context: ToolContext): void {
         );
       }),
   );
+}
+
+/** The phase numbers of the session the other arguments name, or the built-in workflow's. */
+async function sessionPhases(
+  checkpoints: ToolContext['checkpoints'],
+  args: Record<string, string> | undefined,
+): Promise<string[]> {
+  const { project_id: project, session_id: session } = args ?? {};
+  if (
+    project !== undefined &&
+    session !== undefined &&
+    !identifierProblem(project) &&
+    !identifierProblem(session)
+  ) {
+    const plan = await checkpoints
+      .planOf({ project_id: project, session_id: session })
+      .catch(() => undefined);
+    if (plan) return plan.phases.map((phase) => String(phase.num));
+  }
+  return PHASES.map((phase) => String(phase.num));
 }
 
 function userMessage(text: string) {

@@ -9,9 +9,8 @@ export function registerResumeTools(context: ToolContext): void {
     context,
     'resume_session',
     {
-      title: 'Resume session',
       description:
-        'Say what to do next in a session and why (reason, requested_changes), with the prior outputs to read first and their sizes. Call it first when coming back to a session.',
+        'Call it first when coming back to a session: what to do next and why (reason, requested_changes), and the prior outputs to read, with sizes.',
       input: SessionRef,
       output: ResumeSessionOutput,
       annotations: READ_ONLY,
@@ -22,9 +21,8 @@ export function registerResumeTools(context: ToolContext): void {
     context,
     'export_session',
     {
-      title: 'Export session report',
       description:
-        'A markdown report of a session for people: phases, a Mermaid gantt, tokens and cost per agent, reviews, file links.',
+        'A markdown report of a session for people: phases, a Mermaid gantt, tokens and cost per agent, reviews.',
       input: SessionRef,
       output: ExportSessionOutput,
       annotations: READ_ONLY,

@@ -17,9 +17,8 @@ export function registerSessionTools(context: ToolContext): void {
     context,
     'create_session',
     {
-      title: 'Create session',
       description:
-        'Create a session with your own session_id (and its project if new). Repeating it returns the session unchanged; other arguments are CONFLICT. Next: save_agent_output, then save_checkpoint.',
+        'Create a session with your own session_id (and its project if new); repeating it returns it unchanged, other arguments are CONFLICT. Next: save_agent_output.',
       input: CreateSessionInput,
       output: CreateSessionOutput,
       annotations: SAVE,
@@ -30,9 +29,8 @@ export function registerSessionTools(context: ToolContext): void {
     context,
     'start_session',
     {
-      title: 'Start session',
       description:
-        "Start a new session in a project, with a new time-ordered id and the project's mode. Next: save_agent_output for phase 1.",
+        'Start a session of a project (its workflow and mode) with a new time-ordered id. Next: save_agent_output for its first phase.',
       input: StartSessionInput,
       output: StartSessionOutput,
       annotations: CREATE,
@@ -43,9 +41,8 @@ export function registerSessionTools(context: ToolContext): void {
     context,
     'load_session',
     {
-      title: 'Load session',
       description:
-        "Read a session's state: each phase's status, current and next phase, total seconds, tokens and US dollars, manifest revision. Next: resume_session.",
+        "Read a session's state: each phase's status, current and next phase, totals (seconds, tokens, US dollars), revision. Next: resume_session.",
       input: SessionRef,
       output: LoadSessionOutput,
       annotations: READ_ONLY,
@@ -56,9 +53,8 @@ export function registerSessionTools(context: ToolContext): void {
     context,
     'list_sessions',
     {
-      title: 'List sessions',
       description:
-        "List a project's sessions newest first; pass next_cursor as cursor for the next page. Next: load_session.",
+        "List a project's sessions, newest first, in pages (cursor = next_cursor). Next: load_session.",
       input: ListSessionsInput,
       output: ListSessionsOutput,
       annotations: READ_ONLY,

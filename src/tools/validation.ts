@@ -9,9 +9,8 @@ export function registerValidationTools(context: ToolContext): void {
     context,
     'validate_checkpoint',
     {
-      title: 'Validate checkpoint',
       description:
-        "Check one phase's files: structure, names, an output for every completed agent, SHA-256 of each (a mismatch warns of a hand edit), the manifest row. Messages name file and line.",
+        "Check one phase's files: structure, an output per completed agent, SHA-256s (a mismatch warns of a hand edit), the manifest row. Messages name file and line.",
       input: ValidateCheckpointInput,
       output: ValidationReport,
       annotations: READ_ONLY,
@@ -22,7 +21,6 @@ export function registerValidationTools(context: ToolContext): void {
     context,
     'validate_session',
     {
-      title: 'Validate session',
       description:
         'Validate every phase of a session and its manifest. Next: load_session rebuilds a stale manifest.',
       input: SessionRef,

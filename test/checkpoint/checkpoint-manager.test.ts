@@ -364,14 +364,33 @@ describe('saveCheckpoint', () => {
     const error = await rejected(m.checkpoints.saveCheckpoint(checkpointOf(4)));
     expect(error.code).toBe('PHASE_NOT_IN_MODE');
     expect(error.message).toBe(
-      'phase_num 4 (Product Strategy) is not part of a mvp session; its phases are 1, 2, 3, 6, 7',
+      'phase_num 4 (Product Strategy) is not part of this idea_validation session (mode mvp); its phases are 1, 2, 3, 6, 7',
+    );
+    expect(await documentTree(m)).toStrictEqual(before);
+  });
+
+  it('answers PHASE_NOT_IN_MODE for a phase number no built-in phase has and creates no folder', async () => {
+    const m = await setup();
+    const before = await documentTree(m);
+    const error = await rejected(m.checkpoints.saveCheckpoint(checkpointOf(8)));
+    expect(error.code).toBe('PHASE_NOT_IN_MODE');
+    expect(error.message).toBe(
+      'phase_num 8 is not part of this idea_validation session (mode mvp); its phases are 1, 2, 3, 6, 7',
     );
     expect(await documentTree(m)).toStrictEqual(before);
   });
 
   it.each<[string, Partial<SaveCheckpointRequest>, string]>([
-    ['a phase number that is no phase', { phase_num: 8 }, 'phase_num 8 is not a phase'],
-    ['a fractional phase number', { phase_num: 2.5 }, 'phase_num 2.5 is not a phase'],
+    [
+      'a phase number that is no phase',
+      { phase_num: 100 },
+      'phase_num 100 is not a phase number; use a whole number from 1 to 99',
+    ],
+    [
+      'a fractional phase number',
+      { phase_num: 2.5 },
+      'phase_num 2.5 is not a phase number; use a whole number from 1 to 99',
+    ],
     [
       'negative tokens',
       { agents: [{ agent_name: 'a', status: 'completed', tokens: -1 }] },
@@ -889,6 +908,22 @@ describe('loadSession', () => {
     expect((await manifestOf(m)).phases[0]?.status).toBe('completed');
   });
 
+  it('rebuilds a deleted manifest as mvp when project.md names, by hand, a mode that is no own mode', async () => {
+    const m = await setup();
+    await m.checkpoints.saveCheckpoint(checkpointOf(1));
+    const project = await readDocument(m, 'p1', 'project.md');
+    // Every object answers to "constructor": it must not pass for a built-in mode.
+    await editDocument(
+      m,
+      ['p1', 'project.md'],
+      project.replace('- Execution Mode: mvp', '- Execution Mode: constructor'),
+    );
+    await removeDocument(m, ...SESSION, 'session_manifest.md');
+    const state = await m.checkpoints.loadSession(REF);
+    expect(state).toMatchObject({ execution_mode: 'mvp', completed_phases: [1], revision: 1 });
+    expect((await manifestOf(m)).phases.map((row) => row.phase_num)).toStrictEqual([1, 2, 3, 6, 7]);
+  });
+
   it('rebuilds a manifest whose Status and Metrics were edited by hand, one revision up', async () => {
     const m = await setup();
     await m.checkpoints.saveCheckpoint(checkpointOf(1));
@@ -990,9 +1025,17 @@ describe('getPhaseOutputs', () => {
 
   it('answers INVALID_ARGUMENT, PHASE_NOT_IN_MODE, NOT_FOUND and CORRUPT_FILE', async () => {
     const m = await withOutputs();
-    expect((await rejected(m.checkpoints.getPhaseOutputs({ ...REF, phase_nums: [9] }))).code).toBe(
-      'INVALID_ARGUMENT',
-    );
+    expect(await rejected(m.checkpoints.getPhaseOutputs({ ...REF, phase_nums: [100] }))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining(
+        'phase_num 100 is not a phase number; use a whole number from 1 to 99',
+      ),
+    });
+    expect(await rejected(m.checkpoints.getPhaseOutputs({ ...REF, phase_nums: [9] }))).toMatchObject({
+      code: 'PHASE_NOT_IN_MODE',
+      message:
+        'phase_num 9 is not part of this idea_validation session (mode mvp); its phases are 1, 2, 3, 6, 7',
+    });
     expect((await rejected(m.checkpoints.getPhaseOutputs({ ...REF, phase_nums: [1, 5] }))).code).toBe(
       'PHASE_NOT_IN_MODE',
     );

@@ -172,12 +172,18 @@ describe('defects of the reference design', () => {
 
   it('validate_checkpoint gives a clear error for a phase number that is no phase', async () => {
     const m = await session();
-    for (const phase_num of [0, 8, 1.5, -1]) {
+    for (const phase_num of [0, 100, 1.5, -1]) {
       expect(await rejected(m.checkpoints.validateCheckpoint({ ...REF, phase_num }))).toMatchObject({
         code: 'INVALID_ARGUMENT',
-        message: `phase_num ${phase_num} is not a phase; use a whole number from 1 to 7`,
+        message: `phase_num ${phase_num} is not a phase number; use a whole number from 1 to 99, one of the session's phases`,
       });
     }
+    // A number a workflow could have, but this session has not: the error names the session's phases.
+    expect(await rejected(m.checkpoints.validateCheckpoint({ ...REF, phase_num: 8 }))).toMatchObject({
+      code: 'PHASE_NOT_IN_MODE',
+      message:
+        'phase_num 8 is not part of this idea_validation session (mode mvp); its phases are 1, 2, 3, 6, 7',
+    });
   });
 
   it('validate_checkpoint reports structural problems with the file and line', async () => {

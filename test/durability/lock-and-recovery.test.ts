@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
 import { checkpointFile, sessionDir } from '../../src/checkpoint/model/paths.js';
-import { phaseDefinition } from '../../src/checkpoint/model/phases.js';
+import { PHASES, type PhaseDefinition } from '../../src/checkpoint/model/phases.js';
 import { acquireLock, lockPathOf } from '../../src/checkpoint/store/fs/session-lock.js';
 import { nodeFs, type StoreFs, sleep } from '../../src/checkpoint/store/fs/store-fs.js';
 import { managers, tempDir } from '../helpers/base-dir.js';
@@ -89,7 +89,9 @@ describe('recovery on load', () => {
         errors: [],
         next_phase: 2,
       };
-      await store.write(checkpointFile(REF, phaseDefinition(1)), renderCheckpoint(checkpoint), { lock });
+      await store.write(checkpointFile(REF, PHASES[0] as PhaseDefinition), renderCheckpoint(checkpoint), {
+        lock,
+      });
       startLoad();
       await sleep(200);
       await checkpoints.files.commit(REF, lock);

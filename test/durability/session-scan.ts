@@ -7,7 +7,7 @@ import { type ManifestRecord, parseManifest } from '../../src/checkpoint/formats
 import { parseUserFeedback } from '../../src/checkpoint/formats/user-feedback.js';
 import type { SessionRef } from '../../src/checkpoint/model/paths.js';
 import type { SessionFiles } from '../../src/checkpoint/session/session-files.js';
-import { buildManifest, manifestAgrees } from '../../src/checkpoint/session/session-state.js';
+import { buildManifest, identityOf, manifestAgrees } from '../../src/checkpoint/session/session-state.js';
 import { listFiles } from './harness.js';
 
 /**
@@ -63,10 +63,11 @@ export async function manifestMatchesCheckpoints(
   ref: SessionRef,
   manifest: ManifestRecord,
 ): Promise<boolean> {
-  const checkpoints = await files.readCheckpoints(ref, manifest.execution_mode);
+  const identity = identityOf(manifest);
+  const checkpoints = await files.readCheckpoints(ref, identity.plan);
   return manifestAgrees(
     manifest,
-    buildManifest(manifest, checkpoints, manifest.revision, manifest.last_updated),
+    buildManifest(identity, checkpoints, manifest.revision, manifest.last_updated),
   );
 }
 

@@ -11,7 +11,7 @@ import { parseCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
 import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
 import { parseUserFeedback } from '../../src/checkpoint/formats/user-feedback.js';
 import { CheckpointError } from '../../src/checkpoint/model/errors.js';
-import { phaseDefinition, phasesOfMode } from '../../src/checkpoint/model/phases.js';
+import { builtInPlan, type PhaseDefinition } from '../../src/checkpoint/model/phases.js';
 import {
   FsStore as Store,
   type FsStoreOptions as StoreOptions,
@@ -27,6 +27,9 @@ lines.on('line', (line) => {
   if (next) next(line);
   else received.push(line);
 });
+
+/** The seven phases of a full session, in order. */
+const FULL_PHASES = builtInPlan('full').phases;
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
 await main(config);
@@ -51,7 +54,7 @@ async function writer(config: Extract<WorkerConfig, { mode: 'writer' }>): Promis
   await nextLine();
   const { proc } = config;
   for (let j = 0; j < config.saves; j++) {
-    const phase = phasesOfMode('full')[(proc + j) % 7] as number;
+    const phase = (FULL_PHASES[(proc + j) % 7] as PhaseDefinition).num;
     if (j % 2 === 0) {
       const result = await checkpoints.saveCheckpoint({
         ...config.ref,
@@ -108,8 +111,7 @@ async function reader(config: Extract<WorkerConfig, { mode: 'reader' }>): Promis
       lastRevision = manifest.revision;
       seen.revisions = manifest.revision;
     }
-    for (const num of phasesOfMode('full')) {
-      const phaseDir = phaseDefinition(num).dir;
+    for (const { dir: phaseDir } of FULL_PHASES) {
       await parse(`${phaseDir}/checkpoint.md`, parseCheckpoint);
       await parse(`${phaseDir}/user_feedback.md`, parseUserFeedback);
     }
@@ -138,7 +140,7 @@ async function crashLoop(config: Extract<WorkerConfig, { mode: 'crash-loop' }>):
   const { checkpoints } = await open(config.base, config.store);
   emit({ ev: 'ready' });
   for (let i = config.first; ; i++) {
-    const phase = phaseDefinition(phasesOfMode('full')[i % 7] as number);
+    const phase = FULL_PHASES[i % 7] as PhaseDefinition;
     const kind = (['agent', 'checkpoint', 'feedback'] as const)[i % 3] as 'agent' | 'checkpoint' | 'feedback';
     if (kind === 'agent') {
       const agent = `agent_${Math.floor(i / 3) % 2}`;

@@ -5,12 +5,7 @@ import type { ManifestRecord, PhaseRow } from '../../src/checkpoint/formats/mani
 import { PROJECT_STATUSES, type ProjectRecord } from '../../src/checkpoint/formats/project.js';
 import type { UserFeedbackRecord } from '../../src/checkpoint/formats/user-feedback.js';
 import { agentNameProblem, identifierProblem } from '../../src/checkpoint/model/identifiers.js';
-import {
-  EXECUTION_MODES,
-  PHASE_NUMBERS,
-  phaseDefinition,
-  phasesOfMode,
-} from '../../src/checkpoint/model/phases.js';
+import { BUILT_IN_MODES, BUILT_IN_WORKFLOW, PHASES } from '../../src/checkpoint/model/phases.js';
 import { metadataValue } from '../../src/checkpoint/model/values.js';
 import {
   AGENT_STATUSES,
@@ -227,6 +222,17 @@ export const stackTrace = fc
   .map(normalizeStackTrace)
   .filter((trace): trace is string => trace !== undefined);
 
+/** The built-in workflow's modes, and the numbers of its seven phases. */
+const BUILT_IN_MODE_NAMES = Object.keys(BUILT_IN_MODES);
+const PHASE_NUMS = PHASES.map((phase) => phase.num);
+
+/** The built-in workflow's name of phase `num`. */
+function builtInName(num: number): string {
+  const phase = PHASES.find((candidate) => candidate.num === num);
+  if (!phase) throw new Error(`no built-in phase ${num}`);
+  return phase.name;
+}
+
 const sha256 = fc.stringMatching(/^[0-9a-f]{64}$/);
 
 /** fc.record without the null-prototype objects it also makes: the parsers return plain objects. */
@@ -247,7 +253,9 @@ export const projectRecord: fc.Arbitrary<ProjectRecord> = record({
   project_id: identifier,
   project_name: metadataText,
   user_id: identifier,
-  execution_mode: fc.constantFrom(...EXECUTION_MODES),
+  // project.md writes a Workflow Type for a user's workflow only; its mode is any identifier.
+  workflow_type: fc.oneof(fc.constant(BUILT_IN_WORKFLOW), identifier),
+  execution_mode: fc.oneof(fc.constantFrom(...BUILT_IN_MODE_NAMES), identifier),
   status: fc.constantFrom(...PROJECT_STATUSES),
   created: timestamp,
   updated: timestamp,
@@ -258,7 +266,7 @@ const phaseRow = (num: number): fc.Arbitrary<PhaseRow> =>
   fc
     .record({
       phase_num: fc.constant(num),
-      name: fc.oneof(fc.constant(phaseDefinition(num).name), metadataText),
+      name: fc.oneof(fc.constant(builtInName(num)), metadataText),
       status: fc.constantFrom(...PHASE_STATUSES),
       started: optional(timestamp),
       completed: optional(timestamp),
@@ -267,19 +275,19 @@ const phaseRow = (num: number): fc.Arbitrary<PhaseRow> =>
     .map(compact);
 
 export const manifestRecord: fc.Arbitrary<ManifestRecord> = fc
-  .constantFrom(...EXECUTION_MODES)
+  .constantFrom(...BUILT_IN_MODE_NAMES)
   .chain((mode) =>
     record({
       session_id: identifier,
       project_id: identifier,
       user_id: identifier,
-      workflow_type: fc.constant('idea_validation' as const),
+      workflow_type: fc.constant(BUILT_IN_WORKFLOW),
       execution_mode: fc.constant(mode),
       created: timestamp,
       last_updated: timestamp,
       status: fc.constantFrom(...SESSION_STATUSES),
       revision: count,
-      phases: fc.tuple(...phasesOfMode(mode).map(phaseRow)),
+      phases: fc.tuple(...(BUILT_IN_MODES[mode] ?? []).map(phaseRow)),
       current_phase: record({
         phase: fc.integer({ min: 0, max: 7 }),
         name: metadataText,
@@ -322,7 +330,7 @@ const agentEntry: fc.Arbitrary<AgentEntry> = fc
 
 export const checkpointRecord: fc.Arbitrary<CheckpointRecord> = fc
   .record({
-    phase_num: fc.constantFrom(...PHASE_NUMBERS),
+    phase_num: fc.constantFrom(...PHASE_NUMS),
     phase_name: metadataText,
     status: fc.constantFrom(...PHASE_STATUSES),
     started: optional(timestamp),
@@ -332,38 +340,40 @@ export const checkpointRecord: fc.Arbitrary<CheckpointRecord> = fc
     execution_mode: fc.constantFrom(...PHASE_EXECUTION_MODES),
     updated: timestamp,
     agents: fc.uniqueArray(agentEntry, { maxLength: 6, selector: (agent) => agent.agent_name.toLowerCase() }),
-    next_phase: optional(fc.constantFrom(...PHASE_NUMBERS)),
+    next_phase: optional(fc.constantFrom(...PHASE_NUMS)),
     errors: fc.array(metadataText, { maxLength: 4 }),
   })
   .map(compact);
 
 export const agentOutputRecord: fc.Arbitrary<AgentOutputRecord> = fc
-  .record({
-    agent_name: agentName,
-    phase_num: fc.constantFrom(...PHASE_NUMBERS),
-    executed: timestamp,
-    duration: optional(amount),
-    status: fc.constantFrom(...AGENT_STATUSES),
-    model: optional(metadataText),
-    input_tokens: optional(count),
-    output_tokens: optional(count),
-    tools_used: fc.array(
-      metadataText.filter((tool) => !/[,[\]]/.test(tool)),
-      { maxLength: 4 },
-    ),
-    sha256,
-    error_type: optional(metadataText),
-    error_message: optional(metadataText),
-    stack_trace: optional(stackTrace),
-    content: verbatimText,
-  })
-  .map(compact);
+  .constantFrom(...PHASE_NUMS)
+  .chain((num) =>
+    fc
+      .record({
+        agent_name: agentName,
+        phase_num: fc.constant(num),
+        phase_name: fc.oneof(fc.constant(builtInName(num)), metadataText),
+        executed: timestamp,
+        duration: optional(amount),
+        status: fc.constantFrom(...AGENT_STATUSES),
+        model: optional(metadataText),
+        input_tokens: optional(count),
+        output_tokens: optional(count),
+        tools_used: fc.array(
+          metadataText.filter((tool) => !/[,[\]]/.test(tool)),
+          { maxLength: 4 },
+        ),
+        sha256,
+        error_type: optional(metadataText),
+        error_message: optional(metadataText),
+        stack_trace: optional(stackTrace),
+        content: verbatimText,
+      })
+      .map(compact),
+  );
 
 export const userFeedbackRecord: fc.Arbitrary<UserFeedbackRecord> = record({
-  phase_name: fc.oneof(
-    fc.constantFrom(...PHASE_NUMBERS).map((num) => phaseDefinition(num).name),
-    metadataText,
-  ),
+  phase_name: fc.oneof(fc.constantFrom(...PHASE_NUMS).map(builtInName), metadataText),
   reviewed: fc.boolean(),
   approved: fc.boolean(),
   timestamp,

@@ -242,7 +242,7 @@ describe.each(CLIENT_KINDS)('the built server over Streamable HTTP, for a %s cli
     ).toContain('project_id "../escape"');
     expect(
       await callError(client, 'save_agent_output', { ...bad, phase_num: '1' }, 'INVALID_ARGUMENT'),
-    ).toContain('phase_num must be a number from 1 to 7 (not a string)');
+    ).toContain('phase_num must be a number from 1 to 99 (not a string)');
     await expect(
       readFile(join(base, SESSION_DIR, 'phase_1_concept', 'concept_expansion.md'), 'utf8'),
     ).rejects.toMatchObject({ code: 'ENOENT' });

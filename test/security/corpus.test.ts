@@ -48,6 +48,8 @@ describe('a corpus of hostile tool calls', () => {
         'validate_session',
         'resume_session',
         'export_session',
+        'define_workflow',
+        'get_workflow',
       ]),
     );
   });

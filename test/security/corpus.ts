@@ -44,6 +44,16 @@ const VALID: Record<string, Record<string, unknown>> = {
   validate_session: { ...SESSION },
   resume_session: { ...SESSION },
   export_session: { ...SESSION },
+  define_workflow: {
+    workflow_type: 'code_review',
+    default_mode: 'quick',
+    phases: [
+      { num: 1, name: 'Read', folder: 'read' },
+      { num: 2, name: 'Verdict', folder: 'verdict' },
+    ],
+    modes: [{ name: 'quick', phases: [1, 2] }],
+  },
+  get_workflow: { workflow_type: 'idea_validation' },
 };
 
 /** What the setup writes; the corpus runs against it and must leave it byte for byte. */
@@ -199,7 +209,7 @@ const RESERVED_AGENT_NAMES: ReadonlyArray<readonly [string, unknown]> = [
 
 const HOSTILE_PHASES: ReadonlyArray<readonly [string, unknown]> = [
   ['0', 0],
-  ['8', 8],
+  ['100', 100],
   ['-1', -1],
   ['1.5', 1.5],
   ['the string "1"', '1'],
@@ -214,7 +224,7 @@ const HOSTILE_PHASES: ReadonlyArray<readonly [string, unknown]> = [
   ['the string "1e0"', '1e0'],
 ];
 const CORE_PHASES = HOSTILE_PHASES.filter(([label]) =>
-  ['0', '8', '1.5', 'the string "1"', 'NaN'].includes(label),
+  ['0', '100', '1.5', 'the string "1"', 'NaN'].includes(label),
 );
 
 const LONE_SURROGATES: ReadonlyArray<readonly [string, unknown]> = [
@@ -330,11 +340,21 @@ export const CORPUS: HostileCase[] = [
       [
         ['4 (not in an mvp session)', 4],
         ['5 (not in an mvp session)', 5],
+        ['8 (no phase of idea_validation)', 8],
+        ['99 (the largest phase number any workflow may use)', 99],
       ],
       'PHASE_NOT_IN_MODE',
     ),
   ),
-  ...breaking('get_phase_outputs', 'phase_nums.0', [['4 (not in an mvp session)', 4]], 'PHASE_NOT_IN_MODE'),
+  ...breaking(
+    'get_phase_outputs',
+    'phase_nums.0',
+    [
+      ['4 (not in an mvp session)', 4],
+      ['8 (no phase of idea_validation)', 8],
+    ],
+    'PHASE_NOT_IN_MODE',
+  ),
 
   // Other numbers: negative, fractional, non-finite, numeric strings.
   ...breaking(
@@ -485,7 +505,7 @@ export const CORPUS: HostileCase[] = [
     [['retry_with_changes while approved', 'retry_with_changes']],
     'INVALID_ARGUMENT',
   ),
-  ...breaking('create_session', 'workflow_type', [['unknown', 'hack_the_planet']], 'INVALID_ARGUMENT'),
+  ...breaking('create_session', 'workflow_type', [['unknown', 'hack_the_planet']], 'NOT_FOUND'),
   ...breaking('list_projects', 'status', [['deleted', 'deleted']], 'INVALID_ARGUMENT'),
 
   // Output file names in a checkpoint.
@@ -606,4 +626,113 @@ export const CORPUS: HostileCase[] = [
   ...breaking('start_session', 'project_id', [['base_evil', 'base_evil']], 'NOT_FOUND'),
   ...breaking('load_session', 'session_id', [['a session that does not exist', 'ghost']], 'NOT_FOUND'),
   ...breaking('get_agent_output', 'agent_name', [['an agent that never saved', 'ghost']], 'NOT_FOUND'),
+
+  // Workflow definitions: the type is an identifier (its document is workflows/{type}.md), a folder
+  // slug becomes a directory name, a name a table cell; counts and sizes are bounded.
+  ...breaking('define_workflow', 'workflow_type', HOSTILE_IDENTIFIERS, 'INVALID_ARGUMENT'),
+  ...breaking(
+    'define_workflow',
+    'workflow_type',
+    [
+      ['the built-in idea_validation', 'idea_validation'],
+      ['the built-in in capitals', 'IDEA_VALIDATION'],
+    ],
+    'CONFLICT',
+  ),
+  ...breaking('define_workflow', 'default_mode', [['a mode it does not have', 'deep']], 'INVALID_ARGUMENT'),
+  ...breaking('define_workflow', 'default_mode', CORE_IDENTIFIERS, 'INVALID_ARGUMENT'),
+  ...breaking('define_workflow', 'modes.0.name', CORE_IDENTIFIERS, 'INVALID_ARGUMENT'),
+  ...breaking(
+    'define_workflow',
+    'phases.0.folder',
+    [
+      ['dot-dot', '..'],
+      ['a parent path', '../x'],
+      ['a slash', 'a/b'],
+      ['a backslash', 'a\\b'],
+      ['capitals', 'Read'],
+      ['a dash', 'code-review'],
+      ['a space', 'a b'],
+      ['a dot', 'a.md'],
+      ['NUL', 'a\u0000b'],
+      ['non-ASCII', 'caf\u00e9'],
+      ['empty', ''],
+      ['41 characters', 'a'.repeat(41)],
+      ['4096 characters', 'a'.repeat(4096)],
+      ['a number', 7],
+      ['null', null],
+      ["the other phase's folder", 'verdict'],
+    ],
+    'INVALID_ARGUMENT',
+  ),
+  ...breaking('define_workflow', 'phases.0.name', NOT_ONE_LINE, 'INVALID_ARGUMENT'),
+  ...breaking(
+    'define_workflow',
+    'phases.0.name',
+    [
+      ['81 characters', 'n'.repeat(81)],
+      ['a 1 MiB name', 'n'.repeat(1024 * 1024)],
+    ],
+    'INVALID_ARGUMENT',
+  ),
+  ...breaking(
+    'define_workflow',
+    'title',
+    [...NOT_ONE_LINE.slice(0, 5), ['201 characters', 't'.repeat(201)]],
+    'INVALID_ARGUMENT',
+  ),
+  ...breaking(
+    'define_workflow',
+    'phases.0.num',
+    [...HOSTILE_PHASES, ["the other phase's number", 2]],
+    'INVALID_ARGUMENT',
+  ),
+  ...breaking(
+    'define_workflow',
+    'phases',
+    [
+      ['empty', []],
+      ['not a list', 'read'],
+    ],
+    'INVALID_ARGUMENT',
+  ),
+  ...breaking(
+    'define_workflow',
+    'phases',
+    [['51 phases', repeat(51, (i) => ({ num: i + 1, name: `Phase ${i + 1}`, folder: `p${i + 1}` }))]],
+    'LIMIT_EXCEEDED',
+  ),
+  ...breaking(
+    'define_workflow',
+    'modes',
+    [
+      ['empty', []],
+      ['a mode naming an unknown phase', [{ name: 'quick', phases: [1, 3] }]],
+      ['a mode out of order', [{ name: 'quick', phases: [2, 1] }]],
+      ['a mode repeating a phase', [{ name: 'quick', phases: [1, 1, 2] }]],
+      ['a mode with no phase', [{ name: 'quick', phases: [] }]],
+      [
+        'two modes of one name',
+        [
+          { name: 'quick', phases: [1] },
+          { name: 'quick', phases: [1, 2] },
+        ],
+      ],
+    ],
+    'INVALID_ARGUMENT',
+  ),
+  ...breaking(
+    'define_workflow',
+    'phases.0.color',
+    [['an argument that does not exist', 'red']],
+    'INVALID_ARGUMENT',
+  ),
+  ...breaking('get_workflow', 'workflow_type', CORE_IDENTIFIERS, 'INVALID_ARGUMENT'),
+  ...breaking('get_workflow', 'workflow_type', [['a workflow never defined', 'code_review']], 'NOT_FOUND'),
+  ...['create_project', 'create_session', 'start_session'].flatMap((tool) =>
+    breaking(tool, 'workflow_type', CORE_IDENTIFIERS, 'INVALID_ARGUMENT'),
+  ),
+  ...breaking('start_session', 'workflow_type', [['a workflow never defined', 'code_review']], 'NOT_FOUND'),
+  ...breaking('create_project', 'project_id', [['workflows (reserved)', 'workflows']], 'INVALID_ARGUMENT'),
+  ...breaking('create_session', 'project_id', [['workflows (reserved)', 'workflows']], 'INVALID_ARGUMENT'),
 ];

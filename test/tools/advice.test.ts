@@ -7,7 +7,7 @@ import {
   MANIFEST_FILE,
   PROJECT_FILE,
 } from '../../src/checkpoint/model/paths.js';
-import { EXECUTION_MODES, PHASES, WORKFLOW_TYPES } from '../../src/checkpoint/model/phases.js';
+import { BUILT_IN_MODES, BUILT_IN_WORKFLOW, PHASES } from '../../src/checkpoint/model/phases.js';
 import {
   AGENT_STATUSES,
   FEEDBACK_ACTIONS,
@@ -250,8 +250,8 @@ async function serverVocabulary(): Promise<Vocabulary> {
     ...PHASE_EXECUTION_MODES,
     ...FEEDBACK_ACTIONS,
     ...SESSION_STATUSES,
-    ...EXECUTION_MODES,
-    ...WORKFLOW_TYPES,
+    ...Object.keys(BUILT_IN_MODES),
+    BUILT_IN_WORKFLOW,
     ...RESUME_REASONS,
     ...PHASES.map((phase) => phase.dir),
     ...[PROJECT_FILE, MANIFEST_FILE, CHECKPOINT_FILE, FEEDBACK_FILE].map((file) => file.replace(/\.md$/, '')),

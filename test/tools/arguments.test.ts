@@ -254,7 +254,7 @@ describe('argumentProblem, given the issues zod reports with the input they saw'
 
   it('says what was expected and what came for a value of the wrong type', () => {
     expect(problem({ ...CHECKPOINT, phase_num: '3' })).toBe(
-      'phase_num must be a number from 1 to 7 (not a string), got string "3"',
+      'phase_num must be a number from 1 to 99 (not a string), got string "3"',
     );
   });
 

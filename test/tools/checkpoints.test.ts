@@ -43,17 +43,27 @@ describe('save_checkpoint', () => {
     expect(again).toEqual({ phase_num: 2, status: 'in_progress', revision: 3 });
   });
 
-  it('save_checkpoint rejects phase 8, numbers as strings, reserved agent names and unknown statuses', async () => {
+  it('save_checkpoint rejects phase 100, numbers as strings, reserved agent names and unknown statuses', async () => {
     const { client } = await connectedClient();
     await createSession(client);
     const agents = [{ agent_name: 'a', status: 'completed' }];
     const phase = await expectToolError(
       client,
       'save_checkpoint',
-      { ...REF, phase_num: 8, status: 'completed', agents },
+      { ...REF, phase_num: 100, status: 'completed', agents },
       'INVALID_ARGUMENT',
     );
-    expect(phase).toContain('phase_num must be from 1 to 7');
+    expect(phase).toContain('phase_num must be from 1 to 99');
+    // 8 is a phase number a workflow may have, but no phase of this mvp session.
+    const notInMode = await expectToolError(
+      client,
+      'save_checkpoint',
+      { ...REF, phase_num: 8, status: 'completed', agents },
+      'PHASE_NOT_IN_MODE',
+    );
+    expect(notInMode).toBe(
+      'PHASE_NOT_IN_MODE: phase_num 8 is not part of this idea_validation session (mode mvp); its phases are 1, 2, 3, 6, 7',
+    );
     await expectToolError(
       client,
       'save_checkpoint',

@@ -87,7 +87,7 @@ describe('save_user_feedback', () => {
     await expectToolError(
       client,
       'save_user_feedback',
-      { ...REVIEW, phase_num: 8, approved: false },
+      { ...REVIEW, phase_num: 100, approved: false },
       'INVALID_ARGUMENT',
     );
   });

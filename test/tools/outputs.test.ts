@@ -243,7 +243,7 @@ describe('get_phase_outputs', () => {
   it('get_phase_outputs rejects phase numbers out of range and strings in the schema', async () => {
     const { client } = await connectedClient();
     await createSession(client);
-    await expectToolError(client, 'get_phase_outputs', { ...REF, phase_nums: [8] }, 'INVALID_ARGUMENT');
+    await expectToolError(client, 'get_phase_outputs', { ...REF, phase_nums: [100] }, 'INVALID_ARGUMENT');
     await expectToolError(client, 'get_phase_outputs', { ...REF, phase_nums: ['1'] }, 'INVALID_ARGUMENT');
     await expectToolError(client, 'get_phase_outputs', { ...REF, phase_nums: 1 }, 'INVALID_ARGUMENT');
   });
@@ -252,6 +252,11 @@ describe('get_phase_outputs', () => {
     const { client } = await connectedClient();
     await createSession(client);
     await expectToolError(client, 'get_phase_outputs', { ...REF, phase_nums: [1, 4] }, 'PHASE_NOT_IN_MODE');
+    expect(
+      await expectToolError(client, 'get_phase_outputs', { ...REF, phase_nums: [8] }, 'PHASE_NOT_IN_MODE'),
+    ).toBe(
+      'PHASE_NOT_IN_MODE: phase_num 8 is not part of this idea_validation session (mode mvp); its phases are 1, 2, 3, 6, 7',
+    );
     await expectToolError(client, 'get_phase_outputs', { ...REF, session_id: 'nope' }, 'NOT_FOUND');
   });
 

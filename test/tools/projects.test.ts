@@ -21,6 +21,7 @@ describe('create_project', () => {
       project_id: 'lab-gear-exchange',
       project_name: 'Lab Gear Exchange!',
       user_id: 'u1',
+      workflow_type: 'idea_validation',
       execution_mode: 'full',
       status: 'active',
       created_at: expect.stringMatching(ISO),
@@ -70,7 +71,9 @@ describe('create_project', () => {
       { user_id: 'u1', startup_idea: 'a', execution_mode: 'fast' },
       'INVALID_ARGUMENT',
     );
-    expect(badMode).toContain('execution_mode must be one of mvp, full');
+    expect(badMode).toBe(
+      'INVALID_ARGUMENT: execution_mode "fast" is not a mode of workflow idea_validation; its modes are mvp, full (get_workflow shows them)',
+    );
     await expectToolError(client, 'create_project', { user_id: 'u1', startup_idea: 42 }, 'INVALID_ARGUMENT');
     await expectToolError(
       client,
@@ -173,6 +176,7 @@ describe('get_project', () => {
       project_id: 'p1',
       project_name: 'p1',
       user_id: 'u1',
+      workflow_type: 'idea_validation',
       execution_mode: 'mvp',
       status: 'active',
       created_at: expect.stringMatching(ISO),

@@ -73,11 +73,14 @@ describe('create_session', () => {
       { project_id: '/etc', session_id: 's1', user_id: 'u1' },
       'INVALID_ARGUMENT',
     );
-    await expectToolError(
+    const unknown = await expectToolError(
       client,
       'create_session',
       { ...REF, user_id: 'u1', workflow_type: 'other' },
-      'INVALID_ARGUMENT',
+      'NOT_FOUND',
+    );
+    expect(unknown).toBe(
+      'NOT_FOUND: workflow "other" not found; call list_workflows for the workflows there are, or define_workflow to make it',
     );
     await expectToolError(client, 'create_session', { ...REF }, 'INVALID_ARGUMENT');
     expect(await isStored(m, 'p1')).toBe(false);

@@ -5,15 +5,35 @@ import { connectedClient } from '../helpers/client.js';
 const EXPECTED: Record<string, { input: string[]; output: string[] }> = {
   archive_project: {
     input: ['project_id'],
-    output: ['project_id', 'project_name', 'user_id', 'execution_mode', 'status', 'created_at'],
+    output: [
+      'project_id',
+      'project_name',
+      'user_id',
+      'workflow_type',
+      'execution_mode',
+      'status',
+      'created_at',
+    ],
   },
   create_project: {
     input: ['user_id', 'startup_idea'],
-    output: ['project_id', 'project_name', 'user_id', 'execution_mode', 'status', 'created_at'],
+    output: [
+      'project_id',
+      'project_name',
+      'user_id',
+      'workflow_type',
+      'execution_mode',
+      'status',
+      'created_at',
+    ],
   },
   create_session: {
     input: ['project_id', 'session_id', 'user_id'],
     output: ['project_id', 'session_id', 'execution_mode', 'phases', 'path'],
+  },
+  define_workflow: {
+    input: ['workflow_type', 'default_mode', 'phases', 'modes'],
+    output: ['workflow_type', 'revision'],
   },
   export_session: { input: ['project_id', 'session_id'], output: ['markdown'] },
   get_agent_output: {
@@ -28,6 +48,7 @@ const EXPECTED: Record<string, { input: string[]; output: string[] }> = {
       'project_id',
       'project_name',
       'user_id',
+      'workflow_type',
       'execution_mode',
       'status',
       'created_at',
@@ -37,9 +58,14 @@ const EXPECTED: Record<string, { input: string[]; output: string[] }> = {
       'startup_idea_truncated',
     ],
   },
+  get_workflow: {
+    input: ['workflow_type'],
+    output: ['workflow_type', 'title', 'default_mode', 'phases', 'modes', 'revision'],
+  },
   list_history: { input: ['project_id', 'session_id', 'phase_num'], output: ['versions'] },
   list_projects: { input: [], output: ['projects'] },
   list_sessions: { input: ['project_id'], output: ['sessions'] },
+  list_workflows: { input: [], output: ['workflows'] },
   load_session: {
     input: ['project_id', 'session_id'],
     output: [
@@ -96,9 +122,11 @@ const READ_ONLY_TOOLS = [
   'get_approved_phases',
   'get_phase_outputs',
   'get_project',
+  'get_workflow',
   'list_history',
   'list_projects',
   'list_sessions',
+  'list_workflows',
   'load_session',
   'resume_session',
   'validate_checkpoint',
@@ -117,14 +145,17 @@ describe('tools/list', () => {
       'archive_project',
       'create_project',
       'create_session',
+      'define_workflow',
       'export_session',
       'get_agent_output',
       'get_approved_phases',
       'get_phase_outputs',
       'get_project',
+      'get_workflow',
       'list_history',
       'list_projects',
       'list_sessions',
+      'list_workflows',
       'load_session',
       'resume_session',
       'save_agent_output',
@@ -142,7 +173,8 @@ describe('tools/list', () => {
       const expected = EXPECTED[tool.name];
       const schema = tool.inputSchema;
       expect(schema.type, tool.name).toBe('object');
-      expect(Object.keys(schema.properties ?? {}).length, tool.name).toBeGreaterThan(0);
+      // list_workflows alone takes no argument.
+      expect(Object.keys(schema.properties ?? {}).length > 0, tool.name).toBe(tool.name !== 'list_workflows');
       expect(schema.required ?? [], tool.name).toEqual(expected?.input);
       for (const field of expected?.input ?? []) expect(schema.properties, tool.name).toHaveProperty(field);
     }
@@ -175,17 +207,20 @@ describe('tools/list', () => {
     }
   });
 
-  it('gives every tool a title, a description and all four annotations, none open-world', async () => {
+  it('gives every tool a description and its annotations, none open-world, and no title (the name is shown)', async () => {
     for (const tool of await listedTools()) {
-      expect(tool.title, tool.name).toMatch(/^[A-Z]/);
+      expect(tool, tool.name).not.toHaveProperty('title');
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(40);
       const annotations = tool.annotations;
-      expect(typeof annotations?.readOnlyHint, tool.name).toBe('boolean');
-      expect(typeof annotations?.destructiveHint, tool.name).toBe('boolean');
-      expect(typeof annotations?.idempotentHint, tool.name).toBe('boolean');
       expect(annotations?.openWorldHint, tool.name).toBe(false);
       expect(annotations?.readOnlyHint, tool.name).toBe(READ_ONLY_TOOLS.includes(tool.name));
-      expect(annotations?.destructiveHint, tool.name).toBe(false);
+      if (annotations?.readOnlyHint) {
+        // Meaningful only for a tool that writes (MCP): a reader lists neither.
+        expect(Object.keys(annotations).sort(), tool.name).toEqual(['openWorldHint', 'readOnlyHint']);
+      } else {
+        expect(annotations?.destructiveHint, tool.name).toBe(false);
+        expect(typeof annotations?.idempotentHint, tool.name).toBe('boolean');
+      }
     }
   });
 });

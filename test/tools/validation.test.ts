@@ -63,7 +63,7 @@ describe('validate_checkpoint', () => {
   it('validate_checkpoint rejects bad arguments, missing sessions and phases outside the mode', async () => {
     const { client } = await connectedClient();
     await createSession(client);
-    await expectToolError(client, 'validate_checkpoint', { ...REF, phase_num: 8 }, 'INVALID_ARGUMENT');
+    await expectToolError(client, 'validate_checkpoint', { ...REF, phase_num: 100 }, 'INVALID_ARGUMENT');
     await expectToolError(client, 'validate_checkpoint', { ...REF, phase_num: '1' }, 'INVALID_ARGUMENT');
     await expectToolError(
       client,
@@ -72,6 +72,11 @@ describe('validate_checkpoint', () => {
       'NOT_FOUND',
     );
     await expectToolError(client, 'validate_checkpoint', { ...REF, phase_num: 4 }, 'PHASE_NOT_IN_MODE');
+    expect(
+      await expectToolError(client, 'validate_checkpoint', { ...REF, phase_num: 8 }, 'PHASE_NOT_IN_MODE'),
+    ).toBe(
+      'PHASE_NOT_IN_MODE: phase_num 8 is not part of this idea_validation session (mode mvp); its phases are 1, 2, 3, 6, 7',
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import { phaseDefinition } from '../model/phases.js';
+import { MAX_PHASE_NUM } from '../model/phases.js';
 import { AGENT_STATUSES, type AgentStatus } from '../model/vocabulary.js';
 import { formatSeconds, HeadReader, orMissing } from './fields.js';
 import {
@@ -16,6 +16,7 @@ import {
 export interface AgentOutputRecord {
   agent_name: string;
   phase_num: number;
+  phase_name: string;
   executed: string;
   duration?: number;
   status: AgentStatus;
@@ -37,7 +38,6 @@ export const OUTPUT_HEADING = 'Output';
 const OUTPUT = OUTPUT_HEADING;
 
 export function renderAgentOutput(output: AgentOutputRecord): string {
-  const phase = phaseDefinition(output.phase_num);
   const hasError =
     output.error_type !== undefined || output.error_message !== undefined || output.stack_trace !== undefined;
   return renderDocument(
@@ -46,7 +46,7 @@ export function renderAgentOutput(output: AgentOutputRecord): string {
       heading(2, 'Metadata'),
       keyValueList([
         ['Agent', output.agent_name],
-        ['Phase', `${phase.num} - ${phase.name}`],
+        ['Phase', `${output.phase_num} - ${output.phase_name}`],
         ['Executed', output.executed],
         ['Duration', formatSeconds(output.duration)],
         ['Status', output.status],
@@ -86,12 +86,14 @@ export function parseAgentOutputHead(head: string, file: string): AgentOutputHea
   const metadata = reader.fields('Metadata');
   const details = reader.fields('Execution Details');
   const phaseField = metadata.field('Phase');
-  const phaseNum = Number.parseInt(phaseField.value, 10);
-  if (!(phaseNum >= 1 && phaseNum <= 7))
-    throw metadata.bad(phaseField, '"{n} - {Phase Name}" with n from 1 to 7');
+  const phaseMatch = /^(\d{1,2})\s*-\s*(.+)$/.exec(phaseField.value);
+  const phaseNum = Number(phaseMatch?.[1]);
+  if (!phaseMatch || !(phaseNum >= 1 && phaseNum <= MAX_PHASE_NUM))
+    throw metadata.bad(phaseField, `"{n} - {Phase Name}" with n from 1 to ${MAX_PHASE_NUM}`);
   const record: AgentOutputHead = {
     agent_name: metadata.string('Agent'),
     phase_num: phaseNum,
+    phase_name: (phaseMatch[2] as string).trim(),
     executed: metadata.timestamp('Executed'),
     status: metadata.oneOf('Status', AGENT_STATUSES),
     tools_used: parseTools(details.optionalString('Tools Used')),

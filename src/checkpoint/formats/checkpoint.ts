@@ -1,7 +1,7 @@
 import { type DecimalText, sumDecimals } from '../model/decimal.js';
 import { agentNameProblem, outputFileProblem } from '../model/identifiers.js';
 import { FEEDBACK_FILE } from '../model/paths.js';
-import { phaseDefinition } from '../model/phases.js';
+import { MAX_PHASE_NUM } from '../model/phases.js';
 import { parseNumberText } from '../model/values.js';
 import {
   AGENT_STATUSES,
@@ -52,6 +52,7 @@ export interface CheckpointRecord {
   updated: string;
   agents: AgentEntry[];
   next_phase?: number;
+  next_phase_name?: string;
   errors: string[];
 }
 
@@ -104,7 +105,6 @@ export function renderCheckpoint(checkpoint: CheckpointRecord): string {
   const times = checkpoint.agents
     .filter((agent) => agent.duration !== undefined)
     .map((agent) => `${agent.agent_name}: ${formatSeconds(agent.duration)}`);
-  const next = checkpoint.next_phase === undefined ? undefined : phaseDefinition(checkpoint.next_phase);
   const outputs = checkpoint.agents.map(agentOutputFile);
   return renderDocument([
     heading(1, `Phase Checkpoint: ${checkpoint.phase_name}`),
@@ -156,8 +156,8 @@ export function renderCheckpoint(checkpoint: CheckpointRecord): string {
     ]),
     heading(2, 'Next Phase'),
     keyValueList([
-      ['Phase Number', orMissing(next?.num)],
-      ['Phase Name', next?.name ?? 'None'],
+      ['Phase Number', orMissing(checkpoint.next_phase)],
+      ['Phase Name', checkpoint.next_phase === undefined ? 'None' : (checkpoint.next_phase_name ?? 'None')],
       ['Ready to Execute', String(isPhaseDone(checkpoint.status))],
     ]),
     ...(checkpoint.errors.length > 0 ? [heading(2, 'Errors'), bulletList(checkpoint.errors)] : []),
@@ -168,8 +168,8 @@ export function parseCheckpoint(text: string, file: string): CheckpointRecord {
   const reader = new HeadReader(file, parseHead(text));
   const metadata = reader.fields('Metadata');
   const phaseNum = metadata.integer('Phase Number');
-  if (phaseNum < 1 || phaseNum > 7)
-    throw metadata.bad(metadata.field('Phase Number'), 'a phase number from 1 to 7');
+  if (phaseNum < 1 || phaseNum > MAX_PHASE_NUM)
+    throw metadata.bad(metadata.field('Phase Number'), `a phase number from 1 to ${MAX_PHASE_NUM}`);
   const checkpoint: CheckpointRecord = {
     phase_num: phaseNum,
     phase_name: metadata.string('Phase Name'),
@@ -194,9 +194,15 @@ export function parseCheckpoint(text: string, file: string): CheckpointRecord {
   if (duration !== undefined) checkpoint.duration = duration;
   const nextSection = reader.optionalSection('Next Phase');
   if (nextSection) {
-    const next = keyValues(nextSection).get('phase number');
+    const fields = keyValues(nextSection);
+    const next = fields.get('phase number');
     const nextNum = next ? parseNumberText(next.value) : undefined;
-    if (nextNum !== undefined) checkpoint.next_phase = nextNum;
+    const nextName = fields.get('phase name')?.value;
+    if (nextNum !== undefined) {
+      checkpoint.next_phase = nextNum;
+      if (nextName !== undefined && nextName !== '' && nextName !== 'None')
+        checkpoint.next_phase_name = nextName;
+    }
   }
   return checkpoint;
 }

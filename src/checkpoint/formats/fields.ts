@@ -1,4 +1,5 @@
 import { type DecimalText, decimalOf, parseDecimal } from '../model/decimal.js';
+import { IDENTIFIER_RULE, identifierProblem } from '../model/identifiers.js';
 import { isTimestamp, parseNumberText } from '../model/values.js';
 import {
   corrupt,
@@ -64,6 +65,13 @@ export class FieldReader {
   optionalString(key: string): string | undefined {
     const found = this.entries.get(normalizeKey(key));
     if (!found || found.value === '' || found.value === MISSING) return undefined;
+    return found.value;
+  }
+
+  /** A value by the identifier rules (workflow types, mode names). */
+  identifier(key: string): string {
+    const found = this.field(key);
+    if (identifierProblem(found.value)) throw this.bad(found, IDENTIFIER_RULE);
     return found.value;
   }
 

@@ -1,11 +1,13 @@
 import type { DecimalText } from '../model/decimal.js';
 import {
-  EXECUTION_MODES,
+  BUILT_IN_WORKFLOW,
   type ExecutionMode,
-  PHASE_NUMBERS,
-  phaseDefinition,
-  WORKFLOW_TYPES,
+  MAX_PHASE_NUM,
+  modeOfFile,
+  PHASE_DIR,
+  PHASES,
   type WorkflowType,
+  workflowOfFile,
 } from '../model/phases.js';
 import { isTimestamp, parseNumberText } from '../model/values.js';
 import {
@@ -29,6 +31,8 @@ import {
 export interface PhaseRow {
   phase_num: number;
   name: string;
+  /** The phase's folder; written (as a Folder column) for the sessions of a user's workflow only. */
+  dir?: string;
   status: PhaseStatus;
   started?: string;
   completed?: string;
@@ -40,6 +44,8 @@ export interface ManifestRecord {
   project_id: string;
   user_id: string;
   workflow_type: WorkflowType;
+  /** The revision of a user's workflow the session began with; absent for the built-in one. */
+  workflow_revision?: number;
   execution_mode: ExecutionMode;
   created: string;
   last_updated: string;
@@ -51,9 +57,11 @@ export interface ManifestRecord {
 }
 
 const HEADER = ['Phase', 'Name', 'Status', 'Started', 'Completed', 'Duration'];
+const FOLDER_HEADER = ['Phase', 'Name', 'Folder', 'Status', 'Started', 'Completed', 'Duration'];
 
 export function renderManifest(manifest: ManifestRecord): string {
   const { current_phase: current, metrics } = manifest;
+  const withFolders = manifest.workflow_type !== BUILT_IN_WORKFLOW;
   return renderDocument([
     heading(1, 'Session Manifest'),
     heading(2, 'Metadata'),
@@ -62,6 +70,9 @@ export function renderManifest(manifest: ManifestRecord): string {
       ['Project ID', manifest.project_id],
       ['User ID', manifest.user_id],
       ['Workflow Type', manifest.workflow_type],
+      ...(manifest.workflow_revision === undefined
+        ? []
+        : [['Workflow Revision', String(manifest.workflow_revision)] as const]),
       ['Execution Mode', manifest.execution_mode],
       ['Created', manifest.created],
       ['Last Updated', manifest.last_updated],
@@ -69,11 +80,13 @@ export function renderManifest(manifest: ManifestRecord): string {
       ['Revision', String(manifest.revision)],
     ]),
     heading(2, 'Phase Status'),
+    // A user's workflow may change later: the session keeps the folders it began with, in its own table.
     table(
-      HEADER,
+      withFolders ? FOLDER_HEADER : HEADER,
       manifest.phases.map((row) => [
         String(row.phase_num),
         row.name,
+        ...(withFolders ? [row.dir ?? MISSING] : []),
         row.status,
         orMissing(row.started),
         orMissing(row.completed),
@@ -102,18 +115,22 @@ export function parseManifest(text: string, file: string): ManifestRecord {
   const current = reader.fields('Current Phase');
   const metrics = reader.fields('Metrics');
   const phase = current.integer('Phase');
-  if (phase > 7) throw current.bad(current.field('Phase'), 'a phase number from 0 to 7');
+  if (phase > MAX_PHASE_NUM)
+    throw current.bad(current.field('Phase'), `a phase number from 0 to ${MAX_PHASE_NUM}`);
+  const workflowType = workflowOfFile(metadata.identifier('Workflow Type'));
+  const workflowRevision = metadata.optionalInteger('Workflow Revision');
   return {
     session_id: metadata.string('Session ID'),
     project_id: metadata.string('Project ID'),
     user_id: metadata.string('User ID'),
-    workflow_type: metadata.oneOf('Workflow Type', WORKFLOW_TYPES),
-    execution_mode: metadata.oneOf('Execution Mode', EXECUTION_MODES),
+    workflow_type: workflowType,
+    ...(workflowRevision === undefined ? {} : { workflow_revision: workflowRevision }),
+    execution_mode: modeOfFile(workflowType, metadata.identifier('Execution Mode')),
     created: metadata.timestamp('Created'),
     last_updated: metadata.timestamp('Last Updated'),
     status: metadata.oneOf('Status', SESSION_STATUSES),
     revision: metadata.integer('Revision'),
-    phases: parsePhaseTable(reader, file),
+    phases: parsePhaseTable(reader, file, workflowType === BUILT_IN_WORKFLOW),
     current_phase: {
       phase,
       name: current.string('Name'),
@@ -128,7 +145,7 @@ export function parseManifest(text: string, file: string): ManifestRecord {
   };
 }
 
-function parsePhaseTable(reader: HeadReader, file: string): PhaseRow[] {
+function parsePhaseTable(reader: HeadReader, file: string, builtIn: boolean): PhaseRow[] {
   const section = reader.section('Phase Status');
   const rows = tableRows(section);
   if (!rows || rows.length === 0) throw corrupt(file, section.line, 'section "## Phase Status" has no table');
@@ -141,11 +158,23 @@ function parsePhaseTable(reader: HeadReader, file: string): PhaseRow[] {
       throw corrupt(file, header?.line ?? section.line, `phase table has no "${HEADER[i]}" column`);
   });
   const [num, name, status, started, completed, duration] = columns as number[];
+  const folder = header?.cells.findIndex((cell) => cell.toLowerCase() === 'folder') ?? -1;
   return body.map(({ cells, line }) => {
     const cell = (index: number | undefined) => cells[index ?? -1] ?? '';
     const phaseNum = parseNumberText(cell(num));
-    if (phaseNum === undefined || !(PHASE_NUMBERS as readonly number[]).includes(phaseNum)) {
-      throw corrupt(file, line, `phase number ${JSON.stringify(cell(num))} is not 1 to 7`);
+    const builtInPhase = PHASES.find((phase) => phase.num === phaseNum);
+    if (
+      phaseNum === undefined ||
+      !Number.isSafeInteger(phaseNum) ||
+      phaseNum < 1 ||
+      phaseNum > MAX_PHASE_NUM ||
+      (builtIn && !builtInPhase)
+    ) {
+      throw corrupt(
+        file,
+        line,
+        `phase number ${JSON.stringify(cell(num))} is not ${builtIn ? '1 to 7' : `1 to ${MAX_PHASE_NUM}`}`,
+      );
     }
     const statusText = cell(status).toLowerCase() as PhaseStatus;
     if (!PHASE_STATUSES.includes(statusText)) {
@@ -155,9 +184,19 @@ function parsePhaseTable(reader: HeadReader, file: string): PhaseRow[] {
         `phase status ${JSON.stringify(cell(status))} is not one of ${PHASE_STATUSES.join(', ')}`,
       );
     }
+    const dir = folder >= 0 && cell(folder) !== MISSING && cell(folder) !== '' ? cell(folder) : undefined;
+    if (dir !== undefined && PHASE_DIR.exec(dir)?.[1] !== String(phaseNum))
+      throw corrupt(file, line, `folder ${JSON.stringify(dir)} is not phase_${phaseNum}_{slug}`);
+    if (dir === undefined && !builtIn)
+      throw corrupt(
+        file,
+        line,
+        `phase ${phaseNum} has no Folder; a session of a user's workflow keeps its folders here`,
+      );
     const row: PhaseRow = {
       phase_num: phaseNum,
-      name: cell(name) || phaseDefinition(phaseNum).name,
+      name: cell(name) || builtInPhase?.name || `Phase ${phaseNum}`,
+      ...(dir === undefined ? {} : { dir }),
       status: statusText,
     };
     const startedText = optionalCell(cell(started), file, line, 'Started');

@@ -21,6 +21,17 @@ export function identifierProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** The folder the user's workflows are kept in: no project can have its name. */
+export const RESERVED_PROJECT_ID = 'workflows';
+
+export function projectIdProblem(value: string): string | undefined {
+  const problem = identifierProblem(value);
+  if (problem) return problem;
+  if (value.toLowerCase() === RESERVED_PROJECT_ID)
+    return `is reserved (any letter case): the ${RESERVED_PROJECT_ID} folder holds the workflow definitions`;
+  return undefined;
+}
+
 export function agentNameProblem(value: string): string | undefined {
   const problem = identifierProblem(value);
   if (problem) return problem;
@@ -37,7 +48,12 @@ export function outputFileProblem(name: string): string | undefined {
 }
 
 export function assertIdentifier(field: IdentifierField, value: string): string {
-  const problem = field === 'agent_name' ? agentNameProblem(value) : identifierProblem(value);
+  const problem =
+    field === 'agent_name'
+      ? agentNameProblem(value)
+      : field === 'project_id'
+        ? projectIdProblem(value)
+        : identifierProblem(value);
   if (problem) {
     throw new CheckpointError('INVALID_ARGUMENT', `${field} ${JSON.stringify(value)} ${problem}`);
   }

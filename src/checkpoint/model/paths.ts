@@ -8,6 +8,8 @@ export const MANIFEST_FILE = 'session_manifest.md';
 export const CHECKPOINT_FILE = 'checkpoint.md';
 export const FEEDBACK_FILE = 'user_feedback.md';
 export const SESSIONS_DIR = 'sessions';
+/** Where the user's workflows are kept; a project can therefore never be called this. */
+export const WORKFLOWS_DIR = 'workflows';
 
 export interface SessionRef {
   project_id: string;
@@ -32,3 +34,5 @@ export const agentFile = (ref: SessionRef, phase: PhaseDefinition, agentName: st
   ...phaseDir(ref, phase),
   `${agentName}.md`,
 ];
+
+export const workflowFile = (workflowType: string): RelPath => [WORKFLOWS_DIR, `${workflowType}.md`];

@@ -4,10 +4,11 @@ import { definedOnly } from '../model/define.js';
 import { CheckpointError } from '../model/errors.js';
 import type { Limits } from '../model/limits.js';
 import { agentFile, type SessionRef } from '../model/paths.js';
-import { type PhaseDefinition, phaseDefinition, phaseInMode } from '../model/phases.js';
+import { assertPhaseNum, type PhaseDefinition, phaseIn } from '../model/phases.js';
 import { inOrder, readAgentOutput, readAgentOutputs } from '../session/outputs.js';
 import type { GetAgentOutputRequest, GetPhaseOutputsRequest } from '../session/requests.js';
 import type { SessionFiles } from '../session/session-files.js';
+import { planOfManifest } from '../session/session-state.js';
 import { type Engine, HISTORY_DIR } from '../store/engine.js';
 
 export interface PhaseOutputs {
@@ -23,14 +24,14 @@ export async function getPhaseOutputs(
   request: GetPhaseOutputsRequest,
 ): Promise<PhaseOutputs> {
   // A number that is no phase at all is the caller's mistake, whatever state the session is in.
-  for (const num of request.phase_nums ?? []) phaseDefinition(num);
+  for (const num of request.phase_nums ?? []) assertPhaseNum(num);
   const { manifest } = await files.load(request);
   const wanted =
     request.phase_nums ??
     manifest.phases.filter((row) => row.status === 'completed').map((row) => row.phase_num);
   const phases = [...new Set(wanted)]
     .sort((a, b) => a - b)
-    .map((num) => phaseInMode(manifest.execution_mode, num));
+    .map((num) => phaseIn(planOfManifest(manifest), num));
   const byPhase = await inOrder(phases.map((phase) => readAgentOutputs(store, request, phase)));
   const found = byPhase.flatMap((outputs, i) =>
     outputs.map((output) => ({ phase_num: (phases[i] as PhaseDefinition).num, output })),
@@ -82,8 +83,7 @@ export async function getAgentOutput(
   phaseNum: number,
 ): Promise<AgentOutputPage> {
   const ref: SessionRef = request;
-  const manifest = (await files.readStoredManifest(ref)) ?? (await files.recoverIdentity(ref));
-  const phase = phaseInMode(manifest.execution_mode, phaseNum);
+  const phase = phaseIn(await files.planOf(ref), phaseNum);
   const current = agentFile(ref, phase, request.agent_name);
   const versions = (await store.history(current)).map((entry) => entry.version);
   const latest = Math.max(0, ...versions) + 1;

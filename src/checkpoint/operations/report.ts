@@ -11,9 +11,10 @@ import {
   MANIFEST_FILE,
   type SessionRef,
 } from '../model/paths.js';
-import { type PhaseDefinition, phaseDefinition } from '../model/phases.js';
+import type { PhaseDefinition } from '../model/phases.js';
 import { readAgentOutputs } from '../session/outputs.js';
 import type { SessionFiles } from '../session/session-files.js';
+import { planOfManifest } from '../session/session-state.js';
 import type { Engine } from '../store/engine.js';
 
 /** Longest review comment quoted in the report; the file holds the rest. */
@@ -25,7 +26,7 @@ const COMMENT_EXCERPT = 2000;
  */
 export async function exportSession(store: Engine, files: SessionFiles, ref: SessionRef): Promise<string> {
   const { manifest, checkpoints } = await files.load(ref);
-  const phases = manifest.phases.map((row) => phaseDefinition(row.phase_num));
+  const phases = planOfManifest(manifest).phases;
   const ledgerRows: string[][] = [];
   // A total of values nobody reported is unknown, as each of them is: undefined until one is known.
   const totals: {

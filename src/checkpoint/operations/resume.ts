@@ -1,9 +1,10 @@
 import { parseUserFeedback } from '../formats/user-feedback.js';
 import { feedbackFile, type SessionRef } from '../model/paths.js';
-import { phaseDefinition, phasesOfMode } from '../model/phases.js';
+import type { PhaseDefinition } from '../model/phases.js';
 import { isPhaseDone } from '../model/vocabulary.js';
 import { readAgentOutputs } from '../session/outputs.js';
 import type { SessionFiles } from '../session/session-files.js';
+import { planOfManifest } from '../session/session-state.js';
 import type { Engine } from '../store/engine.js';
 
 export const RESUME_REASONS = [
@@ -37,21 +38,20 @@ export interface ResumePlan {
  */
 export async function planResume(store: Engine, files: SessionFiles, ref: SessionRef): Promise<ResumePlan> {
   const { manifest, checkpoints } = await files.load(ref);
-  const mode = manifest.execution_mode;
-  const next = phasesOfMode(mode).find((num) => !isPhaseDone(checkpoints.get(num)?.status ?? 'pending'));
+  const { phases } = planOfManifest(manifest);
+  const next = phases.find((phase) => !isPhaseDone(checkpoints.get(phase.num)?.status ?? 'pending'));
   if (next === undefined) {
     return {
       reason: 'session_completed',
       requested_changes: [],
-      prior_outputs: await priorOutputs(store, ref, phasesOfMode(mode)),
+      prior_outputs: await priorOutputs(store, ref, phases),
       instruction:
         'Every phase is completed or skipped: call export_session for the report; nothing is left to run.',
     };
   }
-  const phase = phaseDefinition(next);
-  const status = checkpoints.get(next)?.status ?? 'pending';
-  const before = phasesOfMode(mode).filter(
-    (num) => num < next && checkpoints.get(num)?.status === 'completed',
+  const status = checkpoints.get(next.num)?.status ?? 'pending';
+  const before = phases.filter(
+    (phase) => phase.num < next.num && checkpoints.get(phase.num)?.status === 'completed',
   );
   const prior = await priorOutputs(store, ref, [...before, next]);
   const requested = status === 'requires_retry' ? await requestedChanges(store, ref, next) : [];
@@ -65,7 +65,7 @@ export async function planResume(store: Engine, files: SessionFiles, ref: Sessio
           : checkpoints.size === 0
             ? 'not_started'
             : 'next_phase';
-  const target = `phase ${next} (${phase.name})`;
+  const target = `phase ${next.num} (${next.name})`;
   // get_phase_outputs reads only completed phases by default: name the phases, this one's attempt included.
   const priorPhases = [...new Set(prior.map((output) => output.phase_num))];
   const read =
@@ -80,8 +80,8 @@ export async function planResume(store: Engine, files: SessionFiles, ref: Sessio
     next_phase: `Run ${target}: ${read}save each agent's result with save_agent_output and call save_checkpoint.`,
   };
   return {
-    next_phase: next,
-    phase_name: phase.name,
+    next_phase: next.num,
+    phase_name: next.name,
     reason,
     requested_changes: requested,
     prior_outputs: prior,
@@ -92,19 +92,19 @@ export async function planResume(store: Engine, files: SessionFiles, ref: Sessio
 async function priorOutputs(
   store: Engine,
   ref: SessionRef,
-  phases: readonly number[],
+  phases: readonly PhaseDefinition[],
 ): Promise<PriorOutput[]> {
   const found: PriorOutput[] = [];
-  for (const num of phases) {
-    for (const output of await readAgentOutputs(store, ref, phaseDefinition(num))) {
-      found.push({ phase_num: num, agent_name: output.agent_name, chars: output.content.length });
+  for (const phase of phases) {
+    for (const output of await readAgentOutputs(store, ref, phase)) {
+      found.push({ phase_num: phase.num, agent_name: output.agent_name, chars: output.content.length });
     }
   }
   return found;
 }
 
-async function requestedChanges(store: Engine, ref: SessionRef, phaseNum: number): Promise<string[]> {
-  const rel = feedbackFile(ref, phaseDefinition(phaseNum));
+async function requestedChanges(store: Engine, ref: SessionRef, phase: PhaseDefinition): Promise<string[]> {
+  const rel = feedbackFile(ref, phase);
   const text = await store.read(rel);
   return text === undefined ? [] : parseUserFeedback(text, store.label(rel)).requested_changes;
 }

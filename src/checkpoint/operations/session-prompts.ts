@@ -1,6 +1,6 @@
 import type { Limits } from '../model/limits.js';
 import type { SessionRef } from '../model/paths.js';
-import { type PhaseDefinition, phaseDefinition } from '../model/phases.js';
+import type { PhaseDefinition } from '../model/phases.js';
 import { readAgentOutputs } from '../session/outputs.js';
 import type { SessionFiles } from '../session/session-files.js';
 import { sessionState } from '../session/session-view.js';
@@ -18,7 +18,12 @@ export async function resumePrompt(
   const state = sessionState((await files.load(ref)).manifest);
   const plan = await planResume(store, files, ref);
   const phases = [...new Set(plan.prior_outputs.map((output) => output.phase_num))];
-  const outputs = await outputsOf(store, ref, phases.map(phaseDefinition));
+  const { phases: sessionPhases } = await files.planOf(ref);
+  const outputs = await outputsOf(
+    store,
+    ref,
+    sessionPhases.filter((phase) => phases.includes(phase.num)),
+  );
   const before = [
     `You are resuming session "${ref.session_id}" of project "${ref.project_id}" (${state.workflow_type}, ${state.execution_mode} mode).`,
     `Session status: ${state.status}; completed phases: ${state.completed_phases.join(', ') || 'none'}; manifest revision ${state.revision}.`,

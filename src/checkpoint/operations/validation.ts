@@ -4,11 +4,11 @@ import { type ManifestRecord, parseManifest } from '../formats/manifest.js';
 import { parseUserFeedback } from '../formats/user-feedback.js';
 import { CheckpointError } from '../model/errors.js';
 import { checkpointFile, feedbackFile, manifestFile, phaseDir, type SessionRef } from '../model/paths.js';
-import { type ExecutionMode, type PhaseDefinition, phaseDefinition, phasesOfMode } from '../model/phases.js';
+import type { PhaseDefinition } from '../model/phases.js';
 import { inOrder, readAgentOutputFile } from '../session/outputs.js';
 import { applyReview, reviewOverride } from '../session/review-override.js';
 import type { SessionFiles } from '../session/session-files.js';
-import { buildManifest } from '../session/session-state.js';
+import { buildManifest, identityOf, planOfManifest } from '../session/session-state.js';
 import type { Engine } from '../store/engine.js';
 
 export interface ValidationReport {
@@ -79,17 +79,18 @@ export async function validateSession(
   if (stored === undefined)
     errors.push(`${store.label(rel)}: missing; load_session rebuilds it from the checkpoints`);
   const manifest = stored ?? undefined;
-  const mode: ExecutionMode = manifest?.execution_mode ?? (await files.recoverIdentity(ref)).execution_mode;
+  const plan = manifest ? planOfManifest(manifest) : (await files.recoverIdentity(ref)).plan;
   const phases: Record<string, ValidationReport> = {};
-  const nums = phasesOfMode(mode);
+  const nums = plan.phases.map((phase) => phase.num);
   const reports = await inOrder(
-    nums.map((num) => validatePhase(store, ref, phaseDefinition(num), manifest, { required: false })),
+    plan.phases.map((phase) => validatePhase(store, ref, phase, manifest, { required: false })),
   );
   for (const [i, num] of nums.entries()) phases[String(num)] = reports[i] as ValidationReport;
   if (manifest) {
-    const checkpoints = await files.readCheckpoints(ref, mode).catch(() => undefined);
+    const checkpoints = await files.readCheckpoints(ref, plan).catch(() => undefined);
     const derived =
-      checkpoints && buildManifest(manifest, checkpoints, manifest.revision, manifest.last_updated);
+      checkpoints &&
+      buildManifest(identityOf(manifest), checkpoints, manifest.revision, manifest.last_updated);
     if (derived && derived.status !== manifest.status) {
       warnings.push(
         `${store.label(rel)}: Status is ${manifest.status} but the checkpoints make it ${derived.status}`,

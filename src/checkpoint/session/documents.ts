@@ -4,7 +4,7 @@ import { encodedSize, sliceEnd } from '../model/budget.js';
 import { CheckpointError, isPlantedLink } from '../model/errors.js';
 import { agentNameProblem, identifierProblem } from '../model/identifiers.js';
 import { CHECKPOINT_FILE, FEEDBACK_FILE, MANIFEST_FILE, PROJECT_FILE, SESSIONS_DIR } from '../model/paths.js';
-import { phaseByDirectory } from '../model/phases.js';
+import { phaseOfDirectory } from '../model/phases.js';
 import type { Engine } from '../store/engine.js';
 
 /** The generated session report, offered beside the documents. */
@@ -25,7 +25,7 @@ export function documentKind(path: readonly string[]): DocumentKind | undefined 
   if (path.length === 2) return second === PROJECT_FILE ? 'project' : undefined;
   if (second !== SESSIONS_DIR || session === undefined || identifierProblem(session)) return undefined;
   if (path.length === 4) return third === MANIFEST_FILE ? 'manifest' : undefined;
-  if (path.length !== 5 || third === undefined || !phaseByDirectory(third) || file === undefined)
+  if (path.length !== 5 || third === undefined || !phaseOfDirectory(third) || file === undefined)
     return undefined;
   if (file === CHECKPOINT_FILE) return 'checkpoint';
   if (file === FEEDBACK_FILE) return 'feedback';
@@ -77,7 +77,7 @@ function mayHoldDocuments(path: readonly string[]): boolean {
   if (identifierProblem(path[0] ?? '')) return false;
   if (path.length === 2) return path[1] === SESSIONS_DIR;
   if (path.length === 3) return !identifierProblem(path[2] ?? '');
-  if (path.length === 4) return phaseByDirectory(path[3] ?? '') !== undefined;
+  if (path.length === 4) return phaseOfDirectory(path[3] ?? '') !== undefined;
   return path.length === 1;
 }
 
@@ -139,7 +139,7 @@ export function boundedDocument(path: readonly string[], text: string, budget: n
 
 function continuation(path: readonly string[], text: string, cut: number): string {
   const [project = '', , session = '', dir = '', file = ''] = path;
-  const phase = phaseByDirectory(dir);
+  const phase = phaseOfDirectory(dir);
   if (documentKind(path) === 'agent_output' && phase) {
     const { body = '' } = splitVerbatim(text, OUTPUT_HEADING);
     const offset = Math.max(0, cut - (text.length - body.length));

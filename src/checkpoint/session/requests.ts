@@ -89,6 +89,7 @@ export interface CreateProjectRequest {
   user_id: string;
   startup_idea: string;
   project_name?: string | undefined;
+  workflow_type?: WorkflowType | undefined;
   execution_mode?: ExecutionMode | undefined;
   project_id?: string | undefined;
 }
@@ -106,4 +107,12 @@ export interface ListProjectsRequest extends PageRequest {
 
 export interface ProjectRef {
   project_id: string;
+}
+
+export interface DefineWorkflowRequest {
+  workflow_type: string;
+  title?: string | undefined;
+  default_mode: string;
+  phases: Array<{ num: number; name: string; folder: string }>;
+  modes: Array<{ name: string; phases: number[] }>;
 }

@@ -4,10 +4,18 @@ import { parseProject } from '../formats/project.js';
 import { CheckpointError, isPlantedLink } from '../model/errors.js';
 import type { Clock } from '../model/limits.js';
 import { checkpointFile, manifestFile, projectFile, type SessionRef, sessionDir } from '../model/paths.js';
-import { type ExecutionMode, PHASES, phaseDefinition, phasesOfMode } from '../model/phases.js';
+import {
+  BUILT_IN_MODES,
+  BUILT_IN_WORKFLOW,
+  builtInPlan,
+  PHASES,
+  type PhaseDefinition,
+  phaseOfDirectory,
+  type SessionPlan,
+} from '../model/phases.js';
 import type { Engine, SessionLock } from '../store/engine.js';
 import { applyReview, reviewOverride } from './review-override.js';
-import { buildManifest, manifestAgrees, type SessionIdentity } from './session-state.js';
+import { buildManifest, identityOf, manifestAgrees, type SessionIdentity } from './session-state.js';
 
 /** Why a stored manifest is not a true view of its checkpoints. */
 export type ManifestProblem = 'missing' | 'unreadable' | 'disagrees';
@@ -49,40 +57,48 @@ export class SessionFiles {
   }
 
   /** A phase's checkpoint as it stands: a review edited by hand since it was written has the last word. */
-  async readCheckpoint(ref: SessionRef, phaseNum: number): Promise<CheckpointRecord | undefined> {
-    const checkpoint = await this.readCheckpointFile(ref, phaseNum);
+  async readCheckpoint(ref: SessionRef, phase: PhaseDefinition): Promise<CheckpointRecord | undefined> {
+    const checkpoint = await this.readCheckpointFile(ref, phase);
     if (checkpoint === undefined) return undefined;
-    const override = await reviewOverride(this.store, ref, phaseDefinition(phaseNum), checkpoint);
+    const override = await reviewOverride(this.store, ref, phase, checkpoint);
     return override ? applyReview(checkpoint, override) : checkpoint;
   }
 
   /** checkpoint.md as written. */
-  async readCheckpointFile(ref: SessionRef, phaseNum: number): Promise<CheckpointRecord | undefined> {
-    const rel = checkpointFile(ref, phaseDefinition(phaseNum));
+  async readCheckpointFile(ref: SessionRef, phase: PhaseDefinition): Promise<CheckpointRecord | undefined> {
+    const rel = checkpointFile(ref, phase);
     const checkpoint = await this.store.parsed.read(rel, parseCheckpoint);
     if (checkpoint === undefined) return undefined;
-    if (checkpoint.phase_num !== phaseNum) {
+    if (checkpoint.phase_num !== phase.num) {
       throw new CheckpointError(
         'CORRUPT_FILE',
-        `${this.store.label(rel)}: Phase Number is ${checkpoint.phase_num} but the file is in the directory of phase ${phaseNum}; fix the file by hand or restore it from history/`,
+        `${this.store.label(rel)}: Phase Number is ${checkpoint.phase_num} but the file is in the directory of phase ${phase.num}; fix the file by hand or restore it from history/`,
       );
     }
     return checkpoint;
   }
 
-  /** The checkpoints of the mode's phases (but `except`); CORRUPT_FILE for any that cannot be read. */
+  /** The checkpoints of the session's phases (but `except`); CORRUPT_FILE for any that cannot be read. */
   async readCheckpoints(
     ref: SessionRef,
-    mode: ExecutionMode,
+    plan: SessionPlan,
     except?: number,
   ): Promise<Map<number, CheckpointRecord>> {
-    const phases = phasesOfMode(mode).filter((num) => num !== except);
-    const records = await Promise.all(phases.map((num) => this.readCheckpoint(ref, num)));
+    const phases = plan.phases.filter((phase) => phase.num !== except);
+    const records = await Promise.all(phases.map((phase) => this.readCheckpoint(ref, phase)));
     const map = new Map<number, CheckpointRecord>();
     records.forEach((record, i) => {
-      if (record) map.set(phases[i] as number, record);
+      if (record) map.set((phases[i] as PhaseDefinition).num, record);
     });
     return map;
+  }
+
+  /** The session's phases: from its manifest, or, when that is lost, from what is on disk. */
+  async planOf(ref: SessionRef): Promise<SessionPlan> {
+    const stored = await this.readStoredManifest(ref);
+    if (stored) return identityOf(stored).plan;
+    await this.assertExists(ref);
+    return (await this.recoverIdentity(ref)).plan;
   }
 
   /**
@@ -114,8 +130,8 @@ export class SessionFiles {
   /** Rewrites the manifest from the checkpoints, one revision up. Call it holding the session lock. */
   async commit(ref: SessionRef, lock: SessionLock, identityHint?: SessionIdentity): Promise<SessionSnapshot> {
     const stored = await this.readStoredManifest(ref);
-    const identity = stored ?? identityHint ?? (await this.recoverIdentity(ref));
-    const checkpoints = await this.readCheckpoints(ref, identity.execution_mode);
+    const identity = stored ? identityOf(stored) : (identityHint ?? (await this.recoverIdentity(ref)));
+    const checkpoints = await this.readCheckpoints(ref, identity.plan);
     const manifest = buildManifest(
       identity,
       checkpoints,
@@ -128,8 +144,8 @@ export class SessionFiles {
 
   private async inspect(ref: SessionRef): Promise<Inspection> {
     const stored = await this.readManifestFile(ref);
-    const identity = typeof stored === 'string' ? await this.recoverIdentity(ref) : stored;
-    const checkpoints = await this.readCheckpoints(ref, identity.execution_mode);
+    const identity = typeof stored === 'string' ? await this.recoverIdentity(ref) : identityOf(stored);
+    const checkpoints = await this.readCheckpoints(ref, identity.plan);
     if (typeof stored === 'string') return { problem: stored };
     const derived = buildManifest(identity, checkpoints, stored.revision, stored.last_updated);
     if (!manifestAgrees(stored, derived)) return { problem: 'disagrees' };
@@ -148,25 +164,55 @@ export class SessionFiles {
     }
   }
 
-  /** Identity of a session whose manifest is lost: project.md, the phase directories, the directory's age. */
+  /**
+   * Identity of a session whose manifest is lost: project.md (user, workflow, mode), the phase folders
+   * on disk (which phases; for a user's workflow their names from their checkpoints), the folder's age.
+   */
   async recoverIdentity(ref: SessionRef): Promise<SessionIdentity> {
     const projectRel = projectFile(ref.project_id);
     const projectText = await this.store.read(projectRel);
     const project =
       projectText === undefined ? undefined : parseProject(projectText, this.store.label(projectRel));
-    const names = new Set((await this.store.list(sessionDir(ref))).map((entry) => entry.name));
-    const fullOnly = PHASES.filter((phase) => !phasesOfMode('mvp').includes(phase.num));
-    const mode: ExecutionMode = fullOnly.some((phase) => names.has(phase.dir))
-      ? 'full'
-      : (project?.execution_mode ?? 'mvp');
+    const folders = (await this.store.list(sessionDir(ref)))
+      .filter((entry) => entry.kind === 'directory')
+      .map((entry) => entry.name);
     const created = (await this.store.createdAt(sessionDir(ref))) ?? this.clock();
+    const workflow = project?.workflow_type ?? BUILT_IN_WORKFLOW;
     return {
       session_id: ref.session_id,
       project_id: ref.project_id,
       user_id: project?.user_id ?? 'unknown',
-      workflow_type: 'idea_validation',
-      execution_mode: mode,
       created: created.toISOString(),
+      plan:
+        workflow === BUILT_IN_WORKFLOW
+          ? builtInPlan(recoverBuiltInMode(folders, project?.execution_mode))
+          : await this.recoverPlan(ref, workflow, project?.execution_mode ?? 'unknown', folders),
     };
   }
+
+  private async recoverPlan(
+    ref: SessionRef,
+    workflowType: string,
+    mode: string,
+    folders: readonly string[],
+  ): Promise<SessionPlan> {
+    const phases: PhaseDefinition[] = [];
+    for (const dir of folders) {
+      const found = phaseOfDirectory(dir);
+      if (!found) continue;
+      const phase = { num: found.num, name: `Phase ${found.num}`, dir };
+      const checkpoint = await this.readCheckpointFile(ref, phase).catch(() => undefined);
+      phases.push({ ...phase, name: checkpoint?.phase_name ?? phase.name });
+    }
+    phases.sort((a, b) => a.num - b.num);
+    return { workflow_type: workflowType, execution_mode: mode, phases };
+  }
+}
+
+/** full when a folder only full has is there, else the project's mode (mvp by default). */
+function recoverBuiltInMode(folders: readonly string[], projectMode: string | undefined): string {
+  const mvp = BUILT_IN_MODES.mvp ?? [];
+  const fullOnly = PHASES.filter((phase) => !mvp.includes(phase.num));
+  if (fullOnly.some((phase) => folders.includes(phase.dir))) return 'full';
+  return projectMode !== undefined && Object.hasOwn(BUILT_IN_MODES, projectMode) ? projectMode : 'mvp';
 }

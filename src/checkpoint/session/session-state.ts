@@ -2,16 +2,42 @@ import { type CheckpointRecord, phaseMetrics } from '../formats/checkpoint.js';
 import type { ManifestRecord, PhaseRow } from '../formats/manifest.js';
 import { decimalNumber, decimalOf, sumDecimals } from '../model/decimal.js';
 import { CheckpointError } from '../model/errors.js';
-import { type ExecutionMode, phaseDefinition, phasesOfMode, type WorkflowType } from '../model/phases.js';
+import { BUILT_IN_WORKFLOW, PHASES, type PhaseDefinition, type SessionPlan } from '../model/phases.js';
 import { isPhaseDone } from '../model/vocabulary.js';
 
 export interface SessionIdentity {
   session_id: string;
   project_id: string;
   user_id: string;
-  workflow_type: WorkflowType;
-  execution_mode: ExecutionMode;
   created: string;
+  /** The session's phases, as they were when it began. */
+  plan: SessionPlan;
+}
+
+/** Who and what a stored manifest says the session is. */
+export function identityOf(manifest: ManifestRecord): SessionIdentity {
+  return {
+    session_id: manifest.session_id,
+    project_id: manifest.project_id,
+    user_id: manifest.user_id,
+    created: manifest.created,
+    plan: planOfManifest(manifest),
+  };
+}
+
+/** The phases a manifest lists: its rows, with their folders (the built-in ones where it writes none). */
+export function planOfManifest(manifest: ManifestRecord): SessionPlan {
+  const phases = manifest.phases.map((row): PhaseDefinition => {
+    const builtIn = PHASES.find((phase) => phase.num === row.phase_num);
+    const dir = row.dir ?? (manifest.workflow_type === BUILT_IN_WORKFLOW ? builtIn?.dir : undefined);
+    return { num: row.phase_num, name: row.name, dir: dir ?? `phase_${row.phase_num}` };
+  });
+  return {
+    workflow_type: manifest.workflow_type,
+    ...(manifest.workflow_revision === undefined ? {} : { workflow_revision: manifest.workflow_revision }),
+    execution_mode: manifest.execution_mode,
+    phases,
+  };
 }
 
 /** The manifest is a view: everything but identity, time and revision comes from the checkpoints. */
@@ -21,11 +47,14 @@ export function buildManifest(
   revision: number,
   now: string,
 ): ManifestRecord {
-  const phases = phasesOfMode(identity.execution_mode).map((num): PhaseRow => {
-    const checkpoint = checkpoints.get(num);
+  const { plan } = identity;
+  const builtIn = plan.workflow_type === BUILT_IN_WORKFLOW;
+  const phases = plan.phases.map((phase): PhaseRow => {
+    const checkpoint = checkpoints.get(phase.num);
     const row: PhaseRow = {
-      phase_num: num,
-      name: phaseDefinition(num).name,
+      phase_num: phase.num,
+      name: phase.name,
+      ...(builtIn ? {} : { dir: phase.dir }),
       status: checkpoint?.status ?? 'pending',
     };
     if (checkpoint?.started !== undefined) row.started = checkpoint.started;
@@ -34,14 +63,15 @@ export function buildManifest(
     return row;
   });
   const done = phases.every((row) => isPhaseDone(row.status));
-  const latest = latestCheckpoint(checkpoints, identity.execution_mode);
-  const metrics = sessionMetrics(checkpoints, identity.execution_mode);
+  const latest = latestCheckpoint(checkpoints, plan);
+  const metrics = sessionMetrics(checkpoints, plan);
   return {
     session_id: identity.session_id,
     project_id: identity.project_id,
     user_id: identity.user_id,
-    workflow_type: identity.workflow_type,
-    execution_mode: identity.execution_mode,
+    workflow_type: plan.workflow_type,
+    ...(plan.workflow_revision === undefined ? {} : { workflow_revision: plan.workflow_revision }),
+    execution_mode: plan.execution_mode,
     created: identity.created,
     last_updated: now,
     status: done ? 'completed' : 'in_progress',
@@ -50,7 +80,7 @@ export function buildManifest(
     current_phase: latest
       ? {
           phase: latest.phase_num,
-          name: phaseDefinition(latest.phase_num).name,
+          name: plan.phases.find((phase) => phase.num === latest.phase_num)?.name ?? latest.phase_name,
           status: latest.status,
           can_resume: !done,
         }
@@ -62,12 +92,12 @@ export function buildManifest(
 /** The session's sums over the phases of its mode, in exact decimal arithmetic. */
 export function sessionMetrics(
   checkpoints: ReadonlyMap<number, CheckpointRecord>,
-  mode: ExecutionMode,
+  plan: SessionPlan,
 ): ManifestRecord['metrics'] {
   const durations: string[] = [];
   const costs: string[] = [];
   let tokens = 0;
-  for (const num of phasesOfMode(mode)) {
+  for (const { num } of plan.phases) {
     const checkpoint = checkpoints.get(num);
     if (!checkpoint) continue;
     const phase = phaseMetrics(checkpoint.agents);
@@ -101,10 +131,10 @@ export function assertMetricsFit(metrics: ManifestRecord['metrics']): void {
 /** The phase checkpointed last, by its Updated time; a later phase wins a tie. */
 function latestCheckpoint(
   checkpoints: ReadonlyMap<number, CheckpointRecord>,
-  mode: ExecutionMode,
+  plan: SessionPlan,
 ): CheckpointRecord | undefined {
   let latest: CheckpointRecord | undefined;
-  for (const num of phasesOfMode(mode)) {
+  for (const { num } of plan.phases) {
     const checkpoint = checkpoints.get(num);
     if (!checkpoint) continue;
     if (!latest || Date.parse(checkpoint.updated) >= Date.parse(latest.updated)) latest = checkpoint;

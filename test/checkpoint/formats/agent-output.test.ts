@@ -23,6 +23,7 @@ const FILE = 'p/sessions/s/phase_1_concept/concept_expansion.md';
 const output: AgentOutputRecord = {
   agent_name: 'concept_expansion',
   phase_num: 1,
+  phase_name: 'Concept Expansion',
   executed: '2024-11-24T10:02:00.000Z',
   duration: 118.25,
   status: 'completed',
@@ -37,6 +38,7 @@ const output: AgentOutputRecord = {
 const failed: AgentOutputRecord = {
   agent_name: 'fact_checker',
   phase_num: 2,
+  phase_name: 'Market Research',
   executed: '2024-11-24T10:05:00.000Z',
   status: 'failed',
   tools_used: [],
@@ -189,7 +191,7 @@ describe('{agent_name}.md', () => {
       '- Phase: Concept Expansion',
     );
     expect(thrown(() => parseAgentOutput(text, FILE)).message).toContain(
-      'concept_expansion.md:6: "Phase" is "Concept Expansion", expected "{n} - {Phase Name}" with n from 1 to 7',
+      'concept_expansion.md:6: "Phase" is "Concept Expansion", expected "{n} - {Phase Name}" with n from 1 to 99',
     );
   });
 

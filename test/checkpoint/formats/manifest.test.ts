@@ -203,10 +203,10 @@ describe('session_manifest.md', () => {
     );
   });
 
-  it('rejects a current phase above 7 as CORRUPT_FILE', () => {
-    const text = withLine(renderManifest(manifest), '- Phase: 2', '- Phase: 8');
+  it('rejects a current phase above 99 as CORRUPT_FILE', () => {
+    const text = withLine(renderManifest(manifest), '- Phase: 2', '- Phase: 100');
     expect(thrown(() => parseManifest(text, FILE)).message).toContain(
-      'session_manifest.md:27: "Phase" is "8", expected a phase number from 0 to 7',
+      'session_manifest.md:27: "Phase" is "100", expected a phase number from 0 to 99',
     );
   });
 

@@ -1,0 +1,104 @@
+import { parseWorkflow, renderWorkflow } from '../formats/workflow.js';
+import { CheckpointError } from '../model/errors.js';
+import { identifierProblem } from '../model/identifiers.js';
+import { WORKFLOWS_DIR, workflowFile } from '../model/paths.js';
+import { BUILT_IN_WORKFLOW } from '../model/phases.js';
+import { IDEA_VALIDATION, type WorkflowDefinition, workflowProblem } from '../model/workflows.js';
+import type { Engine, SessionLock } from '../store/engine.js';
+
+/**
+ * The workflows a session can run: the built-in idea_validation, and the user's, each a document
+ * `workflows/{workflow_type}.md` kept like every other (atomic writes, history). A document that
+ * cannot be understood is CORRUPT_FILE at its line, for that workflow only.
+ */
+export class WorkflowRegistry {
+  constructor(private readonly store: Engine) {}
+
+  /** The current definition; NOT_FOUND naming list_workflows when there is none. */
+  async get(workflowType: string): Promise<WorkflowDefinition> {
+    if (workflowType === BUILT_IN_WORKFLOW) return IDEA_VALIDATION;
+    const problem = identifierProblem(workflowType);
+    if (problem)
+      throw new CheckpointError(
+        'INVALID_ARGUMENT',
+        `workflow_type ${JSON.stringify(workflowType)} ${problem}`,
+      );
+    const rel = workflowFile(workflowType);
+    const text = await this.store.read(rel);
+    if (text === undefined) {
+      throw new CheckpointError(
+        'NOT_FOUND',
+        `workflow "${workflowType}" not found; call list_workflows for the workflows there are, or define_workflow to make it`,
+      );
+    }
+    return this.parse(text, this.store.label(rel), workflowType);
+  }
+
+  /** Every workflow type there is: the built-in one first, then the user's in name order. */
+  async types(): Promise<string[]> {
+    const names = (await this.store.list([WORKFLOWS_DIR]))
+      .filter((entry) => entry.kind === 'file' && entry.name.endsWith('.md'))
+      .map((entry) => entry.name.slice(0, -3))
+      .filter((name) => identifierProblem(name) === undefined && name !== BUILT_IN_WORKFLOW)
+      .sort();
+    return [BUILT_IN_WORKFLOW, ...names];
+  }
+
+  /** Writes a definition as its document (the one it replaces goes to history/). */
+  async save(definition: WorkflowDefinition, lock: SessionLock): Promise<void> {
+    await this.store.ensureDirectory([WORKFLOWS_DIR]);
+    await this.store.write(workflowFile(definition.workflow_type), renderWorkflow(definition), {
+      keepHistory: true,
+      lock,
+    });
+  }
+
+  private parse(text: string, label: string, workflowType: string): WorkflowDefinition {
+    let definition: WorkflowDefinition;
+    try {
+      definition = parseWorkflow(text, label);
+    } catch (error) {
+      // The format's advice speaks of a phase's history/; a workflow's versions are in workflows/history/.
+      if (!(error instanceof CheckpointError)) throw error;
+      throw new CheckpointError(
+        'CORRUPT_FILE',
+        `${error.message.split('; fix the file by hand')[0]}${ADVICE}`,
+      );
+    }
+    const lines = text.split('\n');
+    if (definition.workflow_type !== workflowType) {
+      throw corruptAt(
+        label,
+        lineOf(lines, /workflow type/i),
+        `Workflow Type is ${definition.workflow_type} but the file is ${workflowType}.md`,
+      );
+    }
+    const problem = workflowProblem(definition);
+    if (problem) {
+      const line = problem.at ? rowLine(lines, problem.at.table, problem.at.index) : 1;
+      throw corruptAt(label, line, problem.message);
+    }
+    return definition;
+  }
+}
+
+const ADVICE = '; fix the file by hand, restore it from workflows/history/, or call define_workflow';
+
+function corruptAt(label: string, line: number, problem: string): CheckpointError {
+  return new CheckpointError('CORRUPT_FILE', `${label}:${line}: ${problem}${ADVICE}`);
+}
+
+/** The line of row `index` of a section's table (after its header and rule). */
+function rowLine(lines: readonly string[], table: 'phases' | 'modes', index: number): number {
+  const heading = lines.findIndex((line) => line.trim().toLowerCase() === `## ${table}`);
+  let seen = -2;
+  for (let i = heading + 1; heading >= 0 && i < lines.length; i++) {
+    if (!lines[i]?.trim().startsWith('|')) continue;
+    if (seen++ === index) return i + 1;
+  }
+  return heading + 1;
+}
+
+function lineOf(lines: readonly string[], pattern: RegExp): number {
+  return lines.findIndex((line) => pattern.test(line)) + 1;
+}

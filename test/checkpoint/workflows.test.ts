@@ -1,0 +1,285 @@
+import { describe, expect, it } from 'vitest';
+import { WorkflowManager } from '../../src/checkpoint/workflow-manager.js';
+import { type Managers, managers, steppingClock } from '../helpers/base-dir.js';
+import { editDocument, isStored, makeFolder, readDocument } from '../helpers/engine.js';
+import { rejected } from '../helpers/errors.js';
+
+const CODE_REVIEW = {
+  workflow_type: 'code_review',
+  title: 'Code review',
+  default_mode: 'quick',
+  phases: [
+    { num: 1, name: 'Read the change', folder: 'read' },
+    { num: 2, name: 'Deep review', folder: 'deep_review' },
+    { num: 3, name: 'Verdict', folder: 'verdict' },
+  ],
+  modes: [
+    { name: 'quick', phases: [1, 3] },
+    { name: 'deep', phases: [1, 2, 3] },
+  ],
+};
+const REF = { project_id: 'repo', session_id: 'pr-1' };
+
+async function setup(): Promise<Managers & { workflows: WorkflowManager }> {
+  const m = await managers({ clock: steppingClock() });
+  return { ...m, workflows: new WorkflowManager(m.store, m.checkpoints.workflows) };
+}
+
+describe('workflows of your own', () => {
+  it('define_workflow writes workflows/{type}.md as revision 1; defining it again the same changes nothing', async () => {
+    const m = await setup();
+    expect(await m.workflows.define(CODE_REVIEW)).toEqual({ workflow_type: 'code_review', revision: 1 });
+    expect(await m.workflows.define(CODE_REVIEW)).toEqual({ workflow_type: 'code_review', revision: 1 });
+    const text = await readDocument(m, 'workflows', 'code_review.md');
+    expect(text).toContain('- Revision: 1');
+    expect(text).toContain('| quick | 1, 3    |');
+    expect(await m.workflows.define({ ...CODE_REVIEW, title: 'Code review, v2' })).toEqual({
+      workflow_type: 'code_review',
+      revision: 2,
+    });
+    expect(await readDocument(m, 'workflows', 'history', 'code_review.v1.md')).toBe(text);
+  });
+
+  it('list_workflows has the built-in workflow first, then the user’s; get_workflow reads one', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    expect(await m.workflows.list()).toEqual({
+      workflows: [
+        {
+          workflow_type: 'idea_validation',
+          title: 'Startup idea validation',
+          revision: 1,
+          modes: ['mvp', 'full'],
+        },
+        { workflow_type: 'code_review', title: 'Code review', revision: 1, modes: ['quick', 'deep'] },
+      ],
+    });
+    expect(await m.workflows.get('code_review')).toEqual({ ...CODE_REVIEW, revision: 1 });
+    expect((await m.workflows.get('idea_validation')).modes).toEqual([
+      { name: 'mvp', phases: [1, 2, 3, 6, 7] },
+      { name: 'full', phases: [1, 2, 3, 4, 5, 6, 7] },
+    ]);
+  });
+
+  it('a session of the workflow gets its mode’s folders and keeps them in its manifest', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    expect(await m.checkpoints.createSession({ ...REF, user_id: 'u', workflow_type: 'code_review' })).toEqual(
+      {
+        project_id: 'repo',
+        session_id: 'pr-1',
+        execution_mode: 'quick',
+        phases: [1, 3],
+        path: 'repo/sessions/pr-1',
+      },
+    );
+    const manifest = await readDocument(m, 'repo', 'sessions', 'pr-1', 'session_manifest.md');
+    expect(manifest).toContain(
+      '- Workflow Type: code_review\n- Workflow Revision: 1\n- Execution Mode: quick',
+    );
+    expect(manifest).toContain('| 1     | Read the change | phase_1_read    | pending |');
+    expect(manifest).toContain('| 3     | Verdict         | phase_3_verdict | pending |');
+    expect(await readDocument(m, 'repo', 'project.md')).toContain(
+      '- User ID: u\n- Workflow Type: code_review\n- Execution Mode: quick',
+    );
+    await expect(
+      m.checkpoints.saveAgentOutput({ ...REF, phase_num: 2, agent_name: 'a', output_content: 'x' }),
+    ).rejects.toMatchObject({
+      code: 'PHASE_NOT_IN_MODE',
+      message: expect.stringContaining('its phases are 1, 3'),
+    });
+    await m.checkpoints.saveAgentOutput({
+      ...REF,
+      phase_num: 3,
+      agent_name: 'judge',
+      output_content: 'LGTM',
+    });
+    expect(await readDocument(m, 'repo', 'sessions', 'pr-1', 'phase_3_verdict', 'judge.md')).toContain(
+      '- Phase: 3 - Verdict',
+    );
+  });
+
+  it('a workflow edited by hand changes new sessions only: a running one keeps its phases and files', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    await m.checkpoints.createSession({
+      ...REF,
+      user_id: 'u',
+      workflow_type: 'code_review',
+      execution_mode: 'deep',
+    });
+    const file = ['workflows', 'code_review.md'];
+    const edited = (await readDocument(m, ...file))
+      .replace('Deep review', 'Security review')
+      .replace('| deep  | 1, 2, 3 |', '| deep  | 1, 2, 3 |\n| late  | 3       |');
+    await editDocument(m, file, edited);
+    expect((await m.workflows.list()).workflows[1]?.modes).toEqual(['quick', 'deep', 'late']);
+    await m.checkpoints.saveCheckpoint({ ...REF, phase_num: 2, status: 'completed', agents: [] });
+    const state = await m.checkpoints.loadSession(REF);
+    expect(state.phase_statuses).toEqual({ '1': 'pending', '2': 'completed', '3': 'pending' });
+    expect(
+      await readDocument(m, 'repo', 'sessions', 'pr-1', 'phase_2_deep_review', 'checkpoint.md'),
+    ).toContain('- Phase Name: Deep review');
+    const fresh = await m.checkpoints.createSession({
+      project_id: 'repo',
+      session_id: 'pr-2',
+      user_id: 'u',
+      workflow_type: 'code_review',
+      execution_mode: 'late',
+    });
+    expect(fresh.phases).toEqual([3]);
+    await m.checkpoints.createSession({
+      project_id: 'repo',
+      session_id: 'pr-3',
+      user_id: 'u',
+      workflow_type: 'code_review',
+      execution_mode: 'deep',
+    });
+    expect(await readDocument(m, 'repo', 'sessions', 'pr-3', 'session_manifest.md')).toContain(
+      'Security review',
+    );
+  });
+
+  it('a malformed workflow document is CORRUPT_FILE naming its line, for that workflow only', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    await m.workflows.define({ ...CODE_REVIEW, workflow_type: 'other' });
+    const file = ['workflows', 'code_review.md'];
+    await editDocument(
+      m,
+      file,
+      (await readDocument(m, ...file)).replace('| 3     | Verdict', '| 1     | Verdict'),
+    );
+    const error = await rejected(m.workflows.get('code_review'));
+    expect(error).toMatchObject({ code: 'CORRUPT_FILE' });
+    expect(error.message).toMatch(
+      /^workflows\/code_review\.md:16: phases\[2\]\.num 1 repeats another phase's number/,
+    );
+    await expect(
+      m.checkpoints.createSession({ ...REF, user_id: 'u', workflow_type: 'code_review' }),
+    ).rejects.toMatchObject({ code: 'CORRUPT_FILE' });
+    const listed = await m.workflows.list();
+    expect(listed.workflows.map((w) => [w.workflow_type, w.problem === undefined])).toEqual([
+      ['idea_validation', true],
+      ['code_review', false],
+      ['other', true],
+    ]);
+    await m.checkpoints.createSession({ ...REF, user_id: 'u', workflow_type: 'other' });
+    expect((await m.checkpoints.loadSession(REF)).workflow_type).toBe('other');
+  });
+
+  it('refuses bad definitions with a clear error and writes nothing', async () => {
+    const m = await setup();
+    const bad: Array<[Partial<typeof CODE_REVIEW> & Record<string, unknown>, RegExp]> = [
+      [
+        { phases: [...CODE_REVIEW.phases, { num: 2, name: 'Again', folder: 'again' }] },
+        /phases\[3\]\.num 2 repeats/,
+      ],
+      [
+        { phases: [...CODE_REVIEW.phases, { num: 4, name: 'Again', folder: 'read' }] },
+        /phases\[3\]\.folder "read" repeats/,
+      ],
+      [{ modes: [{ name: 'quick', phases: [1, 5] }] }, /modes\[0\]\.phases\[1\] 5 is no phase/],
+      [{ phases: [] }, /phases is empty/],
+      [
+        { phases: [{ num: 1, name: 'Read', folder: 'Read-Me' }] },
+        /folder "Read-Me" must be 1 to 40 characters of a-z 0-9 _/,
+      ],
+      [{ phases: [{ num: 1, name: 'two\nlines', folder: 'read' }] }, /name must be one line/],
+      [{ default_mode: 'slow' }, /default_mode "slow" is not one of its modes/],
+      [{ workflow_type: '../x' }, /workflow_type "..\/x" must be/],
+    ];
+    for (const [change, message] of bad) {
+      await expect(
+        m.workflows.define({ ...CODE_REVIEW, ...change }),
+        JSON.stringify(change),
+      ).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(message),
+      });
+    }
+    // A count over its limit, as for agents.
+    await expect(
+      m.workflows.define({
+        ...CODE_REVIEW,
+        phases: Array.from({ length: 51 }, (_, i) => ({ num: i + 1, name: `P${i}`, folder: `f${i}` })),
+        modes: [{ name: 'quick', phases: [1] }],
+      }),
+    ).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+      message: expect.stringMatching(/51 phases, over the limit of 50/),
+    });
+    for (const builtIn of ['idea_validation', 'IDEA_VALIDATION']) {
+      await expect(m.workflows.define({ ...CODE_REVIEW, workflow_type: builtIn })).rejects.toMatchObject({
+        code: 'CONFLICT',
+        message: expect.stringContaining('idea_validation is built in'),
+      });
+    }
+    expect(await isStored(m, 'workflows', 'code_review.md')).toBe(false);
+  });
+
+  it('refuses a type that differs from a defined one only in letter case (one file on macOS and Windows)', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    const before = await readDocument(m, 'workflows', 'code_review.md');
+    await expect(
+      m.workflows.define({ ...CODE_REVIEW, workflow_type: 'Code_Review', title: 'Other' }),
+    ).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('use workflow_type "code_review" to update it'),
+    });
+    expect(await readDocument(m, 'workflows', 'code_review.md')).toBe(before);
+    expect((await m.workflows.list()).workflows.map((w) => w.workflow_type)).toEqual([
+      'idea_validation',
+      'code_review',
+    ]);
+  });
+
+  it('workflows is a reserved project id, and a base that already holds such a project refuses define_workflow', async () => {
+    const m = await setup();
+    await expect(
+      m.checkpoints.createSession({ project_id: 'workflows', session_id: 's', user_id: 'u' }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('reserved') });
+    await expect(
+      m.projects.createProject({ user_id: 'u', startup_idea: 'x', project_id: 'Workflows' }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await makeFolder(m, 'workflows');
+    await editDocument(m, ['workflows', 'project.md'], '# Project: old\n');
+    await expect(m.workflows.define(CODE_REVIEW)).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('a project named "workflows"'),
+    });
+  });
+
+  it('create_session names list_workflows for an unknown workflow, and the workflow’s modes for an unknown mode', async () => {
+    const m = await setup();
+    await expect(
+      m.checkpoints.createSession({ ...REF, user_id: 'u', workflow_type: 'nope' }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('list_workflows') });
+    await m.workflows.define(CODE_REVIEW);
+    await expect(
+      m.checkpoints.createSession({
+        ...REF,
+        user_id: 'u',
+        workflow_type: 'code_review',
+        execution_mode: 'mvp',
+      }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('its modes are quick, deep'),
+    });
+  });
+
+  it('an idea_validation session beside them writes exactly what it always did', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    await m.checkpoints.createSession({ project_id: 'idea', session_id: 's', user_id: 'u' });
+    const manifest = await readDocument(m, 'idea', 'sessions', 's', 'session_manifest.md');
+    expect(manifest).not.toContain('Workflow Revision');
+    expect(manifest).not.toContain('Folder');
+    expect(manifest).toContain('| 1     | Concept Expansion | pending |');
+    expect(await readDocument(m, 'idea', 'project.md')).not.toContain('Workflow Type');
+  });
+});
