@@ -3,7 +3,7 @@
 // Node 22+, so it is installed on first use into .tools/ (outside the project's dependencies, so that
 // `npm install` stays quiet on Node 20) and run under Node 24 from there.
 //
-//   npm run mutate                                       the whole run; report in reports/mutation/
+//   npm run mutate                                       the whole run; report in coverage/mutation/
 //   npm run mutate -- --mutate src/checkpoint/model/paging.ts    one file (any Stryker option passes on)
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
