@@ -65,8 +65,66 @@ export function renderDocument(
   verbatim?: { heading: string; body: string },
 ): string {
   const nodes = verbatim ? [...head, heading(2, verbatim.heading)] : [...head];
-  const text = serialize({ type: 'root', children: nodes });
+  const text = plainMarkdown(nodes) ?? serialize({ type: 'root', children: nodes });
   return verbatim ? `${text}\n${verbatim.body}` : text;
+}
+
+/**
+ * Text the serialiser writes exactly as it is, in a heading or a tight list item: letters, digits,
+ * `. : -`, `_` between letters or digits, and single spaces between them, starting with a letter or digit but not
+ * with digits and a dot (an ordered list's marker), without `w.` (the GFM parser links `www.`). test/checkpoint/formats/plain-markdown.test.ts holds plainMarkdown to serialize's
+ * output over this whole alphabet.
+ */
+const PLAIN =
+  /^(?![\s\S]*[Ww]\.)(?!\d+\.)[A-Za-z0-9](?:[A-Za-z0-9.:-]|(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])| (?=[A-Za-z0-9_.:-]))*$/;
+
+/**
+ * The document as the serialiser would write it, when it is only headings and tight bullet lists of
+ * plain text (an agent output's or a review's head): the same bytes without the general mdast walk,
+ * which is most of a save's CPU. Undefined for anything else, which the serialiser then writes.
+ */
+export function plainMarkdown(nodes: readonly RootContent[]): string | undefined {
+  const blocks: string[] = [];
+  let previous: RootContent['type'] | undefined;
+  for (const node of nodes) {
+    // Two lists in a row: the serialiser changes the second one's bullet, so they stay two.
+    if (node.type === 'list' && previous === 'list') return undefined;
+    previous = node.type;
+    if (node.type === 'heading') {
+      const text = onlyText(node.children);
+      if (text === undefined) return undefined;
+      blocks.push(`${'#'.repeat(node.depth)} ${text}`);
+    } else if (node.type === 'list' && !node.ordered && !node.spread && node.children.length > 0) {
+      const lines: string[] = [];
+      for (const item of node.children) {
+        const paragraph = item.children[0];
+        if (
+          item.spread ||
+          item.checked != null ||
+          item.children.length !== 1 ||
+          paragraph?.type !== 'paragraph'
+        )
+          return undefined;
+        const text = onlyText(paragraph.children);
+        if (text === undefined) return undefined;
+        lines.push(`- ${text}`);
+      }
+      blocks.push(lines.join('\n'));
+    } else {
+      return undefined;
+    }
+  }
+  return blocks.length > 0 ? `${blocks.join('\n\n')}\n` : undefined;
+}
+
+function onlyText(children: readonly Nodes[]): string | undefined {
+  const [only] = children;
+  return children.length === 1 && only?.type === 'text' && PLAIN.test(only.value) ? only.value : undefined;
+}
+
+/** What the serialiser writes for `nodes`, always through mdast (plainMarkdown's reference). */
+export function serializeNodes(nodes: readonly RootContent[]): string {
+  return serialize({ type: 'root', children: [...nodes] });
 }
 
 // One instance for every call: the serializer compiles each unsafe pattern once and keeps it on the pattern.

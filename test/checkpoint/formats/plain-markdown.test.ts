@@ -1,0 +1,120 @@
+import fc from 'fast-check';
+import type { RootContent } from 'mdast';
+import { describe, expect, it } from 'vitest';
+import { renderAgentOutput } from '../../../src/checkpoint/formats/agent-output.js';
+import {
+  bulletList,
+  heading,
+  keyValueList,
+  plainMarkdown,
+  serializeNodes,
+  table,
+} from '../../../src/checkpoint/formats/markdown.js';
+import { renderUserFeedback } from '../../../src/checkpoint/formats/user-feedback.js';
+
+/**
+ * plainMarkdown writes headings and tight lists without the mdast serialiser, for the text it would
+ * write unchanged. Wherever it answers, its answer must be the serialiser's, byte for byte: over an
+ * alphabet of every character its rule lets through and the ones next to them that the serialiser
+ * escapes in some places (a `w` before a dot, spaces, a leading dot or dash, digits before a dot).
+ */
+const RULE = ['a', 'w', 'W', 'Z', '0', '1', '9', ' ', '_', '.', ':', '-'];
+const BEYOND = ['#', '*', '[', '/', '@', '|', '<', '\\'];
+const chars = (alphabet: string[]) =>
+  fc.array(fc.constantFrom(...alphabet), { maxLength: 12 }).map((list) => list.join(''));
+// Mostly texts over the rule's own characters, where the two must agree; some with others, which it refuses.
+const text = fc.oneof(
+  { arbitrary: chars(RULE), weight: 19 },
+  { arbitrary: chars([...RULE, ...BEYOND]), weight: 1 },
+);
+const block: fc.Arbitrary<RootContent> = fc.oneof(
+  fc
+    .tuple(fc.constantFrom(1, 2, 3) as fc.Arbitrary<1 | 2 | 3>, text)
+    .map(([depth, value]) => heading(depth, value)),
+  fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 4 }).map((entries) => keyValueList(entries)),
+  fc.array(text, { minLength: 1, maxLength: 4 }).map((lines) => bulletList(lines)),
+);
+
+describe('plainMarkdown', () => {
+  it('writes exactly what the serialiser writes, wherever it answers', () => {
+    let answered = 0;
+    fc.assert(
+      fc.property(fc.array(block, { minLength: 1, maxLength: 4 }), (nodes) => {
+        const plain = plainMarkdown(nodes);
+        if (plain === undefined) return;
+        answered++;
+        expect(plain).toBe(serializeNodes(nodes));
+      }),
+      { numRuns: 10_000 },
+    );
+    // The property is not vacuous: many documents take the fast path.
+    expect(answered).toBeGreaterThan(300);
+  });
+
+  it('writes one text as the serialiser does, as a heading and as a list item, for every short text of the rule', () => {
+    let answered = 0;
+    fc.assert(
+      fc.property(chars(RULE), (value) => {
+        for (const nodes of [[heading(2, value)], [bulletList([value])], [keyValueList([['Key', value]])]]) {
+          const plain = plainMarkdown(nodes);
+          if (plain === undefined) continue;
+          answered++;
+          expect(plain).toBe(serializeNodes(nodes));
+        }
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(answered).toBeGreaterThan(5_000);
+  });
+
+  it('answers for single values made of the whole rule, and leaves the rest to the serialiser', () => {
+    const samples = [
+      'Agent: writer_2.v1',
+      'Executed: 2024-11-24T10:00:00.000Z',
+      'Phase: 1 - Concept Expansion',
+      'Duration: 67.5s',
+      'Duration: -',
+      'Content SHA-256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+    ];
+    for (const value of samples) {
+      const nodes = [heading(2, 'Metadata'), bulletList([value])];
+      expect(plainMarkdown(nodes), value).toBe(serializeNodes(nodes));
+    }
+    for (const value of ['www.example', 'a  b', ' a', 'a ', '[x]', 'a|b', 'http://x', '#', '*a*', '']) {
+      expect(plainMarkdown([bulletList([value])]), JSON.stringify(value)).toBeUndefined();
+    }
+    expect(plainMarkdown([table(['A'], [['1']])])).toBeUndefined();
+  });
+
+  it('takes the fast path for a typical agent output and review, with the bytes the serialiser gives', () => {
+    const output = {
+      agent_name: 'market_analyst',
+      phase_num: 2,
+      phase_name: 'Market Research',
+      executed: '2024-11-24T10:00:00.000Z',
+      duration: 67.5,
+      status: 'completed' as const,
+      model: 'claude-sonnet-4',
+      input_tokens: 1200,
+      output_tokens: 800,
+      tools_used: [],
+      sha256: 'ab'.repeat(32),
+      content: '# Findings\n\n- one\n',
+    };
+    const text = renderAgentOutput(output);
+    const head = text.slice(0, text.indexOf('## Output'));
+    expect(head).toMatch(/^# Agent Output: market_analyst\n\n## Metadata\n\n- Agent: market_analyst\n/);
+    expect(text.endsWith('## Output\n\n# Findings\n\n- one\n')).toBe(true);
+    const feedback = renderUserFeedback({
+      phase_name: 'Market Research',
+      reviewed: true,
+      approved: true,
+      timestamp: '2024-11-24T10:05:00.000Z',
+      requested_changes: [],
+      action: 'approved',
+      retry_count: 0,
+      comments: 'Fine.',
+    });
+    expect(feedback).toContain('## User Comments\n\nFine.');
+  });
+});
