@@ -71,9 +71,10 @@ export function renderDocument(
 
 /**
  * Text the serialiser writes exactly as it is, in a heading or a tight list item: letters, digits,
- * `. : -`, `_` between letters or digits, and single spaces between them, starting with a letter or digit but not
- * with digits and a dot (an ordered list's marker), without `w.` (the GFM parser links `www.`). test/checkpoint/formats/plain-markdown.test.ts holds plainMarkdown to serialize's
- * output over this whole alphabet.
+ * `. : -`, `_` between letters or digits, and single spaces between them; starting with a letter or
+ * digit, but not with digits and a dot (an ordered list's marker); no `w.` (the GFM parser links
+ * `www.`). test/checkpoint/formats/plain-markdown.test.ts holds plainMarkdown to the serialiser's
+ * output over this alphabet and the characters next to it.
  */
 const PLAIN =
   /^(?![\s\S]*[Ww]\.)(?!\d+\.)[A-Za-z0-9](?:[A-Za-z0-9.:-]|(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])| (?=[A-Za-z0-9_.:-]))*$/;
@@ -81,7 +82,7 @@ const PLAIN =
 /**
  * The document as the serialiser would write it, when it is only headings and tight bullet lists of
  * plain text (an agent output's or a review's head): the same bytes without the general mdast walk,
- * which is most of a save's CPU. Undefined for anything else, which the serialiser then writes.
+ * the largest part of a save's CPU. Undefined for anything else, which the serialiser then writes.
  */
 export function plainMarkdown(nodes: readonly RootContent[]): string | undefined {
   const blocks: string[] = [];
