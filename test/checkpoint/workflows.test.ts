@@ -3,21 +3,8 @@ import { WorkflowManager } from '../../src/checkpoint/workflow-manager.js';
 import { type Managers, managers, steppingClock } from '../helpers/base-dir.js';
 import { editDocument, isStored, makeFolder, readDocument } from '../helpers/engine.js';
 import { rejected } from '../helpers/errors.js';
+import { CODE_REVIEW } from '../helpers/workflows.js';
 
-const CODE_REVIEW = {
-  workflow_type: 'code_review',
-  title: 'Code review',
-  default_mode: 'quick',
-  phases: [
-    { num: 1, name: 'Read the change', folder: 'read' },
-    { num: 2, name: 'Deep review', folder: 'deep_review' },
-    { num: 3, name: 'Verdict', folder: 'verdict' },
-  ],
-  modes: [
-    { name: 'quick', phases: [1, 3] },
-    { name: 'deep', phases: [1, 2, 3] },
-  ],
-};
 const REF = { project_id: 'repo', session_id: 'pr-1' };
 
 async function setup(): Promise<Managers & { workflows: WorkflowManager }> {

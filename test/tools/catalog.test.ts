@@ -8,6 +8,7 @@ import { createServer } from '../../src/server.js';
 import type { ToolSet } from '../../src/tools/catalog.js';
 import { managers, tempDir } from '../helpers/base-dir.js';
 import { connectedClient, SERVER_ENTRY, silentLogger, spawnedClient } from '../helpers/client.js';
+import { CODE_REVIEW } from '../helpers/workflows.js';
 
 /** The seed's operations plus resume_session: what `--tools core` offers. */
 const CORE = [
@@ -293,20 +294,8 @@ describe('structured results against the listed output schemas', () => {
     await call('resume_session', ref);
     await call('archive_project', { project_id });
     await call('get_project', { project_id });
-    await call('define_workflow', {
-      workflow_type: 'code_review',
-      title: 'Code review',
-      default_mode: 'quick',
-      phases: [
-        { num: 1, name: 'Read', folder: 'read' },
-        { num: 2, name: 'Test', folder: 'test' },
-        { num: 3, name: 'Verdict', folder: 'verdict' },
-      ],
-      modes: [
-        { name: 'quick', phases: [1, 3] },
-        { name: 'deep', phases: [1, 2, 3] },
-      ],
-    });
+    await call('define_workflow', CODE_REVIEW);
+
     await call('list_workflows', {});
     await call('get_workflow', { workflow_type: 'code_review' });
     await call('get_workflow', { workflow_type: 'idea_validation' });

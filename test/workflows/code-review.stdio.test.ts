@@ -5,25 +5,12 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVER_ENTRY } from '../helpers/client.js';
+import { CODE_REVIEW } from '../helpers/workflows.js';
 
 /**
  * A workflow of the user's own, run over stdio against the built bin through every tool, from its
  * definition to export_session; an idea_validation session beside it in the same base directory.
  */
-const CODE_REVIEW = {
-  workflow_type: 'code_review',
-  title: 'Code review',
-  default_mode: 'quick',
-  phases: [
-    { num: 1, name: 'Read the change', folder: 'read' },
-    { num: 2, name: 'Deep analysis', folder: 'analysis' },
-    { num: 3, name: 'Verdict', folder: 'verdict' },
-  ],
-  modes: [
-    { name: 'quick', phases: [1, 3] },
-    { name: 'deep', phases: [1, 2, 3] },
-  ],
-};
 const QUICK = { project_id: 'reviews', session_id: 'pr-17' };
 const DEEP = { project_id: 'reviews', session_id: 'pr-18' };
 const REVIEW_TEXT = '# Reading\n\nThe change touches `store.ts`.\n\n- [ ] tests\n';
@@ -78,7 +65,7 @@ describe('a three-phase code_review workflow over stdio, definition to export', 
       revision: 1,
     });
     const document = await readFile(join(base, 'workflows', 'code_review.md'), 'utf8');
-    expect(document).toMatch(/\| 2 +\| Deep analysis +\| analysis +\|/);
+    expect(document).toMatch(/\| 2 +\| Deep review +\| deep_review +\|/);
   });
 
   it('runs a project and a quick session through the session tools', async () => {
@@ -201,7 +188,7 @@ describe('a three-phase code_review workflow over stdio, definition to export', 
     const report = JSON.stringify(exported);
     expect(report).toContain('Read the change');
     expect(report).toContain('Verdict');
-    expect(report).not.toContain('Deep analysis');
+    expect(report).not.toContain('Deep review');
     expect(report).not.toContain('Concept');
   });
 
@@ -289,7 +276,7 @@ describe('a three-phase code_review workflow over stdio, definition to export', 
   it('a malformed workflow document is CORRUPT_FILE at its line for that workflow only', async () => {
     const text = (await readFile(join(base, 'workflows', 'code_review.md'), 'utf8'))
       .replace('Workflow Type: code_review', 'Workflow Type: broken')
-      .replace(/\| 2 +\| Deep analysis/, '| two | Deep analysis');
+      .replace(/\| 2 +\| Deep review/, '| two | Deep review');
     await writeFile(join(base, 'workflows', 'broken.md'), text);
     const line = text.split('\n').findIndex((row) => row.startsWith('| two ')) + 1;
 

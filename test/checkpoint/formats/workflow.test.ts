@@ -7,24 +7,11 @@ import {
   workflowProblem,
 } from '../../../src/checkpoint/model/workflows.js';
 import { thrown } from '../../helpers/errors.js';
+import { CODE_REVIEW as CODE_REVIEW_ARGUMENTS } from '../../helpers/workflows.js';
 
 const FILE = 'workflows/code_review.md';
 
-const CODE_REVIEW: WorkflowDefinition = {
-  workflow_type: 'code_review',
-  title: 'Code review',
-  default_mode: 'quick',
-  phases: [
-    { num: 1, name: 'Read the change', folder: 'read' },
-    { num: 2, name: 'Deep review', folder: 'deep_review' },
-    { num: 3, name: 'Verdict', folder: 'verdict' },
-  ],
-  modes: [
-    { name: 'quick', phases: [1, 3] },
-    { name: 'deep', phases: [1, 2, 3] },
-  ],
-  revision: 2,
-};
+const CODE_REVIEW: WorkflowDefinition = { ...CODE_REVIEW_ARGUMENTS, revision: 2 };
 
 describe('workflows/{workflow_type}.md', () => {
   it('renders metadata, the phase table and the mode table', () => {
