@@ -1,31 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { connectedClient } from '../helpers/client.js';
 
+/** What archive_project and create_project answer, and get_project begins with. */
+const PROJECT_SUMMARY = [
+  'project_id',
+  'project_name',
+  'user_id',
+  'workflow_type',
+  'execution_mode',
+  'status',
+  'created_at',
+];
+
 /** Every tool, with the input and output fields a caller must send and may rely on. */
 const EXPECTED: Record<string, { input: string[]; output: string[] }> = {
   archive_project: {
     input: ['project_id'],
-    output: [
-      'project_id',
-      'project_name',
-      'user_id',
-      'workflow_type',
-      'execution_mode',
-      'status',
-      'created_at',
-    ],
+    output: PROJECT_SUMMARY,
   },
   create_project: {
     input: ['user_id', 'startup_idea'],
-    output: [
-      'project_id',
-      'project_name',
-      'user_id',
-      'workflow_type',
-      'execution_mode',
-      'status',
-      'created_at',
-    ],
+    output: PROJECT_SUMMARY,
   },
   create_session: {
     input: ['project_id', 'session_id', 'user_id'],
@@ -45,13 +40,7 @@ const EXPECTED: Record<string, { input: string[]; output: string[] }> = {
   get_project: {
     input: ['project_id'],
     output: [
-      'project_id',
-      'project_name',
-      'user_id',
-      'workflow_type',
-      'execution_mode',
-      'status',
-      'created_at',
+      ...PROJECT_SUMMARY,
       'updated_at',
       'startup_idea',
       'startup_idea_chars',
