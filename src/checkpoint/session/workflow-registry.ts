@@ -24,14 +24,17 @@ export class WorkflowRegistry {
         `workflow_type ${JSON.stringify(workflowType)} ${problem}`,
       );
     const rel = workflowFile(workflowType);
-    const text = await this.store.read(rel);
-    if (text === undefined) {
+    // Parsed once per version of the document, as the session documents are.
+    const definition = await this.store.parsed.read(rel, (text, label) =>
+      this.parse(text, label, workflowType),
+    );
+    if (definition === undefined) {
       throw new CheckpointError(
         'NOT_FOUND',
         `workflow "${workflowType}" not found; call list_workflows for the workflows there are, or define_workflow to make it`,
       );
     }
-    return this.parse(text, this.store.label(rel), workflowType);
+    return definition;
   }
 
   /** Every workflow type there is: the built-in one first, then the user's in name order. */
