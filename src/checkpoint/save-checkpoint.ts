@@ -44,7 +44,8 @@ export async function saveCheckpoint(
       lock,
       parsed: checkpoint,
     });
-    const { manifest } = await ctx.files.commit(ref, lock);
+    // The checkpoints were read under this lock and the one changed is the one just written.
+    const { manifest } = await ctx.files.commit(ref, lock, undefined, checkpoints);
     return { phase_num: phase.num, status: checkpoint.status, revision: manifest.revision };
   });
 }

@@ -4,7 +4,7 @@ import { type ManagerContext, sessionRef } from './manager-context.js';
 import { definedOnly } from './model/define.js';
 import { CheckpointError } from './model/errors.js';
 import { assertIdentifier } from './model/identifiers.js';
-import { agentFile, phaseDir, type SessionRef } from './model/paths.js';
+import { agentFile } from './model/paths.js';
 import { type PhaseDefinition, phaseIn } from './model/phases.js';
 import { validateAgentOutput } from './session/request-checks.js';
 import type { SaveAgentOutputRequest } from './session/requests.js';
@@ -19,9 +19,6 @@ export async function saveAgentOutput(
   const checked = validateAgentOutput(request, ctx.limits);
   const phase = phaseIn(await ctx.planOf(ref), request.phase_num);
   const file = agentFile(ref, phase, request.agent_name);
-  // An empty listing may be a phase folder deleted by hand: it is made again.
-  if (!(await assertNoCaseTwin(ctx, ref, phase, request.agent_name)))
-    await ctx.store.ensureDirectory(phaseDir(ref, phase));
   const sha256 = createHash('sha256').update(request.output_content, 'utf8').digest('hex');
   const text = renderAgentOutput({
     agent_name: request.agent_name,
@@ -42,27 +39,18 @@ export async function saveAgentOutput(
       stack_trace: checked.stack_trace,
     }),
   });
-  await ctx.store.write(file, text, { keepHistory: true });
+  await ctx.store.write(file, text, {
+    keepHistory: true,
+    // A phase folder deleted by hand is made again.
+    createFolder: true,
+    refuseCaseTwin: (twin) => caseTwinConflict(request.agent_name, twin, phase),
+  });
   return { phase_num: phase.num, agent_name: request.agent_name, file: ctx.store.label(file), sha256 };
 }
 
-/** Returns whether the phase folder has any entries. */
-async function assertNoCaseTwin(
-  ctx: ManagerContext,
-  ref: SessionRef,
-  phase: PhaseDefinition,
-  agentName: string,
-): Promise<boolean> {
-  const wanted = `${agentName}.md`;
-  const entries = await ctx.store.list(phaseDir(ref, phase));
-  const twin = entries.find(
-    (entry) => entry.name !== wanted && entry.name.toLowerCase() === wanted.toLowerCase(),
+function caseTwinConflict(agentName: string, twin: string, phase: PhaseDefinition): CheckpointError {
+  return new CheckpointError(
+    'CONFLICT',
+    `agent_name "${agentName}" differs only in letter case from the existing ${twin} in phase ${phase.num}; the two files would collide on macOS and Windows. Use "${twin.slice(0, -3)}" or another name`,
   );
-  if (twin) {
-    throw new CheckpointError(
-      'CONFLICT',
-      `agent_name "${agentName}" differs only in letter case from the existing ${twin.name} in phase ${phase.num}; the two files would collide on macOS and Windows. Use "${twin.name.slice(0, -3)}" or another name`,
-    );
-  }
-  return entries.length > 0;
 }

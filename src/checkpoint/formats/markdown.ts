@@ -70,19 +70,25 @@ export function renderDocument(
 }
 
 /**
- * Text the serialiser writes exactly as it is, in a heading or a tight list item: letters, digits,
- * `. : -`, `_` between letters or digits, and single spaces between them; starting with a letter or
- * digit, but not with digits and a dot (an ordered list's marker); no `w.` (the GFM parser links
- * `www.`). test/checkpoint/formats/plain-markdown.test.ts holds plainMarkdown to the serialiser's
- * output over this alphabet and the characters next to it.
+ * Text the serialiser writes exactly as it is, in a heading, a tight list item or a table cell:
+ * letters, digits, `. : - $`, `_` between letters or digits, and single spaces between them; starting
+ * with a letter, a digit or `$`, but not with digits and a dot (an ordered list's marker); no `w.` (the GFM
+ * parser links `www.`). test/checkpoint/formats/plain-markdown.test.ts holds plainMarkdown to the
+ * serialiser's output over this alphabet and the characters next to it.
  */
 const PLAIN =
-  /^(?![\s\S]*[Ww]\.)(?!\d+\.)[A-Za-z0-9](?:[A-Za-z0-9.:-]|(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])| (?=[A-Za-z0-9_.:-]))*$/;
+  /^(?![\s\S]*[Ww]\.)(?!\d+\.)[A-Za-z0-9$](?:[A-Za-z0-9.:$-]|(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])| (?=[A-Za-z0-9_.:$-]))*$/;
+
+/** The same in a table cell, which never begins a line: it may also start with `. : -` (a missing `-`). */
+const PLAIN_CELL =
+  /^(?![\s\S]*[Ww]\.)[A-Za-z0-9$.:-](?:[A-Za-z0-9.:$-]|(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])| (?=[A-Za-z0-9_.:$-]))*$/;
 
 /**
- * The document as the serialiser would write it, when it is only headings and tight bullet lists of
- * plain text (an agent output's or a review's head): the same bytes without the general mdast walk,
- * the largest part of a save's CPU. Undefined for anything else, which the serialiser then writes.
+ * The document as the serialiser would write it, when it is only headings, tight bullet lists of
+ * text and tables of plain text (the heads of every document the server writes): the same bytes
+ * without the general mdast walk, the largest part of a save's CPU. A heading or list item whose text
+ * is not plain is written by the serialiser on its own (each is written alike wherever it stands) and
+ * remembered. Undefined for anything else, which the serialiser then writes whole.
  */
 export function plainMarkdown(nodes: readonly RootContent[]): string | undefined {
   const blocks: string[] = [];
@@ -92,9 +98,9 @@ export function plainMarkdown(nodes: readonly RootContent[]): string | undefined
     if (node.type === 'list' && previous === 'list') return undefined;
     previous = node.type;
     if (node.type === 'heading') {
-      const text = onlyText(node.children);
+      const text = textOf(node.children);
       if (text === undefined) return undefined;
-      blocks.push(`${'#'.repeat(node.depth)} ${text}`);
+      blocks.push(PLAIN.test(text) ? `${'#'.repeat(node.depth)} ${text}` : alone(node));
     } else if (node.type === 'list' && !node.ordered && !node.spread && node.children.length > 0) {
       const lines: string[] = [];
       for (const item of node.children) {
@@ -106,11 +112,15 @@ export function plainMarkdown(nodes: readonly RootContent[]): string | undefined
           paragraph?.type !== 'paragraph'
         )
           return undefined;
-        const text = onlyText(paragraph.children);
+        const text = textOf(paragraph.children);
         if (text === undefined) return undefined;
-        lines.push(`- ${text}`);
+        lines.push(PLAIN.test(text) ? `- ${text}` : alone(bulletList([text])));
       }
       blocks.push(lines.join('\n'));
+    } else if (node.type === 'table') {
+      const rows = plainTable(node);
+      if (rows === undefined) return undefined;
+      blocks.push(rows);
     } else {
       return undefined;
     }
@@ -118,9 +128,49 @@ export function plainMarkdown(nodes: readonly RootContent[]): string | undefined
   return blocks.length > 0 ? `${blocks.join('\n\n')}\n` : undefined;
 }
 
-function onlyText(children: readonly Nodes[]): string | undefined {
+/** A table of plain cells, each column padded to its widest cell, as the GFM serialiser aligns them. */
+function plainTable(node: Table): string | undefined {
+  if (node.align?.some((align) => align !== null)) return undefined;
+  const rows: string[][] = [];
+  for (const row of node.children) {
+    const cells: string[] = [];
+    for (const cell of row.children) {
+      const text = textOf(cell.children);
+      if (text === undefined || !PLAIN_CELL.test(text)) return undefined;
+      cells.push(text);
+    }
+    rows.push(cells);
+  }
+  const columns = rows[0]?.length ?? 0;
+  if (columns === 0 || rows.some((cells) => cells.length !== columns)) return undefined;
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((cells) => cells[i]?.length ?? 0))) ?? [];
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const [head = [], ...body] = rows;
+  return [line(head), line(widths.map((width) => '-'.repeat(width))), ...body.map(line)].join('\n');
+}
+
+function textOf(children: readonly Nodes[]): string | undefined {
   const [only] = children;
-  return children.length === 1 && only?.type === 'text' && PLAIN.test(only.value) ? only.value : undefined;
+  return children.length === 1 && only?.type === 'text' ? only.value : undefined;
+}
+
+/** Headings and list items the serialiser wrote alone, by their text: a head repeats most of them. */
+const written = new Map<string, string>();
+const WRITTEN_KEPT = 1_000;
+
+/** What the serialiser writes for one heading or one one-item list, without its last line break. */
+function alone(node: Heading | List): string {
+  const key = `${node.type === 'heading' ? `h${node.depth}` : 'li'}\u0000${nodeText(node)}`;
+  let text = written.get(key);
+  if (text === undefined) {
+    text = serializeNodes([node]).replace(/\n$/, '');
+    // Long texts (an error message) are rarely repeated: they are written, not kept.
+    if (key.length > 256) return text;
+    if (written.size >= WRITTEN_KEPT) written.clear();
+    written.set(key, text);
+  }
+  return text;
 }
 
 /** What the serialiser writes for `nodes`, always through mdast (plainMarkdown's reference). */

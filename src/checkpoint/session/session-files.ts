@@ -29,8 +29,14 @@ export interface SessionSnapshot {
   checkpoints: Map<number, CheckpointRecord>;
 }
 
+/** Sessions whose phases are remembered; past this the oldest is forgotten. */
+const PLANS_KEPT = 10_000;
+
 /** Reads a session's manifest and checkpoints, and rewrites the manifest from the checkpoints. */
 export class SessionFiles {
+  /** Each session's phases, with the manifest stamp they were read under. */
+  private readonly plans = new Map<string, { stamp: string; plan: SessionPlan }>();
+
   constructor(
     private readonly store: Engine,
     private readonly clock: Clock,
@@ -93,12 +99,35 @@ export class SessionFiles {
     return map;
   }
 
-  /** The session's phases: from its manifest, or, when that is lost, from what is on disk. */
+  /**
+   * The session's phases: from its manifest, or, when that is lost, from what is on disk. A session
+   * keeps its phases for life, so while the manifest's stamp stands still (only a hand edit could change
+   * them) they are not read again: a save checks them with one lstat, not a read and a parse.
+   */
   async planOf(ref: SessionRef): Promise<SessionPlan> {
+    const rel = manifestFile(ref);
+    const key = rel.join('/');
+    const stamp = await this.store.documentStamp(rel);
+    const known = this.plans.get(key);
+    if (stamp !== undefined && known?.stamp === stamp) return structuredClone(known.plan);
     const stored = await this.readStoredManifest(ref);
-    if (stored) return identityOf(stored).plan;
+    if (stored) {
+      const plan = identityOf(stored).plan;
+      // A stamp taken before the read: a manifest changed in between is read again next time.
+      if (stamp !== undefined) this.rememberPlan(key, stamp, plan);
+      return plan;
+    }
     await this.assertExists(ref);
     return (await this.recoverIdentity(ref)).plan;
+  }
+
+  private rememberPlan(key: string, stamp: string, plan: SessionPlan): void {
+    this.plans.delete(key);
+    this.plans.set(key, { stamp, plan: structuredClone(plan) });
+    if (this.plans.size > PLANS_KEPT) {
+      const oldest = this.plans.keys().next().value;
+      if (oldest !== undefined) this.plans.delete(oldest);
+    }
   }
 
   /**
@@ -127,11 +156,19 @@ export class SessionFiles {
     });
   }
 
-  /** Rewrites the manifest from the checkpoints, one revision up. Call it holding the session lock. */
-  async commit(ref: SessionRef, lock: SessionLock, identityHint?: SessionIdentity): Promise<SessionSnapshot> {
+  /**
+   * Rewrites the manifest from the checkpoints, one revision up. Call it holding the session lock;
+   * `known` is every checkpoint as the caller read (or wrote) it under that same lock.
+   */
+  async commit(
+    ref: SessionRef,
+    lock: SessionLock,
+    identityHint?: SessionIdentity,
+    known?: Map<number, CheckpointRecord>,
+  ): Promise<SessionSnapshot> {
     const stored = await this.readStoredManifest(ref);
     const identity = stored ? identityOf(stored) : (identityHint ?? (await this.recoverIdentity(ref)));
-    const checkpoints = await this.readCheckpoints(ref, identity.plan);
+    const checkpoints = known ?? (await this.readCheckpoints(ref, identity.plan));
     const manifest = buildManifest(
       identity,
       checkpoints,

@@ -15,6 +15,13 @@ export interface WriteOptions {
   lock?: SessionLock;
   /** The record `content` renders, remembered as this version's parse (see ParseCache). */
   parsed?: unknown;
+  /** Makes the document's folder when it is missing; the folder above it must exist. */
+  createFolder?: boolean;
+  /**
+   * For a new document: the error to throw, with nothing written, when its folder holds another name
+   * that differs only in letter case (`twin`), as the two would collide on macOS and Windows.
+   */
+  refuseCaseTwin?: (twin: string) => Error;
 }
 
 export interface HistoryVersion {
@@ -54,6 +61,13 @@ export interface Engine {
   exists(rel: RelPath): Promise<boolean>;
   /** When the document was last written. */
   modifiedMs(rel: RelPath): Promise<number | undefined>;
+  /**
+   * A token that changes whenever the document is written or edited, got without reading it;
+   * undefined when it is missing. On the file engine it is the file's inode, size and times, which are
+   * as coarse as the clock, so two writes within one tick may share one: use it for what changes by
+   * hand (a session's phases), never as the identity of what every save changes (see readIdentified).
+   */
+  documentStamp(rel: RelPath): Promise<string | undefined>;
   /** When the folder was created. */
   createdAt(rel: RelPath): Promise<Date | undefined>;
   /** Changes whenever a child of the folder comes or goes; undefined for no folder. */

@@ -6,6 +6,15 @@ import { errnoCode, OPEN_DIRECTORY, OPEN_READ, type StoreFs } from './store-fs.j
 
 export const SEGMENT = /^[A-Za-z0-9_.-]{1,255}$/;
 
+/** Where resolve() found a path, and how much of it exists. */
+export interface Located {
+  path: string;
+  /** How many leading components of the path exist. */
+  found: number;
+  /** The lstat of the path itself, when it exists (none is taken of the base directory itself). */
+  stat: Stats | undefined;
+}
+
 /**
  * The file engine's ground floor: every path is built from validated names, stays inside the real
  * base directory and never passes through a symbolic link; reads, directory creation and fsync.
@@ -24,6 +33,14 @@ export class FsBase {
 
   /** The absolute path of `rel`, after checking every name and every existing component. */
   async resolve(rel: RelPath): Promise<string> {
+    return (await this.locate(rel)).path;
+  }
+
+  /**
+   * resolve(), and what its checks saw on the way: how many leading components exist (`rel.length`
+   * when the document itself does) and the last one's lstat, so a caller needs no second look.
+   */
+  async locate(rel: RelPath): Promise<Located> {
     for (const segment of rel) {
       if (!SEGMENT.test(segment) || segment === '.' || segment === '..') {
         throw new CheckpointError(
@@ -42,7 +59,9 @@ export class FsBase {
     // Synchronous on purpose: an lstat takes microseconds, a round trip through libuv's thread pool
     // many times that, and every call checks several components.
     let current = this.root;
-    for (let depth = 0; depth < rel.length; depth++) {
+    let last: Stats | undefined;
+    let depth = 0;
+    for (; depth < rel.length; depth++) {
       current = join(current, rel[depth] as string);
       let stat: Stats | undefined;
       try {
@@ -53,8 +72,9 @@ export class FsBase {
       }
       if (stat === undefined) break;
       if (stat.isSymbolicLink()) throw this.symlinkError(rel.slice(0, depth + 1));
+      last = stat;
     }
-    return path;
+    return { path, found: depth, stat: depth === rel.length ? last : undefined };
   }
 
   async readData(rel: RelPath): Promise<Buffer | undefined> {
@@ -128,10 +148,10 @@ export class FsBase {
     }
   }
 
-  /** fsync of the directory: what makes a rename or a new name survive a power loss. */
-  async flushDirectory(rel: RelPath): Promise<void> {
+  /** fsync of the directory (at `resolved` when the caller has checked it): what makes a rename or a new name survive a power loss. */
+  async flushDirectory(rel: RelPath, resolved?: string): Promise<void> {
     if (!this.durable) return;
-    const handle = await this.fs.open(await this.resolve(rel), OPEN_DIRECTORY);
+    const handle = await this.fs.open(resolved ?? (await this.resolve(rel)), OPEN_DIRECTORY);
     try {
       await handle.sync();
     } finally {

@@ -75,6 +75,12 @@ export class FsStore implements Engine {
     return (await this.stat(rel))?.mtimeMs;
   }
 
+  /** Inode, size, modification and change time, from the lstat the path checks take anyway. */
+  async documentStamp(rel: RelPath): Promise<string | undefined> {
+    const { stat } = await this.base.locate(rel);
+    return stat?.isFile() ? `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}` : undefined;
+  }
+
   /** When `rel` was created, where the file system records it, else when it last changed. */
   async createdAt(rel: RelPath): Promise<Date | undefined> {
     const path = await this.base.resolve(rel);
@@ -117,16 +123,30 @@ export class FsStore implements Engine {
 
   async write(rel: RelPath, content: string, options: WriteOptions = {}): Promise<boolean> {
     const base = this.base;
-    const target = await base.resolve(rel);
+    const located = await base.locate(rel);
+    const target = located.path;
+    const folder = dirname(target);
     const data = Buffer.from(content, 'utf8');
     let previous: { data: Buffer; mtime: Date } | undefined;
-    // A first save has nothing to keep: one cheap lstat spares the open of a missing file.
-    if (options.keepHistory && lstatSync(target, { throwIfNoEntry: false }) !== undefined) {
+    if (located.stat !== undefined && options.keepHistory) {
       previous = await base.readBytes(rel, target);
       if (previous?.data.equals(data)) return false;
     }
-    const { temp, identity } = await writeTemporary(base, rel, dirname(target), basename(target), data);
+    if (options.createFolder && located.found === rel.length - 2) await base.makeDirectory(rel.slice(0, -1));
+    // Only a new name can make a case twin; the folder is read while the new version goes to disk.
+    const twin =
+      located.stat === undefined && options.refuseCaseTwin
+        ? caseTwinIn(base, rel, folder, basename(target))
+        : undefined;
+    const [written, found] = await Promise.allSettled([
+      writeTemporary(base, rel, folder, basename(target), data),
+      twin,
+    ]);
+    if (written.status === 'rejected') throw written.reason;
+    const { temp, identity } = written.value;
     try {
+      if (found.status === 'rejected') throw found.reason;
+      if (found.value !== undefined) throw options.refuseCaseTwin?.(found.value);
       if (previous) await archive(base, rel, previous.data, previous.mtime);
       await options.lock?.assertHeld();
       // rename is atomic: a reader sees the old file or the new, never half of one.
@@ -136,7 +156,7 @@ export class FsStore implements Engine {
       throw error instanceof CheckpointError ? error : base.ioError('writing', rel, error);
     }
     try {
-      await base.flushDirectory(rel.slice(0, -1));
+      await base.flushDirectory(rel.slice(0, -1), folder);
     } catch (error) {
       if (error instanceof CheckpointError) throw error;
       throw new CheckpointError(
@@ -211,4 +231,22 @@ export class FsStore implements Engine {
       throw this.base.ioError('reading', rel, error);
     }
   }
+}
+
+/** Another name in the folder that differs from `name` only in letter case. */
+async function caseTwinIn(
+  base: FsBase,
+  rel: RelPath,
+  folder: string,
+  name: string,
+): Promise<string | undefined> {
+  let names: string[];
+  try {
+    names = await base.fs.readdir(folder);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw base.ioError('listing', rel.slice(0, -1), error);
+  }
+  const folded = name.toLowerCase();
+  return names.find((other) => other !== name && !other.startsWith('.') && other.toLowerCase() === folded);
 }

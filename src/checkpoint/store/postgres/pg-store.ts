@@ -151,6 +151,13 @@ export class PgStore implements Engine {
     return at?.getTime();
   }
 
+  async documentStamp(rel: RelPath): Promise<string | undefined> {
+    const result = await this.run('reading', (db) =>
+      db.query('SELECT write_id FROM checkpoint_documents WHERE path = $1', [pathOf(rel)]),
+    );
+    return result.rows[0]?.write_id as string | undefined;
+  }
+
   async createdAt(rel: RelPath): Promise<Date | undefined> {
     const result = await this.run('reading', (db) =>
       db.query('SELECT created_at FROM checkpoint_folders WHERE path = $1', [pathOf(rel)]),
@@ -229,12 +236,14 @@ export class PgStore implements Engine {
       folders.map((folder) => folder.path),
       folders.map((folder) => folder.parent),
       folders.map((folder) => folder.name),
+      options.refuseCaseTwin !== undefined,
     ];
     // One statement, so one round trip, and atomic on its own: its CTEs share one snapshot.
     const written = await this.run('writing', async (db) => {
       for (;;) {
         const result = await db.query(WRITE, values);
-        const row = result.rows[0] as { existed: boolean; written: number };
+        const row = result.rows[0] as { existed: boolean; written: number; twin: string | null };
+        if (row.twin !== null) throw options.refuseCaseTwin?.(row.twin);
         // A first save raced another first save of the same document: again, now keeping that one as history.
         if (!row.existed && row.written === 0) continue;
         return row.written > 0;
@@ -372,12 +381,19 @@ export class PgStore implements Engine {
 /**
  * One save of a document, in one statement. The old row is locked; a replaced version becomes the next
  * history row when keepHistory ($6) is set (and the same content then writes nothing); a new document's
- * folders ($8-$10) are made; the change is announced on commit. `existed` false with nothing written
- * means another first save of the same document won the race: the caller tries again.
+ * folders ($8-$10) are made; the change is announced on commit. With $11, a new document whose folder
+ * holds a name differing only in letter case writes nothing and returns that `twin`. `existed` false
+ * with nothing written means another first save of the same document won the race: the caller tries again.
  */
 const WRITE = `
 WITH prev AS (
   SELECT body, updated_at, versions FROM checkpoint_documents WHERE path = $1 FOR UPDATE
+), twin AS (
+  SELECT name FROM checkpoint_documents
+  WHERE $11 AND parent = $2 AND lower(name) = lower($3) AND name <> $3 AND NOT EXISTS (SELECT 1 FROM prev)
+  UNION ALL SELECT name FROM checkpoint_folders
+  WHERE $11 AND parent = $2 AND lower(name) = lower($3) AND name <> $3 AND NOT EXISTS (SELECT 1 FROM prev)
+  LIMIT 1
 ), unchanged AS (
   SELECT 1 FROM prev WHERE $6 AND prev.body = $4::bytea
 ), kept AS (
@@ -386,13 +402,14 @@ WITH prev AS (
   RETURNING 1
 ), folders AS (
   INSERT INTO checkpoint_folders (path, parent, name)
-  SELECT * FROM unnest($8::text[], $9::text[], $10::text[]) WHERE NOT EXISTS (SELECT 1 FROM prev)
+  SELECT * FROM unnest($8::text[], $9::text[], $10::text[])
+  WHERE NOT EXISTS (SELECT 1 FROM prev) AND NOT EXISTS (SELECT 1 FROM twin)
   ON CONFLICT (path) DO NOTHING
   RETURNING 1
 ), inserted AS (
   INSERT INTO checkpoint_documents (path, parent, name, body, write_id, versions)
   SELECT $1, $2, $3, $4::bytea, $5::uuid, (SELECT coalesce(max(version), 0) FROM checkpoint_history WHERE path = $1)
-  WHERE NOT EXISTS (SELECT 1 FROM prev)
+  WHERE NOT EXISTS (SELECT 1 FROM prev) AND NOT EXISTS (SELECT 1 FROM twin)
   ON CONFLICT (path) DO NOTHING
   RETURNING 1
 ), updated AS (
@@ -407,7 +424,8 @@ WITH prev AS (
 SELECT EXISTS (SELECT 1 FROM prev) AS existed,
        (SELECT count(*) FROM notified)::int AS written,
        (SELECT count(*) FROM kept)::int AS kept,
-       (SELECT count(*) FROM folders)::int AS folders`;
+       (SELECT count(*) FROM folders)::int AS folders,
+       (SELECT name FROM twin) AS twin`;
 
 /** The children of a folder, in one round trip; a history/ folder where versions are kept. */
 const LIST = `
