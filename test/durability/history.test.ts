@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { managers } from '../helpers/base-dir.js';
+import { managers, managersOn } from '../helpers/base-dir.js';
 import { isStored } from '../helpers/engine.js';
 
 const REF = { project_id: 'p', session_id: 's' };
@@ -53,5 +53,28 @@ describe('history instead of overwrite', () => {
     await checkpoints.saveCheckpoint(checkpoint);
     expect(await isStored(m, ...HISTORY)).toBe(false);
     expect((await checkpoints.listHistory({ ...REF, phase_num: 1 })).versions).toEqual([]);
+  });
+
+  it('two writers taking turns on one document number its versions on, each kept once, with the bytes it had', async () => {
+    const m = await managers();
+    const other = managersOn(await m.reopen()).checkpoints;
+    await m.checkpoints.createSession({ ...REF, user_id: 'u' });
+    const contents = ['one\n', 'two\n', 'three\n', 'four\n', 'five\n', 'six\n'];
+    // This process, then the other, twice in a row each: neither may reuse the other's numbers or skip one.
+    const writers = [m.checkpoints, m.checkpoints, other, other, m.checkpoints, other];
+    for (const [i, content] of contents.entries()) {
+      await writers[i]?.saveAgentOutput({
+        ...REF,
+        phase_num: 1,
+        agent_name: 'writer',
+        output_content: content,
+      });
+    }
+    const { versions } = await m.checkpoints.listHistory({ ...REF, phase_num: 1 });
+    expect(versions.map((entry) => entry.version)).toEqual([1, 2, 3, 4, 5]);
+    for (const version of [1, 2, 3, 4, 5]) {
+      const page = await other.getAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', version });
+      expect(page.content).toBe(contents[version - 1]);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { lstatSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { CheckpointError } from '../../model/errors.js';
@@ -20,6 +21,11 @@ export interface Located {
  * base directory and never passes through a symbolic link; reads, directory creation and fsync.
  */
 export class FsBase {
+  /** The newest history version of each document this process archived, and its bytes' identity. */
+  readonly archived = new Map<string, { version: number; identity: string }>();
+  /** The folders checked so far by the operation under way (see checkingOnce). */
+  private readonly checked = new AsyncLocalStorage<Set<string>>();
+
   constructor(
     readonly fs: StoreFs,
     readonly root: string,
@@ -29,6 +35,15 @@ export class FsBase {
 
   label(rel: RelPath): string {
     return rel.join('/');
+  }
+
+  /**
+   * Runs `action` as one operation: a folder it checked once (a real folder, not a link) is not
+   * lstat'ed again until it ends. A path's last component is always checked, and a folder swapped for
+   * a link mid-operation is still refused where it is opened (O_NOFOLLOW on the document).
+   */
+  checkingOnce<T>(action: () => Promise<T>): Promise<T> {
+    return this.checked.getStore() ? action() : this.checked.run(new Set(), action);
   }
 
   /** The absolute path of `rel`, after checking every name and every existing component. */
@@ -58,11 +73,13 @@ export class FsBase {
     }
     // Synchronous on purpose: an lstat takes microseconds, a round trip through libuv's thread pool
     // many times that, and every call checks several components.
+    const checked = this.checked.getStore();
     let current = this.root;
     let last: Stats | undefined;
     let depth = 0;
     for (; depth < rel.length; depth++) {
       current = join(current, rel[depth] as string);
+      if (depth < rel.length - 1 && checked?.has(current)) continue;
       let stat: Stats | undefined;
       try {
         stat = lstatSync(current, { throwIfNoEntry: false });
@@ -72,6 +89,7 @@ export class FsBase {
       }
       if (stat === undefined) break;
       if (stat.isSymbolicLink()) throw this.symlinkError(rel.slice(0, depth + 1));
+      if (stat.isDirectory()) checked?.add(current);
       last = stat;
     }
     return { path, found: depth, stat: depth === rel.length ? last : undefined };

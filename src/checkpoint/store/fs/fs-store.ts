@@ -133,21 +133,23 @@ export class FsStore implements Engine {
       if (previous?.data.equals(data)) return false;
     }
     if (options.createFolder && located.found === rel.length - 2) await base.makeDirectory(rel.slice(0, -1));
-    // Only a new name can make a case twin; the folder is read while the new version goes to disk.
+    // Only a new name can make a case twin. The folder is read, and the version replaced is kept in
+    // history/, while the new version goes to disk: all three are done before the rename.
     const twin =
       located.stat === undefined && options.refuseCaseTwin
         ? caseTwinIn(base, rel, folder, basename(target))
         : undefined;
-    const [written, found] = await Promise.allSettled([
+    const [written, found, kept] = await Promise.allSettled([
       writeTemporary(base, rel, folder, basename(target), data),
       twin,
+      previous && archive(base, rel, previous.data, previous.mtime),
     ]);
     if (written.status === 'rejected') throw written.reason;
     const { temp, identity } = written.value;
     try {
       if (found.status === 'rejected') throw found.reason;
       if (found.value !== undefined) throw options.refuseCaseTwin?.(found.value);
-      if (previous) await archive(base, rel, previous.data, previous.mtime);
+      if (kept.status === 'rejected') throw kept.reason;
       await options.lock?.assertHeld();
       // rename is atomic: a reader sees the old file or the new, never half of one.
       await base.fs.rename(temp, target);
@@ -182,7 +184,7 @@ export class FsStore implements Engine {
         throw error instanceof CheckpointError ? error : this.base.ioError('locking', rel, error);
       });
       try {
-        return await action(lock);
+        return await this.base.checkingOnce(() => action(lock));
       } finally {
         // The action's result or error is what the caller must hear; a lock file that cannot be removed goes stale.
         await lock.release().catch(() => undefined);

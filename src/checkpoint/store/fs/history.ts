@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { HISTORY_DIR, type HistoryVersion, type RelPath } from '../engine.js';
-import { writeTemporary } from './atomic-write.js';
+import { contentIdentity, writeTemporary } from './atomic-write.js';
 import type { FsBase } from './fs-base.js';
 import { listEntries } from './listing.js';
 import { errnoCode, OPEN_READ } from './store-fs.js';
@@ -42,16 +42,24 @@ export async function historyVersions(base: FsBase, rel: RelPath): Promise<Histo
  */
 export async function archive(base: FsBase, rel: RelPath, data: Buffer, mtime: Date): Promise<void> {
   const historyRel = [...rel.slice(0, -1), HISTORY_DIR];
-  const newest = Math.max(0, ...(await historyNumbers(base, rel)));
+  const directory = await base.resolve(historyRel);
+  const stem = stemOf(rel.at(-1) ?? '');
+  const key = join(directory, stem);
+  const identity = contentIdentity(data);
+  // What this process archived last is known by number and digest: no listing, no read back. Another
+  // process may have archived since; link() below then moves past the numbers it took.
+  const known = base.archived.get(key);
+  const newest = known?.version ?? Math.max(0, ...(await historyNumbers(base, rel)));
   // A save that failed (or crashed) after archiving left these very bytes as the newest version already.
-  if (newest > 0) {
+  if (known) {
+    if (known.identity === identity) return;
+  } else if (newest > 0) {
     const newestRel = historyFile(rel, newest);
     if ((await base.readBytes(newestRel, await base.resolve(newestRel)))?.data.equals(data)) return;
   }
   if (!(await base.isDirectory(historyRel))) await base.makeDirectory(historyRel);
-  const directory = await base.resolve(historyRel);
-  const stem = stemOf(rel.at(-1) ?? '');
   const { temp } = await writeTemporary(base, historyRel, directory, stem, data);
+  let version = 0;
   try {
     const handle = await base.fs.open(temp, OPEN_READ);
     try {
@@ -59,7 +67,7 @@ export async function archive(base: FsBase, rel: RelPath, data: Buffer, mtime: D
     } finally {
       await handle.close();
     }
-    let version = newest + 1;
+    version = newest + 1;
     // link() fails instead of replacing: a version number is never reused, even by a racing writer.
     for (;;) {
       try {
@@ -74,6 +82,7 @@ export async function archive(base: FsBase, rel: RelPath, data: Buffer, mtime: D
     await base.removeQuietly(temp);
   }
   await base.syncDirectory(historyRel);
+  base.archived.set(key, { version, identity });
 }
 
 /** The version numbers kept for `rel`, from the names alone. */
