@@ -16,6 +16,8 @@ export interface PostgresResult {
   save: Summary;
   /** The same transaction sent by hand in one round trip, and an MCP ping over stdio. */
   floor: { transaction: Summary; ping: Summary };
+  /** save_checkpoint over stdio, and its floor: checkpoint (with history) and manifest in one round trip. */
+  checkpoint: { save: Summary; transaction: Summary };
   writers: WritersRow[];
   loadSession: { sessions: number; importSeconds: number; summary: Summary };
 }
@@ -49,7 +51,7 @@ async function saveAndFloor(workDir: string, url: string, count: number) {
   const server = await startCheckpointServer(join(workDir, 'unused'), ['--store', url]);
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   try {
-    await callTool(server.client, 'create_session', { ...REF, user_id: 'bench' });
+    await callTool(server.client, 'create_session', { ...REF, user_id: 'bench', execution_mode: 'full' });
     const content = proseOfSize(1024, 3);
     const save = summarize(
       await timeSequential(count, 20, (i) =>
@@ -63,23 +65,64 @@ async function saveAndFloor(workDir: string, url: string, count: number) {
     );
     // The floor: what one save must do at least, as one round trip of the same statements by hand.
     const client = await pool.connect();
-    const statement = (i: number) => {
-      const path = client.escapeLiteral(`floor/agent-${(i + 100) % 50}.md`);
-      const body = client.escapeLiteral(`${i}\n${content}`);
-      return `BEGIN;
-SELECT body FROM checkpoint_documents WHERE path = ${path} FOR UPDATE;
+    try {
+      // One document's save: lock the row, keep the old version as history, write the new, notify.
+      const kept = (
+        path: string,
+        body: string,
+      ) => `SELECT body FROM checkpoint_documents WHERE path = ${path} FOR UPDATE;
 INSERT INTO checkpoint_history (path, parent, version, body, saved_at)
   SELECT d.path, d.parent, coalesce((SELECT max(h.version) FROM checkpoint_history h WHERE h.path = d.path), 0) + 1, d.body, d.updated_at
   FROM checkpoint_documents d WHERE d.path = ${path};
-INSERT INTO checkpoint_documents (path, parent, name, body, write_id) VALUES (${path}, 'floor', 'x', convert_to(${body}, 'UTF8'), gen_random_uuid())
+${written(path, body)}`;
+      const written = (path: string, body: string) =>
+        `INSERT INTO checkpoint_documents (path, parent, name, body, write_id) VALUES (${path}, 'floor', 'x', convert_to(${body}, 'UTF8'), gen_random_uuid())
   ON CONFLICT (path) DO UPDATE SET body = excluded.body, write_id = excluded.write_id, updated_at = clock_timestamp();
-SELECT pg_notify('checkpoint_changes', ${path});
-COMMIT;`;
-    };
-    const transaction = summarize(await timeSequential(count, 20, (i) => client.query(statement(i))));
-    client.release();
-    const ping = summarize(await timeSequential(count, 20, () => server.client.ping()));
-    return { save, floor: { transaction, ping } };
+SELECT pg_notify('checkpoint_changes', ${path});`;
+      const literal = (text: string) => client.escapeLiteral(text);
+      const statement = (i: number) =>
+        `BEGIN;\n${kept(literal(`floor/agent-${(i + 100) % 50}.md`), literal(`${i}\n${content}`))}\nCOMMIT;`;
+      const transaction = summarize(await timeSequential(count, 20, (i) => client.query(statement(i))));
+      const checkpointSave = summarize(
+        await timeSequential(count, 20, (i) =>
+          callTool(server.client, 'save_checkpoint', {
+            ...REF,
+            phase_num: 1 + (((i % 7) + 7) % 7),
+            status: 'in_progress',
+            execution_mode: 'parallel',
+            agents: [
+              {
+                agent_name: `agent-${i % 50}`,
+                status: 'in_progress',
+                input_tokens: 1200,
+                output_tokens: 800,
+              },
+            ],
+          }),
+        ),
+      );
+      const checkpoint = await client.query(
+        "SELECT body FROM checkpoint_documents WHERE path LIKE '%/checkpoint.md' LIMIT 1",
+      );
+      const manifest = await client.query(
+        "SELECT body FROM checkpoint_documents WHERE path LIKE '%/session_manifest.md' LIMIT 1",
+      );
+      const bodyOf = (result: pg.QueryResult) => (result.rows[0]?.body as Buffer).toString('utf8');
+      // The checkpoint's floor: its save (with history) and the manifest's, in one round trip.
+      const checkpointStatement = (i: number) =>
+        `BEGIN;\n${kept(literal(`floor/phase_${i % 7}/checkpoint.md`), literal(`${i}\n${bodyOf(checkpoint)}`))}\n${written(literal('floor/session_manifest.md'), literal(`${i}\n${bodyOf(manifest)}`))}\nCOMMIT;`;
+      const checkpointTransaction = summarize(
+        await timeSequential(count, 20, (i) => client.query(checkpointStatement(i))),
+      );
+      const ping = summarize(await timeSequential(count, 20, () => server.client.ping()));
+      return {
+        save,
+        floor: { transaction, ping },
+        checkpoint: { save: checkpointSave, transaction: checkpointTransaction },
+      };
+    } finally {
+      client.release();
+    }
   } finally {
     await pool.end();
     await server.close();

@@ -144,8 +144,9 @@ export function httpSection(results: Results): string[] {
 /** The PostgreSQL engine beside its floor and beside the file engine. */
 export function postgresSection(results: Results): string[] {
   if (!results.postgres) return [];
-  const { save, floor, writers, loadSession } = results.postgres;
+  const { save, floor, checkpoint, writers, loadSession } = results.postgres;
   const floorMedian = floor.transaction.median + floor.ping.median;
+  const checkpointFloor = checkpoint.transaction.median + floor.ping.median;
   return [
     '',
     '## PostgreSQL engine',
@@ -163,6 +164,17 @@ export function postgresSection(results: Results): string[] {
         ['floor: the transaction in one round trip', ms(floor.transaction.median), ms(floor.transaction.p99)],
         ['floor: MCP ping', ms(floor.ping.median), ms(floor.ping.p99)],
         ['save / (transaction + ping)', `${(save.median / floorMedian).toFixed(2)} x`, ''],
+        ['save_checkpoint (PostgreSQL)', ms(checkpoint.save.median), ms(checkpoint.save.p99)],
+        [
+          'floor: checkpoint (with history) and manifest in one round trip',
+          ms(checkpoint.transaction.median),
+          ms(checkpoint.transaction.p99),
+        ],
+        [
+          'save_checkpoint / (transaction + ping)',
+          `${(checkpoint.save.median / checkpointFloor).toFixed(2)} x`,
+          '',
+        ],
       ],
     ),
     '',
