@@ -8,7 +8,7 @@ import { isTerminal, type ManagerContext, sessionRef } from './manager-context.j
 import type { DecimalText } from './model/decimal.js';
 import { definedOnly } from './model/define.js';
 import { CheckpointError } from './model/errors.js';
-import { checkpointFile, phaseDir, sessionDir } from './model/paths.js';
+import { checkpointFile, sessionDir } from './model/paths.js';
 import { nextPhaseOf, type PhaseDefinition, phaseIn, type SessionPlan } from './model/phases.js';
 import type { PhaseStatus } from './model/vocabulary.js';
 import { recordedStart } from './session/phase-times.js';
@@ -38,9 +38,10 @@ export async function saveCheckpoint(
     // true manifest (another phase unreadable, sums too large) fails with nothing written.
     const checkpoints = await ctx.files.readCheckpoints(ref, plan, phase.num);
     assertMetricsFit(sessionMetrics(checkpoints.set(phase.num, checkpoint), plan));
-    await ctx.store.ensureDirectory(phaseDir(ref, phase));
     await ctx.store.write(checkpointFile(ref, phase), renderCheckpoint(checkpoint), {
       keepHistory: true,
+      // A phase folder deleted by hand is made again.
+      createFolder: true,
       lock,
       parsed: checkpoint,
     });

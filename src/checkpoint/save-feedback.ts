@@ -2,7 +2,7 @@ import type { CheckpointRecord } from './formats/checkpoint.js';
 import { renderCheckpoint } from './formats/checkpoint.js';
 import { parseUserFeedback, renderUserFeedback } from './formats/user-feedback.js';
 import { type ManagerContext, sessionRef } from './manager-context.js';
-import { checkpointFile, feedbackFile, phaseDir, type SessionRef, sessionDir } from './model/paths.js';
+import { checkpointFile, feedbackFile, type SessionRef, sessionDir } from './model/paths.js';
 import { phaseIn } from './model/phases.js';
 import type { FeedbackAction, PhaseStatus } from './model/vocabulary.js';
 import { emptyCheckpoint } from './save-checkpoint.js';
@@ -30,7 +30,6 @@ export async function saveUserFeedback(
     const retryCount =
       request.retry_count ?? (checkpoint?.retry_count ?? 0) + (action === 'retry_with_changes' ? 1 : 0);
     const status: PhaseStatus | undefined = statusOfAction(action) ?? checkpoint?.status;
-    await ctx.store.ensureDirectory(phaseDir(ref, phase));
     await ctx.store.write(
       feedbackFile(ref, phase),
       renderUserFeedback({
@@ -43,7 +42,8 @@ export async function saveUserFeedback(
         retry_count: retryCount,
         comments: request.comments ?? '',
       }),
-      { keepHistory: true, lock },
+      // A phase folder deleted by hand is made again.
+      { keepHistory: true, createFolder: true, lock },
     );
     if (status !== undefined && (status !== written?.status || retryCount !== written.retry_count)) {
       const updated: CheckpointRecord = {
