@@ -9,6 +9,7 @@ import type {
   RootContent,
   Table,
   TableRow,
+  Text,
 } from 'mdast';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import { gfmToMarkdown } from 'mdast-util-gfm';
@@ -256,11 +257,19 @@ export interface ParsedHead {
 
 /** Parses a file's head into its `##` sections, keyed by lower-case title. */
 export function parseHead(head: string): ParsedHead {
-  const tree = fromMarkdown(head, PARSE_OPTIONS);
+  return sectionsOf(canonicalBlocks(head) ?? fromMarkdown(head, PARSE_OPTIONS).children);
+}
+
+/** parseHead through the markdown parser always (canonicalBlocks' reference). */
+export function parseHeadThroughMdast(head: string): ParsedHead {
+  return sectionsOf(fromMarkdown(head, PARSE_OPTIONS).children);
+}
+
+function sectionsOf(blocks: readonly RootContent[]): ParsedHead {
   const sections = new Map<string, Section>();
   let title: string | undefined;
   let current: Section | undefined;
-  for (const node of tree.children) {
+  for (const node of blocks) {
     if (node.type === 'heading' && node.depth === 1 && title === undefined && current === undefined) {
       title = nodeText(node).trim();
     } else if (node.type === 'heading' && node.depth === 2) {
@@ -273,6 +282,95 @@ export function parseHead(head: string): ParsedHead {
     }
   }
   return { title, sections };
+}
+
+const TABLE_DELIMITER = /^-+$/;
+
+/**
+ * The blocks of a head in exactly the form plainMarkdown writes (headings, tight lists and tables of
+ * plain text, one blank line between blocks), as the markdown parser would give them, without it: the
+ * parser costs milliseconds per file, and every save under contention reads what others wrote.
+ * Undefined for anything else (a hand edit, an escape, a code block), which the parser then reads.
+ * test/checkpoint/formats/plain-markdown.test.ts holds the two to the same sections, items and rows.
+ */
+export function canonicalBlocks(head: string): RootContent[] | undefined {
+  if (head.includes('\r')) return undefined;
+  const lines = head.split('\n');
+  while (lines.length > 0 && lines.at(-1) === '') lines.pop();
+  const blocks: RootContent[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const start = i;
+    while (i < lines.length && lines[i] !== '') i++;
+    const block = lines.slice(start, i);
+    const node = canonicalBlock(block, start + 1);
+    if (node === undefined) return undefined;
+    // Two lists in a row are written apart by a bullet of another kind, never as two "-" lists.
+    if (node.type === 'list' && blocks.at(-1)?.type === 'list') return undefined;
+    blocks.push(node);
+    // Exactly one blank line between blocks.
+    if (i < lines.length) {
+      i++;
+      if (lines[i] === '') return undefined;
+    }
+  }
+  return blocks.length > 0 ? blocks : undefined;
+}
+
+function canonicalBlock(lines: readonly string[], firstLine: number): RootContent | undefined {
+  const [first = ''] = lines;
+  const at = (line: number) => ({ start: { line, column: 1 }, end: { line, column: 1 } });
+  const text = (value: string, line: number): Text => ({ type: 'text', value, position: at(line) });
+  if (first.startsWith('#')) {
+    const match = /^(#{1,3}) (.*)$/.exec(first);
+    if (lines.length !== 1 || !match || !PLAIN.test(match[2] as string)) return undefined;
+    return {
+      type: 'heading',
+      depth: (match[1] as string).length as 1 | 2 | 3,
+      children: [text(match[2] as string, firstLine)],
+      position: at(firstLine),
+    };
+  }
+  if (first.startsWith('- ')) {
+    const items: ListItem[] = [];
+    for (const [index, line] of lines.entries()) {
+      const value = line.slice(2);
+      if (!line.startsWith('- ') || !PLAIN.test(value)) return undefined;
+      const position = at(firstLine + index);
+      items.push({
+        type: 'listItem',
+        spread: false,
+        children: [{ type: 'paragraph', children: [text(value, firstLine + index)], position }],
+        position,
+      });
+    }
+    return { type: 'list', ordered: false, spread: false, children: items, position: at(firstLine) };
+  }
+  if (first.startsWith('| ')) {
+    const rows: string[][] = [];
+    for (const line of lines) {
+      if (!line.startsWith('| ') || !line.endsWith(' |')) return undefined;
+      rows.push(line.slice(2, -2).split(' | '));
+    }
+    const [header, delimiter, ...body] = rows;
+    const columns = header?.length ?? 0;
+    if (!delimiter || delimiter.length !== columns || !delimiter.every((cell) => TABLE_DELIMITER.test(cell)))
+      return undefined;
+    const tableRows: TableRow[] = [];
+    for (const [index, cells] of [header ?? [], ...body].entries()) {
+      const line = index === 0 ? firstLine : firstLine + index + 1;
+      if (cells.length !== columns) return undefined;
+      const tableCells = [];
+      for (const cell of cells) {
+        const value = cell.trimEnd();
+        if (!PLAIN_CELL.test(value)) return undefined;
+        tableCells.push({ type: 'tableCell' as const, children: [text(value, line)], position: at(line) });
+      }
+      tableRows.push({ type: 'tableRow', children: tableCells, position: at(line) });
+    }
+    return { type: 'table', align: header?.map(() => null), children: tableRows, position: at(firstLine) };
+  }
+  return undefined;
 }
 
 export function normalizeKey(key: string): string {

@@ -4,11 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { renderAgentOutput } from '../../../src/checkpoint/formats/agent-output.js';
 import {
   bulletList,
+  canonicalBlocks,
   heading,
+  listItems,
+  type ParsedHead,
+  parseHead,
+  parseHeadThroughMdast,
   keyValueList,
   plainMarkdown,
   serializeNodes,
   table,
+  tableRows,
 } from '../../../src/checkpoint/formats/markdown.js';
 import { renderUserFeedback } from '../../../src/checkpoint/formats/user-feedback.js';
 
@@ -49,9 +55,8 @@ const text = fc.oneof(
   { arbitrary: chars(RULE), weight: 15 },
   { arbitrary: chars([...RULE, ...BEYOND]), weight: 5 },
 );
-const grid = fc
-  .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 }))
-  .chain(([columns, rows]) =>
+const gridOf = (text: fc.Arbitrary<string>) =>
+  fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 })).chain(([columns, rows]) =>
     fc.tuple(
       fc.array(text, { minLength: columns, maxLength: columns }),
       fc.array(fc.array(text, { minLength: columns, maxLength: columns }), {
@@ -60,14 +65,16 @@ const grid = fc
       }),
     ),
   );
-const block: fc.Arbitrary<RootContent> = fc.oneof(
-  grid.map(([header, rows]) => table(header, rows)),
-  fc
-    .tuple(fc.constantFrom(1, 2, 3) as fc.Arbitrary<1 | 2 | 3>, text)
-    .map(([depth, value]) => heading(depth, value)),
-  fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 4 }).map((entries) => keyValueList(entries)),
-  fc.array(text, { minLength: 1, maxLength: 4 }).map((lines) => bulletList(lines)),
-);
+const blockOf = (text: fc.Arbitrary<string>): fc.Arbitrary<RootContent> =>
+  fc.oneof(
+    gridOf(text).map(([header, rows]) => table(header, rows)),
+    fc
+      .tuple(fc.constantFrom(1, 2, 3) as fc.Arbitrary<1 | 2 | 3>, text)
+      .map(([depth, value]) => heading(depth, value)),
+    fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 4 }).map((entries) => keyValueList(entries)),
+    fc.array(text, { minLength: 1, maxLength: 4 }).map((lines) => bulletList(lines)),
+  );
+const block = blockOf(text);
 
 describe('plainMarkdown', () => {
   it('writes exactly what the serialiser writes, wherever it answers', () => {
@@ -177,4 +184,68 @@ describe('plainMarkdown', () => {
     });
     expect(feedback).toContain('## User Comments\n\nFine.');
   });
+
+  it('reads back what it writes exactly as the markdown parser does: sections, lines, items and rows', () => {
+    let read = 0;
+    fc.assert(
+      // Texts of the rule only, with empty ones left out: what the server writes, every block read without the parser.
+      fc.property(
+        fc.array(blockOf(chars(RULE).filter((value) => value !== '')), { minLength: 1, maxLength: 6 }),
+        (nodes) => {
+          const text = plainMarkdown([heading(2, 'Section'), ...nodes]);
+          if (text === undefined) return;
+          expect(view(parseHead(text))).toEqual(view(parseHeadThroughMdast(text)));
+          if (canonicalBlocks(text) !== undefined) read++;
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+    // Not vacuous: hundreds of documents take the parser-free path (the others hold a text it escapes).
+    expect(read).toBeGreaterThan(500);
+  });
+
+  it('leaves a head edited by hand to the markdown parser, and reads it as the parser does', () => {
+    const written = plainMarkdown([
+      heading(1, 'Session Manifest'),
+      heading(2, 'Metadata'),
+      keyValueList([
+        ['Session ID', 's1'],
+        ['Status', 'in_progress'],
+      ]),
+      heading(2, 'Phase Status'),
+      table(['Phase', 'Name', 'Duration'], [['1', 'Concept Expansion', '-']]),
+    ]);
+    expect(written).toBeDefined();
+    expect(canonicalBlocks(written ?? '')).toBeDefined();
+    const edits = [
+      (text: string) => text.replaceAll('\n', '\r\n'),
+      (text: string) => text.replace('- Status', '* Status'),
+      (text: string) => text.replace('## Phase Status\n', '## Phase Status\n\n'),
+      (text: string) => text.replace('- Status: in_progress', '- Status: in\\_progress'),
+      (text: string) => text.replace('- Status: in_progress', '- Status: in_progress\n  more'),
+      (text: string) => text.replace('| 1     |', '|1|'),
+      (text: string) => text.replace('## Metadata', '## Metadata ##'),
+      (text: string) => `${text}\n    indented code\n`,
+    ];
+    for (const edit of edits) {
+      const text = edit(written ?? '');
+      expect(canonicalBlocks(text), JSON.stringify(text)).toBeUndefined();
+      expect(view(parseHead(text))).toEqual(view(parseHeadThroughMdast(text)));
+    }
+  });
 });
+
+/** What the readers of a head use: the title, each section's title and line, its items and table rows. */
+function view(head: ParsedHead) {
+  return {
+    title: head.title,
+    sections: [...head.sections].map(([key, section]) => ({
+      key,
+      title: section.title,
+      line: section.line,
+      items: listItems(section),
+      rows: tableRows(section),
+      kinds: section.nodes.map((node) => node.type),
+    })),
+  };
+}
