@@ -107,7 +107,11 @@ SELECT pg_notify('checkpoint_changes', ${path});`;
       const manifest = await client.query(
         "SELECT body FROM checkpoint_documents WHERE path LIKE '%/session_manifest.md' LIMIT 1",
       );
-      const bodyOf = (result: pg.QueryResult) => (result.rows[0]?.body as Buffer).toString('utf8');
+      const bodyOf = (result: pg.QueryResult) => {
+        const body = result.rows[0]?.body as Buffer | undefined;
+        if (body === undefined) throw new Error('the session has no checkpoint or manifest to copy');
+        return body.toString('utf8');
+      };
       // The checkpoint's floor: its save (with history) and the manifest's, in one round trip.
       const checkpointStatement = (i: number) =>
         `BEGIN;\n${kept(literal(`floor/phase_${i % 7}/checkpoint.md`), literal(`${i}\n${bodyOf(checkpoint)}`))}\n${written(literal('floor/session_manifest.md'), literal(`${i}\n${bodyOf(manifest)}`))}\nCOMMIT;`;

@@ -1,9 +1,7 @@
-import * as fsp from 'node:fs/promises';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
-import type { StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
+import type { Engine, RelPath } from '../../src/checkpoint/store/engine.js';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
-import { fileOnly } from '../helpers/engine.js';
 import { corrupt } from '../helpers/seed.js';
 
 interface SessionSummary {
@@ -153,42 +151,47 @@ describe('list_sessions', () => {
     });
   });
 
-  // An injected fs: the file engine's fallback to mtimes where a file system keeps no birth times.
-  it.skipIf(fileOnly('an injected fs that hides birth times'))(
-    'list_sessions stays exactly-once on a file system without birth times while older sessions are saved',
-    async () => {
-      // Some file systems report no birth time; the store then falls back to the folder's mtime, which
-      // moves on every save in the session. A listing in progress must not let a saved session jump ahead.
-      const noBirthTimes: StoreFs = {
-        ...fsp,
-        lstat: (async (...args: Parameters<typeof fsp.lstat>) => {
-          const stats = await fsp.lstat(...args);
-          return Object.assign(stats, { birthtimeMs: 0, birthtime: new Date(0) });
-        }) as typeof fsp.lstat,
-      };
-      const { client, checkpoints } = await connectedClient({ store: { fs: noBirthTimes } });
-      const old = await createSessions(client, 's', 12);
-      const { items } = await walk(sessionPages(client, { limit: 4 }), async (page) => {
-        // An old session not listed yet is saved, then many new sessions appear (enough that the lister
-        // lists the times of the whole folder again rather than looking up each new one).
-        await callOk(client, 'save_checkpoint', {
-          project_id: PROJECT,
-          session_id: old[page] as string,
-          phase_num: 1,
-          status: 'in_progress',
-          agents: [],
-        });
-        for (let n = 0; n < 20; n++) {
-          await checkpoints.createSession({
-            project_id: PROJECT,
-            session_id: id(`new${page}_`, n),
-            user_id: 'u1',
-          });
-        }
+  it('list_sessions stays exactly-once on a file system without birth times while older sessions are saved', async () => {
+    // Some file systems report no birth time; the store then falls back to the folder's mtime, which
+    // moves on every save in the session. A listing in progress must not let a saved session jump ahead.
+    const { client, checkpoints } = await connectedClient({ through: withoutBirthTimes });
+    const old = await createSessions(client, 's', 12);
+    const { items } = await walk(sessionPages(client, { limit: 4 }), async (page) => {
+      // An old session not listed yet is saved, then many new sessions appear (enough that the lister
+      // lists the times of the whole folder again rather than looking up each new one).
+      await callOk(client, 'save_checkpoint', {
+        project_id: PROJECT,
+        session_id: old[page] as string,
+        phase_num: 1,
+        status: 'in_progress',
+        agents: [],
       });
-      expect(items).toEqual([...old].reverse());
-    },
-  );
+      for (let n = 0; n < 20; n++) {
+        await checkpoints.createSession({
+          project_id: PROJECT,
+          session_id: id(`new${page}_`, n),
+          user_id: 'u1',
+        });
+      }
+    });
+    expect(items).toEqual([...old].reverse());
+  });
+
+  it('list_sessions pages exactly once through sessions whose folders were created within one millisecond', async () => {
+    // Folder times finer than the millisecond a cursor keeps, here in the opposite order to the ids: the
+    // listing must be in the cursor's order (millisecond, then id), or a page would repeat or skip one.
+    const { client } = await connectedClient({ through: withinOneMillisecond });
+    const ids = await createSessions(client, 's', 9);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const { items, next_cursor } = await sessionPages(client, { limit: 2 })(cursor);
+      seen.push(...items);
+      cursor = next_cursor;
+      if (cursor === undefined) break;
+    }
+    expect(seen).toEqual([...ids].reverse());
+  });
 
   it('list_sessions rejects a cursor it did not issue as INVALID_ARGUMENT', async () => {
     const { client } = await connectedClient();
@@ -353,3 +356,54 @@ describe('list_projects', () => {
     }
   });
 });
+
+/**
+ * The engine as it is on a file system that keeps no birth times: a folder's creation time is its
+ * modification time, which moves whenever a document in the folder is written.
+ */
+function withoutBirthTimes(store: Engine): Engine {
+  const modified = new Map<string, number>();
+  const timeOf = (rel: RelPath, createdMs: number) =>
+    Math.max(createdMs, modified.get(rel.join('/')) ?? createdMs);
+  return withFolderTimes(store, timeOf, {
+    async write(rel, content, options) {
+      const written = await store.write(rel, content, options);
+      modified.set(rel.slice(0, -1).join('/'), Date.now());
+      return written;
+    },
+  });
+}
+
+/** Every session folder made within one millisecond, the later the lower its number (s000 last). */
+function withinOneMillisecond(store: Engine): Engine {
+  const start = Date.parse('2024-11-24T10:00:00.000Z');
+  return withFolderTimes(store, (rel) => start + 0.9 - Number((rel.at(-1) ?? '').slice(1)) / 100);
+}
+
+/** `store` with folder times as `timeOf` makes them from the engine's, and `more` of its methods replaced. */
+function withFolderTimes(
+  store: Engine,
+  timeOf: (rel: RelPath, createdMs: number) => number,
+  more: Partial<Engine> = {},
+): Engine {
+  const replaced: Partial<Engine> = {
+    ...more,
+    async listDirectoriesCreated(rel) {
+      return (await store.listDirectoriesCreated(rel)).map(({ name, createdMs }) => ({
+        name,
+        createdMs: timeOf([...rel, name], createdMs),
+      }));
+    },
+    async createdAt(rel) {
+      const created = await store.createdAt(rel);
+      return created && new Date(timeOf(rel, created.getTime()));
+    },
+  };
+  return new Proxy(store, {
+    get(target, key) {
+      if (Object.hasOwn(replaced, key)) return replaced[key as keyof Engine];
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}

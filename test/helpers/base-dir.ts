@@ -5,6 +5,7 @@ import { afterEach } from 'vitest';
 import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
 import { type Clock, DEFAULT_LIMITS, type Limits } from '../../src/checkpoint/model/limits.js';
 import { ProjectManager } from '../../src/checkpoint/project-manager.js';
+import type { Engine } from '../../src/checkpoint/store/engine.js';
 import {
   closeStores,
   type Documents,
@@ -38,6 +39,8 @@ export interface ManagersOptions {
   store?: TestStoreOptions;
   clock?: Clock;
   limits?: Partial<Limits>;
+  /** The engine the managers work through, made from the one under test (which `store` stays). */
+  through?: (store: Engine) => Engine;
 }
 
 /**
@@ -48,7 +51,7 @@ export async function managers(options: ManagersOptions = {}): Promise<Managers>
   const documents = await openDocuments(join(await tempDir(), 'base'), options.store, {
     engine: options.engine,
   });
-  return { ...documents, ...managersOn(documents.store, options) };
+  return { ...documents, ...managersOn(options.through?.(documents.store) ?? documents.store, options) };
 }
 
 /** The managers of one server over `store`, with the options managers() takes. */

@@ -6,7 +6,7 @@ import { pageOf, type SortKey } from '../model/paging.js';
 import { manifestFile, projectFile, sessionsDir } from '../model/paths.js';
 import type { ExecutionMode } from '../model/phases.js';
 import type { SessionStatus } from '../model/vocabulary.js';
-import type { Engine } from '../store/engine.js';
+import type { Engine, RelPath } from '../store/engine.js';
 import type { ListSessionsRequest } from './requests.js';
 import type { SessionFiles } from './session-files.js';
 import { nextPhase } from './session-state.js';
@@ -27,10 +27,10 @@ export interface SessionSummary {
  * costs one directory listing plus the manifests it returns (parsed again only when changed).
  */
 export class SessionLister {
-  private readonly created = new Map<string, Map<string, SortKey>>();
+  private readonly created = new Map<string, Map<string, FolderKey>>();
   private readonly sorted = new Map<
     string,
-    { names: Set<string>; keys: SortKey[]; stamp: string | undefined }
+    { names: Set<string>; keys: FolderKey[]; stamp: string | undefined }
   >();
 
   constructor(
@@ -67,32 +67,34 @@ export class SessionLister {
    * Every session folder with its creation time, newest first. A creation time never changes, so it is
    * looked up once per folder, and while the folders are those of the last call its order is reused.
    */
-  private async sortKeys(projectId: string): Promise<SortKey[]> {
+  private async sortKeys(projectId: string): Promise<FolderKey[]> {
+    const dir = sessionsDir(projectId);
     const last = this.sorted.get(projectId);
     // A folder's modification time changes whenever an entry is added or removed: while it stands
     // still, the last listing is still true and the 10,000-name readdir is skipped.
-    const stamp = await this.store.directoryStamp(sessionsDir(projectId));
+    const stamp = await this.store.directoryStamp(dir);
     if (last && stamp !== undefined && last.stamp === stamp) return last.keys;
-    const names = (await this.store.list(sessionsDir(projectId)))
-      .filter((entry) => entry.kind === 'directory')
-      .map((entry) => entry.name);
+    const known = this.createdOf(projectId);
+    // With no time known yet (the first listing in this process) every folder needs one: the listing
+    // of times is also the listing of names, and the folder is read once, not twice.
+    const names =
+      known.size === 0
+        ? await this.learnTimes(dir, known)
+        : (await this.store.list(dir))
+            .filter((entry) => entry.kind === 'directory')
+            .map((entry) => entry.name);
     if (last && last.names.size === names.length && names.every((name) => last.names.has(name))) {
       this.sorted.set(projectId, { ...last, stamp });
       return last.keys;
     }
-    const known = this.createdOf(projectId);
     const ids = names.filter((name) => identifierProblem(name) === undefined);
     const unknown = ids.filter((id) => !known.has(id));
     if (unknown.length > FEW) {
-      // A time already known is kept: where a file system has no birth time the store reports the mtime,
-      // which moves on every save, and a listing in progress must not see a folder move.
-      for (const { name, createdMs } of await this.store.listDirectoriesCreated(sessionsDir(projectId))) {
-        if (!known.has(name)) known.set(name, { id: name, created: new Date(createdMs).toISOString() });
-      }
+      await this.learnTimes(dir, known);
     } else {
       for (const id of unknown) {
-        const created = await this.store.createdAt([...sessionsDir(projectId), id]);
-        if (created) known.set(id, { id, created: created.toISOString() });
+        const created = await this.store.createdAt([...dir, id]);
+        if (created) known.set(id, new FolderKey(id, created.getTime()));
       }
     }
     const keys = ids.flatMap((id) => known.get(id) ?? []).sort(newestFirst);
@@ -100,7 +102,19 @@ export class SessionLister {
     return keys;
   }
 
-  private createdOf(projectId: string): Map<string, SortKey> {
+  /** Lists the folder's times into `known`; returns the names of its folders. */
+  private async learnTimes(dir: RelPath, known: Map<string, FolderKey>): Promise<string[]> {
+    const folders = await this.store.listDirectoriesCreated(dir);
+    // A time already known is kept: where a file system has no birth time the store reports the mtime,
+    // which moves on every save, and a listing in progress must not see a folder move.
+    for (const { name, createdMs } of folders) {
+      // Whole milliseconds, as a Date (and so a cursor) keeps them.
+      if (!known.has(name)) known.set(name, new FolderKey(name, Math.trunc(createdMs)));
+    }
+    return folders.map((folder) => folder.name);
+  }
+
+  private createdOf(projectId: string): Map<string, FolderKey> {
     let known = this.created.get(projectId);
     if (known === undefined) {
       known = new Map();
@@ -138,10 +152,26 @@ export class SessionLister {
 const FEW = 16;
 
 /**
- * compareNewestFirst without parsing: toISOString() text has one fixed width, so it sorts as the time
- * does, and a page boundary here is where the cursor's comparison puts it.
+ * A session folder and its creation time, in the whole milliseconds `created` stands for: sorted by the
+ * number, and written out only when asked for (a cursor, a comparison with one), since of 10,000
+ * folders a page shows 50.
  */
-function newestFirst(a: SortKey, b: SortKey): number {
-  if (a.created !== b.created) return a.created < b.created ? 1 : -1;
+class FolderKey implements SortKey {
+  private text: string | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly createdMs: number,
+  ) {}
+
+  get created(): string {
+    this.text ??= new Date(this.createdMs).toISOString();
+    return this.text;
+  }
+}
+
+/** compareNewestFirst on the milliseconds `created` stands for: a page ends where a cursor puts it. */
+function newestFirst(a: FolderKey, b: FolderKey): number {
+  if (a.createdMs !== b.createdMs) return b.createdMs - a.createdMs;
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
