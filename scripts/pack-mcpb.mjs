@@ -1,6 +1,6 @@
-// Packs the built server into an MCP Bundle (.mcpb): a zip with manifest.json, the one-file server,
-// a package.json (for "type": "module" and the version the server reports), the icon, README and
-// LICENSE. dist/server.js is a single esbuild bundle, so the bundle runs with Node alone.
+// Packs the built server into an MCP Bundle (.mcpb): a zip with manifest.json, the server (dist/server.js,
+// which runs the esbuild bundle dist/server.cjs), a package.json (for "type": "module" and the version
+// the server reports), the icon, README and LICENSE. Everything is bundled, so it runs with Node alone.
 // The manifest's tools come from a real tools/list of the staged server, so they cannot go stale.
 //
 //   node scripts/pack-mcpb.mjs [output.mcpb]     (default: checkpoint-mcp-<version>.mcpb here)
@@ -15,6 +15,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Where the server sits inside the bundle; it reads ../package.json from there. */
 const ENTRY_POINT = 'dist/server.js';
+/** What the entry point runs (scripts/bundle.mjs). */
+const SERVER_BUNDLE = 'dist/server.cjs';
 // 1980-01-01 00:00 in MS-DOS form: a fixed time, so the same inputs give the same bytes.
 const DOS_TIME = 0;
 const DOS_DATE = (1 << 5) | 1;
@@ -103,6 +105,7 @@ function hostVariable(name) {
 async function stageFiles(stage) {
   const copies = [
     [ENTRY_POINT, ENTRY_POINT],
+    [SERVER_BUNDLE, SERVER_BUNDLE],
     ['assets/icon.png', 'icon.png'],
     ['README.md', 'README.md'],
     ['LICENSE', 'LICENSE'],
@@ -110,7 +113,7 @@ async function stageFiles(stage) {
   for (const [from, to] of copies) {
     await mkdir(dirname(join(stage, to)), { recursive: true });
     await copyFile(join(ROOT, from), join(stage, to)).catch((error) => {
-      if (error.code === 'ENOENT' && from === ENTRY_POINT)
+      if (error.code === 'ENOENT' && (from === ENTRY_POINT || from === SERVER_BUNDLE))
         throw new Error(`${from} is missing; run npm run build first (npm run pack:mcpb does)`);
       throw error;
     });

@@ -9,11 +9,10 @@ import { IDENTIFIER_RULE, RESERVED_AGENT_NAMES } from './checkpoint/model/identi
 import type { Limits } from './checkpoint/model/limits.js';
 import { ProjectManager } from './checkpoint/project-manager.js';
 import { formatRepairReport, removeOrphanFiles, repairBaseDirectory } from './checkpoint/repair.js';
-import { SchemaBehindError } from './checkpoint/store/postgres/pg-store.js';
 import { WorkflowManager } from './checkpoint/workflow-manager.js';
 import { ICONS } from './icons.js';
+import { openStore } from './open-store.js';
 import { type CliOptions, type HttpOptions, parseOptions, USAGE } from './options.js';
-import { openStore, runStoreCommand } from './store-commands.js';
 import { Activity } from './tools/activity.js';
 import { ToolCatalog, type ToolSet } from './tools/catalog.js';
 import { listChanged } from './tools/define.js';
@@ -21,8 +20,6 @@ import { registerAllTools } from './tools/index.js';
 import { type Logger, ServerLogger } from './tools/logger.js';
 import { LEGACY_OWNER } from './tools/resources.js';
 import { type SubscriptionRegistry, Subscriptions } from './tools/subscriptions.js';
-import { serveHttp } from './transports/http.js';
-import { isLoopback } from './transports/http-guards.js';
 import { serveOverStdio } from './transports/serve-stdio.js';
 
 export const VERSION: string = JSON.parse(
@@ -134,6 +131,7 @@ async function main(): Promise<void> {
     return;
   }
   if (options.command === 'migrate' || options.command === 'export' || options.command === 'import') {
+    const { runStoreCommand } = await import('./store-commands.js');
     const lines = await runStoreCommand(options).catch((error: unknown) => {
       if (isCheckpointError(error)) throw new StartupError(error.message);
       throw error;
@@ -144,7 +142,7 @@ async function main(): Promise<void> {
   const logger = new ServerLogger((line) => process.stderr.write(line));
   const store = await openStore(options, logger).catch((error: unknown) => {
     // A database that is behind or out of reach is a setting to fix: one line, no stack.
-    if (error instanceof SchemaBehindError || isCheckpointError(error)) throw new StartupError(error.message);
+    if (isCheckpointError(error)) throw new StartupError(error.message);
     throw error;
   });
   const checkpoints = new CheckpointManager(store, undefined, options.limits);
@@ -158,6 +156,8 @@ async function main(): Promise<void> {
   const build = (hooks: Pick<ServerDependencies, 'subscriptions' | 'onListChanged'>) =>
     createServer({ checkpoints, projects, logger, activity, tools: options.tools, ...hooks });
   if (options.http) {
+    // node:http, node:http2 and the HTTP transport load only here: a stdio host never waits for them.
+    const { serveHttp } = await import('./transports/http.js');
     const http = await serveHttp({
       ...options.http,
       token: await httpToken(options.http),
@@ -201,6 +201,7 @@ class StartupError extends Error {}
  * would hand the checkpoints to anyone who can reach the port: that refuses to start.
  */
 async function httpToken(http: HttpOptions): Promise<string | undefined> {
+  const { isLoopback } = await import('./transports/http-guards.js');
   const token = http.tokenFile === undefined ? http.token : (await readFile(http.tokenFile, 'utf8')).trim();
   if (token === '') throw new StartupError(`--token-file ${http.tokenFile} is empty`);
   if (token === undefined && !isLoopback(http.host)) {

@@ -1,29 +1,13 @@
 import pg from 'pg';
-import type { Engine } from './checkpoint/store/engine.js';
-import { FsStore } from './checkpoint/store/fs/fs-store.js';
 import { isConnectionError, redactUrl, storeError } from './checkpoint/store/postgres/pg-errors.js';
 import { migrate } from './checkpoint/store/postgres/pg-migrate.js';
-import { PgStore } from './checkpoint/store/postgres/pg-store.js';
 import { exportTree, importTree, type TreeCounts } from './checkpoint/store/postgres/pg-tree.js';
 import type { CliOptions } from './options.js';
-import type { Logger } from './tools/logger.js';
 
-/** The engine the options choose: PostgreSQL for a postgres:// URL, else the files of the base directory. */
-export function openStore(options: CliOptions, logger: Logger): Promise<Engine> {
-  if (options.storeUrl !== undefined) {
-    return PgStore.open(options.storeUrl, {
-      lockTimeoutMs: options.lockTimeoutMs,
-      staleLockMs: options.staleLockMs,
-      onWarning: (message) => logger.warning(message),
-    });
-  }
-  return FsStore.open(options.baseDir, {
-    lockTimeoutMs: options.lockTimeoutMs,
-    staleLockMs: options.staleLockMs,
-  });
-}
-
-/** migrate, export and import: what they did, as lines for a terminal. */
+/**
+ * migrate, export and import: what they did, as lines for a terminal. server.ts imports this module
+ * with import(), so the PostgreSQL client loads only for these commands.
+ */
 export async function runStoreCommand(options: CliOptions): Promise<string[]> {
   const url = options.storeUrl as string;
   const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5_000 });

@@ -102,7 +102,7 @@ describe('MCP Bundle from scripts/pack-mcpb.mjs', () => {
     });
   });
 
-  it('holds the manifest, the one-file server, package.json, icon, README and LICENSE, and nothing else', async () => {
+  it('holds the manifest, the server and its bundle, package.json, icon, README and LICENSE, and nothing else', async () => {
     const files = (await readdir(unpacked, { recursive: true, withFileTypes: true }))
       .filter((entry) => entry.isFile())
       .map((entry) => relative(unpacked, join(entry.parentPath, entry.name)).split('\\').join('/'))
@@ -110,6 +110,7 @@ describe('MCP Bundle from scripts/pack-mcpb.mjs', () => {
     expect(files).toEqual([
       'LICENSE',
       'README.md',
+      'dist/server.cjs',
       'dist/server.js',
       'icon.png',
       'manifest.json',

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { count, FeedbackAction, line, PhaseNum, PhaseStatus, ProjectId, SessionId, text } from './common.js';
 
 export const SaveUserFeedbackInput = z.strictObject({

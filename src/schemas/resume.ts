@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RESUME_REASONS } from '../checkpoint/operations/resume.js';
 
 export const ResumeSessionOutput = z.object({

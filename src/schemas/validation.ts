@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PhaseNum, ProjectId, SessionId } from './common.js';
 
 export const ValidateCheckpointInput = z.strictObject({

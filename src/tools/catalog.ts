@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { CheckpointError, isCheckpointError } from '../checkpoint/model/errors.js';
 import type { Activity } from './activity.js';
 import { argumentProblem } from './arguments.js';
+import { BUNDLED_SCHEMAS } from './bundled-schemas.js';
 import { listedSchema } from './listed-schema.js';
 import type { Logger } from './logger.js';
 
@@ -66,12 +67,13 @@ export class ToolCatalog {
     run: (input: z.infer<I>) => Promise<z.infer<O>>,
   ): void {
     if (this.options.set === 'core' && !CORE_TOOLS.includes(name)) return;
+    const bundled = BUNDLED_SCHEMAS.get(name);
     this.entries.set(name, {
       listed: {
         name,
         description: spec.description,
-        inputSchema: listedSchema(spec.input, 'input') as Tool['inputSchema'],
-        outputSchema: listedSchema(spec.output, 'output') as Tool['outputSchema'],
+        inputSchema: bundled?.inputSchema ?? (listedSchema(spec.input, 'input') as Tool['inputSchema']),
+        outputSchema: bundled?.outputSchema ?? (listedSchema(spec.output, 'output') as Tool['outputSchema']),
         annotations: spec.annotations,
       },
       input: spec.input,

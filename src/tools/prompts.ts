@@ -1,5 +1,5 @@
 import { completable, ProtocolError } from '@modelcontextprotocol/server';
-import { z } from 'zod';
+import * as z from 'zod';
 import { identifierProblem } from '../checkpoint/model/identifiers.js';
 import { MAX_PHASE_NUM, PHASES } from '../checkpoint/model/phases.js';
 import { completions } from './completions.js';

@@ -1,0 +1,28 @@
+import { CheckpointError } from './checkpoint/model/errors.js';
+import type { Engine } from './checkpoint/store/engine.js';
+import { FsStore } from './checkpoint/store/fs/fs-store.js';
+import type { CliOptions } from './options.js';
+import type { Logger } from './tools/logger.js';
+
+/**
+ * The engine the options choose: PostgreSQL for a postgres:// URL, else the files of the base
+ * directory. A database behind this server's schema rejects with a CheckpointError, as one out of reach.
+ */
+export async function openStore(options: CliOptions, logger: Logger): Promise<Engine> {
+  if (options.storeUrl !== undefined) {
+    // The engine and its client (with node:net, node:tls and undici) load only for a postgres:// store:
+    // a host starting the file store never waits for them.
+    const { PgStore, SchemaBehindError } = await import('./checkpoint/store/postgres/pg-store.js');
+    return PgStore.open(options.storeUrl, {
+      lockTimeoutMs: options.lockTimeoutMs,
+      staleLockMs: options.staleLockMs,
+      onWarning: (message) => logger.warning(message),
+    }).catch((error: unknown) => {
+      throw error instanceof SchemaBehindError ? new CheckpointError('UNAVAILABLE', error.message) : error;
+    });
+  }
+  return FsStore.open(options.baseDir, {
+    lockTimeoutMs: options.lockTimeoutMs,
+    staleLockMs: options.staleLockMs,
+  });
+}

@@ -1,0 +1,154 @@
+import { chmod, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { describe, expect, it } from 'vitest';
+import { CodeCache } from '../src/code-cache.js';
+import { tempDir } from './helpers/base-dir.js';
+import { SERVER_ENTRY } from './helpers/client.js';
+
+const SOURCE = Buffer.from('(function (a, b) { return [a, b].map((x) => x * 2).join(","); })');
+
+/** A script of SOURCE run once, so that V8 has code to cache, compiled with `cachedData` if given. */
+function compiled(cachedData?: Buffer): Script {
+  const script = new Script(SOURCE.toString('latin1'), { filename: 'bundle.cjs', cachedData });
+  expect(script.runInThisContext()(1, 2)).toBe('2,4');
+  return script;
+}
+
+async function cacheFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).sort();
+}
+
+describe('CodeCache', () => {
+  it('reads back what it wrote, warm or not, and V8 accepts it', async () => {
+    const dir = join(await tempDir(), 'cache');
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), false);
+    const cold = new CodeCache('bundle.cjs', SOURCE, dir).read();
+    expect(cold?.warm).toBe(false);
+    const script = compiled(cold?.data);
+    expect(script.cachedDataRejected).toBe(false);
+    new CodeCache('bundle.cjs', SOURCE, dir).write(script, true);
+    expect(new CodeCache('bundle.cjs', SOURCE, dir).read()?.warm).toBe(true);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    const [file] = await cacheFiles(dir);
+    expect(file).toMatch(new RegExp(`^[0-9a-f]{32}-${process.version}-${process.arch}$`));
+    expect((await stat(join(dir, file as string))).mode & 0o777).toBe(0o600);
+  });
+
+  it('another bundle, or this one at another path, does not find the cache of this one', async () => {
+    const dir = join(await tempDir(), 'cache');
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), true);
+    expect(new CodeCache('bundle.cjs', Buffer.from(`${SOURCE} `), dir).read()).toBeUndefined();
+    // V8 would name the first path in the stack traces of the second.
+    expect(new CodeCache('elsewhere/bundle.cjs', SOURCE, dir).read()).toBeUndefined();
+  });
+
+  it('a cache whose digest does not match, or cut short, is no cache', async () => {
+    const dir = join(await tempDir(), 'cache');
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), true);
+    const [name] = await cacheFiles(dir);
+    const file = join(dir, name as string);
+    const stored = await readFile(file);
+    const flipped = Buffer.from(stored);
+    flipped[flipped.length - 1] = (flipped[flipped.length - 1] as number) ^ 1;
+    await writeFile(file, flipped);
+    expect(new CodeCache('bundle.cjs', SOURCE, dir).read()).toBeUndefined();
+    await writeFile(file, stored.subarray(0, 40));
+    expect(new CodeCache('bundle.cjs', SOURCE, dir).read()).toBeUndefined();
+    await writeFile(file, '');
+    expect(new CodeCache('bundle.cjs', SOURCE, dir).read()).toBeUndefined();
+  });
+
+  it('a cache of another script that reaches V8 is rejected by V8, and the script still runs', async () => {
+    // A source this process never compiled: V8 would otherwise take it from its own in-memory cache.
+    const source = Buffer.from(`(function () { return ${Date.now()}; })`);
+    const dir = join(await tempDir(), 'cache');
+    new CodeCache('bundle.cjs', source, dir).write(new Script('0'), true);
+    const foreign = new CodeCache('bundle.cjs', source, dir).read();
+    expect(foreign?.warm).toBe(true);
+    const script = new Script(source.toString('latin1'), { cachedData: foreign?.data });
+    expect(script.cachedDataRejected).toBe(true);
+    expect(typeof script.runInThisContext()()).toBe('number');
+  });
+
+  it('a directory that others may write to is neither read nor written', async () => {
+    const dir = join(await tempDir(), 'cache');
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), true);
+    await chmod(dir, 0o777);
+    expect(new CodeCache('bundle.cjs', SOURCE, dir).read()).toBeUndefined();
+    const [name] = await cacheFiles(dir);
+    const before = await readFile(join(dir, name as string));
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), false);
+    expect(await readFile(join(dir, name as string))).toEqual(before);
+  });
+
+  it('a symbolic link in place of the directory is neither followed to read nor to write', async () => {
+    const root = await tempDir();
+    const real = join(root, 'real');
+    new CodeCache('bundle.cjs', SOURCE, real).write(compiled(), true);
+    const link = join(root, 'cache');
+    await symlink(real, link);
+    expect(new CodeCache('bundle.cjs', SOURCE, link).read()).toBeUndefined();
+    await mkdir(join(root, 'elsewhere'), { mode: 0o700 });
+    const elsewhere = join(root, 'link-to-elsewhere');
+    await symlink(join(root, 'elsewhere'), elsewhere);
+    new CodeCache('bundle.cjs', SOURCE, elsewhere).write(compiled(), true);
+    expect(await readdir(join(root, 'elsewhere'))).toEqual([]);
+  });
+
+  it('makes its own directory, but not the temporary directory it belongs in', async () => {
+    const tmp = await tempDir();
+    new CodeCache('bundle.cjs', SOURCE, join(tmp, 'missing', 'cache')).write(compiled(), true);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('a write removes caches of other bundles untouched for a week, and nothing newer', async () => {
+    const dir = join(await tempDir(), 'cache');
+    await mkdir(dir, { mode: 0o700 });
+    const weekAgo = new Date(Date.now() - 8 * 24 * 60 * 60 * 1000);
+    await writeFile(join(dir, 'old'), 'x');
+    await utimes(join(dir, 'old'), weekAgo, weekAgo);
+    await writeFile(join(dir, 'recent'), 'x');
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), true);
+    const files = await cacheFiles(dir);
+    expect(files).toHaveLength(2);
+    expect(files).toContain('recent');
+    expect(files).not.toContain('old');
+  });
+});
+
+describe('the built server and its code cache', () => {
+  /** Starts dist/server.js with `tmp` as its temporary directory, lists its tools and stops it. */
+  async function listTools(tmp: string): Promise<number> {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [SERVER_ENTRY, '--base-dir', join(tmp, 'base')],
+      env: { ...getDefaultEnvironment(), TMPDIR: tmp },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'code-cache-tests', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      return (await client.listTools()).tools.length;
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('starts without a cache, from the cache it wrote, and from a corrupt one, listing the same tools', async () => {
+    const tmp = await tempDir();
+    const dir = join(tmp, `checkpoint-mcp-code-cache-${process.getuid?.() ?? 'user'}`);
+    const tools = await listTools(tmp);
+    expect(tools).toBeGreaterThan(0);
+    const [name] = await cacheFiles(dir);
+    expect(name).toBeDefined();
+    expect(await listTools(tmp)).toBe(tools);
+    await writeFile(join(dir, name as string), 'not a code cache');
+    expect(await listTools(tmp)).toBe(tools);
+    const bundle = new URL('../dist/server.cjs', import.meta.url);
+    expect(new CodeCache(fileURLToPath(bundle), await readFile(bundle), dir).read()).toBeDefined();
+  });
+});
