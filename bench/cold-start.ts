@@ -11,7 +11,7 @@ import { nowMs, type Summary, summarize } from './lib/stats.js';
 export interface ColdStartResult {
   runs: number;
   tools: number;
-  /** Whether dist/server.js is one bundle already, or imports its modules as tsc emitted them. */
+  /** Whether dist/server.js is the built bin (launcher and bundle), or imports its modules as tsc emitted them. */
   builtIsBundle: boolean;
   server: Summary;
   bundled: Summary;
