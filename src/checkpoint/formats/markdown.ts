@@ -77,12 +77,11 @@ export function renderDocument(
  * parser links `www.`). test/checkpoint/formats/plain-markdown.test.ts holds plainMarkdown to the
  * serialiser's output over this alphabet and the characters next to it.
  */
-const PLAIN =
-  /^(?![\s\S]*[Ww]\.)(?!\d+\.)[A-Za-z0-9$](?:[A-Za-z0-9.:$-]|(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])| (?=[A-Za-z0-9_.:$-]))*$/;
+const PLAIN_REST = '(?:[A-Za-z0-9.:$-]|(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])| (?=[A-Za-z0-9_.:$-]))*$';
+const PLAIN = new RegExp(String.raw`^(?![\s\S]*[Ww]\.)(?!\d+\.)[A-Za-z0-9$]${PLAIN_REST}`);
 
 /** The same in a table cell, which never begins a line: it may also start with `. : -` (a missing `-`). */
-const PLAIN_CELL =
-  /^(?![\s\S]*[Ww]\.)[A-Za-z0-9$.:-](?:[A-Za-z0-9.:$-]|(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])| (?=[A-Za-z0-9_.:$-]))*$/;
+const PLAIN_CELL = new RegExp(String.raw`^(?![\s\S]*[Ww]\.)[A-Za-z0-9$.:-]${PLAIN_REST}`);
 
 /**
  * The document as the serialiser would write it, when it is only headings, tight bullet lists of
