@@ -42,7 +42,7 @@ export async function historyVersions(base: FsBase, rel: RelPath): Promise<Histo
  */
 export async function archive(base: FsBase, rel: RelPath, data: Buffer, mtime: Date): Promise<void> {
   const historyRel = [...rel.slice(0, -1), HISTORY_DIR];
-  const directory = await base.resolve(historyRel);
+  const { path: directory, stat: folder } = await base.locate(historyRel);
   const stem = stemOf(rel.at(-1) ?? '');
   const key = join(directory, stem);
   const identity = contentIdentity(data);
@@ -57,7 +57,8 @@ export async function archive(base: FsBase, rel: RelPath, data: Buffer, mtime: D
     const newestRel = historyFile(rel, newest);
     if ((await base.readBytes(newestRel, await base.resolve(newestRel)))?.data.equals(data)) return;
   }
-  if (!(await base.isDirectory(historyRel))) await base.makeDirectory(historyRel);
+  // Made by another writer since it was looked at: makeDirectory finds it there and goes on.
+  if (!folder?.isDirectory()) await base.makeDirectory(historyRel);
   const { temp } = await writeTemporary(base, historyRel, directory, stem, data);
   let version = 0;
   try {
