@@ -23,6 +23,7 @@ const ENGINE_SUITES = [
   'test/durability/history.test.ts',
   'test/durability/lock-and-recovery.test.ts',
   'test/durability/repair.test.ts',
+  'test/store/unchanged-write.test.ts',
 ];
 /** Pure value tests among them, which touch no engine. */
 const NO_ENGINE = ['test/checkpoint/decimal.test.ts', 'test/checkpoint/values.test.ts'];

@@ -4,20 +4,42 @@ import { type ManagerContext, sessionRef } from './manager-context.js';
 import { definedOnly } from './model/define.js';
 import { CheckpointError } from './model/errors.js';
 import { assertIdentifier } from './model/identifiers.js';
-import { agentFile } from './model/paths.js';
-import { type PhaseDefinition, phaseIn } from './model/phases.js';
-import { validateAgentOutput } from './session/request-checks.js';
+import { agentFile, manifestFile, type RelPath, type SessionRef } from './model/paths.js';
+import { type PhaseDefinition, phaseIn, type SessionPlan } from './model/phases.js';
+import { type CheckedAgentOutput, validateAgentOutput } from './session/request-checks.js';
 import type { SaveAgentOutputRequest } from './session/requests.js';
+import { StaleStampError } from './store/engine.js';
+
+type Saved = { phase_num: number; agent_name: string; file: string; sha256: string };
 
 /** One agent's output, byte for byte; the version it replaces goes to history/. */
-export async function saveAgentOutput(
-  ctx: ManagerContext,
-  request: SaveAgentOutputRequest,
-): Promise<{ phase_num: number; agent_name: string; file: string; sha256: string }> {
+export async function saveAgentOutput(ctx: ManagerContext, request: SaveAgentOutputRequest): Promise<Saved> {
   const ref = sessionRef(request);
   assertIdentifier('agent_name', request.agent_name);
   const checked = validateAgentOutput(request, ctx.limits);
-  const phase = phaseIn(await ctx.planOf(ref), request.phase_num);
+  // The phases this process last read are trusted for the write if the manifest has not changed since,
+  // which the write itself checks (no round trip of its own on PostgreSQL). Anything else asks first.
+  const remembered = ctx.files.rememberedPlan(ref);
+  if (remembered?.plan.phases.some((phase) => phase.num === request.phase_num)) {
+    try {
+      const unchanged = { rel: manifestFile(ref), stamp: remembered.stamp };
+      return await save(ctx, request, checked, ref, remembered.plan, unchanged);
+    } catch (error) {
+      if (!(error instanceof StaleStampError)) throw error;
+    }
+  }
+  return save(ctx, request, checked, ref, await ctx.planOf(ref));
+}
+
+async function save(
+  ctx: ManagerContext,
+  request: SaveAgentOutputRequest,
+  checked: CheckedAgentOutput,
+  ref: SessionRef,
+  plan: SessionPlan,
+  unchanged?: { rel: RelPath; stamp: string },
+): Promise<Saved> {
+  const phase = phaseIn(plan, request.phase_num);
   const file = agentFile(ref, phase, request.agent_name);
   const sha256 = createHash('sha256').update(request.output_content, 'utf8').digest('hex');
   const text = renderAgentOutput({
@@ -44,6 +66,7 @@ export async function saveAgentOutput(
     // A phase folder deleted by hand is made again.
     createFolder: true,
     refuseCaseTwin: (twin) => caseTwinConflict(request.agent_name, twin, phase),
+    ...(unchanged && { unchanged }),
   });
   return { phase_num: phase.num, agent_name: request.agent_name, file: ctx.store.label(file), sha256 };
 }

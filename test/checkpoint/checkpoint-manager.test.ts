@@ -4,7 +4,7 @@ import { parseCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
 import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
 import type { Limits } from '../../src/checkpoint/model/limits.js';
 import type { SaveCheckpointRequest } from '../../src/checkpoint/session/requests.js';
-import { type Managers, managers, steppingClock } from '../helpers/base-dir.js';
+import { type Managers, managers, managersOn, steppingClock } from '../helpers/base-dir.js';
 import {
   documentTree,
   ENGINE,
@@ -526,6 +526,59 @@ describe('saveCheckpoint', () => {
 });
 
 describe('saveAgentOutput', () => {
+  // A save trusts the phases it read last if the manifest has not changed since, which the write itself
+  // checks; a manifest changed by another process or by hand sends it back to read the phases again.
+  it('saves once, in the right phase, after another process rewrote the manifest since its last save', async () => {
+    const stale: unknown[] = [];
+    const m = await managers({
+      clock: steppingClock(),
+      store: { durable: false },
+      through: (store) =>
+        new Proxy(store, {
+          get(target, key, receiver) {
+            if (key !== 'write') return Reflect.get(target, key, receiver);
+            return (...args: Parameters<typeof store.write>) =>
+              target.write(...args).catch((error: unknown) => {
+                stale.push(error);
+                throw error;
+              });
+          },
+        }),
+    });
+    await m.checkpoints.createSession({ ...REF, user_id: 'u1', execution_mode: 'mvp' });
+    const save = (content: string) =>
+      m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', output_content: content });
+    await save('first\n');
+    const other = managersOn(await m.reopen(), { clock: steppingClock(Date.parse('2024-11-25T00:00:00Z')) });
+    await other.checkpoints.saveCheckpoint(checkpointOf(1, { status: 'in_progress' }));
+    const result = await save('second\n');
+    expect(result.file).toBe('p1/sessions/s1/phase_1_concept/writer.md');
+    // The remembered phases were refused once by the write, then read again.
+    expect(stale.map((error) => (error as Error).constructor.name)).toStrictEqual(['StaleStampError']);
+    expect((await readDocument(m, ...PHASE_1, 'writer.md')).endsWith('## Output\n\nsecond\n')).toBe(true);
+    expect(await m.store.history([...PHASE_1, 'writer.md'])).toHaveLength(1);
+    // Unchanged since: the next save writes at once.
+    await save('third\n');
+    expect(stale).toHaveLength(1);
+  });
+
+  it('refuses a phase outside the session by the manifest as it stands, not as it was remembered', async () => {
+    const m = await setup();
+    await m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', output_content: 'x' });
+    const manifest = await readDocument(m, ...SESSION, 'session_manifest.md');
+    await editDocument(
+      m,
+      [...SESSION, 'session_manifest.md'],
+      manifest.replace('- Execution Mode: mvp', '- Execution Mode: full'),
+    );
+    const error = await rejected(
+      m.checkpoints.saveAgentOutput({ ...REF, phase_num: 4, agent_name: 'writer', output_content: 'y' }),
+    );
+    expect(error.code).toBe('PHASE_NOT_IN_MODE');
+    // The mode named is the edited one: the phases were read again before the answer.
+    expect(error.message).toContain('(mode full); its phases are 1, 2, 3, 6, 7');
+  });
+
   it('writes {agent}.md with metadata and the exact content, returning its path and SHA-256', async () => {
     const m = await setup();
     const content = '# Concept\r\n\r\nMeal planning for busy parents.  \n';

@@ -109,7 +109,7 @@ export class SessionFiles {
     const key = rel.join('/');
     const stamp = await this.store.documentStamp(rel);
     const known = this.plans.get(key);
-    if (stamp !== undefined && known?.stamp === stamp) return structuredClone(known.plan);
+    if (stamp !== undefined && known?.stamp === stamp) return known.plan;
     const stored = await this.readStoredManifest(ref);
     if (stored) {
       const plan = identityOf(stored).plan;
@@ -121,9 +121,19 @@ export class SessionFiles {
     return (await this.recoverIdentity(ref)).plan;
   }
 
+  /**
+   * The session's phases as planOf last read them, not checked again, and the manifest stamp they hold
+   * under: a caller writes with `unchanged` set to that stamp (see WriteOptions), and on StaleStampError
+   * calls planOf. Undefined when nothing is remembered.
+   */
+  rememberedPlan(ref: SessionRef): { plan: SessionPlan; stamp: string } | undefined {
+    const known = this.plans.get(manifestFile(ref).join('/'));
+    return known && { plan: known.plan, stamp: known.stamp };
+  }
+
   private rememberPlan(key: string, stamp: string, plan: SessionPlan): void {
     this.plans.delete(key);
-    this.plans.set(key, { stamp, plan: structuredClone(plan) });
+    this.plans.set(key, { stamp, plan: frozen(plan) });
     if (this.plans.size > PLANS_KEPT) {
       const oldest = this.plans.keys().next().value;
       if (oldest !== undefined) this.plans.delete(oldest);
@@ -252,4 +262,11 @@ function recoverBuiltInMode(folders: readonly string[], projectMode: string | un
   const fullOnly = PHASES.filter((phase) => !mvp.includes(phase.num));
   if (fullOnly.some((phase) => folders.includes(phase.dir))) return 'full';
   return projectMode !== undefined && Object.hasOwn(BUILT_IN_MODES, projectMode) ? projectMode : 'mvp';
+}
+
+/** A remembered plan is handed out as it is, so it is frozen: the readonly types already forbid changing it. */
+function frozen(plan: SessionPlan): SessionPlan {
+  for (const phase of plan.phases) Object.freeze(phase);
+  Object.freeze(plan.phases);
+  return Object.freeze(plan);
 }

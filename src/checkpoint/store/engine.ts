@@ -22,7 +22,16 @@ export interface WriteOptions {
    * that differs only in letter case (`twin`), as the two would collide on macOS and Windows.
    */
   refuseCaseTwin?: (twin: string) => Error;
+  /**
+   * Writes only while document `rel` still has the documentStamp `stamp`; otherwise writes nothing and
+   * throws StaleStampError. How a caller acts on what it remembers of another document without asking
+   * first: on PostgreSQL the check rides in the write's own statement, one round trip instead of two.
+   */
+  unchanged?: { rel: RelPath; stamp: string };
 }
+
+/** A write's `unchanged` document had changed: nothing was written. */
+export class StaleStampError extends Error {}
 
 export interface HistoryVersion {
   /** Where the version is, as a path label (`.../history/{stem}.v{n}.md`). */

@@ -1,7 +1,15 @@
 import { lstatSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { CheckpointError } from '../../model/errors.js';
-import type { Engine, Entry, HistoryVersion, RelPath, SessionLock, WriteOptions } from '../engine.js';
+import {
+  type Engine,
+  type Entry,
+  type HistoryVersion,
+  type RelPath,
+  type SessionLock,
+  StaleStampError,
+  type WriteOptions,
+} from '../engine.js';
 import { ParseCache } from '../parse-cache.js';
 import { contentIdentity, writeTemporary } from './atomic-write.js';
 import { FsBase } from './fs-base.js';
@@ -123,6 +131,10 @@ export class FsStore implements Engine {
 
   async write(rel: RelPath, content: string, options: WriteOptions = {}): Promise<boolean> {
     const base = this.base;
+    const unchanged = options.unchanged;
+    if (unchanged !== undefined && (await this.documentStamp(unchanged.rel)) !== unchanged.stamp) {
+      throw new StaleStampError(`${this.label(unchanged.rel)} changed`);
+    }
     const located = await base.locate(rel);
     const target = located.path;
     const folder = dirname(target);
