@@ -186,12 +186,20 @@ async function main(): Promise<void> {
     process.on('SIGTERM', () => void serving.shutdown());
   }
   logger.info(`serving ${store.root} over ${options.http ? 'HTTP' : 'stdio'}`);
-  removeOrphanFiles(store)
-    .then((removed) => {
-      if (removed.length > 0) logger.info(`removed ${removed.length} orphaned temporary or lock files`);
-    })
-    .catch((error: unknown) => logger.warning(`orphan cleanup failed: ${String(error)}`));
+  // The sweep walks every session folder: it waits until the first calls of a fresh process (a host
+  // starts one per conversation) are answered, so that they do not share the disk and the CPU with it.
+  // Nothing waits on it: a temporary file of a dead writer is never read, only taken up room.
+  setTimeout(() => {
+    removeOrphanFiles(store)
+      .then((removed) => {
+        if (removed.length > 0) logger.info(`removed ${removed.length} orphaned temporary or lock files`);
+      })
+      .catch((error: unknown) => logger.warning(`orphan cleanup failed: ${String(error)}`));
+  }, ORPHAN_SWEEP_DELAY_MS).unref();
 }
+
+/** How long after start-up the orphan sweep begins. */
+const ORPHAN_SWEEP_DELAY_MS = 2_000;
 
 /** A setting that cannot work: said in one line, without a stack, and the exit code of a usage error. */
 class StartupError extends Error {}

@@ -17,24 +17,25 @@ export async function saveAgentOutput(ctx: ManagerContext, request: SaveAgentOut
   const ref = sessionRef(request);
   assertIdentifier('agent_name', request.agent_name);
   const checked = validateAgentOutput(request, ctx.limits);
+  const executed = ctx.clock().toISOString();
   // The phases this process last read are trusted for the write if the manifest has not changed since,
   // which the write itself checks (no round trip of its own on PostgreSQL). Anything else asks first.
   const remembered = ctx.files.rememberedPlan(ref);
   if (remembered?.plan.phases.some((phase) => phase.num === request.phase_num)) {
     try {
       const unchanged = { rel: manifestFile(ref), stamp: remembered.stamp };
-      return await save(ctx, request, checked, ref, remembered.plan, unchanged);
+      return await save(ctx, request, { ...checked, executed }, ref, remembered.plan, unchanged);
     } catch (error) {
       if (!(error instanceof StaleStampError)) throw error;
     }
   }
-  return save(ctx, request, checked, ref, await ctx.planOf(ref));
+  return save(ctx, request, { ...checked, executed }, ref, await ctx.planOf(ref));
 }
 
 async function save(
   ctx: ManagerContext,
   request: SaveAgentOutputRequest,
-  checked: CheckedAgentOutput,
+  checked: CheckedAgentOutput & { executed: string },
   ref: SessionRef,
   plan: SessionPlan,
   unchanged?: { rel: RelPath; stamp: string },
@@ -46,7 +47,7 @@ async function save(
     agent_name: request.agent_name,
     phase_num: phase.num,
     phase_name: phase.name,
-    executed: ctx.clock().toISOString(),
+    executed: checked.executed,
     status: request.status ?? 'completed',
     tools_used: checked.tools_used,
     sha256,

@@ -388,13 +388,21 @@ function queryCalls(file: string, source: string): QueryCall[] {
     // A trailing comma (the formatter's, on a call split over lines) is not a second argument.
     let next = at + 1;
     while (/\s/.test(source[next] ?? '')) next++;
+    // A prepared statement: `db.query(NAME([values]))` with `const NAME = prepared('name', '...')`.
+    const prepared = kind === 'expression' ? /^([A-Z_][A-Z0-9_]*)\(([\s\S]*)\)$/.exec(text) : null;
     calls.push({
       file,
       line: source.slice(0, start).split('\n').length,
       text,
       kind,
-      statement: kind === 'expression' ? namedStatement(source, text) : text.slice(1, -1),
-      hasValues: after === ',' && source[next] !== ')',
+      statement: prepared
+        ? preparedStatement(source, prepared[1] as string)
+        : kind === 'expression'
+          ? namedStatement(source, text)
+          : text.slice(1, -1),
+      hasValues: prepared
+        ? !/^\s*(\[\s*\])?\s*$/.test(prepared[2] as string)
+        : after === ',' && source[next] !== ')',
       concatenated: after !== ',' && after !== ')',
     });
   }
@@ -433,6 +441,18 @@ function namedStatement(source: string, name: string): string | undefined {
   const end = literalEnd(source, open);
   // The constant is the literal alone: nothing is added to it before the semicolon.
   if (!/^\s*;/.test(source.slice(end))) return undefined;
+  return source.slice(open + 1, end - 1);
+}
+
+/** The text of `const NAME = prepared('name', '...')` at the top level of `source`. */
+function preparedStatement(source: string, name: string): string | undefined {
+  const declared = new RegExp(`^const ${name} = prepared\\(\\s*'[A-Za-z_]+',\\s*`, 'm').exec(source);
+  if (!declared) return undefined;
+  const open = declared.index + declared[0].length;
+  if (!['`', "'", '"'].includes(source[open] as string)) return undefined;
+  const end = literalEnd(source, open);
+  // The statement is the literal alone: nothing is added to it before the call closes.
+  if (!/^\s*,?\s*\);/.test(source.slice(end))) return undefined;
   return source.slice(open + 1, end - 1);
 }
 
@@ -477,6 +497,12 @@ describe('every SQL statement of the PostgreSQL engine is parameterised (a stati
       // biome-ignore lint/suspicious/noTemplateCurlyInString: source text for the scanner
       'const BAD = `SELECT ${a} WHERE b = $1`;',
       "const BUILT = 'SELECT $1' + a;",
+      'db.query(KEPT([a]));',
+      'db.query(KEPT_PASTED([a]));',
+      'db.query(KEPT([]));',
+      "const KEPT = prepared('kept', 'SELECT $1');",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: source text for the scanner
+      "const KEPT_PASTED = prepared('kept_pasted', `SELECT ${a} WHERE b = $1`);",
     ].join('\n');
     expect(queryCalls('sample.ts', sample).map(violation)).toEqual([
       undefined,
@@ -488,6 +514,9 @@ describe('every SQL statement of the PostgreSQL engine is parameterised (a stati
       undefined,
       expect.stringContaining('pasted'),
       expect.stringContaining('not a literal'),
+      undefined,
+      expect.stringContaining('pasted'),
+      expect.stringContaining('placeholders without values'),
     ]);
   });
 

@@ -365,11 +365,11 @@ function prepared(name: string, text: string): (values: unknown[]) => pg.QueryCo
 
 const READ = prepared('read', 'SELECT body, write_id FROM checkpoint_documents WHERE path = $1');
 const READ_VERSION = prepared(
-  'read_version',
+  'readVersion',
   'SELECT body FROM checkpoint_history WHERE path = $1 AND version = $2',
 );
 const VERSION_EXISTS = prepared(
-  'version_exists',
+  'versionExists',
   'SELECT 1 FROM checkpoint_history WHERE path = $1 AND version = $2',
 );
 const EXISTS = prepared(
@@ -379,10 +379,10 @@ const EXISTS = prepared(
 const MODIFIED = prepared('modified', 'SELECT updated_at FROM checkpoint_documents WHERE path = $1');
 const STAMP = prepared('stamp', 'SELECT write_id FROM checkpoint_documents WHERE path = $1');
 const CREATED = prepared('created', 'SELECT created_at FROM checkpoint_folders WHERE path = $1');
-const IS_FOLDER = prepared('is_folder', 'SELECT 1 FROM checkpoint_folders WHERE path = $1');
-const HAS_HISTORY = prepared('has_history', 'SELECT 1 FROM checkpoint_history WHERE parent = $1 LIMIT 1');
+const IS_FOLDER = prepared('isFolder', 'SELECT 1 FROM checkpoint_folders WHERE path = $1');
+const HAS_HISTORY = prepared('hasHistory', 'SELECT 1 FROM checkpoint_history WHERE parent = $1 LIMIT 1');
 const FOLDER_STAMP = prepared(
-  'folder_stamp',
+  'folderStamp',
   "SELECT count(*)::text || ':' || coalesce(max(created_at)::text, '') AS stamp FROM checkpoint_folders WHERE parent = $1",
 );
 const SUBFOLDERS = prepared(
@@ -390,7 +390,7 @@ const SUBFOLDERS = prepared(
   'SELECT name, created_at FROM checkpoint_folders WHERE parent = $1',
 );
 const LIST_VERSIONS = prepared(
-  'list_versions',
+  'listVersions',
   'SELECT path, version FROM checkpoint_history WHERE parent = $1 ORDER BY path, version',
 );
 const HISTORY = prepared(
@@ -398,7 +398,7 @@ const HISTORY = prepared(
   'SELECT version, saved_at FROM checkpoint_history WHERE path = $1 ORDER BY version',
 );
 const INSERT_FOLDER = prepared(
-  'insert_folder',
+  'insertFolder',
   'INSERT INTO checkpoint_folders (path, parent, name) VALUES ($1, $2, $3) ON CONFLICT (path) DO NOTHING',
 );
 // An upsert that updates takes the row's lock, whether the row was there or is new.
