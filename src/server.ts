@@ -188,7 +188,7 @@ async function main(): Promise<void> {
   logger.info(`serving ${store.root} over ${options.http ? 'HTTP' : 'stdio'}`);
   // The sweep walks every session folder: it waits until the first calls of a fresh process (a host
   // starts one per conversation) are answered, so that they do not share the disk and the CPU with it.
-  // Nothing waits on it: a temporary file of a dead writer is never read, only taken up room.
+  // Nothing waits on it: a temporary file of a dead writer is never read, it only takes up room.
   setTimeout(() => {
     removeOrphanFiles(store)
       .then((removed) => {

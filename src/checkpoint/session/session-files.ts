@@ -186,6 +186,8 @@ export class SessionFiles {
       this.clock().toISOString(),
     );
     await this.store.write(manifestFile(ref), renderManifest(manifest), { lock, parsed: manifest });
+    // Its stamp has changed: the next save reads it again rather than try the remembered one and fail.
+    this.plans.delete(manifestFile(ref).join('/'));
     return { manifest, checkpoints };
   }
 
