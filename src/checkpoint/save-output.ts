@@ -16,20 +16,19 @@ type Saved = { phase_num: number; agent_name: string; file: string; sha256: stri
 export async function saveAgentOutput(ctx: ManagerContext, request: SaveAgentOutputRequest): Promise<Saved> {
   const ref = sessionRef(request);
   assertIdentifier('agent_name', request.agent_name);
-  const checked = validateAgentOutput(request, ctx.limits);
-  const executed = ctx.clock().toISOString();
+  const checked = { ...validateAgentOutput(request, ctx.limits), executed: ctx.clock().toISOString() };
   // The phases this process last read are trusted for the write if the manifest has not changed since,
   // which the write itself checks (no round trip of its own on PostgreSQL). Anything else asks first.
   const remembered = ctx.files.rememberedPlan(ref);
   if (remembered?.plan.phases.some((phase) => phase.num === request.phase_num)) {
     try {
       const unchanged = { rel: manifestFile(ref), stamp: remembered.stamp };
-      return await save(ctx, request, { ...checked, executed }, ref, remembered.plan, unchanged);
+      return await save(ctx, request, checked, ref, remembered.plan, unchanged);
     } catch (error) {
       if (!(error instanceof StaleStampError)) throw error;
     }
   }
-  return save(ctx, request, { ...checked, executed }, ref, await ctx.planOf(ref));
+  return save(ctx, request, checked, ref, await ctx.planOf(ref));
 }
 
 async function save(

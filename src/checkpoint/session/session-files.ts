@@ -127,8 +127,7 @@ export class SessionFiles {
    * calls planOf. Undefined when nothing is remembered.
    */
   rememberedPlan(ref: SessionRef): { plan: SessionPlan; stamp: string } | undefined {
-    const known = this.plans.get(manifestFile(ref).join('/'));
-    return known && { plan: known.plan, stamp: known.stamp };
+    return this.plans.get(manifestFile(ref).join('/'));
   }
 
   private rememberPlan(key: string, stamp: string, plan: SessionPlan): void {
