@@ -7,7 +7,6 @@ import {
 import { isTerminal, type ManagerContext, sessionRef } from './manager-context.js';
 import type { DecimalText } from './model/decimal.js';
 import { definedOnly } from './model/define.js';
-import { CheckpointError } from './model/errors.js';
 import { checkpointFile, sessionDir } from './model/paths.js';
 import { nextPhaseOf, type PhaseDefinition, phaseIn, type SessionPlan } from './model/phases.js';
 import type { PhaseStatus } from './model/vocabulary.js';
@@ -27,16 +26,13 @@ export async function saveCheckpoint(
   return ctx.store.withLock(sessionDir(ref), async (lock) => {
     const plan = await ctx.planOf(ref);
     const phase = phaseIn(plan, request.phase_num);
-    const previous = await ctx.files.readCheckpoint(ref, phase).catch((error: unknown) => {
-      // The file is being replaced: an unreadable old version is kept in history/, not carried over.
-      if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return undefined;
-      throw error;
-    });
+    // Everything the manifest is rebuilt from is read before the write, so a save that cannot end in a
+    // true manifest (another phase unreadable, sums too large) fails with nothing written. This phase's
+    // file is being replaced: an unreadable old version is kept in history/, not carried over.
+    const checkpoints = await ctx.files.readCheckpoints(ref, plan, phase.num);
+    const previous = checkpoints.get(phase.num);
     const started = await phaseStart(ctx, request, phase, previous);
     const checkpoint = buildCheckpoint(ctx, request, checked, phase, plan, previous, started);
-    // Everything the manifest is rebuilt from is read before the write, so a save that cannot end in a
-    // true manifest (another phase unreadable, sums too large) fails with nothing written.
-    const checkpoints = await ctx.files.readCheckpoints(ref, plan, phase.num);
     assertMetricsFit(sessionMetrics(checkpoints.set(phase.num, checkpoint), plan));
     await ctx.store.write(checkpointFile(ref, phase), renderCheckpoint(checkpoint), {
       keepHistory: true,

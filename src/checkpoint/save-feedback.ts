@@ -22,11 +22,10 @@ export async function saveUserFeedback(
   return ctx.store.withLock(sessionDir(ref), async (lock) => {
     const plan = await ctx.planOf(ref);
     const phase = phaseIn(plan, request.phase_num);
-    const checkpoint = await ctx.files.readCheckpoint(ref, phase);
+    // The manifest is rebuilt from every checkpoint: one that cannot be read fails the save before any write.
+    const checkpoint = (await ctx.files.readCheckpoints(ref, plan)).get(phase.num);
     // A review edited by hand since may have set the status: the file is brought in line with it.
     const written = await ctx.files.readCheckpointFile(ref, phase);
-    // The manifest is rebuilt from every checkpoint: one that cannot be read fails the save before any write.
-    await ctx.files.readCheckpoints(ref, plan, phase.num);
     const retryCount =
       request.retry_count ?? (checkpoint?.retry_count ?? 0) + (action === 'retry_with_changes' ? 1 : 0);
     const status: PhaseStatus | undefined = statusOfAction(action) ?? checkpoint?.status;

@@ -29,12 +29,14 @@ export async function reviewOverride(
   ref: SessionRef,
   phase: PhaseDefinition,
   checkpoint: CheckpointRecord,
+  /** The modification times of the review and the checkpoint, when the caller has them already. */
+  known?: { reviewed: number | undefined; written: number },
 ): Promise<ReviewOverride | undefined> {
   const reviewRel = feedbackFile(ref, phase);
   // A link planted at the review's name is as unreadable as a review scribbled over.
-  const reviewed = await store.modifiedMs(reviewRel).catch(unreadable);
+  const reviewed = known ? known.reviewed : await store.modifiedMs(reviewRel).catch(unreadable);
   if (reviewed === undefined) return undefined;
-  const written = await store.modifiedMs(checkpointFile(ref, phase));
+  const written = known ? known.written : await store.modifiedMs(checkpointFile(ref, phase));
   if (written !== undefined && reviewed <= written) return undefined;
   const review = await store.parsed.read(reviewRel, parseUserFeedback).catch(unreadable);
   const status = review && statusOfAction(review.action);

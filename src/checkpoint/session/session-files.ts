@@ -3,7 +3,15 @@ import { type ManifestRecord, parseManifest, renderManifest } from '../formats/m
 import { parseProject } from '../formats/project.js';
 import { CheckpointError, isPlantedLink } from '../model/errors.js';
 import type { Clock } from '../model/limits.js';
-import { checkpointFile, manifestFile, projectFile, type SessionRef, sessionDir } from '../model/paths.js';
+import {
+  checkpointFile,
+  feedbackFile,
+  manifestFile,
+  projectFile,
+  type RelPath,
+  type SessionRef,
+  sessionDir,
+} from '../model/paths.js';
 import {
   BUILT_IN_MODES,
   BUILT_IN_WORKFLOW,
@@ -13,7 +21,7 @@ import {
   phaseOfDirectory,
   type SessionPlan,
 } from '../model/phases.js';
-import type { Engine, SessionLock } from '../store/engine.js';
+import type { Engine, SessionLock, TimedText } from '../store/engine.js';
 import { applyReview, reviewOverride } from './review-override.js';
 import { buildManifest, identityOf, manifestAgrees, type SessionIdentity } from './session-state.js';
 
@@ -74,7 +82,68 @@ export class SessionFiles {
   async readCheckpointFile(ref: SessionRef, phase: PhaseDefinition): Promise<CheckpointRecord | undefined> {
     const rel = checkpointFile(ref, phase);
     const checkpoint = await this.store.parsed.read(rel, parseCheckpoint);
-    if (checkpoint === undefined) return undefined;
+    return checkpoint && this.inPlace(checkpoint, phase, rel);
+  }
+
+  /**
+   * The checkpoints of the session's phases, read together (one round trip on PostgreSQL), as
+   * readCheckpoint reads each: CORRUPT_FILE for any that cannot be read, except the checkpoint of phase
+   * `replacing`, which a save is about to replace (its old version is kept in history/), read as none.
+   */
+  async readCheckpoints(
+    ref: SessionRef,
+    plan: SessionPlan,
+    replacing?: number,
+  ): Promise<Map<number, CheckpointRecord>> {
+    const { phases } = plan;
+    const checkpoints = phases.map((phase) => checkpointFile(ref, phase));
+    // A file the batch cannot read (a link planted in its place) is read alone below, which says which.
+    const read = await this.store
+      .readAll(
+        checkpoints,
+        phases.map((phase) => feedbackFile(ref, phase)),
+      )
+      .catch(corruptAsMissing);
+    const records = await Promise.all(
+      phases.map(async (phase, i) => {
+        const found = read?.documents[i];
+        const reading = !read
+          ? this.readCheckpoint(ref, phase)
+          : found && this.checkpointOf(ref, phase, found, read.modified[i]);
+        return phase.num === replacing ? Promise.resolve(reading).catch(corruptAsMissing) : reading;
+      }),
+    );
+    const map = new Map<number, CheckpointRecord>();
+    records.forEach((record, i) => {
+      if (record) map.set((phases[i] as PhaseDefinition).num, record);
+    });
+    return map;
+  }
+
+  /** A checkpoint read by readAll, with the review's modification time beside it, as readCheckpoint has it. */
+  private async checkpointOf(
+    ref: SessionRef,
+    phase: PhaseDefinition,
+    found: TimedText,
+    reviewed: number | undefined,
+  ): Promise<CheckpointRecord> {
+    const rel = checkpointFile(ref, phase);
+    const checkpoint = this.inPlace(
+      this.store.parsed.remember(rel, found.identity, () =>
+        parseCheckpoint(found.text, this.store.label(rel)),
+      ),
+      phase,
+      rel,
+    );
+    const override = await reviewOverride(this.store, ref, phase, checkpoint, {
+      reviewed,
+      written: found.modifiedMs,
+    });
+    return override ? applyReview(checkpoint, override) : checkpoint;
+  }
+
+  /** The checkpoint read from `rel`, when it is the one of the phase whose folder holds it. */
+  private inPlace(checkpoint: CheckpointRecord, phase: PhaseDefinition, rel: RelPath): CheckpointRecord {
     if (checkpoint.phase_num !== phase.num) {
       throw new CheckpointError(
         'CORRUPT_FILE',
@@ -82,21 +151,6 @@ export class SessionFiles {
       );
     }
     return checkpoint;
-  }
-
-  /** The checkpoints of the session's phases (but `except`); CORRUPT_FILE for any that cannot be read. */
-  async readCheckpoints(
-    ref: SessionRef,
-    plan: SessionPlan,
-    except?: number,
-  ): Promise<Map<number, CheckpointRecord>> {
-    const phases = plan.phases.filter((phase) => phase.num !== except);
-    const records = await Promise.all(phases.map((phase) => this.readCheckpoint(ref, phase)));
-    const map = new Map<number, CheckpointRecord>();
-    records.forEach((record, i) => {
-      if (record) map.set((phases[i] as PhaseDefinition).num, record);
-    });
-    return map;
   }
 
   /**
@@ -263,6 +317,12 @@ function recoverBuiltInMode(folders: readonly string[], projectMode: string | un
   const fullOnly = PHASES.filter((phase) => !mvp.includes(phase.num));
   if (fullOnly.some((phase) => folders.includes(phase.dir))) return 'full';
   return projectMode !== undefined && Object.hasOwn(BUILT_IN_MODES, projectMode) ? projectMode : 'mvp';
+}
+
+/** An unreadable file read as none. */
+function corruptAsMissing(error: unknown): undefined {
+  if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return undefined;
+  throw error;
 }
 
 /** A remembered plan is handed out as it is, so it is frozen: the readonly types already forbid changing it. */

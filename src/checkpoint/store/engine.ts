@@ -30,6 +30,15 @@ export interface WriteOptions {
   unchanged?: { rel: RelPath; stamp: string };
 }
 
+/** A document as readAll gives it. */
+export interface TimedText {
+  text: string;
+  /** As readIdentified gives it. */
+  identity: string;
+  /** When it was last written, as modifiedMs gives it. */
+  modifiedMs: number;
+}
+
 /** A write's `unchanged` document had changed: nothing was written. */
 export class StaleStampError extends Error {}
 
@@ -66,6 +75,15 @@ export interface Engine {
   read(rel: RelPath): Promise<string | undefined>;
   /** The text with an identity that changes whenever the document does (for caches). */
   readIdentified(rel: RelPath): Promise<{ text: string; identity: string } | undefined>;
+  /**
+   * Several documents at once, each with its identity and modification time (undefined where there is
+   * none), and the modification times of `timed`: what reading a session's phases needs, in one round
+   * trip on PostgreSQL instead of two or three per phase.
+   */
+  readAll(
+    rels: readonly RelPath[],
+    timed: readonly RelPath[],
+  ): Promise<{ documents: Array<TimedText | undefined>; modified: Array<number | undefined> }>;
   /** Whether a document or folder is there. */
   exists(rel: RelPath): Promise<boolean>;
   /** When the document was last written. */

@@ -96,11 +96,25 @@ export class FsBase {
   }
 
   async readData(rel: RelPath): Promise<Buffer | undefined> {
+    return (await this.readFileOf(rel, false))?.data;
+  }
+
+  /** The file's bytes and modification time, from the open file (a rename in between cannot split them). */
+  async readTimed(rel: RelPath): Promise<{ data: Buffer; mtimeMs: number } | undefined> {
+    const read = await this.readFileOf(rel, true);
+    return read && { data: read.data, mtimeMs: read.mtimeMs ?? 0 };
+  }
+
+  private async readFileOf(
+    rel: RelPath,
+    timed: boolean,
+  ): Promise<{ data: Buffer; mtimeMs?: number } | undefined> {
     const path = await this.resolve(rel);
     try {
       const handle = await this.fs.open(path, OPEN_READ);
       try {
-        return await handle.readFile();
+        const mtimeMs = timed ? (await handle.stat()).mtimeMs : undefined;
+        return { data: await handle.readFile(), mtimeMs };
       } finally {
         await handle.close();
       }

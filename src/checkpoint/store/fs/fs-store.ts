@@ -8,6 +8,7 @@ import {
   type RelPath,
   type SessionLock,
   StaleStampError,
+  type TimedText,
   type WriteOptions,
 } from '../engine.js';
 import { ParseCache } from '../parse-cache.js';
@@ -73,6 +74,28 @@ export class FsStore implements Engine {
   async readIdentified(rel: RelPath): Promise<{ text: string; identity: string } | undefined> {
     const data = await this.base.readData(rel);
     return data && { text: data.toString('utf8'), identity: contentIdentity(data) };
+  }
+
+  async readAll(
+    rels: readonly RelPath[],
+    timed: readonly RelPath[],
+  ): Promise<{ documents: Array<TimedText | undefined>; modified: Array<number | undefined> }> {
+    const [documents, modified] = await Promise.all([
+      Promise.all(
+        rels.map(async (rel) => {
+          const read = await this.base.readTimed(rel);
+          return (
+            read && {
+              text: read.data.toString('utf8'),
+              identity: contentIdentity(read.data),
+              modifiedMs: read.mtimeMs,
+            }
+          );
+        }),
+      ),
+      Promise.all(timed.map((rel) => this.modifiedMs(rel))),
+    ]);
+    return { documents, modified };
   }
 
   async exists(rel: RelPath): Promise<boolean> {

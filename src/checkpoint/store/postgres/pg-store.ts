@@ -10,6 +10,7 @@ import {
   type RelPath,
   type SessionLock,
   StaleStampError,
+  type TimedText,
   type WriteOptions,
 } from '../engine.js';
 import { ParseCache } from '../parse-cache.js';
@@ -102,19 +103,70 @@ export class PgStore implements Engine {
   }
 
   async readIdentified(rel: RelPath): Promise<{ text: string; identity: string } | undefined> {
+    const read = await this.readTimed(rel);
+    return read && { text: read.text, identity: read.identity };
+  }
+
+  private readTimed(rel: RelPath): Promise<TimedText | undefined> {
     const path = pathOf(rel);
     const version = historyRef(rel);
     return this.run('reading', async (db) => {
       if (version) {
         const result = await db.query(READ_VERSION([version.path, version.version]));
-        const body = result.rows[0]?.body as Buffer | undefined;
-        return body === undefined ? undefined : { text: body.toString('utf8'), identity: `history:${path}` };
+        const row = result.rows[0] as { body: Buffer; saved_at: Date } | undefined;
+        return (
+          row && {
+            text: row.body.toString('utf8'),
+            identity: `history:${path}`,
+            modifiedMs: row.saved_at.getTime(),
+          }
+        );
       }
       const result = await db.query(READ([path]));
-      const row = result.rows[0] as { body: Buffer; write_id: string } | undefined;
+      const row = result.rows[0] as { body: Buffer; write_id: string; updated_at: Date } | undefined;
       // A write's id is never reused, not even by a transaction that rolled back.
-      return row && { text: row.body.toString('utf8'), identity: row.write_id };
+      return (
+        row && {
+          text: row.body.toString('utf8'),
+          identity: row.write_id,
+          modifiedMs: row.updated_at.getTime(),
+        }
+      );
     });
+  }
+
+  async readAll(
+    rels: readonly RelPath[],
+    timed: readonly RelPath[],
+  ): Promise<{ documents: Array<TimedText | undefined>; modified: Array<number | undefined> }> {
+    const paths = rels.map(pathOf);
+    const timedPaths = timed.map(pathOf);
+    if (rels.some((rel) => historyRef(rel) !== undefined)) {
+      // Kept versions live in another table: they are read one by one.
+      const [documents, modified] = await Promise.all([
+        Promise.all(rels.map((rel) => this.readTimed(rel))),
+        Promise.all(timed.map((rel) => this.modifiedMs(rel))),
+      ]);
+      return { documents, modified };
+    }
+    const result = await this.run('reading', (db) => db.query(READ_ALL([paths, timedPaths])));
+    const documents: Array<TimedText | undefined> = paths.map(() => undefined);
+    const modified: Array<number | undefined> = timedPaths.map(() => undefined);
+    for (const row of result.rows as Array<{
+      i: number;
+      body: Buffer | null;
+      write_id: string;
+      updated_at: Date;
+    }>) {
+      if (row.body === null) modified[row.i - 1] = row.updated_at.getTime();
+      else
+        documents[row.i - 1] = {
+          text: row.body.toString('utf8'),
+          identity: row.write_id,
+          modifiedMs: row.updated_at.getTime(),
+        };
+    }
+    return { documents, modified };
   }
 
   async exists(rel: RelPath): Promise<boolean> {
@@ -363,10 +415,19 @@ function prepared(name: string, text: string): (values: unknown[]) => pg.QueryCo
   return (values) => ({ name, text, values });
 }
 
-const READ = prepared('read', 'SELECT body, write_id FROM checkpoint_documents WHERE path = $1');
+const READ = prepared('read', 'SELECT body, write_id, updated_at FROM checkpoint_documents WHERE path = $1');
 const READ_VERSION = prepared(
   'readVersion',
-  'SELECT body FROM checkpoint_history WHERE path = $1 AND version = $2',
+  'SELECT body, saved_at FROM checkpoint_history WHERE path = $1 AND version = $2',
+);
+/** Documents $1 (numbered from 1 in `i`), and the modification times of $2 (with a null body). */
+const READ_ALL = prepared(
+  'readAll',
+  `
+SELECT p.i::int AS i, d.body, d.write_id, d.updated_at
+FROM unnest($1::text[]) WITH ORDINALITY AS p(path, i) JOIN checkpoint_documents d ON d.path = p.path
+UNION ALL SELECT p.i::int, NULL, NULL, d.updated_at
+FROM unnest($2::text[]) WITH ORDINALITY AS p(path, i) JOIN checkpoint_documents d ON d.path = p.path`,
 );
 const VERSION_EXISTS = prepared(
   'versionExists',
