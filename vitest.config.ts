@@ -25,6 +25,7 @@ const ENGINE_SUITES = [
   'test/durability/repair.test.ts',
   'test/store/unchanged-write.test.ts',
   'test/store/read-all.test.ts',
+  'test/store/parse-cache.test.ts',
 ];
 /** Pure value tests among them, which touch no engine. */
 const NO_ENGINE = ['test/checkpoint/decimal.test.ts', 'test/checkpoint/values.test.ts'];
