@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { lstatSync, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { CheckpointError } from '../../model/errors.js';
 import type { RelPath } from '../engine.js';
@@ -96,25 +97,27 @@ export class FsBase {
   }
 
   async readData(rel: RelPath): Promise<Buffer | undefined> {
-    return (await this.readFileOf(rel, false))?.data;
+    return this.readOpened(rel, (handle) => handle.readFile());
   }
 
-  /** The file's bytes and modification time, from the open file (a rename in between cannot split them). */
+  /** The file's bytes and modification time, both from the one open file. */
   async readTimed(rel: RelPath): Promise<{ data: Buffer; mtimeMs: number } | undefined> {
-    const read = await this.readFileOf(rel, true);
-    return read && { data: read.data, mtimeMs: read.mtimeMs ?? 0 };
+    return this.readOpened(rel, async (handle) => {
+      const { mtimeMs } = await handle.stat();
+      return { data: await handle.readFile(), mtimeMs };
+    });
   }
 
-  private async readFileOf(
+  /** What `read` makes of the file opened for reading; undefined when there is none. */
+  private async readOpened<T>(
     rel: RelPath,
-    timed: boolean,
-  ): Promise<{ data: Buffer; mtimeMs?: number } | undefined> {
+    read: (handle: FileHandle) => Promise<T>,
+  ): Promise<T | undefined> {
     const path = await this.resolve(rel);
     try {
       const handle = await this.fs.open(path, OPEN_READ);
       try {
-        const mtimeMs = timed ? (await handle.stat()).mtimeMs : undefined;
-        return { data: await handle.readFile(), mtimeMs };
+        return await read(handle);
       } finally {
         await handle.close();
       }

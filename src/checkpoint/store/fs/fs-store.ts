@@ -15,7 +15,13 @@ import { ParseCache } from '../parse-cache.js';
 import { contentIdentity, writeTemporary } from './atomic-write.js';
 import { FsBase } from './fs-base.js';
 import { archive, historyFile, historyVersions } from './history.js';
-import { directoryStamp, listDirectoriesCreated, listEntries, removeOrphans } from './listing.js';
+import {
+  directoryStamp,
+  listDirectoriesCreated,
+  listEntries,
+  noteCreated,
+  removeOrphans,
+} from './listing.js';
 import { acquireLock, lockPathOf } from './session-lock.js';
 import { errnoCode, nodeFs, type StoreFs } from './store-fs.js';
 import { DocumentWatcher } from './watcher.js';
@@ -148,8 +154,11 @@ export class FsStore implements Engine {
   }
 
   async createDirectoryExclusive(rel: RelPath): Promise<boolean> {
-    await this.ensureDirectory(rel.slice(0, -1));
-    return this.base.makeDirectory(rel);
+    const parent = rel.slice(0, -1);
+    await this.ensureDirectory(parent);
+    const made = await this.base.makeDirectory(rel);
+    if (made) await noteCreated(this.base, await this.base.resolve(parent), rel.at(-1) ?? '');
+    return made;
   }
 
   async write(rel: RelPath, content: string, options: WriteOptions = {}): Promise<boolean> {

@@ -12,6 +12,8 @@ export const nodeFs: StoreFs = fsp;
 
 export const OPEN_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 export const OPEN_READ = constants.O_RDONLY | constants.O_NOFOLLOW;
+/** Appends to an existing file only: never makes one, never follows a link. */
+export const OPEN_APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW;
 export const OPEN_DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 export const HOST = hostname();
