@@ -7,14 +7,21 @@ import { nowMs, type Summary, summarize } from './lib/stats.js';
 export interface ScalingRow {
   sessions: number;
   seedSeconds: number;
-  /** First call in a fresh server process (empty caches in the server; the OS page cache is warm). */
+  /**
+   * First call in a fresh server process (empty caches in the server; the OS page cache is warm), the
+   * median of FRESH_PROCESSES processes one after another.
+   */
   loadCold: number;
   listCold: number;
+  /** The first list_sessions ever on the base: no index of folder times yet, so it is built. */
+  listFirstEver: number;
   load: Summary;
   list: Summary;
 }
 
 const LOAD = { project_id: SCALE_PROJECT, session_id: sessionId(0) };
+/** Fresh processes whose first call is timed, one after another; the median is reported. */
+export const FRESH_PROCESSES = 5;
 const LIST = { project_id: SCALE_PROJECT, limit: 50 };
 
 export async function benchScaling(
@@ -31,13 +38,17 @@ export async function benchScaling(
     seeded.set(size, (nowMs() - started) / 1000);
     bases.set(size, base);
   }
-  const cold = new Map<number, { load: number; list: number }>();
+  const cold = new Map<number, { load: number; list: number; listFirstEver: number }>();
   for (const size of sizes) {
     const base = bases.get(size) ?? '';
-    cold.set(size, {
-      list: await firstCall(base, (server) => listPage(server, size)),
-      load: await firstCall(base, (server) => callTool(server.client, 'load_session', LOAD)),
-    });
+    const listFirstEver = await firstCall(base, (server) => listPage(server, size));
+    const list: number[] = [];
+    const load: number[] = [];
+    for (let i = 0; i < FRESH_PROCESSES; i++) {
+      list.push(await firstCall(base, (server) => listPage(server, size)));
+      load.push(await firstCall(base, (server) => callTool(server.client, 'load_session', LOAD)));
+    }
+    cold.set(size, { listFirstEver, list: summarize(list).median, load: summarize(load).median });
   }
   // One server per size and operation (so that the garbage of one never lands in the other's timing),
   // all called in turns, so that load from other work on the machine falls on every size alike.
@@ -69,6 +80,7 @@ export async function benchScaling(
       seedSeconds: seeded.get(size) ?? 0,
       loadCold: cold.get(size)?.load ?? Number.NaN,
       listCold: cold.get(size)?.list ?? Number.NaN,
+      listFirstEver: cold.get(size)?.listFirstEver ?? Number.NaN,
       load: summarize(times[k]?.load ?? []),
       list: summarize(times[k]?.list ?? []),
     }));

@@ -112,8 +112,8 @@ export function judgeTargets(results: Omit<Results, 'targets' | 'machine'>): Tar
   const large = scaling?.find((row) => row.sessions === 10_000);
   if (large) {
     add(
-      'list_sessions first page (50), first call in a fresh process, 10,000 sessions',
-      ms(large.listCold),
+      'list_sessions first page (50), first call in a fresh process, 10,000 sessions (the first listing ever on the base builds the index of folder times)',
+      `${ms(large.listCold)} (first ever: ${ms(large.listFirstEver)})`,
       '<= 100 ms',
       large.listCold <= 100,
     );
