@@ -28,7 +28,11 @@ const ENGINE_SUITES = [
   'test/store/parse-cache.test.ts',
 ];
 /** Pure value tests among them, which touch no engine. */
-const NO_ENGINE = ['test/checkpoint/decimal.test.ts', 'test/checkpoint/values.test.ts'];
+const NO_ENGINE = [
+  'test/checkpoint/decimal.test.ts',
+  'test/checkpoint/values.test.ts',
+  'test/checkpoint/utf8.test.ts',
+];
 /** Suites that need PostgreSQL itself: both engines side by side, and the engine's own tests. */
 const POSTGRES_ONLY = ['test/engines/**/*.test.ts', 'test/postgres/**/*.test.ts'];
 

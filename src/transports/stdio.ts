@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { isSpecType, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
+import { decodeUtf8 } from '../checkpoint/model/utf8.js';
 
 export interface StdioOptions {
   /** Longest line accepted; a longer request is answered with an error and skipped. */
@@ -147,7 +148,7 @@ export class StdioTransport implements Transport {
       return;
     }
     if (this.pending === 0) return;
-    let text = Buffer.concat(this.chunks, this.pending).toString('utf8');
+    let text = decodeUtf8(Buffer.concat(this.chunks, this.pending));
     this.chunks = [];
     this.pending = 0;
     if (text.endsWith('\r')) text = text.slice(0, -1);

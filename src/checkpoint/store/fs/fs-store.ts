@@ -1,6 +1,7 @@
 import { lstatSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { CheckpointError } from '../../model/errors.js';
+import { decodeUtf8 } from '../../model/utf8.js';
 import {
   type Engine,
   type Entry,
@@ -73,13 +74,14 @@ export class FsStore implements Engine {
   }
 
   async read(rel: RelPath): Promise<string | undefined> {
-    return (await this.base.readData(rel))?.toString('utf8');
+    const data = await this.base.readData(rel);
+    return data && decodeUtf8(data);
   }
 
   /** The text with the identity of its bytes (see contentIdentity), for caches. */
   async readIdentified(rel: RelPath): Promise<{ text: string; identity: string } | undefined> {
     const data = await this.base.readData(rel);
-    return data && { text: data.toString('utf8'), identity: contentIdentity(data) };
+    return data && { text: decodeUtf8(data), identity: contentIdentity(data) };
   }
 
   async readAll(
@@ -92,7 +94,7 @@ export class FsStore implements Engine {
           const read = await this.base.readTimed(rel);
           return (
             read && {
-              text: read.data.toString('utf8'),
+              text: decodeUtf8(read.data),
               identity: contentIdentity(read.data),
               modifiedMs: read.mtimeMs,
             }

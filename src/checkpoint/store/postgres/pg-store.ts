@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { CheckpointError } from '../../model/errors.js';
+import { decodeUtf8 } from '../../model/utf8.js';
 import {
   type Engine,
   type Entry,
@@ -116,7 +117,7 @@ export class PgStore implements Engine {
         const row = result.rows[0] as { body: Buffer; saved_at: Date } | undefined;
         return (
           row && {
-            text: row.body.toString('utf8'),
+            text: decodeUtf8(row.body),
             identity: `history:${path}`,
             modifiedMs: row.saved_at.getTime(),
           }
@@ -127,7 +128,7 @@ export class PgStore implements Engine {
       // A write's id is never reused, not even by a transaction that rolled back.
       return (
         row && {
-          text: row.body.toString('utf8'),
+          text: decodeUtf8(row.body),
           identity: row.write_id,
           modifiedMs: row.updated_at.getTime(),
         }
@@ -161,7 +162,7 @@ export class PgStore implements Engine {
       if (row.body === null) modified[row.i - 1] = row.updated_at.getTime();
       else
         documents[row.i - 1] = {
-          text: row.body.toString('utf8'),
+          text: decodeUtf8(row.body),
           identity: row.write_id,
           modifiedMs: row.updated_at.getTime(),
         };
