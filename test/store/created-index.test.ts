@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FsStore } from '../../src/checkpoint/store/fs/fs-store.js';
@@ -37,7 +37,29 @@ describe('the index of folder creation times', () => {
     expect([...first.keys()].sort()).toStrictEqual(['s1', 's2', 's3']);
     const text = await readFile(index, 'utf8');
     expect(text.split('\n')[0]).toBe(HEADER);
+    const lines = text.split('\n').slice(1, -1).sort();
+    expect(lines).toStrictEqual(['s1', 's2', 's3'].map((name) => `${first.get(name)} ${name}`));
     expect(await listFresh(base)).toStrictEqual(first);
+  });
+
+  it('is left alone while the folders stay the same, and rewritten when one goes', async () => {
+    const { base, dir, index } = await setup();
+    await listFresh(base);
+    const written = await stat(index);
+    await listFresh(base);
+    const after = await stat(index);
+    expect([after.ino, after.mtimeMs]).toStrictEqual([written.ino, written.mtimeMs]);
+    await rm(join(dir, 's3'), { recursive: true });
+    expect([...(await listFresh(base)).keys()].sort()).toStrictEqual(['s1', 's2']);
+    const names = (await readFile(index, 'utf8')).trim().split('\n').slice(1);
+    expect(names.map((line) => line.split(' ')[1]).sort()).toStrictEqual(['s1', 's2']);
+  });
+
+  it('never lists a folder whose name starts with a dot', async () => {
+    const { base, dir } = await setup();
+    await mkdir(join(dir, '.hidden'));
+    expect([...(await listFresh(base)).keys()].sort()).toStrictEqual(['s1', 's2', 's3']);
+    expect([...(await listFresh(base)).keys()].sort()).toStrictEqual(['s1', 's2', 's3']);
   });
 
   it('is what a fresh process takes a known folder time from, without looking it up again', async () => {
@@ -72,7 +94,8 @@ describe('the index of folder creation times', () => {
     const truth = await listFresh(base);
     for (const damaged of [
       'not our header\n1 s1\n',
-      `${HEADER}\nnot-a-number s1\n-5 s2\n 7 s3\n`,
+      `${'#'.repeat(HEADER.length)}\n1 s1\n2 s2\n3 s3\n`,
+      `${HEADER}\nnot-a-number s1\n-5 s2\n 7 s3\n s1\ns2\n`,
       `${HEADER}\n99 s1\n98 s2`,
       '',
     ]) {
