@@ -97,23 +97,26 @@ export class FsBase {
   }
 
   async readData(rel: RelPath): Promise<Buffer | undefined> {
-    return this.readOpened(rel, (handle) => handle.readFile());
+    return this.readOpened(rel, await this.resolve(rel), (handle) => handle.readFile());
   }
 
-  /** The file's bytes and modification time, both from the one open file. */
-  async readTimed(rel: RelPath): Promise<{ data: Buffer; mtimeMs: number } | undefined> {
-    return this.readOpened(rel, async (handle) => {
-      const { mtimeMs } = await handle.stat();
-      return { data: await handle.readFile(), mtimeMs };
+  /**
+   * The file's bytes and its status, both from the one open file (a rename in between cannot split
+   * them); `path` when the caller has resolved `rel` already.
+   */
+  async readWithStat(rel: RelPath, path?: string): Promise<{ data: Buffer; stat: Stats } | undefined> {
+    return this.readOpened(rel, path ?? (await this.resolve(rel)), async (handle) => {
+      const stat = await handle.stat();
+      return { data: await handle.readFile(), stat };
     });
   }
 
-  /** What `read` makes of the file opened for reading; undefined when there is none. */
+  /** What `read` makes of the file at `path` (resolved from `rel`) opened for reading; undefined when there is none. */
   private async readOpened<T>(
     rel: RelPath,
+    path: string,
     read: (handle: FileHandle) => Promise<T>,
   ): Promise<T | undefined> {
-    const path = await this.resolve(rel);
     try {
       const handle = await this.fs.open(path, OPEN_READ);
       try {
@@ -127,23 +130,6 @@ export class FsBase {
       if (code === 'ELOOP') throw this.symlinkError(rel);
       if (code === 'EISDIR')
         throw new CheckpointError('CORRUPT_FILE', `${this.label(rel)} is a directory, expected a file`);
-      throw this.ioError('reading', rel, error);
-    }
-  }
-
-  async readBytes(rel: RelPath, path: string): Promise<{ data: Buffer; mtime: Date } | undefined> {
-    try {
-      const handle = await this.fs.open(path, OPEN_READ);
-      try {
-        const stat = await handle.stat();
-        return { data: await handle.readFile(), mtime: stat.mtime };
-      } finally {
-        await handle.close();
-      }
-    } catch (error) {
-      const code = errnoCode(error);
-      if (code === 'ENOENT') return undefined;
-      if (code === 'ELOOP') throw this.symlinkError(rel);
       throw this.ioError('reading', rel, error);
     }
   }

@@ -1,4 +1,4 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { CheckpointError } from '../../model/errors.js';
 import { decodeUtf8 } from '../../model/utf8.js';
@@ -91,12 +91,12 @@ export class FsStore implements Engine {
     const [documents, modified] = await Promise.all([
       Promise.all(
         rels.map(async (rel) => {
-          const read = await this.base.readTimed(rel);
+          const read = await this.base.readWithStat(rel);
           return (
             read && {
               text: decodeUtf8(read.data),
               identity: contentIdentity(read.data),
-              modifiedMs: read.mtimeMs,
+              modifiedMs: read.stat.mtimeMs,
             }
           );
         }),
@@ -173,9 +173,9 @@ export class FsStore implements Engine {
     const target = located.path;
     const folder = dirname(target);
     const data = Buffer.from(content, 'utf8');
-    let previous: { data: Buffer; mtime: Date } | undefined;
+    let previous: { data: Buffer; stat: Stats } | undefined;
     if (located.stat !== undefined && options.keepHistory) {
-      previous = await base.readBytes(rel, target);
+      previous = await base.readWithStat(rel, target);
       if (previous?.data.equals(data)) return false;
     }
     if (options.createFolder && located.found === rel.length - 2) await base.makeDirectory(rel.slice(0, -1));
@@ -188,7 +188,7 @@ export class FsStore implements Engine {
     const [written, found, kept] = await Promise.allSettled([
       writeTemporary(base, rel, folder, basename(target), data),
       twin,
-      previous && archive(base, rel, previous.data, previous.mtime),
+      previous && archive(base, rel, previous.data, previous.stat.mtime),
     ]);
     if (written.status === 'rejected') throw written.reason;
     const { temp, identity } = written.value;

@@ -55,7 +55,7 @@ export async function archive(base: FsBase, rel: RelPath, data: Buffer, mtime: D
     if (known.identity === identity) return;
   } else if (newest > 0) {
     const newestRel = historyFile(rel, newest);
-    if ((await base.readBytes(newestRel, await base.resolve(newestRel)))?.data.equals(data)) return;
+    if ((await base.readWithStat(newestRel))?.data.equals(data)) return;
   }
   // Made by another writer since it was looked at: makeDirectory finds it there and goes on.
   if (!folder?.isDirectory()) await base.makeDirectory(historyRel);
