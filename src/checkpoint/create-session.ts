@@ -61,7 +61,7 @@ export async function createSession(
       created: ctx.clock().toISOString(),
       plan: planned,
     };
-    await ctx.files.commit(ref, lock, identity);
+    await ctx.files.commit(ref, lock, { identity });
     return planned;
   });
   return {

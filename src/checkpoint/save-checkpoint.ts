@@ -24,7 +24,7 @@ export async function saveCheckpoint(
   const checked = validateCheckpointRequest(request, ctx.limits);
   await ctx.files.assertExists(ref);
   return ctx.store.withLock(sessionDir(ref), async (lock) => {
-    const plan = await ctx.planOf(ref);
+    const { plan, stored } = await ctx.files.manifestUnderLock(ref);
     const phase = phaseIn(plan, request.phase_num);
     // Everything the manifest is rebuilt from is read before the write, so a save that cannot end in a
     // true manifest (another phase unreadable, sums too large) fails with nothing written. This phase's
@@ -42,7 +42,7 @@ export async function saveCheckpoint(
       parsed: checkpoint,
     });
     // The checkpoints were read under this lock and the one changed is the one just written.
-    const { manifest } = await ctx.files.commit(ref, lock, undefined, checkpoints);
+    const { manifest } = await ctx.files.commit(ref, lock, { checkpoints, ...(stored && { stored }) });
     return { phase_num: phase.num, status: checkpoint.status, revision: manifest.revision };
   });
 }

@@ -20,7 +20,7 @@ export async function saveUserFeedback(
   const action = request.action ?? 'approved';
   await ctx.files.assertExists(ref);
   return ctx.store.withLock(sessionDir(ref), async (lock) => {
-    const plan = await ctx.planOf(ref);
+    const { plan, stored } = await ctx.files.manifestUnderLock(ref);
     const phase = phaseIn(plan, request.phase_num);
     // The manifest is rebuilt from every checkpoint: one that cannot be read fails the save before any write.
     const checkpoint = (await ctx.files.readCheckpoints(ref, plan)).get(phase.num);
@@ -62,7 +62,7 @@ export async function saveUserFeedback(
         parsed: updated,
       });
     }
-    await ctx.files.commit(ref, lock);
+    await ctx.files.commit(ref, lock, stored && { stored });
     return { phase_num: phase.num, action, phase_status: status ?? 'pending' };
   });
 }

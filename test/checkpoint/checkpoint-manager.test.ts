@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
 import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
 import type { Limits } from '../../src/checkpoint/model/limits.js';
+import type { RelPath } from '../../src/checkpoint/model/paths.js';
 import type { SaveCheckpointRequest } from '../../src/checkpoint/session/requests.js';
 import { type Managers, managers, managersOn, steppingClock } from '../helpers/base-dir.js';
 import {
@@ -560,6 +561,46 @@ describe('saveAgentOutput', () => {
     // Unchanged since: the next save writes at once.
     await save('third\n');
     expect(stale).toHaveLength(1);
+  });
+
+  it('after its own save_checkpoint, trusts the phases under the manifest it wrote without reading it', async () => {
+    const read: string[] = [];
+    const m = await managers({
+      clock: steppingClock(),
+      store: { durable: false },
+      through: (store) =>
+        new Proxy(store, {
+          get(target, key, receiver) {
+            if (key !== 'parsed') return Reflect.get(target, key, receiver);
+            return new Proxy(target.parsed, {
+              get(cache, name, cacheReceiver) {
+                if (name !== 'read') return Reflect.get(cache, name, cacheReceiver);
+                return (rel: RelPath, parse: Parameters<typeof cache.read>[1]) => {
+                  read.push(rel.join('/'));
+                  return cache.read(rel, parse);
+                };
+              },
+            });
+          },
+        }),
+    });
+    await m.checkpoints.createSession({ ...REF, user_id: 'u1', execution_mode: 'mvp' });
+    read.length = 0;
+    await m.checkpoints.saveCheckpoint(checkpointOf(1, { status: 'in_progress' }));
+    // save_checkpoint read the manifest once, under the lock, and rewrote it from that read.
+    expect(read.filter((path) => path.endsWith('session_manifest.md'))).toStrictEqual([
+      'p1/sessions/s1/session_manifest.md',
+    ]);
+    read.length = 0;
+    const saved = await m.checkpoints.saveAgentOutput({
+      ...REF,
+      phase_num: 1,
+      agent_name: 'writer',
+      output_content: 'after the checkpoint\n',
+    });
+    expect(saved.file).toBe('p1/sessions/s1/phase_1_concept/writer.md');
+    expect(read).toStrictEqual([]);
+    expect(await m.store.read([...PHASE_1, 'writer.md'])).toMatch(/## Output\n\nafter the checkpoint\n$/);
   });
 
   it('refuses a phase outside the session by the manifest as it stands, not as it was remembered', async () => {

@@ -220,28 +220,52 @@ export class SessionFiles {
   }
 
   /**
-   * Rewrites the manifest from the checkpoints, one revision up. Call it holding the session lock;
-   * `known` is every checkpoint as the caller read (or wrote) it under that same lock.
+   * Rewrites the manifest from the checkpoints, one revision up. Call it holding the session lock.
+   * Whatever the caller read under that same lock it passes on, and is not read again: `stored`, the
+   * manifest (see manifestUnderLock); `checkpoints`, every checkpoint as it read or wrote it;
+   * `identity`, the session's identity when there is no manifest to take it from.
    */
   async commit(
     ref: SessionRef,
     lock: SessionLock,
-    identityHint?: SessionIdentity,
-    known?: Map<number, CheckpointRecord>,
+    known: {
+      identity?: SessionIdentity;
+      checkpoints?: Map<number, CheckpointRecord>;
+      stored?: ManifestRecord;
+    } = {},
   ): Promise<SessionSnapshot> {
-    const stored = await this.readStoredManifest(ref);
-    const identity = stored ? identityOf(stored) : (identityHint ?? (await this.recoverIdentity(ref)));
-    const checkpoints = known ?? (await this.readCheckpoints(ref, identity.plan));
+    const stored = known.stored ?? (await this.readStoredManifest(ref));
+    const identity = stored ? identityOf(stored) : (known.identity ?? (await this.recoverIdentity(ref)));
+    const checkpoints = known.checkpoints ?? (await this.readCheckpoints(ref, identity.plan));
     const manifest = buildManifest(
       identity,
       checkpoints,
       (stored?.revision ?? 0) + 1,
       this.clock().toISOString(),
     );
-    await this.store.write(manifestFile(ref), renderManifest(manifest), { lock, parsed: manifest });
-    // Its stamp has changed: the next save reads it again rather than try the remembered one and fail.
-    this.plans.delete(manifestFile(ref).join('/'));
+    const rel = manifestFile(ref);
+    let stamp: string | undefined;
+    await this.store.write(rel, renderManifest(manifest), {
+      lock,
+      parsed: manifest,
+      stamped: (written) => {
+        stamp = written;
+      },
+    });
+    // The next save trusts the phases under the new stamp; should this write not stand (a transaction
+    // rolled back), the stamp names no stored version and that save reads the manifest again.
+    if (stamp === undefined) this.plans.delete(rel.join('/'));
+    else this.rememberPlan(rel.join('/'), stamp, identity.plan);
     return { manifest, checkpoints };
+  }
+
+  /**
+   * The stored manifest and the session's phases, read once by a save holding the session lock, which
+   * then hands `stored` to commit: one read where planOf and commit would read twice.
+   */
+  async manifestUnderLock(ref: SessionRef): Promise<{ plan: SessionPlan; stored?: ManifestRecord }> {
+    const stored = await this.readStoredManifest(ref);
+    return stored ? { plan: identityOf(stored).plan, stored } : { plan: await this.planOf(ref) };
   }
 
   private async inspect(ref: SessionRef): Promise<Inspection> {

@@ -28,6 +28,11 @@ export interface WriteOptions {
    * first: on PostgreSQL the check rides in the write's own statement, one round trip instead of two.
    */
   unchanged?: { rel: RelPath; stamp: string };
+  /**
+   * Called with the document's documentStamp once the write is done, so that a caller can act on what
+   * it wrote with `unchanged` later without asking first. Not called when nothing was written.
+   */
+  stamped?: (stamp: string) => void;
 }
 
 /** A document as readAll gives it. */

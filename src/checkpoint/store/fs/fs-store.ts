@@ -117,7 +117,7 @@ export class FsStore implements Engine {
   /** Inode, size, modification and change time, from the lstat the path checks take anyway. */
   async documentStamp(rel: RelPath): Promise<string | undefined> {
     const { stat } = await this.base.locate(rel);
-    return stat?.isFile() ? `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}` : undefined;
+    return stat?.isFile() ? stampOf(stat) : undefined;
   }
 
   /** When `rel` was created, where the file system records it, else when it last changed. */
@@ -214,6 +214,11 @@ export class FsStore implements Engine {
     }
     // The writer knows what it wrote: the next read of this version needs no parse.
     if (options.parsed !== undefined) this.parsed.remember(rel, identity, () => options.parsed);
+    if (options.stamped !== undefined) {
+      // Synchronous, as the path checks take theirs: an lstat costs less than a trip to the thread pool.
+      const stat = lstatSync(target, { throwIfNoEntry: false });
+      if (stat?.isFile()) options.stamped(stampOf(stat));
+    }
     return true;
   }
 
@@ -297,4 +302,9 @@ async function caseTwinIn(
   }
   const folded = name.toLowerCase();
   return names.find((other) => other !== name && !other.startsWith('.') && other.toLowerCase() === folded);
+}
+
+/** A document's documentStamp: any write, by any process, changes its inode, size or times. */
+function stampOf(stat: Stats): string {
+  return `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
 }

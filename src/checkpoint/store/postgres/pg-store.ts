@@ -288,6 +288,8 @@ export class PgStore implements Engine {
     });
     if (written === 'stale') throw new StaleStampError(`${pathOf(options.unchanged?.rel ?? [])} changed`);
     if (written && options.parsed !== undefined) this.parsed.remember(rel, writeId, () => options.parsed);
+    // documentStamp reads the write id back: this one, once the transaction that wrote it commits.
+    if (written) options.stamped?.(writeId);
     return written;
   }
 
