@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isPlantedLink } from '../../src/checkpoint/model/errors.js';
 import { listDocuments } from '../../src/checkpoint/session/documents.js';
-import type { StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
+import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { type Managers, managers, steppingClock, tempDir } from '../helpers/base-dir.js';
 import { editDocument, fileOnly } from '../helpers/engine.js';
 import { rejected } from '../helpers/errors.js';
@@ -151,7 +151,7 @@ describe('a symbolic link in the tree is damaged storage', () => {
       const outside = await outsideTree();
       let swap: string | undefined;
       const fs: StoreFs = {
-        ...fsp,
+        ...nodeFs,
         readdir: (async (...args: Parameters<typeof fsp.readdir>) => {
           const entries = await fsp.readdir(...args);
           // The swap happens once, right after the session folder is listed and before it is walked into.

@@ -1,9 +1,9 @@
-import type { Stats } from 'node:fs';
+import { fstatSync, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
 import { FsStore as Store } from '../../src/checkpoint/store/fs/fs-store.js';
-import type { StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
+import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { tempDir } from '../helpers/base-dir.js';
 
 /** Modification times in whole seconds, as ext3, HFS+ and many network file systems keep them. */
@@ -16,7 +16,8 @@ function coarse(stats: Stats): Stats {
 }
 
 const coarseFs: StoreFs = {
-  ...fsp,
+  ...nodeFs,
+  fstatSync: ((fd: number) => coarse(fstatSync(fd))) as StoreFs['fstatSync'],
   lstat: (async (...args: Parameters<typeof fsp.lstat>) =>
     coarse((await fsp.lstat(...args)) as Stats)) as typeof fsp.lstat,
   open: (async (...args: Parameters<typeof fsp.open>) => {

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
+import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 
 export type FaultStep = 'write' | 'fsync' | 'rename' | 'directory-fsync';
 
@@ -19,7 +19,7 @@ export class FaultyFs {
   failures = 0;
 
   readonly fs: StoreFs = {
-    ...fsp,
+    ...nodeFs,
     open: (async (path: Parameters<typeof fsp.open>[0], flags?: string | number, mode?: number) => {
       const handle = await fsp.open(path, flags, mode);
       return this.wrap(
@@ -32,7 +32,28 @@ export class FaultyFs {
       this.maybeFail('rename', String(to), 'rename');
       return fsp.rename(from, to);
     },
+    // Descriptors opened synchronously are flushed by fsync(fd): the path each was opened at says
+    // which file or folder that is.
+    openSync: ((path: Parameters<StoreFs['openSync']>[0], flags: string | number, mode?: number) => {
+      const fd = nodeFs.openSync(path, flags, mode);
+      this.opened.set(fd, {
+        path: String(path),
+        directory: typeof flags === 'number' && (flags & fsp.constants.O_DIRECTORY) !== 0,
+      });
+      return fd;
+    }) as StoreFs['openSync'],
+    closeSync: (fd: number) => {
+      this.opened.delete(fd);
+      nodeFs.closeSync(fd);
+    },
+    fsync: async (fd: number) => {
+      const opened = this.opened.get(fd);
+      if (opened) this.maybeFail(opened.directory ? 'directory-fsync' : 'fsync', opened.path, 'fsync');
+      return nodeFs.fsync(fd);
+    },
   };
+
+  private readonly opened = new Map<number, { path: string; directory: boolean }>();
 
   private wrap(handle: FileHandle, path: string, directory: boolean): FileHandle {
     return new Proxy(handle, {

@@ -124,7 +124,7 @@ describe('recovery on load', () => {
     'load_session ignores a temporary file that its live writer renames away while the directory is swept',
     async () => {
       const vanishing: StoreFs = {
-        ...fsp,
+        ...nodeFs,
         lstat: (async (path: Parameters<typeof fsp.lstat>[0]) => {
           if (basename(String(path)).endsWith('.tmp'))
             throw Object.assign(new Error('ENOENT: gone'), { code: 'ENOENT' });

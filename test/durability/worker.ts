@@ -16,7 +16,7 @@ import {
   FsStore as Store,
   type FsStoreOptions as StoreOptions,
 } from '../../src/checkpoint/store/fs/fs-store.js';
-import type { StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
+import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { feedbackComment, type WorkerConfig } from './protocol.js';
 
 const lines = createInterface({ input: process.stdin });
@@ -191,7 +191,7 @@ async function crashLoop(config: Extract<WorkerConfig, { mode: 'crash-loop' }>):
 async function hold(config: Extract<WorkerConfig, { mode: 'hold' }>): Promise<void> {
   let paused = false;
   const fs: StoreFs = {
-    ...fsp,
+    ...nodeFs,
     open: (async (path: Parameters<typeof fsp.open>[0], ...rest: [string | number, number?]) => {
       if (!paused && basename(String(path)).startsWith('.checkpoint.md.')) {
         paused = true;

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
+import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { seed } from './corpus.js';
 import { call, codeOf, openSandbox, resultText, type Sandbox, treeListing } from './sandbox.js';
 
@@ -378,7 +378,7 @@ describe('links at the lock and temporary file names', () => {
       let sandbox: Sandbox | undefined;
       const planted: string[] = [];
       const fs: StoreFs = {
-        ...fsp,
+        ...nodeFs,
         open: (async (path: string, flags?: number, mode?: number) => {
           if (typeof flags === 'number' && flags & constants.O_CREAT && path.endsWith('.tmp') && sandbox) {
             const target = join(

@@ -5,8 +5,9 @@ import type { FsBase } from './fs-base.js';
 import { OPEN_NEW_FILE } from './store-fs.js';
 
 /**
- * `data` in a fresh temporary file beside its target (`.{name}.{pid}.{random}.tmp`), flushed to disk
- * when the store is durable: renaming it over the target is the atomic step of a write.
+ * `data` in a fresh temporary file beside its target (`.{name}.{pid}.{random}.tmp`), with `mtime` as
+ * its modification time when given, flushed to disk when the store is durable: renaming it over the
+ * target is the atomic step of a write.
  */
 export async function writeTemporary(
   base: FsBase,
@@ -14,12 +15,15 @@ export async function writeTemporary(
   directory: string,
   name: string,
   data: Buffer,
+  mtime?: Date,
 ): Promise<{ temp: string; identity: string }> {
   const temp = join(directory, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await base.fs.open(temp, OPEN_NEW_FILE, 0o644);
     try {
       await handle.writeFile(data);
+      // Set on the open file, before the flush: the time goes to disk with the bytes.
+      if (mtime !== undefined) await handle.utimes(mtime, mtime);
       if (base.durable) await handle.sync();
       return { temp, identity: contentIdentity(data) };
     } finally {

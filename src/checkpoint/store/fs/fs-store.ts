@@ -275,12 +275,16 @@ export class FsStore implements Engine {
     this.watcher.close();
   }
 
-  private async stat(rel: RelPath) {
-    const path = await this.base.resolve(rel);
+  /**
+   * The lstat the path checks took of `rel` itself (none is taken of the base directory, which is
+   * looked at here): no second look through the thread pool.
+   */
+  private async stat(rel: RelPath): Promise<Stats | undefined> {
+    const located = await this.base.locate(rel);
+    if (rel.length > 0) return located.stat;
     try {
-      return await this.base.fs.lstat(path);
+      return lstatSync(located.path, { throwIfNoEntry: false });
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
       throw this.base.ioError('reading', rel, error);
     }
   }

@@ -3,7 +3,7 @@ import { HISTORY_DIR, type HistoryVersion, type RelPath } from '../engine.js';
 import { contentIdentity, writeTemporary } from './atomic-write.js';
 import type { FsBase } from './fs-base.js';
 import { listEntries } from './listing.js';
-import { errnoCode, OPEN_READ } from './store-fs.js';
+import { errnoCode } from './store-fs.js';
 
 export const HISTORY_NAME = /^(.+)\.v(\d+)\.md$/;
 
@@ -59,15 +59,9 @@ export async function archive(base: FsBase, rel: RelPath, data: Buffer, mtime: D
   }
   // Made by another writer since it was looked at: makeDirectory finds it there and goes on.
   if (!folder?.isDirectory()) await base.makeDirectory(historyRel);
-  const { temp } = await writeTemporary(base, historyRel, directory, stem, data);
+  const { temp } = await writeTemporary(base, historyRel, directory, stem, data, mtime);
   let version = 0;
   try {
-    const handle = await base.fs.open(temp, OPEN_READ);
-    try {
-      await handle.utimes(mtime, mtime);
-    } finally {
-      await handle.close();
-    }
     version = newest + 1;
     // link() fails instead of replacing: a version number is never reused, even by a racing writer.
     for (;;) {

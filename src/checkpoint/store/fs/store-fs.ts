@@ -1,17 +1,31 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, fsync, openSync, readSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { promisify } from 'node:util';
 
-/** The file system calls the store makes: pass another implementation to inject faults. */
+/**
+ * The file system calls the store makes: pass another implementation to inject faults. Small
+ * documents are read with the synchronous calls (see FsBase.readWithStat); a folder is opened and
+ * closed with them to be flushed by `fsync` (see FsBase.flushDirectory).
+ */
 export type StoreFs = Pick<
   typeof fsp,
   'open' | 'rename' | 'link' | 'unlink' | 'mkdir' | 'readdir' | 'lstat' | 'realpath' | 'readFile'
->;
+> & {
+  openSync: typeof openSync;
+  fstatSync: typeof fstatSync;
+  readSync: typeof readSync;
+  closeSync: typeof closeSync;
+  /** fsync(2) of an open descriptor, through the thread pool: it waits on the disk. */
+  fsync: (fd: number) => Promise<void>;
+};
 
-export const nodeFs: StoreFs = fsp;
+export const nodeFs: StoreFs = { ...fsp, openSync, fstatSync, readSync, closeSync, fsync: promisify(fsync) };
 
 export const OPEN_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 export const OPEN_READ = constants.O_RDONLY | constants.O_NOFOLLOW;
+/** OPEN_READ that never waits: a FIFO planted in a document's place opens at once, and is refused. */
+export const OPEN_READ_NOW = OPEN_READ | constants.O_NONBLOCK;
 /** Appends to an existing file only: never makes one, never follows a link. */
 export const OPEN_APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW;
 export const OPEN_DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;

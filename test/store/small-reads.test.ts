@@ -1,0 +1,99 @@
+import { spawnSync } from 'node:child_process';
+import { fstatSync, type Stats } from 'node:fs';
+import { mkdir, realpath, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CheckpointError } from '../../src/checkpoint/model/errors.js';
+import { FsBase, SYNC_READ_BYTES } from '../../src/checkpoint/store/fs/fs-base.js';
+import { FsStore } from '../../src/checkpoint/store/fs/fs-store.js';
+import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
+import { tempDir } from '../helpers/base-dir.js';
+import { fileOnly } from '../helpers/engine.js';
+import { rejected } from '../helpers/errors.js';
+
+const FOLDER = ['p1', 'sessions', 's1', 'phase_1_concept'];
+
+async function storeWith(fs: StoreFs = nodeFs): Promise<{ store: FsStore; base: FsBase; folder: string }> {
+  const root = await realpath(await tempDir());
+  const folder = join(root, ...FOLDER);
+  await mkdir(folder, { recursive: true });
+  return {
+    store: await FsStore.open(root, { fs, durable: false }),
+    base: new FsBase(fs, root, false),
+    folder,
+  };
+}
+
+/** Text of `bytes` bytes whose every line says where it is, so a missing or doubled piece shows. */
+function textOf(bytes: number): string {
+  let text = '';
+  for (let line = 0; text.length < bytes; line++) text += `line ${line} é\n`;
+  return Buffer.from(text).subarray(0, bytes).toString('latin1');
+}
+
+// Documents up to SYNC_READ_BYTES are read with synchronous calls, larger ones through the thread pool:
+// both must give every byte, and neither may wait on, or follow, what is not a file.
+describe.skipIf(fileOnly('how the file engine reads a file'))('reading a document on the file engine', () => {
+  it('reads an empty file, one at the limit and ones past it, byte for byte, with their status', async () => {
+    const { store, base, folder } = await storeWith();
+    for (const [name, bytes] of [
+      ['empty.md', 0],
+      ['small.md', 1500],
+      ['limit.md', SYNC_READ_BYTES],
+      ['past.md', SYNC_READ_BYTES + 1],
+      ['large.md', 3 * SYNC_READ_BYTES + 7],
+    ] as const) {
+      const text = textOf(bytes);
+      await writeFile(join(folder, name), text, 'latin1');
+      const read = await base.readWithStat([...FOLDER, name]);
+      expect(read?.data.equals(Buffer.from(text, 'latin1')), name).toBe(true);
+      expect(read?.stat.size, name).toBe(bytes);
+      expect(await store.read([...FOLDER, name]), name).toBe(Buffer.from(text, 'latin1').toString('utf8'));
+    }
+  });
+
+  it('reads on past the size fstat gave, as for a file that grew since', async () => {
+    // fstat says 10 bytes of a 100 KB file: the read must go on until the file ends.
+    const shrunk: StoreFs = {
+      ...nodeFs,
+      fstatSync: ((fd: number) => {
+        const stat = fstatSync(fd);
+        return Object.assign(Object.create(Object.getPrototypeOf(stat) as object) as Stats, stat, {
+          size: 10,
+        });
+      }) as StoreFs['fstatSync'],
+    };
+    const { base, folder } = await storeWith(shrunk);
+    const text = textOf(100 * 1024);
+    await writeFile(join(folder, 'grown.md'), text, 'latin1');
+    expect((await base.readData([...FOLDER, 'grown.md']))?.equals(Buffer.from(text, 'latin1'))).toBe(true);
+  });
+
+  it('answers CORRUPT_FILE at once for a FIFO in a document place, instead of waiting for a writer', async () => {
+    const { store, folder } = await storeWith();
+    const made = spawnSync('mkfifo', [join(folder, 'writer.md')]);
+    expect(made.status).toBe(0);
+    const error = await rejected(store.read([...FOLDER, 'writer.md']));
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect(error.code).toBe('CORRUPT_FILE');
+    expect(error.message).toBe(
+      'p1/sessions/s1/phase_1_concept/writer.md is not a regular file (a FIFO, socket or device); remove it, or restore the document from history/',
+    );
+  });
+
+  it('answers CORRUPT_FILE for a folder in a document place', async () => {
+    const { store, folder } = await storeWith();
+    await mkdir(join(folder, 'checkpoint.md'));
+    const error = await rejected(store.read([...FOLDER, 'checkpoint.md']));
+    expect(error.code).toBe('CORRUPT_FILE');
+    expect(error.message).toBe(
+      'p1/sessions/s1/phase_1_concept/checkpoint.md is a directory, expected a file',
+    );
+  });
+
+  it('reads a missing document as none', async () => {
+    const { store } = await storeWith();
+    expect(await store.read([...FOLDER, 'nobody.md'])).toBeUndefined();
+    expect(await store.read([...FOLDER, 'nowhere', 'nobody.md'])).toBeUndefined();
+  });
+});
