@@ -15,7 +15,7 @@ import { benchPostgres } from './postgres.js';
 import { renderReport } from './report.js';
 import { benchScaling } from './scaling.js';
 import { judgeTargets } from './targets.js';
-import { benchThroughput } from './throughput.js';
+import { benchThroughput, floorCpuMsPerSave } from './throughput.js';
 import { benchWorstCase } from './worst-case.js';
 
 const SECTIONS = [
@@ -66,6 +66,7 @@ try {
   results.throughput = await step('throughput', () =>
     benchThroughput(workDir, [1, 4, 8], values.quick ? 1 : 5),
   );
+  if (results.throughput) results.throughputFloorCpuMs = await floorCpuMsPerSave(workDir, scale(1000));
   results.memory = await step('memory', () => benchMemory(workDir, scale(200), scale(100)));
   results.http = await step('http', () => benchHttp(workDir, scale(300), values.quick ? 1 : 5));
   results.postgres = await step('postgres', () => benchPostgres(workDir, scale(300), values.quick ? 1 : 5));

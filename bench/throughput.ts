@@ -1,10 +1,11 @@
 // Section 4: 1, 4 and 8 client processes, each with its own server, saving into one session of one
 // shared base directory; then every acknowledged save is checked on disk.
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openManager, parseManifest, splitVerbatim } from './lib/core.js';
-import { sha256 } from './lib/fixtures.js';
+import { proseOfSize, sha256 } from './lib/fixtures.js';
+import { durableWrite } from './lib/floor.js';
 import { PHASE_DIRS, type Ref } from './lib/workflow.js';
 import type { WorkerReport, WorkerStart } from './throughput-worker.js';
 
@@ -117,4 +118,28 @@ function nextMessage(child: ChildProcess): Promise<unknown> {
 
 function sum(values: readonly number[]): number {
   return values.reduce((total, value) => total + value, 0);
+}
+
+/**
+ * The CPU (user + system, this process) per save of the durable writes the 1-process run must do at
+ * least, done directly in Node: one 1 KB write per output, three per checkpoint (the checkpoint, its
+ * history copy, the manifest), in the run's proportion.
+ */
+export async function floorCpuMsPerSave(
+  workDir: string,
+  saves: number,
+  checkpointEvery = 10,
+): Promise<number> {
+  const directory = join(workDir, 'throughput-floor');
+  await mkdir(directory, { recursive: true });
+  const data = Buffer.from(proseOfSize(1024, 1));
+  const writes = (n: number) => (n % checkpointEvery === checkpointEvery - 1 ? 3 : 1);
+  for (let n = 0; n < 50; n++)
+    for (let w = 0; w < writes(n); w++) await durableWrite(directory, `w${w}.md`, data);
+  const started = process.cpuUsage();
+  for (let n = 0; n < saves; n++) {
+    for (let w = 0; w < writes(n); w++) await durableWrite(directory, `s${n % 50}-${w}.md`, data);
+  }
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / 1000 / saves;
 }

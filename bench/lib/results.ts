@@ -25,6 +25,8 @@ export interface Results {
   operations?: OperationsResult;
   scaling?: ScalingRow[];
   throughput?: ThroughputRow[];
+  /** CPU per save of the 1-process run's durable writes done directly in Node (see floorCpuMsPerSave). */
+  throughputFloorCpuMs?: number;
   coldStart?: ColdStartResult;
   memory?: MemoryResult;
   worstCase?: WorstCaseResult;
