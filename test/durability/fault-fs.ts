@@ -32,8 +32,8 @@ export class FaultyFs {
       this.maybeFail('rename', String(to), 'rename');
       return fsp.rename(from, to);
     },
-    // Descriptors opened synchronously are flushed by fsync(fd): the path each was opened at says
-    // which file or folder that is.
+    // Descriptors opened synchronously are written with writeSync and flushed by fsync(fd): the path
+    // each was opened at says which file or folder that is.
     openSync: ((path: Parameters<StoreFs['openSync']>[0], flags: string | number, mode?: number) => {
       const fd = nodeFs.openSync(path, flags, mode);
       this.opened.set(fd, {
@@ -42,6 +42,11 @@ export class FaultyFs {
       });
       return fd;
     }) as StoreFs['openSync'],
+    writeSync: ((fd: number, ...rest: unknown[]) => {
+      const opened = this.opened.get(fd);
+      if (opened) this.maybeFail('write', opened.path, 'write');
+      return (nodeFs.writeSync as (fd: number, ...args: unknown[]) => number)(fd, ...rest);
+    }) as StoreFs['writeSync'],
     closeSync: (fd: number) => {
       this.opened.delete(fd);
       nodeFs.closeSync(fd);

@@ -2,7 +2,7 @@
 // or reads as told by the JSON in argv[2]. It speaks JSON lines on stdout, written synchronously so
 // that a line printed is a line the parent receives even when the process is killed right after.
 import { createHash, randomBytes } from 'node:crypto';
-import { writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,14 +19,20 @@ import {
 import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { feedbackComment, type WorkerConfig } from './protocol.js';
 
-const lines = createInterface({ input: process.stdin });
 const waiting: Array<(line: string) => void> = [];
 const received: string[] = [];
-lines.on('line', (line) => {
-  const next = waiting.shift();
-  if (next) next(line);
-  else received.push(line);
-});
+let listening = false;
+
+/** Starts reading stdin by lines: not before a mode asks, so that `hold` can read it synchronously. */
+function listen(): void {
+  if (listening) return;
+  listening = true;
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    const next = waiting.shift();
+    if (next) next(line);
+    else received.push(line);
+  });
+}
 
 /** The seven phases of a full session, in order. */
 const FULL_PHASES = builtInPlan('full').phases;
@@ -186,20 +192,27 @@ async function crashLoop(config: Extract<WorkerConfig, { mode: 'crash-loop' }>):
 
 /**
  * A save of phase 1's checkpoint that stops while holding the session lock, just before it writes its
- * temporary file, and goes on when a line arrives on stdin: the parent kills or pauses it there.
+ * temporary file, and goes on when a line arrives on stdin: the parent kills or pauses it there. A
+ * small file is created with openSync, so the whole process waits there, reading stdin synchronously.
  */
 async function hold(config: Extract<WorkerConfig, { mode: 'hold' }>): Promise<void> {
   let paused = false;
+  const pause = (path: unknown) => {
+    if (paused || !basename(String(path)).startsWith('.checkpoint.md.')) return;
+    paused = true;
+    emit({ ev: 'paused' });
+    nextLineSync();
+  };
   const fs: StoreFs = {
     ...nodeFs,
     open: (async (path: Parameters<typeof fsp.open>[0], ...rest: [string | number, number?]) => {
-      if (!paused && basename(String(path)).startsWith('.checkpoint.md.')) {
-        paused = true;
-        emit({ ev: 'paused' });
-        await nextLine();
-      }
+      pause(path);
       return fsp.open(path, ...rest);
     }) as typeof fsp.open,
+    openSync: ((path: Parameters<StoreFs['openSync']>[0], flags: string | number, mode?: number) => {
+      pause(path);
+      return nodeFs.openSync(path, flags, mode);
+    }) as StoreFs['openSync'],
   };
   const { checkpoints } = await open(config.base, { ...config.store, fs });
   try {
@@ -223,9 +236,30 @@ async function open(base: string, options: StoreOptions = {}): Promise<{ checkpo
 }
 
 function nextLine(): Promise<string> {
+  listen();
   const line = received.shift();
   if (line !== undefined) return Promise.resolve(line);
   return new Promise((resolve) => waiting.push(resolve));
+}
+
+/** The next line on stdin, the whole process waiting for it (stdin is never read otherwise in this mode). */
+function nextLineSync(): string {
+  const byte = Buffer.alloc(1);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  let line = '';
+  for (;;) {
+    let count: number;
+    try {
+      count = readSync(0, byte, 0, 1, null);
+    } catch (error) {
+      // A non-blocking stdin has nothing yet: wait a little and look again.
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(nap, 0, 0, 10);
+      continue;
+    }
+    if (count === 0 || byte[0] === 0x0a) return line;
+    line += String.fromCharCode(byte[0] ?? 0);
+  }
 }
 
 function emit(event: Record<string, unknown>): void {

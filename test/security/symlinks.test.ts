@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, symlinkSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -377,19 +377,24 @@ describe('links at the lock and temporary file names', () => {
       // an attacker on the machine would have to win. O_CREAT|O_EXCL|O_NOFOLLOW fails on any existing name.
       let sandbox: Sandbox | undefined;
       const planted: string[] = [];
+      const plant = (path: string, flags: unknown) => {
+        if (typeof flags === 'number' && flags & constants.O_CREAT && path.endsWith('.tmp') && sandbox) {
+          const target = join(sandbox.canary, liveness === 'live' ? 'secret.txt' : `missing-${planted.length}`);
+          symlinkSync(target, path);
+          planted.push(path);
+        }
+      };
+      // Small files are created with openSync, large ones with open: both are raced.
       const fs: StoreFs = {
         ...nodeFs,
         open: (async (path: string, flags?: number, mode?: number) => {
-          if (typeof flags === 'number' && flags & constants.O_CREAT && path.endsWith('.tmp') && sandbox) {
-            const target = join(
-              sandbox.canary,
-              liveness === 'live' ? 'secret.txt' : `missing-${planted.length}`,
-            );
-            await fsp.symlink(target, path);
-            planted.push(path);
-          }
+          plant(path, flags);
           return fsp.open(path, flags, mode);
         }) as StoreFs['open'],
+        openSync: ((path: string, flags: number, mode?: number) => {
+          plant(path, flags);
+          return nodeFs.openSync(path, flags, mode);
+        }) as StoreFs['openSync'],
       };
       sandbox = await openSandbox({ store: { fs } });
       open.push(sandbox);

@@ -1,12 +1,12 @@
-import { closeSync, constants, fstatSync, fsync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsync, futimesSync, openSync, readSync, writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { promisify } from 'node:util';
 
 /**
  * The file system calls the store makes: pass another implementation to inject faults. Small
- * documents are read with the synchronous calls (see FsBase.readWithStat); a folder is opened and
- * closed with them to be flushed by `fsync` (see FsBase.flushDirectory).
+ * documents are read and written with the synchronous calls (see FsBase.readWithStat and
+ * writeTemporary), flushed by `fsync`; so is a folder (see FsBase.flushDirectory).
  */
 export type StoreFs = Pick<
   typeof fsp,
@@ -16,11 +16,22 @@ export type StoreFs = Pick<
   fstatSync: typeof fstatSync;
   readSync: typeof readSync;
   closeSync: typeof closeSync;
+  writeSync: typeof writeSync;
+  futimesSync: typeof futimesSync;
   /** fsync(2) of an open descriptor, through the thread pool: it waits on the disk. */
   fsync: (fd: number) => Promise<void>;
 };
 
-export const nodeFs: StoreFs = { ...fsp, openSync, fstatSync, readSync, closeSync, fsync: promisify(fsync) };
+export const nodeFs: StoreFs = {
+  ...fsp,
+  openSync,
+  fstatSync,
+  readSync,
+  closeSync,
+  writeSync,
+  futimesSync,
+  fsync: promisify(fsync),
+};
 
 export const OPEN_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 export const OPEN_READ = constants.O_RDONLY | constants.O_NOFOLLOW;

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { fstatSync, type Stats } from 'node:fs';
-import { mkdir, realpath, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/checkpoint/model/errors.js';
+import { SYNC_WRITE_BYTES } from '../../src/checkpoint/store/fs/atomic-write.js';
 import { FsBase, SYNC_READ_BYTES } from '../../src/checkpoint/store/fs/fs-base.js';
 import { FsStore } from '../../src/checkpoint/store/fs/fs-store.js';
 import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
@@ -31,8 +32,9 @@ function textOf(bytes: number): string {
   return Buffer.from(text).subarray(0, bytes).toString('latin1');
 }
 
-// Documents up to SYNC_READ_BYTES are read with synchronous calls, larger ones through the thread pool:
-// both must give every byte, and neither may wait on, or follow, what is not a file.
+// Documents up to SYNC_READ_BYTES are read, and up to SYNC_WRITE_BYTES written, with synchronous calls,
+// larger ones through the thread pool: both must give every byte, and neither may wait on, or follow,
+// what is not a file.
 describe.skipIf(fileOnly('how the file engine reads a file'))('reading a document on the file engine', () => {
   it('reads an empty file, one at the limit and ones past it, byte for byte, with their status', async () => {
     const { store, base, folder } = await storeWith();
@@ -95,5 +97,27 @@ describe.skipIf(fileOnly('how the file engine reads a file'))('reading a documen
     const { store } = await storeWith();
     expect(await store.read([...FOLDER, 'nobody.md'])).toBeUndefined();
     expect(await store.read([...FOLDER, 'nowhere', 'nobody.md'])).toBeUndefined();
+  });
+
+  it('writes small and large documents whole, and keeps each replaced one in history/ with its own time', async () => {
+    const { store, folder } = await storeWith();
+    const rel = [...FOLDER, 'writer.md'];
+    const sizes = [0, 1500, SYNC_WRITE_BYTES, SYNC_WRITE_BYTES + 1, 3 * SYNC_WRITE_BYTES + 7, 10];
+    const written: Array<{ text: string; mtime: number }> = [];
+    for (const [i, bytes] of sizes.entries()) {
+      const text = `${i}\n${textOf(bytes)}`;
+      expect(await store.write(rel, text, { keepHistory: true }), `version ${i + 1}`).toBe(true);
+      expect(await store.read(rel), `version ${i + 1}`).toBe(text);
+      written.push({ text, mtime: (await stat(join(folder, 'writer.md'))).mtime.getTime() });
+    }
+    const history = await store.history(rel);
+    expect(history.map((version) => version.version)).toStrictEqual([1, 2, 3, 4, 5]);
+    for (const version of history) {
+      const kept = written[version.version - 1];
+      expect(await store.read(store.historyFile(rel, version.version)), version.file).toBe(kept?.text);
+      // The time a version was written, not the time it was archived.
+      expect(Date.parse(version.saved_at), version.file).toBe(kept?.mtime);
+    }
+    expect((await readdir(folder)).filter((name) => name.endsWith('.tmp'))).toStrictEqual([]);
   });
 });
