@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderCheckpoint } from '../../src/checkpoint/formats/checkpoint.js';
@@ -47,6 +48,29 @@ describe.skipIf(fileOnly('the lock file and its drafts'))('the session lock', ()
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ token: taker.token });
     await taker.release();
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a FIFO, a folder or an oversized file in the lock file place is never read as an owner, and is taken over once stale', async () => {
+    const options = { timeoutMs: 5_000, staleMs: 200 };
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    const plants: Record<string, (path: string) => Promise<void>> = {
+      fifo: async (path) => {
+        expect(spawnSync('mkfifo', [path]).status).toBe(0);
+      },
+      folder: (path) => mkdir(path),
+      oversized: (path) => writeFile(path, `{"pid":1,"host":"x","token":"${'t'.repeat(70_000)}"}`),
+    };
+    for (const [kind, plant] of Object.entries(plants)) {
+      const dir = await tempDir();
+      const path = lockPathOf(dir);
+      await plant(path);
+      await utimes(path, hourAgo, hourAgo);
+      // A FIFO opened for reading would wait for a writer forever: the read must not even begin.
+      const lock = await acquireLock(nodeFs, path, 'session', options);
+      await lock.assertHeld();
+      expect(JSON.parse(await readFile(path, 'utf8')), kind).toMatchObject({ token: lock.token });
+      await lock.release();
+    }
   });
 
   it('a lock draft that cannot be written is removed, and the store reports INTERNAL', async () => {

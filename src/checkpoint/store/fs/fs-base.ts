@@ -3,7 +3,14 @@ import { lstatSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { CheckpointError } from '../../model/errors.js';
 import type { RelPath } from '../engine.js';
-import { errnoCode, OPEN_DIRECTORY, OPEN_READ, OPEN_READ_NOW, type StoreFs } from './store-fs.js';
+import {
+  errnoCode,
+  OPEN_DIRECTORY,
+  OPEN_READ,
+  OPEN_READ_NOW,
+  readRestSync,
+  type StoreFs,
+} from './store-fs.js';
 
 export const SEGMENT = /^[A-Za-z0-9_.-]{1,255}$/;
 
@@ -145,19 +152,7 @@ export class FsBase {
         );
       }
       if (stat.size > SYNC_READ_BYTES) return 'large';
-      // One byte more than fstat says, so that the usual read ends at once; a file that grew is read on.
-      let buffer = Buffer.allocUnsafe(stat.size + 1);
-      let length = 0;
-      for (;;) {
-        if (length === buffer.length) {
-          const larger = Buffer.allocUnsafe(buffer.length * 2);
-          buffer.copy(larger, 0, 0, length);
-          buffer = larger;
-        }
-        const count = fs.readSync(fd, buffer, length, buffer.length - length, null);
-        if (count === 0) return { data: buffer.subarray(0, length), stat };
-        length += count;
-      }
+      return { data: readRestSync(fs, fd, stat.size), stat };
     } finally {
       fs.closeSync(fd);
     }

@@ -61,3 +61,22 @@ export function isProcessAlive(pid: number): boolean {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * The rest of the file open at `fd`, read with synchronous calls: `size` bytes are expected (its
+ * fstat's), and one more is asked for, so that the usual read ends at once; a file that grew is read on.
+ */
+export function readRestSync(fs: StoreFs, fd: number, size: number): Buffer {
+  let buffer = Buffer.allocUnsafe(size + 1);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      const larger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(larger, 0, 0, length);
+      buffer = larger;
+    }
+    const count = fs.readSync(fd, buffer, length, buffer.length - length, null);
+    if (count === 0) return buffer.subarray(0, length);
+    length += count;
+  }
+}
