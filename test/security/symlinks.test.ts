@@ -379,7 +379,10 @@ describe('links at the lock and temporary file names', () => {
       const planted: string[] = [];
       const plant = (path: string, flags: unknown) => {
         if (typeof flags === 'number' && flags & constants.O_CREAT && path.endsWith('.tmp') && sandbox) {
-          const target = join(sandbox.canary, liveness === 'live' ? 'secret.txt' : `missing-${planted.length}`);
+          const target = join(
+            sandbox.canary,
+            liveness === 'live' ? 'secret.txt' : `missing-${planted.length}`,
+          );
           symlinkSync(target, path);
           planted.push(path);
         }

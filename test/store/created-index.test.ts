@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -136,5 +137,14 @@ describe('the index of folder creation times', () => {
     expect(listed.get('s1')).not.toBe(5);
     expect(await readFile(outside, 'utf8')).toBe(`${HEADER}\n5 s1\n`);
     expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toStrictEqual([]);
+  });
+
+  it('a FIFO planted at the index name is not waited on: the folders are listed, and the index written anew', async () => {
+    const { base, index } = await setup();
+    expect(spawnSync('mkfifo', [index]).status).toBe(0);
+    const listed = await listFresh(base);
+    expect([...listed.keys()].sort()).toStrictEqual(['s1', 's2', 's3']);
+    expect((await stat(index)).isFile()).toBe(true);
+    expect((await readFile(index, 'utf8')).split('\n')[0]).toBe(HEADER);
   });
 });

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fstatSync, type Stats } from 'node:fs';
-import { mkdir, readdir, realpath, stat, writeFile } from 'node:fs/promises';
+import * as fsp from 'node:fs/promises';
+import { mkdir, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/checkpoint/model/errors.js';
@@ -81,6 +82,25 @@ describe.skipIf(fileOnly('how the file engine reads a file'))('reading a documen
     expect(error.message).toBe(
       'p1/sessions/s1/phase_1_concept/writer.md is not a regular file (a FIFO, socket or device); remove it, or restore the document from history/',
     );
+  });
+
+  it('answers CORRUPT_FILE for a large document swapped for a FIFO between its look and its read', async () => {
+    // Past SYNC_READ_BYTES the file is opened again through the pool: what is opened then is checked again.
+    const swapping: StoreFs = {
+      ...nodeFs,
+      open: (async (path: string, flags?: number, mode?: number) => {
+        if (path.endsWith('big.md')) {
+          await rm(path);
+          expect(spawnSync('mkfifo', [path]).status).toBe(0);
+        }
+        return fsp.open(path, flags, mode);
+      }) as StoreFs['open'],
+    };
+    const { store, folder } = await storeWith(swapping);
+    await writeFile(join(folder, 'big.md'), textOf(SYNC_READ_BYTES + 1));
+    const error = await rejected(store.read([...FOLDER, 'big.md']));
+    expect(error.code).toBe('CORRUPT_FILE');
+    expect(error.message).toMatch(/big\.md is not a regular file \(a FIFO, socket or device\)/);
   });
 
   it('answers CORRUPT_FILE for a folder in a document place', async () => {

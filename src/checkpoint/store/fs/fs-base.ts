@@ -3,14 +3,7 @@ import { lstatSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { CheckpointError } from '../../model/errors.js';
 import type { RelPath } from '../engine.js';
-import {
-  errnoCode,
-  OPEN_DIRECTORY,
-  OPEN_READ,
-  OPEN_READ_NOW,
-  readRestSync,
-  type StoreFs,
-} from './store-fs.js';
+import { errnoCode, OPEN_DIRECTORY, OPEN_READ_NOW, readRestSync, type StoreFs } from './store-fs.js';
 
 export const SEGMENT = /^[A-Za-z0-9_.-]{1,255}$/;
 
@@ -121,9 +114,11 @@ export class FsBase {
     try {
       const small = this.readSmall(rel, at);
       if (small !== 'large') return small;
-      const handle = await this.fs.open(at, OPEN_READ);
+      const handle = await this.fs.open(at, OPEN_READ_NOW);
       try {
         const stat = await handle.stat();
+        // Swapped since it was looked at: checked again on the file now open.
+        this.assertFile(rel, stat);
         return { data: await handle.readFile(), stat };
       } finally {
         await handle.close();
@@ -133,7 +128,7 @@ export class FsBase {
       const code = errnoCode(error);
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
       if (code === 'ELOOP') throw this.symlinkError(rel);
-      if (code === 'EISDIR') throw this.notAFile(rel, 'a directory');
+      if (code === 'EISDIR') throw this.notAFile(rel);
       throw this.ioError('reading', rel, error);
     }
   }
@@ -144,13 +139,7 @@ export class FsBase {
     const fd = fs.openSync(path, OPEN_READ_NOW);
     try {
       const stat = fs.fstatSync(fd);
-      if (stat.isDirectory()) throw this.notAFile(rel, 'a directory');
-      if (!stat.isFile()) {
-        throw new CheckpointError(
-          'CORRUPT_FILE',
-          `${this.label(rel)} is not a regular file (a FIFO, socket or device); remove it, or restore the document from history/`,
-        );
-      }
+      this.assertFile(rel, stat);
       if (stat.size > SYNC_READ_BYTES) return 'large';
       return { data: readRestSync(fs, fd, stat.size), stat };
     } finally {
@@ -158,8 +147,18 @@ export class FsBase {
     }
   }
 
-  private notAFile(rel: RelPath, what: string): CheckpointError {
-    return new CheckpointError('CORRUPT_FILE', `${this.label(rel)} is ${what}, expected a file`);
+  /** CORRUPT_FILE unless `stat` is a regular file's: a FIFO, opened without waiting, is never read. */
+  private assertFile(rel: RelPath, stat: Stats): void {
+    if (stat.isFile()) return;
+    if (stat.isDirectory()) throw this.notAFile(rel);
+    throw new CheckpointError(
+      'CORRUPT_FILE',
+      `${this.label(rel)} is not a regular file (a FIFO, socket or device); remove it, or restore the document from history/`,
+    );
+  }
+
+  private notAFile(rel: RelPath): CheckpointError {
+    return new CheckpointError('CORRUPT_FILE', `${this.label(rel)} is a directory, expected a file`);
   }
 
   async isDirectory(rel: RelPath): Promise<boolean> {

@@ -3,7 +3,7 @@ import { type Dirent, lstatSync, type Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import type { Entry, RelPath } from '../engine.js';
 import { type FsBase, SEGMENT } from './fs-base.js';
-import { errnoCode, isProcessAlive, OPEN_APPEND, OPEN_NEW_FILE, OPEN_READ } from './store-fs.js';
+import { errnoCode, isProcessAlive, OPEN_APPEND, OPEN_NEW_FILE, OPEN_READ_NOW } from './store-fs.js';
 
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/;
 const LOCK_LEFTOVER = /^\.lock\.(stale|release)-[0-9a-f]+$/;
@@ -90,7 +90,8 @@ async function readCreatedIndex(base: FsBase, dir: string): Promise<Map<string, 
   const times = new Map<string, number>();
   let text: string;
   try {
-    const handle = await base.fs.open(`${dir}${sep}${CREATED_INDEX}`, OPEN_READ);
+    // Without waiting: a FIFO planted in its place reads as empty, and the index is ignored.
+    const handle = await base.fs.open(`${dir}${sep}${CREATED_INDEX}`, OPEN_READ_NOW);
     try {
       text = await handle.readFile('utf8');
     } finally {

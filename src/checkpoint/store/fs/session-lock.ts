@@ -183,8 +183,8 @@ async function restore(fs: StoreFs, aside: string, path: string): Promise<void> 
 const LOCK_FILE_BYTES = 64 * 1024;
 
 /**
- * Who holds the lock at `path`, read with synchronous calls: a save reads its lock two or three times,
- * and each asynchronous read costs four trips through libuv's thread pool.
+ * Who holds the lock at `path`, read with synchronous calls: a save reads its lock before each rename
+ * and on release, and each asynchronous read cost four trips through libuv's thread pool.
  */
 async function readOwner(fs: StoreFs, path: string): Promise<LockOwner | undefined> {
   let text: string;
