@@ -5,6 +5,7 @@ import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
 import type { Limits } from '../../src/checkpoint/model/limits.js';
 import type { RelPath } from '../../src/checkpoint/model/paths.js';
 import type { SaveCheckpointRequest } from '../../src/checkpoint/session/requests.js';
+import type { Engine } from '../../src/checkpoint/store/engine.js';
 import { type Managers, managers, managersOn, steppingClock } from '../helpers/base-dir.js';
 import {
   documentTree,
@@ -42,6 +43,23 @@ function checkpointOf(
     agents: [{ agent_name: 'writer', status: 'completed', tokens: 100, cost: 0.5 }],
     ...overrides,
   };
+}
+
+/** Managers (not durable, stepping clock) on the engine under test with its `key` replaced by `make(engine)`. */
+function managersReplacing<K extends keyof Engine>(
+  key: K,
+  make: (engine: Engine) => Engine[K],
+): Promise<Managers> {
+  return managers({
+    clock: steppingClock(),
+    store: { durable: false },
+    through: (store) => {
+      const replacement = make(store);
+      return new Proxy(store, {
+        get: (target, name, receiver) => (name === key ? replacement : Reflect.get(target, name, receiver)),
+      });
+    },
+  });
 }
 
 async function manifestOf(m: Managers) {
@@ -531,21 +549,15 @@ describe('saveAgentOutput', () => {
   // checks; a manifest changed by another process or by hand sends it back to read the phases again.
   it('saves once, in the right phase, after another process rewrote the manifest since its last save', async () => {
     const stale: unknown[] = [];
-    const m = await managers({
-      clock: steppingClock(),
-      store: { durable: false },
-      through: (store) =>
-        new Proxy(store, {
-          get(target, key, receiver) {
-            if (key !== 'write') return Reflect.get(target, key, receiver);
-            return (...args: Parameters<typeof store.write>) =>
-              target.write(...args).catch((error: unknown) => {
-                stale.push(error);
-                throw error;
-              });
-          },
-        }),
-    });
+    const m = await managersReplacing(
+      'write',
+      (target) =>
+        (...args) =>
+          target.write(...args).catch((error: unknown) => {
+            stale.push(error);
+            throw error;
+          }),
+    );
     await m.checkpoints.createSession({ ...REF, user_id: 'u1', execution_mode: 'mvp' });
     const save = (content: string) =>
       m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', output_content: content });
@@ -565,25 +577,19 @@ describe('saveAgentOutput', () => {
 
   it('after its own save_checkpoint, trusts the phases under the manifest it wrote without reading it', async () => {
     const read: string[] = [];
-    const m = await managers({
-      clock: steppingClock(),
-      store: { durable: false },
-      through: (store) =>
-        new Proxy(store, {
-          get(target, key, receiver) {
-            if (key !== 'parsed') return Reflect.get(target, key, receiver);
-            return new Proxy(target.parsed, {
-              get(cache, name, cacheReceiver) {
-                if (name !== 'read') return Reflect.get(cache, name, cacheReceiver);
-                return (rel: RelPath, parse: Parameters<typeof cache.read>[1]) => {
-                  read.push(rel.join('/'));
-                  return cache.read(rel, parse);
-                };
-              },
-            });
+    const m = await managersReplacing(
+      'parsed',
+      (target) =>
+        new Proxy(target.parsed, {
+          get(cache, name, receiver) {
+            if (name !== 'read') return Reflect.get(cache, name, receiver);
+            return (rel: RelPath, parse: Parameters<typeof cache.read>[1]) => {
+              read.push(rel.join('/'));
+              return cache.read(rel, parse);
+            };
           },
         }),
-    });
+    );
     await m.checkpoints.createSession({ ...REF, user_id: 'u1', execution_mode: 'mvp' });
     read.length = 0;
     await m.checkpoints.saveCheckpoint(checkpointOf(1, { status: 'in_progress' }));
