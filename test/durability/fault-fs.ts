@@ -1,3 +1,4 @@
+import type { PathLike } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -31,6 +32,11 @@ export class FaultyFs {
     rename: async (from: Parameters<typeof fsp.rename>[0], to: Parameters<typeof fsp.rename>[1]) => {
       this.maybeFail('rename', String(to), 'rename');
       return fsp.rename(from, to);
+    },
+    // Documents are put in place with renameSync; the folder-time index with rename.
+    renameSync: (from: PathLike, to: PathLike) => {
+      this.maybeFail('rename', String(to), 'rename');
+      nodeFs.renameSync(from, to);
     },
     // Descriptors opened synchronously are written with writeSync and flushed by fsync(fd): the path
     // each was opened at says which file or folder that is.

@@ -1,9 +1,11 @@
-import { lstatSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, lstatSync, type PathLike, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import type * as fsp from 'node:fs/promises';
 import { readdir, readFile, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLock, type HeldLock, lockPathOf } from '../../src/checkpoint/store/fs/session-lock.js';
+import { acquireLock, HeldLock, lockPathOf } from '../../src/checkpoint/store/fs/session-lock.js';
 import { nodeFs, type StoreFs, sleep } from '../../src/checkpoint/store/fs/store-fs.js';
 import { managers, tempDir } from '../helpers/base-dir.js';
 
@@ -41,13 +43,12 @@ describe('releasing the session lock', () => {
     let taker: HeldLock | undefined;
     const pausedBeforeRename: StoreFs = {
       ...nodeFs,
-      rename: async (from: Parameters<typeof fsp.rename>[0], to: Parameters<typeof fsp.rename>[1]) => {
+      renameSync: (from: PathLike, to: PathLike) => {
         if (taker === undefined && basename(String(to)).startsWith('.lock.release-')) {
           // The holder stalls past the stale timeout right here, and another writer takes the lock over.
-          await sleep(300);
-          taker = await acquireLock(nodeFs, path, 'session', options);
+          taker = takeOverSync(path);
         }
-        return nodeFs.rename(from, to);
+        return nodeFs.renameSync(from, to);
       },
     };
     const old = await acquireLock(pausedBeforeRename, path, 'session', options);
@@ -123,28 +124,61 @@ describe('history keeps the time each version was written', () => {
   });
 });
 
-/** node:fs/promises that, while `on`, notes every call after which the lock file was missing. */
+/** The store's file calls that, while `on`, note every call after which the lock file was missing. */
 function watchLockFile(lock: string): { fs: StoreFs; on: boolean; gaps: string[] } {
   const watch = { fs: { ...nodeFs } as StoreFs, on: false, gaps: [] as string[] };
-  const calls = ['open', 'rename', 'link', 'unlink', 'lstat', 'readFile'] as const;
-  for (const name of calls) {
+  const noteGap = (name: string, args: unknown[]) => {
+    if (watch.on && lstatSync(lock, { throwIfNoEntry: false }) === undefined) {
+      watch.gaps.push(
+        `${name}(${args
+          .slice(0, 2)
+          .map((arg) => basename(String(arg)))
+          .join(', ')})`,
+      );
+    }
+  };
+  for (const name of ['open', 'rename', 'link', 'unlink', 'lstat', 'readFile'] as const) {
     const original = nodeFs[name] as (...args: unknown[]) => Promise<unknown>;
     Object.assign(watch.fs, {
       [name]: async (...args: unknown[]) => {
         try {
           return await original(...args);
         } finally {
-          if (watch.on && lstatSync(lock, { throwIfNoEntry: false }) === undefined) {
-            watch.gaps.push(
-              `${name}(${args
-                .slice(0, 2)
-                .map((arg) => basename(String(arg)))
-                .join(', ')})`,
-            );
-          }
+          noteGap(name, args);
+        }
+      },
+    });
+  }
+  for (const name of ['openSync', 'renameSync', 'linkSync', 'unlinkSync', 'closeSync'] as const) {
+    const original = nodeFs[name] as (...args: unknown[]) => unknown;
+    Object.assign(watch.fs, {
+      [name]: (...args: unknown[]) => {
+        try {
+          return original(...args);
+        } finally {
+          noteGap(name, args);
         }
       },
     });
   }
   return watch;
+}
+
+/**
+ * What a second writer does to a lock gone stale, on disk and at once: the lock is moved aside and
+ * removed, and the writer's own is linked in its place. Returns the new holder.
+ */
+function takeOverSync(path: string): HeldLock {
+  const token = randomBytes(12).toString('hex');
+  const aside = `${path}.stale-${token}`;
+  renameSync(path, aside);
+  unlinkSync(aside);
+  const draft = `${path}.${process.pid}.${token}.tmp`;
+  writeFileSync(
+    draft,
+    `${JSON.stringify({ pid: process.pid, host: hostname(), token, acquired: new Date().toISOString() })}\n`,
+  );
+  linkSync(draft, path);
+  unlinkSync(draft);
+  return new HeldLock(nodeFs, path, token, 'session');
 }

@@ -28,7 +28,7 @@ export async function writeTemporary(
     else await writeLarge(base, temp, data, mtime);
     return { temp, identity: contentIdentity(data) };
   } catch (error) {
-    await base.removeQuietly(temp);
+    base.removeQuietly(temp);
     throw base.ioError('writing', rel, error);
   }
 }

@@ -3,7 +3,14 @@ import { lstatSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { CheckpointError } from '../../model/errors.js';
 import type { RelPath } from '../engine.js';
-import { errnoCode, OPEN_DIRECTORY, OPEN_READ_NOW, readRestSync, type StoreFs } from './store-fs.js';
+import {
+  errnoCode,
+  OPEN_DIRECTORY,
+  OPEN_READ_NOW,
+  readRestSync,
+  type StoreFs,
+  unlinkIfThere,
+} from './store-fs.js';
 
 export const SEGMENT = /^[A-Za-z0-9_.-]{1,255}$/;
 
@@ -211,12 +218,9 @@ export class FsBase {
     }
   }
 
-  async removeQuietly(path: string): Promise<void> {
-    try {
-      await this.fs.unlink(path);
-    } catch (error) {
-      if (errnoCode(error) !== 'ENOENT') throw error;
-    }
+  /** Removes the file at `path`, if any; synchronous, as an unlink takes microseconds. */
+  removeQuietly(path: string): void {
+    unlinkIfThere(this.fs, path);
   }
 
   symlinkError(rel: RelPath): CheckpointError {

@@ -198,9 +198,9 @@ export class FsStore implements Engine {
       if (kept.status === 'rejected') throw kept.reason;
       await options.lock?.assertHeld();
       // rename is atomic: a reader sees the old file or the new, never half of one.
-      await base.fs.rename(temp, target);
+      base.fs.renameSync(temp, target);
     } catch (error) {
-      await base.removeQuietly(temp);
+      base.removeQuietly(temp);
       throw error instanceof CheckpointError ? error : base.ioError('writing', rel, error);
     }
     try {

@@ -66,7 +66,7 @@ export async function archive(base: FsBase, rel: RelPath, data: Buffer, mtime: D
     // link() fails instead of replacing: a version number is never reused, even by a racing writer.
     for (;;) {
       try {
-        await base.fs.link(temp, join(directory, `${stem}.v${version}.md`));
+        base.fs.linkSync(temp, join(directory, `${stem}.v${version}.md`));
         break;
       } catch (error) {
         if (errnoCode(error) !== 'EEXIST') throw error;
@@ -74,7 +74,7 @@ export async function archive(base: FsBase, rel: RelPath, data: Buffer, mtime: D
       }
     }
   } finally {
-    await base.removeQuietly(temp);
+    base.removeQuietly(temp);
   }
   await base.syncDirectory(historyRel);
   base.archived.set(key, { version, identity });

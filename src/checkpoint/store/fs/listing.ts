@@ -134,7 +134,7 @@ async function writeCreatedIndex(
     }
     await base.fs.rename(temp, `${dir}${sep}${CREATED_INDEX}`);
   } catch {
-    await base.removeQuietly(temp);
+    base.removeQuietly(temp);
   }
 }
 
@@ -184,7 +184,7 @@ export async function removeOrphans(
     if (entry.isDirectory() && depth > 0 && SEGMENT.test(entry.name) && !entry.name.startsWith('.')) {
       removed.push(...(await removeOrphans(base, staleMs, [...rel, entry.name], depth - 1)));
     } else if (entry.isFile() && (await isOrphan(base, staleMs, join(path, entry.name), entry.name))) {
-      await base.removeQuietly(join(path, entry.name));
+      base.removeQuietly(join(path, entry.name));
       removed.push(base.label([...rel, entry.name]));
     }
   }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError } from '../../model/errors.js';
 import {
@@ -11,6 +10,7 @@ import {
   readRestSync,
   type StoreFs,
   sleep,
+  unlinkIfThere,
 } from './store-fs.js';
 
 export const LOCK_FILE = '.lock';
@@ -39,7 +39,7 @@ export class HeldLock {
   ) {}
 
   async assertHeld(): Promise<void> {
-    const owner = await readOwner(this.fs, this.path);
+    const owner = readOwner(this.fs, this.path);
     if (owner?.token !== this.token) {
       throw new CheckpointError(
         'LOCK_TIMEOUT',
@@ -50,19 +50,19 @@ export class HeldLock {
 
   /** Removes the lock file only while it is still ours: a lock taken over meanwhile is left to its new holder. */
   async release(): Promise<void> {
-    if ((await readOwner(this.fs, this.path))?.token !== this.token) return;
+    if (readOwner(this.fs, this.path)?.token !== this.token) return;
     const aside = `${this.path}.release-${this.token}`;
     try {
-      await this.fs.rename(this.path, aside);
+      this.fs.renameSync(this.path, aside);
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return;
       // A disk that refuses rename must not leave our lock behind to block every later call until it is stale.
-      await this.fs.unlink(this.path);
+      this.fs.unlinkSync(this.path);
       return;
     }
-    const owner = await readOwner(this.fs, aside);
-    if (owner?.token !== this.token) await restore(this.fs, aside, this.path);
-    else await this.fs.unlink(aside);
+    const owner = readOwner(this.fs, aside);
+    if (owner?.token !== this.token) restore(this.fs, aside, this.path);
+    else this.fs.unlinkSync(aside);
   }
 }
 
@@ -71,7 +71,8 @@ export class HeldLock {
  * reader ever sees a half-written owner. A dead or stale owner is moved aside by rename, never
  * deleted in place, and put back if what was moved turns out to be a newer lock. Should two waiters
  * still both believe they hold it, the token check before every commit (HeldLock.assertHeld) stops
- * the one whose lock file is gone.
+ * the one whose lock file is gone. A lock nobody holds is taken with synchronous calls (a few
+ * microseconds each); waiting for one, and moving a stale one aside, take the asynchronous ones.
  */
 export async function acquireLock(
   fs: StoreFs,
@@ -81,14 +82,14 @@ export async function acquireLock(
 ): Promise<HeldLock> {
   const token = randomBytes(12).toString('hex');
   const draft = `${path}.${process.pid}.${token}.tmp`;
-  const handle = await fs.open(draft, OPEN_NEW_FILE, 0o644);
+  const fd = fs.openSync(draft, OPEN_NEW_FILE, 0o644);
   const deadline = Date.now() + options.timeoutMs;
   try {
     for (let attempt = 0; ; attempt++) {
       // A lock's age is its file's mtime: written afresh before each try, a lock won after a long wait is not born stale.
-      await writeOwner(handle, { pid: process.pid, host: HOST, token, acquired: new Date().toISOString() });
+      writeOwner(fs, fd, { pid: process.pid, host: HOST, token, acquired: new Date().toISOString() });
       try {
-        await fs.link(draft, path);
+        fs.linkSync(draft, path);
         return new HeldLock(fs, path, token, label);
       } catch (error) {
         if (errnoCode(error) !== 'EEXIST') throw error;
@@ -111,18 +112,18 @@ export async function acquireLock(
     }
   } finally {
     try {
-      await handle.close();
+      fs.closeSync(fd);
     } finally {
-      await fs.unlink(draft).catch((error: unknown) => {
-        if (errnoCode(error) !== 'ENOENT') throw error;
-      });
+      unlinkIfThere(fs, draft);
     }
   }
 }
 
-async function writeOwner(handle: FileHandle, owner: LockOwner): Promise<void> {
-  await handle.truncate(0);
-  await handle.write(`${JSON.stringify(owner)}\n`, 0, 'utf8');
+function writeOwner(fs: StoreFs, fd: number, owner: LockOwner): void {
+  const data = Buffer.from(`${JSON.stringify(owner)}\n`, 'utf8');
+  fs.ftruncateSync(fd, 0);
+  for (let offset = 0; offset < data.length; )
+    offset += fs.writeSync(fd, data, offset, data.length - offset, offset);
 }
 
 interface Holder {
@@ -136,7 +137,7 @@ async function inspect(fs: StoreFs, path: string): Promise<Holder | undefined> {
     const stat = await fs.lstat(path);
     // A link or directory planted under the lock's name is no lock: it is moved aside at once.
     if (!stat.isFile()) return { owner: undefined, ageMs: 0, foreign: true };
-    return { owner: await readOwner(fs, path), ageMs: Date.now() - stat.mtimeMs, foreign: false };
+    return { owner: readOwner(fs, path), ageMs: Date.now() - stat.mtimeMs, foreign: false };
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
@@ -164,19 +165,20 @@ async function moveAside(
   }
   // Whatever was planted under the lock's name stays aside, where no reader looks.
   if (!(await fs.lstat(aside)).isFile()) return;
-  const moved = await readOwner(fs, aside);
+  const moved = readOwner(fs, aside);
   // Another waiter replaced the stale lock first: what was moved is a live lock, so put it back.
-  if (moved !== undefined && moved.token !== staleToken) await restore(fs, aside, path);
+  if (moved !== undefined && moved.token !== staleToken) restore(fs, aside, path);
   else await fs.unlink(aside);
 }
 
-async function restore(fs: StoreFs, aside: string, path: string): Promise<void> {
+/** Puts a live lock moved aside back in its place, unless another has been linked there meanwhile. */
+function restore(fs: StoreFs, aside: string, path: string): void {
   try {
-    await fs.link(aside, path);
+    fs.linkSync(aside, path);
   } catch (error) {
     if (errnoCode(error) !== 'EEXIST') throw error;
   }
-  await fs.unlink(aside);
+  fs.unlinkSync(aside);
 }
 
 /** A lock file holds ~100 bytes: one larger is no lock of ours, and is judged by its age alone. */
@@ -186,7 +188,7 @@ const LOCK_FILE_BYTES = 64 * 1024;
  * Who holds the lock at `path`, read with synchronous calls: a save reads its lock before each rename
  * and on release, and each asynchronous read cost four trips through libuv's thread pool.
  */
-async function readOwner(fs: StoreFs, path: string): Promise<LockOwner | undefined> {
+function readOwner(fs: StoreFs, path: string): LockOwner | undefined {
   let text: string;
   try {
     const fd = fs.openSync(path, OPEN_READ_NOW);

@@ -1,4 +1,17 @@
-import { closeSync, constants, fstatSync, fsync, futimesSync, openSync, readSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsync,
+  ftruncateSync,
+  futimesSync,
+  linkSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { promisify } from 'node:util';
@@ -6,7 +19,10 @@ import { promisify } from 'node:util';
 /**
  * The file system calls the store makes: pass another implementation to inject faults. Small
  * documents are read and written with the synchronous calls (see FsBase.readWithStat and
- * writeTemporary), flushed by `fsync`; so is a folder (see FsBase.flushDirectory).
+ * writeTemporary), flushed by `fsync`; so is a folder (see FsBase.flushDirectory). A document is put
+ * in place by renameSync, a history version by linkSync, and the session lock is taken and given back
+ * with the synchronous calls while nobody else holds it: each of these takes microseconds, where a trip
+ * through libuv's thread pool costs a tenth of a millisecond or more. Only fsync waits on the disk.
  */
 export type StoreFs = Pick<
   typeof fsp,
@@ -18,6 +34,10 @@ export type StoreFs = Pick<
   closeSync: typeof closeSync;
   writeSync: typeof writeSync;
   futimesSync: typeof futimesSync;
+  ftruncateSync: typeof ftruncateSync;
+  renameSync: typeof renameSync;
+  linkSync: typeof linkSync;
+  unlinkSync: typeof unlinkSync;
   /** fsync(2) of an open descriptor, through the thread pool: it waits on the disk. */
   fsync: (fd: number) => Promise<void>;
 };
@@ -30,6 +50,10 @@ export const nodeFs: StoreFs = {
   closeSync,
   writeSync,
   futimesSync,
+  ftruncateSync,
+  renameSync,
+  linkSync,
+  unlinkSync,
   fsync: promisify(fsync),
 };
 
@@ -55,6 +79,15 @@ export function isProcessAlive(pid: number): boolean {
   } catch (error) {
     // EPERM: the process exists but belongs to someone else.
     return errnoCode(error) === 'EPERM';
+  }
+}
+
+/** Removes the file at `path` if there is one; any other failure is thrown. */
+export function unlinkIfThere(fs: StoreFs, path: string): void {
+  try {
+    fs.unlinkSync(path);
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error;
   }
 }
 
