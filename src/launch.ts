@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { CodeCache } from './code-cache.js';
+import { allowCollections } from './transports/memory.js';
 
 runBundle(fileURLToPath(new URL('./server.cjs', import.meta.url)));
 
@@ -19,6 +20,9 @@ function runBundle(bundle: string): void {
   const bytes = readFileSync(bundle);
   // The bundle is ASCII (the build escapes the rest), which Latin-1 reads without a UTF-8 decode.
   const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+  // Before the compile: the server collects garbage after large requests, and a flag set later
+  // would make the code cache it writes one that the next start's V8 rejects.
+  allowCollections();
   const cache = new CodeCache(bundle, bytes);
   const cached = cache.read();
   // Strict as the ES modules it was bundled from. __entryUrl stands for import.meta.url: this file's

@@ -138,6 +138,46 @@ describe('the built server and its code cache', () => {
     }
   }
 
+  it('the cache a server writes after collecting garbage for a large request is taken as it is by the next start', async () => {
+    const tmp = await tempDir();
+    const dir = join(tmp, `checkpoint-mcp-code-cache-${process.getuid?.() ?? 'user'}`);
+    const bundle = fileURLToPath(new URL('../dist/server.cjs', import.meta.url));
+    const cache = new CodeCache(bundle, await readFile(bundle), dir);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [SERVER_ENTRY, '--base-dir', join(tmp, 'base')],
+      env: { ...getDefaultEnvironment(), TMPDIR: tmp },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'code-cache-tests', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const ref = { project_id: 'p', session_id: 's' };
+      await client.callTool({ name: 'create_session', arguments: { ...ref, user_id: 'u' } });
+      // Over 1 MiB: the server collects garbage once it has answered, before its cache is written.
+      const saved = await client.callTool({
+        name: 'save_agent_output',
+        arguments: { ...ref, phase_num: 1, agent_name: 'big', output_content: 'x'.repeat(1536 * 1024) },
+      });
+      expect(saved.isError).toBeFalsy();
+      // The cache of a server that has answered its first calls, written a second after the start.
+      for (let waited = 0; cache.read()?.warm !== true; waited += 50) {
+        if (waited > 10_000) throw new Error('the server wrote no warm code cache within 10 s');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await client.close();
+    }
+    const [name] = await cacheFiles(dir);
+    const written = await readFile(join(dir, name as string));
+
+    await listTools(tmp);
+
+    // A cache V8 rejected would have been written again as the second server exited.
+    expect(await cacheFiles(dir)).toEqual([name]);
+    expect((await readFile(join(dir, name as string))).equals(written)).toBe(true);
+  });
+
   it('starts without a cache, from the cache it wrote, and from a corrupt one, listing the same tools', async () => {
     const tmp = await tempDir();
     const dir = join(tmp, `checkpoint-mcp-code-cache-${process.getuid?.() ?? 'user'}`);

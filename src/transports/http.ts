@@ -7,6 +7,7 @@ import type { Activity } from '../tools/activity.js';
 import type { Logger } from '../tools/logger.js';
 import { NO_SUBSCRIPTIONS, type SubscriptionRegistry, Subscriptions } from '../tools/subscriptions.js';
 import { bearerMatches, digestOf, requestGuards } from './http-guards.js';
+import { collectAfterLargeRequest, LARGE_REQUEST_BYTES } from './memory.js';
 import { listenedUris } from './stdio.js';
 
 export interface HttpServing {
@@ -79,8 +80,9 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
     inFlight++;
     let counted = true;
     try {
-      const body = req.method === 'POST' ? await readJsonBody(req, res, serving.maxBodyBytes) : undefined;
-      if (body === NO_BODY) return;
+      const read = req.method === 'POST' ? await readJsonBody(req, res, serving.maxBodyBytes) : undefined;
+      if (read === NO_BODY) return;
+      const body = read?.body;
       if (isListen(body)) {
         // A listen lasts until the client leaves: it holds no place among the requests under way.
         counted = false;
@@ -89,6 +91,7 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
         return;
       }
       await serving.activity.track(() => forward(req, res, body));
+      if (read !== undefined && read.bytes >= LARGE_REQUEST_BYTES) collectAfterLargeRequest();
     } finally {
       if (counted) release();
     }
@@ -163,8 +166,12 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
 
 const NO_BODY = Symbol('answered');
 
-/** The request's JSON body, or NO_BODY once 413 or 400 has been answered. */
-function readJsonBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<unknown> {
+/** The request's JSON body and its length, or NO_BODY once 413 or 400 has been answered. */
+function readJsonBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+): Promise<{ body: unknown; bytes: number } | typeof NO_BODY> {
   const declared = Number(req.headers['content-length']);
   const over = Number.isFinite(declared) && declared > limit;
   if (over) {
@@ -190,7 +197,7 @@ function readJsonBody(req: IncomingMessage, res: ServerResponse, limit: number):
     req.once('end', () => {
       if (size > limit) return;
       try {
-        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
+        resolve({ body: JSON.parse(Buffer.concat(chunks, size).toString('utf8')), bytes: size });
       } catch {
         // Not JSON: JSON-RPC's parse error, before anything reads it.
         res.writeHead(400, { 'Content-Type': 'application/json' });

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { isSpecType, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
 import { decodeUtf8 } from '../checkpoint/model/utf8.js';
+import { collectAfterLargeRequest, LARGE_REQUEST_BYTES } from './memory.js';
 
 export interface StdioOptions {
   /** Longest line accepted; a longer request is answered with an error and skipped. */
@@ -39,6 +40,8 @@ export class StdioTransport implements Transport {
   private ending = false;
   private readonly unanswered = new Set<string | number>();
   private readonly listens = new Set<string | number>();
+  /** Requests of LARGE_REQUEST_BYTES or more not yet answered. */
+  private readonly large = new Set<string | number>();
 
   constructor(
     private readonly input: Readable,
@@ -70,6 +73,7 @@ export class StdioTransport implements Transport {
 
   private settle(id: string | number): void {
     this.unanswered.delete(id);
+    if (this.large.delete(id)) collectAfterLargeRequest();
     if (this.ending && this.unanswered.size === 0) void this.close();
   }
 
@@ -89,6 +93,7 @@ export class StdioTransport implements Transport {
     this.input.off('error', this.onInputError);
     this.input.pause();
     this.chunks = [];
+    this.large.clear();
     for (const id of [...this.listens]) this.endListen(id);
     this.onclose?.();
     this.options.onClosed?.();
@@ -145,9 +150,11 @@ export class StdioTransport implements Transport {
         INVALID_REQUEST,
         `LIMIT_EXCEEDED: the request is longer than ${this.options.maxLineBytes} bytes, so it was not read and nothing was saved. Keep agent output within --max-content-bytes and comments within 1 MiB`,
       );
+      collectAfterLargeRequest();
       return;
     }
     if (this.pending === 0) return;
+    const bytes = this.pending;
     let text = decodeUtf8(Buffer.concat(this.chunks, this.pending));
     this.chunks = [];
     this.pending = 0;
@@ -183,6 +190,7 @@ export class StdioTransport implements Transport {
       this.options.onListen?.(String(awaited), listenedUris(data.params));
     } else if (awaited !== undefined) {
       this.unanswered.add(awaited);
+      if (bytes >= LARGE_REQUEST_BYTES) this.large.add(awaited);
     }
     // The SDK never answers a cancelled request: stop waiting for it, or a drain would never end.
     if ('method' in data && data.method === 'notifications/cancelled' && !('id' in data)) {
