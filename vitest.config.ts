@@ -26,6 +26,7 @@ const ENGINE_SUITES = [
   'test/store/unchanged-write.test.ts',
   'test/store/read-all.test.ts',
   'test/store/parse-cache.test.ts',
+  'test/store/missing-folder-lock.test.ts',
 ];
 /** Pure value tests among them, which touch no engine. */
 const NO_ENGINE = [

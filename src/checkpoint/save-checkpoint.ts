@@ -7,7 +7,7 @@ import {
 import { isTerminal, type ManagerContext, sessionRef } from './manager-context.js';
 import type { DecimalText } from './model/decimal.js';
 import { definedOnly } from './model/define.js';
-import { checkpointFile, sessionDir } from './model/paths.js';
+import { checkpointFile } from './model/paths.js';
 import { nextPhaseOf, type PhaseDefinition, phaseIn, type SessionPlan } from './model/phases.js';
 import type { PhaseStatus } from './model/vocabulary.js';
 import { recordedStart } from './session/phase-times.js';
@@ -22,8 +22,7 @@ export async function saveCheckpoint(
 ): Promise<{ phase_num: number; status: PhaseStatus; revision: number }> {
   const ref = sessionRef(request);
   const checked = validateCheckpointRequest(request, ctx.limits);
-  await ctx.files.assertExists(ref);
-  return ctx.store.withLock(sessionDir(ref), async (lock) => {
+  return ctx.files.withSessionLock(ref, async (lock) => {
     const { plan, stored } = await ctx.files.manifestUnderLock(ref);
     const phase = phaseIn(plan, request.phase_num);
     // Everything the manifest is rebuilt from is read before the write, so a save that cannot end in a

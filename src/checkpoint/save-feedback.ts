@@ -2,7 +2,7 @@ import type { CheckpointRecord } from './formats/checkpoint.js';
 import { renderCheckpoint } from './formats/checkpoint.js';
 import { parseUserFeedback, renderUserFeedback } from './formats/user-feedback.js';
 import { type ManagerContext, sessionRef } from './manager-context.js';
-import { checkpointFile, feedbackFile, type SessionRef, sessionDir } from './model/paths.js';
+import { checkpointFile, feedbackFile, type SessionRef } from './model/paths.js';
 import { phaseIn } from './model/phases.js';
 import type { FeedbackAction, PhaseStatus } from './model/vocabulary.js';
 import { emptyCheckpoint } from './save-checkpoint.js';
@@ -18,8 +18,7 @@ export async function saveUserFeedback(
   const ref = sessionRef(request);
   const checked = validateFeedback(request, ctx.limits);
   const action = request.action ?? 'approved';
-  await ctx.files.assertExists(ref);
-  return ctx.store.withLock(sessionDir(ref), async (lock) => {
+  return ctx.files.withSessionLock(ref, async (lock) => {
     const { plan, stored } = await ctx.files.manifestUnderLock(ref);
     const phase = phaseIn(plan, request.phase_num);
     // The manifest is rebuilt from every checkpoint: one that cannot be read fails the save before any write.

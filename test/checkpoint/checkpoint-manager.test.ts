@@ -609,6 +609,24 @@ describe('saveAgentOutput', () => {
     expect(await m.store.read([...PHASE_1, 'writer.md'])).toMatch(/## Output\n\nafter the checkpoint\n$/);
   });
 
+  it('save_checkpoint and save_user_feedback find the session by taking its lock, with no look of their own', async () => {
+    const looked: string[] = [];
+    const m = await managersReplacing('exists', (target) => async (rel) => {
+      looked.push(rel.join('/'));
+      return target.exists(rel);
+    });
+    await m.checkpoints.createSession({ ...REF, user_id: 'u1', execution_mode: 'mvp' });
+    looked.length = 0;
+    await m.checkpoints.saveCheckpoint(checkpointOf(1, { status: 'completed' }));
+    await m.checkpoints.saveUserFeedback({ ...REF, phase_num: 1, reviewed: true, approved: true });
+    expect(looked).toStrictEqual([]);
+    // A session that is not there is still NOT_FOUND, naming the session, and nothing is made for it.
+    const missing = await rejected(m.checkpoints.saveCheckpoint({ ...checkpointOf(1), session_id: 'gone' }));
+    expect(missing.code).toBe('NOT_FOUND');
+    expect(missing.message).toContain('session "gone" not found in project "p1"');
+    expect(await m.store.exists(['p1', 'sessions', 'gone'])).toBe(false);
+  });
+
   it('refuses a phase outside the session by the manifest as it stands, not as it was remembered', async () => {
     const m = await setup();
     await m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', output_content: 'x' });

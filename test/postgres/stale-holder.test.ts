@@ -30,6 +30,7 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('a holder silent inside its transa
     const paused = await PgStore.open(url, { staleLockMs: 500, lockTimeoutMs: 60_000 });
     const next = await PgStore.open(url, { lockTimeoutMs: 15_000 });
     try {
+      await next.ensureDirectory(SESSION);
       let resume: () => void = () => undefined;
       const resumed = new Promise<void>((resolve) => {
         resume = resolve;

@@ -21,7 +21,7 @@ import {
   phaseOfDirectory,
   type SessionPlan,
 } from '../model/phases.js';
-import type { Engine, SessionLock, TimedText } from '../store/engine.js';
+import { type Engine, MissingFolderError, type SessionLock, type TimedText } from '../store/engine.js';
 import { applyReview, reviewOverride } from './review-override.js';
 import { buildManifest, identityOf, manifestAgrees, type SessionIdentity } from './session-state.js';
 
@@ -62,6 +62,22 @@ export class SessionFiles {
       'NOT_FOUND',
       `session "${ref.session_id}" not found in project "${ref.project_id}"; call list_sessions or create_session`,
     );
+  }
+
+  /**
+   * Runs `action` holding the session's lock. A session that is not there is NOT_FOUND, found out by
+   * the lock itself: no look of its own first, which on PostgreSQL is a round trip less per save.
+   */
+  async withSessionLock<T>(ref: SessionRef, action: (lock: SessionLock) => Promise<T>): Promise<T> {
+    try {
+      return await this.store.withLock(sessionDir(ref), action);
+    } catch (error) {
+      if (!(error instanceof MissingFolderError)) throw error;
+    }
+    // NOT_FOUND, naming what is missing: the project or the session.
+    await this.assertExists(ref);
+    // The session was made between the two looks: it is there to lock now.
+    return this.store.withLock(sessionDir(ref), action);
   }
 
   /** The stored manifest, or undefined when it is missing or unreadable (it can be rebuilt). */

@@ -47,6 +47,9 @@ export interface TimedText {
 /** A write's `unchanged` document had changed: nothing was written. */
 export class StaleStampError extends Error {}
 
+/** withLock's folder does not exist: nothing was locked, and the action did not run. */
+export class MissingFolderError extends Error {}
+
 export interface HistoryVersion {
   /** Where the version is, as a path label (`.../history/{stem}.v{n}.md`). */
   file: string;
@@ -115,7 +118,11 @@ export interface Engine {
   createDirectoryExclusive(rel: RelPath): Promise<boolean>;
   /** Replaces a document durably; false when `keepHistory` found the same content there. */
   write(rel: RelPath, content: string, options?: WriteOptions): Promise<boolean>;
-  /** Runs `action` holding the serialisation of folder `rel` (a session, a project). */
+  /**
+   * Runs `action` holding the serialisation of folder `rel` (a session, a project). Rejects with
+   * MissingFolderError when there is no such folder, which the lock itself finds out (on PostgreSQL
+   * in the statement that takes it): a caller needs no look of its own first.
+   */
   withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>): Promise<T>;
 
   /** The earlier versions of a document, oldest first. */

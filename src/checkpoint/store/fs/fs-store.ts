@@ -6,6 +6,7 @@ import {
   type Engine,
   type Entry,
   type HistoryVersion,
+  MissingFolderError,
   type RelPath,
   type SessionLock,
   StaleStampError,
@@ -231,8 +232,13 @@ export class FsStore implements Engine {
       const lock = await acquireLock(this.base.fs, path, this.label(rel), {
         timeoutMs: this.lockTimeoutMs,
         staleMs: this.staleLockMs,
-      }).catch((error: unknown) => {
-        throw error instanceof CheckpointError ? error : this.base.ioError('locking', rel, error);
+      }).catch(async (error: unknown) => {
+        if (error instanceof CheckpointError) throw error;
+        // The lock's draft could not be made where the folder should be.
+        if (errnoCode(error) === 'ENOENT' && !(await this.base.isDirectory(rel))) {
+          throw new MissingFolderError(`${this.label(rel)} does not exist`);
+        }
+        throw this.base.ioError('locking', rel, error);
       });
       try {
         return await this.base.checkingOnce(() => action(lock));

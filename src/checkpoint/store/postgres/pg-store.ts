@@ -8,6 +8,7 @@ import {
   type Entry,
   HISTORY_DIR,
   type HistoryVersion,
+  MissingFolderError,
   type RelPath,
   type SessionLock,
   StaleStampError,
@@ -300,7 +301,8 @@ export class PgStore implements Engine {
     const client = await this.begin();
     let broken = false;
     try {
-      await client.query(LOCK([path]));
+      if ((await client.query(LOCK([path]))).rowCount === 0)
+        throw new MissingFolderError(`${path} does not exist`);
       const result = await this.transaction.run({ client, path, queue: Promise.resolve() }, () =>
         action(HELD),
       );
@@ -309,7 +311,7 @@ export class PgStore implements Engine {
     } catch (error) {
       broken = isConnectionError(error);
       await client.query('ROLLBACK').catch(() => undefined);
-      throw storeError(error, `holding ${path}`);
+      throw error instanceof MissingFolderError ? error : storeError(error, `holding ${path}`);
     } finally {
       // A connection that failed mid-transaction is not handed to the next caller.
       client.release(broken ? true : undefined);
@@ -465,10 +467,12 @@ const INSERT_FOLDER = prepared(
   'insertFolder',
   'INSERT INTO checkpoint_folders (path, parent, name) VALUES ($1, $2, $3) ON CONFLICT (path) DO NOTHING',
 );
-// An upsert that updates takes the row's lock, whether the row was there or is new.
+// An upsert that updates takes the row's lock, whether the row was there or is new; a folder that
+// does not exist is not locked (no row is made for it), and the statement says so by returning none.
 const LOCK = prepared(
   'lock',
-  'INSERT INTO checkpoint_locks (path) VALUES ($1) ON CONFLICT (path) DO UPDATE SET path = excluded.path',
+  `INSERT INTO checkpoint_locks (path) SELECT $1 WHERE EXISTS (SELECT 1 FROM checkpoint_folders WHERE path = $1)
+ON CONFLICT (path) DO UPDATE SET path = excluded.path RETURNING 1`,
 );
 
 /**
