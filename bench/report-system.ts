@@ -89,6 +89,8 @@ export function memorySection(results: Results): string[] {
       '',
       `The server saves ${memory.outputs} outputs of 4 MiB (${memory.agents} agents, so half the saves replace an output and keep`,
       'the old one in history/). Peak is VmHWM from /proc at the end; sampled is the largest VmRSS read every 20 ms.',
+      'The server collects garbage once it has answered a request of 1 MiB or more (src/transports/memory.ts):',
+      "left to V8's own pace, the garbage of such saves piles up for many saves before a collection.",
       '',
       table(
         ['Outputs', 'Seconds', 'RSS before', 'Peak RSS (VmHWM)', 'Sampled peak'],
