@@ -121,8 +121,8 @@ describe('CodeCache', () => {
 });
 
 describe('the built server and its code cache', () => {
-  /** Starts dist/server.js with `tmp` as its temporary directory, lists its tools and stops it. */
-  async function listTools(tmp: string): Promise<number> {
+  /** dist/server.js started with `tmp` as its temporary directory, and a client connected to it. */
+  async function startServer(tmp: string): Promise<Client> {
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [SERVER_ENTRY, '--base-dir', join(tmp, 'base')],
@@ -131,6 +131,12 @@ describe('the built server and its code cache', () => {
     });
     const client = new Client({ name: 'code-cache-tests', version: '1.0.0' });
     await client.connect(transport);
+    return client;
+  }
+
+  /** Starts dist/server.js with `tmp` as its temporary directory, lists its tools and stops it. */
+  async function listTools(tmp: string): Promise<number> {
+    const client = await startServer(tmp);
     try {
       return (await client.listTools()).tools.length;
     } finally {
@@ -143,14 +149,7 @@ describe('the built server and its code cache', () => {
     const dir = join(tmp, `checkpoint-mcp-code-cache-${process.getuid?.() ?? 'user'}`);
     const bundle = fileURLToPath(new URL('../dist/server.cjs', import.meta.url));
     const cache = new CodeCache(bundle, await readFile(bundle), dir);
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [SERVER_ENTRY, '--base-dir', join(tmp, 'base')],
-      env: { ...getDefaultEnvironment(), TMPDIR: tmp },
-      stderr: 'pipe',
-    });
-    const client = new Client({ name: 'code-cache-tests', version: '1.0.0' });
-    await client.connect(transport);
+    const client = await startServer(tmp);
     try {
       const ref = { project_id: 'p', session_id: 's' };
       await client.callTool({ name: 'create_session', arguments: { ...ref, user_id: 'u' } });
