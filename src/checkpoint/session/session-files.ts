@@ -21,7 +21,13 @@ import {
   phaseOfDirectory,
   type SessionPlan,
 } from '../model/phases.js';
-import { type Engine, MissingFolderError, type SessionLock, type TimedText } from '../store/engine.js';
+import {
+  type Engine,
+  type LockReads,
+  MissingFolderError,
+  type SessionLock,
+  type TimedText,
+} from '../store/engine.js';
 import { applyReview, reviewOverride } from './review-override.js';
 import { buildManifest, identityOf, manifestAgrees, type SessionIdentity } from './session-state.js';
 
@@ -69,15 +75,28 @@ export class SessionFiles {
    * the lock itself: no look of its own first, which on PostgreSQL is a round trip less per save.
    */
   async withSessionLock<T>(ref: SessionRef, action: (lock: SessionLock) => Promise<T>): Promise<T> {
+    const reads = this.sessionReads(ref);
     try {
-      return await this.store.withLock(sessionDir(ref), action);
+      return await this.store.withLock(sessionDir(ref), action, reads);
     } catch (error) {
       if (!(error instanceof MissingFolderError)) throw error;
     }
     // NOT_FOUND, naming what is missing: the project or the session.
     await this.assertExists(ref);
     // The session was made between the two looks: it is there to lock now.
-    return this.store.withLock(sessionDir(ref), action);
+    return this.store.withLock(sessionDir(ref), action, reads);
+  }
+
+  /**
+   * What a save under the session lock reads first: the manifest, and the checkpoints of the phases
+   * last seen with their reviews' times (see readCheckpoints). Phases changed since are read as usual.
+   */
+  private sessionReads(ref: SessionRef): LockReads {
+    const phases = this.rememberedPlan(ref)?.plan.phases ?? [];
+    return {
+      documents: [manifestFile(ref), ...phases.map((phase) => checkpointFile(ref, phase))],
+      timed: phases.map((phase) => feedbackFile(ref, phase)),
+    };
   }
 
   /** The stored manifest, or undefined when it is missing or unreadable (it can be rebuilt). */

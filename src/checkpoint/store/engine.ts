@@ -47,6 +47,17 @@ export interface TimedText {
 /** A write's `unchanged` document had changed: nothing was written. */
 export class StaleStampError extends Error {}
 
+/**
+ * What a withLock action will read first, as readAll takes it. A hint: an engine may read it with the
+ * lock (PostgreSQL: sent together with the transaction's first statements, one round trip for all) and
+ * answer the action's reads of these documents from it until the action writes; reads of anything
+ * else, or after a write, go to the store as always.
+ */
+export interface LockReads {
+  documents: readonly RelPath[];
+  timed: readonly RelPath[];
+}
+
 /** withLock's folder does not exist: nothing was locked, and the action did not run. */
 export class MissingFolderError extends Error {}
 
@@ -121,9 +132,9 @@ export interface Engine {
   /**
    * Runs `action` holding the serialisation of folder `rel` (a session, a project). Rejects with
    * MissingFolderError when there is no such folder, which the lock itself finds out (on PostgreSQL
-   * in the statement that takes it): a caller needs no look of its own first.
+   * in the statement that takes it): a caller needs no look of its own first. `reads`: see LockReads.
    */
-  withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>): Promise<T>;
+  withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>, reads?: LockReads): Promise<T>;
 
   /** The earlier versions of a document, oldest first. */
   history(rel: RelPath): Promise<HistoryVersion[]>;

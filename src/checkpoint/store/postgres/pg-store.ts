@@ -8,6 +8,7 @@ import {
   type Entry,
   HISTORY_DIR,
   type HistoryVersion,
+  type LockReads,
   MissingFolderError,
   type RelPath,
   type SessionLock,
@@ -42,6 +43,21 @@ const HISTORY_NAME = /^(.+)\.v(\d+)\.md$/;
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
+/** A locked action's transaction. */
+interface Held {
+  client: pg.PoolClient;
+  path: string;
+  queue: Promise<unknown>;
+  /** The documents read with the lock (see LockReads), until the action writes. */
+  early: ReadRows | undefined;
+}
+
+/** Documents by path (undefined: not there) and modification times by path, as READ_ALL found them. */
+interface ReadRows {
+  documents: Map<string, TimedText | undefined>;
+  modified: Map<string, number | undefined>;
+}
+
 const DEFAULT_POOL_SIZE = 10;
 
 /**
@@ -54,11 +70,7 @@ const DEFAULT_POOL_SIZE = 10;
 export class PgStore implements Engine {
   readonly parsed: ParseCache = new ParseCache(this);
   readonly root: string;
-  private readonly transaction = new AsyncLocalStorage<{
-    client: pg.PoolClient;
-    path: string;
-    queue: Promise<unknown>;
-  }>();
+  private readonly transaction = new AsyncLocalStorage<Held>();
   private readonly changes: ChangeListener;
   /** The connection kept for statements outside a transaction (see onLane), once one was needed. */
   private lane: pg.PoolClient | undefined;
@@ -89,6 +101,10 @@ export class PgStore implements Engine {
       // Settings of every connection, sent when it opens: no statement ever carries them.
       lock_timeout: wholeMs(options.lockTimeoutMs ?? 10_000),
       idle_in_transaction_session_timeout: wholeMs(options.staleLockMs ?? 30_000),
+      // A statement is sent without waiting for the answer to the one before it on the connection: a
+      // transaction's BEGIN, lock and first reads travel in one round trip (see withLock). Each statement
+      // still ends in its own Sync, so one that fails inside a transaction fails those after it.
+      pipeline: true,
     });
     try {
       const version = await schemaVersion(pool);
@@ -117,9 +133,11 @@ export class PgStore implements Engine {
     return read && { text: read.text, identity: read.identity };
   }
 
-  private readTimed(rel: RelPath): Promise<TimedText | undefined> {
+  private async readTimed(rel: RelPath): Promise<TimedText | undefined> {
     const path = pathOf(rel);
     const version = historyRef(rel);
+    const early = this.transaction.getStore()?.early;
+    if (!version && early?.documents.has(path)) return early.documents.get(path);
     return this.run('reading', async (db) => {
       if (version) {
         const result = await db.query(READ_VERSION([version.path, version.version]));
@@ -159,24 +177,21 @@ export class PgStore implements Engine {
       ]);
       return { documents, modified };
     }
-    const result = await this.run('reading', (db) => db.query(READ_ALL([paths, timedPaths])));
-    const documents: Array<TimedText | undefined> = paths.map(() => undefined);
-    const modified: Array<number | undefined> = timedPaths.map(() => undefined);
-    for (const row of result.rows as Array<{
-      i: number;
-      body: Buffer | null;
-      write_id: string;
-      updated_at: Date;
-    }>) {
-      if (row.body === null) modified[row.i - 1] = row.updated_at.getTime();
-      else
-        documents[row.i - 1] = {
-          text: decodeUtf8(row.body),
-          identity: row.write_id,
-          modifiedMs: row.updated_at.getTime(),
-        };
-    }
-    return { documents, modified };
+    const early = this.transaction.getStore()?.early;
+    const found =
+      early &&
+      paths.every((path) => early.documents.has(path)) &&
+      timedPaths.every((path) => early.modified.has(path))
+        ? early
+        : readRows(
+            paths,
+            timedPaths,
+            await this.run('reading', (db) => db.query(READ_ALL([paths, timedPaths]))),
+          );
+    return {
+      documents: paths.map((path) => found.documents.get(path)),
+      modified: timedPaths.map((path) => found.modified.get(path)),
+    };
   }
 
   async exists(rel: RelPath): Promise<boolean> {
@@ -196,12 +211,19 @@ export class PgStore implements Engine {
   }
 
   async modifiedMs(rel: RelPath): Promise<number | undefined> {
+    const early = this.transaction.getStore()?.early;
+    const path = pathOf(rel);
+    if (early?.modified.has(path)) return early.modified.get(path);
+    if (early?.documents.has(path)) return early.documents.get(path)?.modifiedMs;
     const result = await this.run('reading', (db) => db.query(MODIFIED([pathOf(rel)])));
     const at = result.rows[0]?.updated_at as Date | undefined;
     return at?.getTime();
   }
 
   async documentStamp(rel: RelPath): Promise<string | undefined> {
+    const early = this.transaction.getStore()?.early;
+    const path = pathOf(rel);
+    if (early?.documents.has(path)) return early.documents.get(path)?.identity;
     const result = await this.run('reading', (db) => db.query(STAMP([pathOf(rel)])));
     return result.rows[0]?.write_id as string | undefined;
   }
@@ -278,6 +300,9 @@ export class PgStore implements Engine {
       options.unchanged ? pathOf(options.unchanged.rel) : null,
       options.unchanged?.stamp ?? null,
     ];
+    // What the locked action read with its lock may be about to change: later reads ask the store.
+    const held = this.transaction.getStore();
+    if (held) held.early = undefined;
     // One statement, so one round trip, and atomic on its own: its CTEs share one snapshot.
     const written = await this.run('writing', async (db) => {
       for (;;) {
@@ -302,18 +327,26 @@ export class PgStore implements Engine {
     return written;
   }
 
-  async withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>): Promise<T> {
+  async withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>, reads?: LockReads): Promise<T> {
     const path = pathOf(rel);
     const held = this.transaction.getStore();
     if (held?.path === path) return action(HELD);
-    const client = await this.begin();
+    // Kept versions live in another table: a hint naming one is not read early.
+    const early =
+      reads &&
+      ![...reads.documents, ...reads.timed].some((read) => historyRef(read) !== undefined) &&
+      ([reads.documents.map(pathOf), reads.timed.map(pathOf)] as const);
+    const { client, locked, read } = await this.begin(path, early || undefined);
     let broken = false;
     try {
-      if ((await client.query(LOCK([path]))).rowCount === 0)
-        throw new MissingFolderError(`${path} does not exist`);
-      const result = await this.transaction.run({ client, path, queue: Promise.resolve() }, () =>
-        action(HELD),
-      );
+      if ((await locked).rowCount === 0) throw new MissingFolderError(`${path} does not exist`);
+      const state: Held = {
+        client,
+        path,
+        queue: Promise.resolve(),
+        early: early && read ? readRows(...early, await read) : undefined,
+      };
+      const result = await this.transaction.run(state, () => action(HELD));
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -434,16 +467,31 @@ export class PgStore implements Engine {
   }
 
   /**
-   * A pooled connection with a transaction begun. A connection the server dropped while it was idle
-   * (say, across a restart) fails on this first statement, which is tried once more on a fresh one.
+   * A pooled connection with a transaction begun, and the statements that lock `path` and read `early`
+   * (documents, then the modification times of others) sent behind BEGIN without waiting: one round
+   * trip for the three; the server runs them in turn, so the reads see what the lock's holder before
+   * committed. A connection the server dropped while it was idle (say, across a restart) fails on BEGIN,
+   * and all three are tried once more on a fresh one.
    */
-  private async begin(): Promise<pg.PoolClient> {
+  private async begin(
+    path: string,
+    early: readonly [string[], string[]] | undefined,
+  ): Promise<{ client: pg.PoolClient; locked: Promise<pg.QueryResult>; read?: Promise<pg.QueryResult> }> {
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient | undefined;
       try {
         client = await checkout(this.pool);
-        await client.query('BEGIN');
-        return client;
+        const db = client;
+        const { begun, locked, read } = together(db, () => ({
+          begun: db.query('BEGIN'),
+          locked: db.query(LOCK([path])),
+          read: early && db.query(READ_ALL([...early])),
+        }));
+        // Awaited by the caller; when BEGIN fails, they fail with it and nobody waits for them.
+        locked.catch(() => undefined);
+        read?.catch(() => undefined);
+        await begun;
+        return { client, locked, ...(read && { read }) };
       } catch (error) {
         client?.release(true);
         if (attempt < 2 && isConnectionError(error)) continue;
@@ -581,6 +629,42 @@ SELECT name, 'directory' AS kind FROM checkpoint_folders WHERE parent = $1
 UNION ALL SELECT name, 'file' AS kind FROM checkpoint_documents WHERE parent = $1
 UNION ALL SELECT 'history', 'directory' WHERE EXISTS (SELECT 1 FROM checkpoint_history WHERE parent = $1)`,
 );
+
+/**
+ * Runs `send` with the connection's socket corked, so that the statements it sends leave in one write:
+ * a write on a socket costs more CPU here than the statement it carries (~0.1 ms on loopback TCP).
+ */
+function together<T>(client: pg.PoolClient, send: () => T): T {
+  const socket = (client as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection
+    ?.stream;
+  socket?.cork?.();
+  try {
+    return send();
+  } finally {
+    socket?.uncork?.();
+  }
+}
+
+/** READ_ALL's rows for documents `paths` and the modification times of `timedPaths`. */
+function readRows(paths: readonly string[], timedPaths: readonly string[], result: pg.QueryResult): ReadRows {
+  const documents = new Map<string, TimedText | undefined>(paths.map((path) => [path, undefined]));
+  const modified = new Map<string, number | undefined>(timedPaths.map((path) => [path, undefined]));
+  for (const row of result.rows as Array<{
+    i: number;
+    body: Buffer | null;
+    write_id: string;
+    updated_at: Date;
+  }>) {
+    if (row.body === null) modified.set(timedPaths[row.i - 1] as string, row.updated_at.getTime());
+    else
+      documents.set(paths[row.i - 1] as string, {
+        text: decodeUtf8(row.body),
+        identity: row.write_id,
+        modifiedMs: row.updated_at.getTime(),
+      });
+  }
+  return { documents, modified };
+}
 
 /** A timeout for the server: whole milliseconds, at least 1 (0 would mean none). */
 function wholeMs(ms: number): number {

@@ -1,0 +1,161 @@
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
+import { CheckpointError } from '../../src/checkpoint/model/errors.js';
+import { PgStore } from '../../src/checkpoint/store/postgres/pg-store.js';
+import { startCluster, type TestCluster } from '../helpers/postgres.js';
+import { migratedDatabase, PG_UNAVAILABLE, withDatabase } from './pg-harness.js';
+
+const FOLDER = ['reads', 'sessions', 's1'];
+const DOC = [...FOLDER, 'session_manifest.md'];
+const TIMED = [...FOLDER, 'phase_1_concept', 'user_feedback.md'];
+const READS = { documents: [DOC], timed: [TIMED] };
+
+/** Sessions of database `name` waiting for a lock another holds, as the server reports them. */
+async function waitingForLock(adminUrl: string, name: string): Promise<number> {
+  return withDatabase(adminUrl, async (db) => {
+    const found = await db.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+      [name],
+    );
+    return found.rows[0].n as number;
+  });
+}
+
+function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => {
+    fire = resolve;
+  });
+  return { promise, fire };
+}
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await check()); i++) await new Promise((done) => setTimeout(done, 10));
+  expect(await check()).toBe(true);
+}
+
+// A locked action's first reads travel with BEGIN and the lock, unanswered in between: they must run
+// after the lock is granted (seeing what its holder before committed), give way to the action's own
+// writes, and leave the connection fit for the next transaction when the lock is refused.
+describe.skipIf(PG_UNAVAILABLE !== undefined)('reads sent with the session lock', () => {
+  let cluster: TestCluster;
+  let url: string;
+  const stores: PgStore[] = [];
+  const open = async (options?: Parameters<typeof PgStore.open>[1]) => {
+    const store = await PgStore.open(url, options);
+    stores.push(store);
+    return store;
+  };
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+    url = await migratedDatabase(cluster, 'reads');
+  });
+
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('see what the holder before them committed, not what stood when they were sent', async () => {
+    const holder = await open();
+    const next = await open();
+    await holder.ensureDirectory(FOLDER);
+    await holder.write(DOC, 'first\n');
+    const held = signal();
+    const isHeld = signal();
+    const first = holder.withLock(FOLDER, async () => {
+      isHeld.fire();
+      await held.promise;
+      await holder.write(DOC, 'second\n');
+      await holder.write(TIMED, 'review\n', { createFolder: true });
+    });
+    await isHeld.promise;
+    const seen = next.withLock(
+      FOLDER,
+      async () => ({ text: await next.read(DOC), reviewed: await next.modifiedMs(TIMED) }),
+      READS,
+    );
+    // The next one's statements are at the server, its lock waiting behind the holder's.
+    await until(async () => (await waitingForLock(cluster.url, 'reads')) === 1);
+    held.fire();
+    await first;
+    const { text, reviewed } = await seen;
+    expect(text).toBe('second\n');
+    expect(reviewed).toBe(await holder.modifiedMs(TIMED));
+    expect(reviewed).toBeTypeOf('number');
+  });
+
+  it('give way to the action’s own writes', async () => {
+    const store = await open();
+    await store.ensureDirectory(FOLDER);
+    await store.write(DOC, 'before\n');
+    const read = await store.withLock(
+      FOLDER,
+      async () => {
+        expect(await store.read(DOC)).toBe('before\n');
+        await store.write(DOC, 'during\n');
+        return store.readAll([DOC], []);
+      },
+      READS,
+    );
+    expect(read.documents[0]?.text).toBe('during\n');
+  });
+
+  it('fail with a refused lock, and the connection serves the next transaction', async () => {
+    // One connection, so the next transaction runs on the very connection the refused one used.
+    const store = await open({ poolSize: 1, lockTimeoutMs: 200 });
+    const holder = await open();
+    await store.ensureDirectory(FOLDER);
+    await store.write(DOC, 'kept\n');
+    const held = signal();
+    const isHeld = signal();
+    const first = holder.withLock(FOLDER, async () => {
+      isHeld.fire();
+      await held.promise;
+    });
+    await isHeld.promise;
+    const refused = await store.withLock(FOLDER, async () => 'ran', READS).catch((error: unknown) => error);
+    held.fire();
+    await first;
+    expect(refused).toBeInstanceOf(CheckpointError);
+    expect((refused as CheckpointError).code).toBe('LOCK_TIMEOUT');
+    for (let i = 0; i < 3; i++) {
+      const text = await store.withLock(FOLDER, async () => store.read(DOC), READS);
+      expect(text).toBe('kept\n');
+    }
+  });
+
+  it('make a repeated save_checkpoint six statements in four round trips', async () => {
+    const store = await open();
+    const manager = new CheckpointManager(store);
+    const ref = { project_id: 'counted', session_id: 's1' };
+    await manager.createSession({ ...ref, user_id: 'u', execution_mode: 'full' });
+    const save = () =>
+      manager.saveCheckpoint({
+        ...ref,
+        phase_num: 2,
+        status: 'in_progress',
+        agents: [{ agent_name: 'market', status: 'in_progress' }],
+      });
+    await save();
+    const sent: string[] = [];
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const [config] = args as [string | { name?: string }];
+      sent.push(typeof config === 'string' ? config : (config.name ?? 'unnamed'));
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      await save();
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    // BEGIN, the lock and the reads leave together; then the checkpoint, the manifest and COMMIT.
+    expect(sent).toStrictEqual(['BEGIN', 'lock', 'readAll', 'write', 'write', 'COMMIT']);
+  });
+});
