@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
 import { connect, SERVER_ENTRY } from './lib/server.js';
 import { nowMs, type Summary, summarize } from './lib/stats.js';
@@ -13,7 +14,10 @@ export interface ColdStartResult {
   tools: number;
   /** Whether dist/server.js is the built bin (launcher and bundle), or imports its modules as tsc emitted them. */
   builtIsBundle: boolean;
+  /** Spawn to the tools/list answer read off the pipe, by a client that does nothing more. */
   server: Summary;
+  /** The same through the SDK client, whose listTools also compiles every tool's output schema (Ajv). */
+  sdkClient: Summary;
   bundled: Summary;
   bundleBytes: number;
   bareNode: Summary;
@@ -22,11 +26,19 @@ export interface ColdStartResult {
 export async function benchColdStart(workDir: string, runs: number): Promise<ColdStartResult> {
   const bundle = await bundleServer(join(workDir, 'bundle'));
   const base = join(workDir, 'cold-start');
-  const times = { server: [] as number[], bundled: [] as number[], bare: [] as number[] };
+  const times = {
+    server: [] as number[],
+    sdkClient: [] as number[],
+    bundled: [] as number[],
+    bare: [] as number[],
+  };
   let tools = 0;
   for (let run = 0; run < runs; run++) {
-    tools = await firstToolsList(SERVER_ENTRY, base, times.server);
-    await firstToolsList(bundle.entry, base, times.bundled);
+    const start = await rawToolsList([SERVER_ENTRY, '--base-dir', base]);
+    tools = start.tools;
+    times.server.push(start.ms);
+    await firstToolsList(SERVER_ENTRY, base, times.sdkClient);
+    times.bundled.push((await rawToolsList([bundle.entry, '--base-dir', base])).ms);
     times.bare.push(await bareNode());
   }
   const built = await readFile(SERVER_ENTRY, 'utf8');
@@ -35,6 +47,7 @@ export async function benchColdStart(workDir: string, runs: number): Promise<Col
     tools,
     builtIsBundle: !/from ["']\.\/checkpoint\//.test(built),
     server: summarize(times.server),
+    sdkClient: summarize(times.sdkClient),
     bundled: summarize(times.bundled),
     bundleBytes: bundle.bytes,
     bareNode: summarize(times.bare),
@@ -48,6 +61,51 @@ async function firstToolsList(entry: string, base: string, times: number[]): Pro
   times.push(nowMs() - started);
   await connection.close();
   return tools;
+}
+
+/**
+ * Spawn of `node ...args` to the answer of its first tools/list, read off its stdout by a bare JSON-RPC
+ * client: initialize, then (once answered) notifications/initialized and tools/list, as a host sends
+ * them. The tools listed, the milliseconds taken, and when the answer came (monotonic microseconds).
+ */
+export async function rawToolsList(
+  args: string[],
+): Promise<{ tools: number; ms: number; answeredUs: number }> {
+  const started = nowMs();
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'ignore'] });
+  const send = (message: object) => child.stdin.write(`${JSON.stringify(message)}\n`);
+  const lines = createInterface({ input: child.stdout });
+  const closed = new Promise((resolve) => child.once('close', resolve));
+  send({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: {
+      protocolVersion: '2025-11-25',
+      capabilities: {},
+      clientInfo: { name: 'checkpoint-mcp-bench', version: '1.0.0' },
+    },
+  });
+  let tools = -1;
+  let ms = 0;
+  let answeredUs = 0;
+  for await (const line of lines) {
+    const message = JSON.parse(line) as { id?: number; result?: { tools?: unknown[] }; error?: unknown };
+    if (message.error !== undefined) throw new Error(`${args.join(' ')}: ${JSON.stringify(message.error)}`);
+    if (message.id === 1) {
+      send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    } else if (message.id === 2) {
+      ms = nowMs() - started;
+      answeredUs = Number(process.hrtime.bigint() / 1000n);
+      tools = message.result?.tools?.length ?? 0;
+      break;
+    }
+  }
+  child.stdin.end();
+  await closed;
+  if (tools <= 0) throw new Error(`${args.join(' ')} listed no tools`);
+  return { tools, ms, answeredUs };
 }
 
 /** dist/server.js's source as one ES module; package.json beside it, where the server reads its version. */

@@ -17,6 +17,7 @@ import {
   timeInterleaved,
   timeSequential,
 } from './lib/stats.js';
+import { type ProfiledCalls, profileCalls } from './profiles.js';
 import { benchWriters, type WritersRow } from './writers.js';
 
 export interface PostgresResult {
@@ -29,6 +30,8 @@ export interface PostgresResult {
   floor: { transaction: Summary; ping: Summary };
   /** save_checkpoint over stdio, and its floor: checkpoint (with history) and manifest in one round trip. */
   checkpoint: { save: Summary; transaction: Summary };
+  /** save_checkpoint on a profiled server. */
+  profile: ProfiledCalls;
   writers: WritersRow[];
   loadSession: { sessions: number; importSeconds: number; summary: Summary };
 }
@@ -45,6 +48,7 @@ export async function benchPostgres(
     const url = await cluster.database('bench');
     cli('migrate', '--store', url);
     const save = await saveAndFloor(workDir, url, count);
+    const profile = await profileCheckpoint(workDir, url, Math.max(count, 1000));
     const writers = [
       ...(await benchWriters(workDir, { store: url, sessions: 1, processes: 8, seconds })),
       ...(await benchWriters(workDir, { store: url, sessions: 8, processes: 8, seconds })),
@@ -52,10 +56,41 @@ export async function benchPostgres(
       ...(await benchWriters(workDir, { sessions: 8, processes: 8, seconds })),
     ];
     const loadSession = await loadAtScale(workDir, await cluster.database('scale'), count);
-    return { ...save, writers, loadSession };
+    return { ...save, profile, writers, loadSession };
   } finally {
     await cluster.stop();
   }
+}
+
+/** The benchmark's save_checkpoint number i: the seven phases in turn, one agent each. */
+function checkpointArgs(ref: typeof REF, i: number): Record<string, unknown> {
+  return {
+    ...ref,
+    phase_num: 1 + (((i % 7) + 7) % 7),
+    status: 'in_progress',
+    execution_mode: 'parallel',
+    agents: [
+      { agent_name: `agent-${i % 50}`, status: 'in_progress', input_tokens: 1200, output_tokens: 800 },
+    ],
+  };
+}
+
+/** save_checkpoint on a profiled server: where its time goes (see bench/profiles.ts). */
+async function profileCheckpoint(workDir: string, url: string, count: number): Promise<ProfiledCalls> {
+  const ref = { project_id: 'bench', session_id: 'pg-profile' };
+  const profiled = await profileCalls(
+    workDir,
+    ['--base-dir', join(workDir, 'unused'), '--store', url],
+    async (client) => {
+      await callTool(client, 'create_session', { ...ref, user_id: 'bench', execution_mode: 'full' });
+      // The saves of the timed run's warm-up, so that V8 has compiled what the timed saves run.
+      for (let i = 0; i < WARMUP_CHECKPOINTS; i++)
+        await callTool(client, 'save_checkpoint', checkpointArgs(ref, i));
+    },
+    { checkpoint: (client, i) => callTool(client, 'save_checkpoint', checkpointArgs(ref, i)) },
+    count,
+  );
+  return profiled.checkpoint as ProfiledCalls;
 }
 
 /**
@@ -80,16 +115,7 @@ async function saveAndFloor(workDir: string, url: string, count: number) {
         agent_name: `agent-${(i + 100) % 50}`,
         output_content: `${i}\n${content}`,
       });
-    const checkpointSave = (i: number) =>
-      callTool(server.client, 'save_checkpoint', {
-        ...REF,
-        phase_num: 1 + (((i % 7) + 7) % 7),
-        status: 'in_progress',
-        execution_mode: 'parallel',
-        agents: [
-          { agent_name: `agent-${i % 50}`, status: 'in_progress', input_tokens: 1200, output_tokens: 800 },
-        ],
-      });
+    const checkpointSave = (i: number) => callTool(server.client, 'save_checkpoint', checkpointArgs(REF, i));
     // The fresh server's first saves, as a host that starts one per conversation sees them.
     const fresh = summarize(await timeSequential(count, 0, (i) => save(i)));
     for (let i = count; i < WARMUP_SAVES; i++) await save(i);

@@ -1,6 +1,7 @@
 import { table } from './lib/markdown.js';
 import type { Results } from './lib/results.js';
 import { operationsSection, peerSection, scalingSection, worstCaseSection } from './report-latency.js';
+import { profilesSection } from './report-profiles.js';
 import {
   coldStartSection,
   httpSection,
@@ -41,6 +42,7 @@ export function renderReport(results: Results): string {
     ...peerSection(results),
     ...httpSection(results),
     ...postgresSection(results),
+    ...profilesSection(results),
   );
   return `${out.join('\n')}\n`;
 }

@@ -12,6 +12,7 @@ import { benchMemory } from './memory.js';
 import { benchOperations } from './operations.js';
 import { benchPeer } from './peer.js';
 import { benchPostgres } from './postgres.js';
+import { benchProfiles } from './profiles.js';
 import { renderReport } from './report.js';
 import { benchScaling } from './scaling.js';
 import { judgeTargets } from './targets.js';
@@ -28,6 +29,7 @@ const SECTIONS = [
   'memory',
   'http',
   'postgres',
+  'profiles',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -70,6 +72,7 @@ try {
   results.memory = await step('memory', () => benchMemory(workDir, scale(200), scale(100)));
   results.http = await step('http', () => benchHttp(workDir, scale(300), values.quick ? 1 : 5));
   results.postgres = await step('postgres', () => benchPostgres(workDir, scale(300), values.quick ? 1 : 5));
+  results.profiles = await step('profiles', () => benchProfiles(workDir, scale(1000), values.quick ? 1 : 4));
 } finally {
   if (!values.keep) await rm(workDir, { recursive: true, force: true });
 }

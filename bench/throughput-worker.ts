@@ -1,8 +1,7 @@
 // One client process of the throughput run: its own server on the shared base directory, saving
 // into one session until the deadline the parent sends, then reporting every acknowledged save.
-import { readFile } from 'node:fs/promises';
 import { proseOfSize, sha256 } from './lib/fixtures.js';
-import { callTool, startCheckpointServer } from './lib/server.js';
+import { callTool, cpuMs, startCheckpointServer } from './lib/server.js';
 import { type Ref, saveCheckpoint, saveOutput } from './lib/workflow.js';
 
 export interface WorkerStart {
@@ -82,10 +81,4 @@ async function run(deadline: number): Promise<void> {
   await server.close();
   send({ report });
   process.disconnect();
-}
-
-/** utime + stime of a process from /proc, in milliseconds (clock ticks are 10 ms on Linux). */
-async function cpuMs(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

@@ -4,6 +4,7 @@ import type { MemoryResult } from '../memory.js';
 import type { OperationsResult } from '../operations.js';
 import type { PeerRow } from '../peer.js';
 import type { PostgresResult } from '../postgres.js';
+import type { ProfilesResult } from '../profiles.js';
 import type { ScalingRow } from '../scaling.js';
 import type { ThroughputRow } from '../throughput.js';
 import type { WorstCaseResult } from '../worst-case.js';
@@ -33,6 +34,7 @@ export interface Results {
   peer?: PeerRow[];
   http?: HttpResult;
   postgres?: PostgresResult;
+  profiles?: ProfilesResult;
   targets: Target[];
 }
 

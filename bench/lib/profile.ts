@@ -1,0 +1,258 @@
+// V8 CPU profiles of the built server (node --cpu-prof), read into where its main thread spent its
+// time: each sample is counted to the code it was in, bundled modules told apart by the module
+// comments esbuild writes into dist/server.cjs.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SERVER_ENTRY } from './server.js';
+
+/** Sampling interval of the profiles, microseconds. */
+const INTERVAL_US = 100;
+
+const BUNDLE = SERVER_ENTRY.replace(/\.js$/, '.cjs');
+
+export const BUCKETS = {
+  ours: 'checkpoint-mcp (src/)',
+  sdk: 'MCP SDK (JSON-RPC framing, dispatch)',
+  zod: 'zod (the SDK’s schemas built at load; arguments and results checked)',
+  markdown: 'markdown parser (mdast, micromark)',
+  pg: 'pg client',
+  fs: 'file system calls (node:fs)',
+  node: 'Node streams, events, timers (stdio, sockets)',
+  load: 'loading code (the bundle from its code cache, Node’s own modules)',
+  gc: 'garbage collection',
+  program: 'V8 and Node outside JavaScript (compiling, loading code, native I/O)',
+  other: 'other',
+  idle: 'idle: waiting on the disk (fsync in the thread pool), the client or PostgreSQL',
+} as const;
+export type Bucket = keyof typeof BUCKETS;
+
+/** Milliseconds of the main thread in each bucket, and in checkpoint-mcp's own files. */
+export interface Breakdown {
+  ms: Record<Bucket, number>;
+  /** checkpoint-mcp's time by source file, largest first. */
+  ourFiles: Array<{ file: string; ms: number }>;
+  /** zod's time by whose code called it: the SDK's (its protocol schemas), ours (the tools'), other. */
+  zodFrom: Record<ZodCaller, number>;
+}
+
+type ZodCaller = 'sdk' | 'ours' | 'other';
+
+interface Where {
+  bucket: Bucket;
+  file?: string;
+  zodCaller?: ZodCaller;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Node arguments that profile a server into `dir`. */
+export function profileArgs(dir: string): string[] {
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${INTERVAL_US}`];
+}
+
+export async function profileDir(workDir: string): Promise<string> {
+  return mkdtemp(join(workDir, 'profile-'));
+}
+
+/** The clock of V8's profiles (CLOCK_MONOTONIC, microseconds), for windows of time. */
+export function nowUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/** A window [from, to] of monotonic microseconds (nowUs). */
+export interface Window {
+  from: number;
+  to: number;
+}
+
+/**
+ * The one profile a server wrote into `dir` (it writes when it exits), broken down for each window,
+ * and when the profiler started (monotonic microseconds). The directory is removed.
+ */
+export async function readProfile(
+  dir: string,
+  windows: readonly Window[],
+): Promise<{ startUs: number; breakdowns: Breakdown[] }> {
+  const profile = await profileIn(dir);
+  await rm(dir, { recursive: true, force: true });
+  const modules = await bundleModules();
+  const byNode = classifyNodes(profile, modules);
+  const breakdowns = windows.map(() => emptyBreakdown());
+  let at = profile.startTime;
+  profile.samples.forEach((node, i) => {
+    // A sample's delta is the time since the one before: it is counted to the code it found.
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    const where = byNode.get(node);
+    if (!where) return;
+    windows.forEach((window, w) => {
+      if (at < window.from || at > window.to) return;
+      const breakdown = breakdowns[w] as Tally;
+      breakdown.ms[where.bucket] += delta / 1000;
+      if (where.zodCaller) breakdown.zodFrom[where.zodCaller] += delta / 1000;
+      if (where.file) breakdown.files.set(where.file, (breakdown.files.get(where.file) ?? 0) + delta / 1000);
+    });
+  });
+  return {
+    startUs: profile.startTime,
+    breakdowns: breakdowns.map(({ ms, files, zodFrom }) => ({
+      ms,
+      ourFiles: [...files].map(([file, time]) => ({ file, ms: time })).sort((a, b) => b.ms - a.ms),
+      zodFrom,
+    })),
+  };
+}
+
+/** The sum of breakdowns, each divided by `per` (calls, starts). */
+export function perCall(breakdowns: readonly Breakdown[], per: number): Breakdown {
+  const { ms, zodFrom } = emptyBreakdown();
+  const files = new Map<string, number>();
+  for (const breakdown of breakdowns) {
+    for (const bucket of Object.keys(ms) as Bucket[]) ms[bucket] += breakdown.ms[bucket] / per;
+    for (const caller of Object.keys(zodFrom) as ZodCaller[])
+      zodFrom[caller] += breakdown.zodFrom[caller] / per;
+    for (const { file, ms: time } of breakdown.ourFiles) files.set(file, (files.get(file) ?? 0) + time / per);
+  }
+  return {
+    ms,
+    ourFiles: [...files].map(([file, time]) => ({ file, ms: time })).sort((a, b) => b.ms - a.ms),
+    zodFrom,
+  };
+}
+
+/** The profile in `dir`, once the exiting server has written it whole. */
+async function profileIn(dir: string): Promise<CpuProfile> {
+  for (let attempt = 0; ; attempt++) {
+    const files = (await readdir(dir)).filter((name) => name.endsWith('.cpuprofile'));
+    if (files.length > 1) throw new Error(`${dir} holds ${files.length} profiles, not one`);
+    try {
+      if (files[0] !== undefined)
+        return JSON.parse(await readFile(join(dir, files[0]), 'utf8')) as CpuProfile;
+    } catch (error) {
+      if (attempt >= 100) throw error;
+    }
+    if (attempt >= 100) throw new Error(`no profile was written into ${dir}`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
+/** Time on the main thread that was not idle. */
+export function busyMs(breakdown: Breakdown): number {
+  return Object.entries(breakdown.ms).reduce((sum, [bucket, ms]) => (bucket === 'idle' ? sum : sum + ms), 0);
+}
+
+interface Tally {
+  ms: Record<Bucket, number>;
+  files: Map<string, number>;
+  zodFrom: Record<ZodCaller, number>;
+}
+
+function emptyBreakdown(): Tally {
+  const ms = Object.fromEntries(Object.keys(BUCKETS).map((bucket) => [bucket, 0])) as Record<Bucket, number>;
+  return { ms, files: new Map(), zodFrom: { sdk: 0, ours: 0, other: 0 } };
+}
+
+/**
+ * The bucket of every node: its own function's, or, for a native function (no url: JSON.parse, a
+ * binding), that of the nearest caller with one, so that the work is counted to whoever asked for it.
+ */
+function classifyNodes(
+  profile: CpuProfile,
+  modules: Array<{ line: number; module: string }>,
+): Map<number, Where> {
+  const parents = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node);
+  const classes = new Map<number, Where>();
+  for (const node of profile.nodes) {
+    const name = node.callFrame.functionName;
+    if (name === '(root)') continue;
+    if (name === '(idle)') classes.set(node.id, { bucket: 'idle' });
+    else if (name === '(garbage collector)') classes.set(node.id, { bucket: 'gc' });
+    else if (name === '(program)') classes.set(node.id, { bucket: 'program' });
+    else {
+      let frame: ProfileNode | undefined = node;
+      while (frame && frame.callFrame.url === '') frame = parents.get(frame.id);
+      classes.set(node.id, frame ? classifyFrame(frame, modules) : { bucket: 'other' });
+    }
+  }
+  // zod's time goes to whoever called into it: the nearest caller of the SDK's or of ours.
+  for (const [id, where] of classes) {
+    if (where.bucket !== 'zod') continue;
+    let caller: ZodCaller = 'other';
+    for (let up = parents.get(id); up; up = parents.get(up.id)) {
+      const bucket = classes.get(up.id)?.bucket;
+      if (bucket === 'sdk' || bucket === 'ours') {
+        caller = bucket;
+        break;
+      }
+    }
+    where.zodCaller = caller;
+  }
+  return classes;
+}
+
+function classifyFrame(node: ProfileNode, modules: Array<{ line: number; module: string }>): Where {
+  const { url, lineNumber } = node.callFrame;
+  if (url === 'node:fs' || url.startsWith('node:internal/fs/')) return { bucket: 'fs' };
+  if (
+    url === 'node:vm' ||
+    url.startsWith('node:internal/bootstrap/') ||
+    url.startsWith('node:internal/modules/')
+  )
+    return { bucket: 'load' };
+  if (url.startsWith('node:')) return { bucket: 'node' };
+  if (!url.endsWith(BUNDLE) && url !== BUNDLE) return { bucket: 'other' };
+  const module = moduleAt(modules, lineNumber + 1);
+  if (module.startsWith('src/')) return { bucket: 'ours', file: module };
+  if (module.includes('@modelcontextprotocol/')) return { bucket: 'sdk' };
+  if (module.includes('node_modules/zod/')) return { bucket: 'zod' };
+  if (/node_modules\/(pg|pg-[a-z]+|pgpass|postgres-[a-z]+)\//.test(module)) return { bucket: 'pg' };
+  if (
+    /node_modules\/(mdast|micromark|unist|decode-named|character-|markdown-table|zwitch|longest-streak)/.test(
+      module,
+    )
+  )
+    return { bucket: 'markdown' };
+  return { bucket: 'other' };
+}
+
+let modulesOfBundle: Promise<Array<{ line: number; module: string }>> | undefined;
+
+/** The first line of every module esbuild put into the bundle, in order. */
+function bundleModules(): Promise<Array<{ line: number; module: string }>> {
+  modulesOfBundle ??= readFile(BUNDLE, 'utf8').then((text) => {
+    const modules: Array<{ line: number; module: string }> = [];
+    text.split('\n').forEach((line, i) => {
+      const match = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(line);
+      if (match?.[1]) modules.push({ line: i + 1, module: match[1] });
+    });
+    return modules;
+  });
+  return modulesOfBundle;
+}
+
+function moduleAt(modules: ReadonlyArray<{ line: number; module: string }>, line: number): string {
+  let low = 0;
+  let high = modules.length - 1;
+  let found = '';
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const entry = modules[mid] as { line: number; module: string };
+    if (entry.line <= line) {
+      found = entry.module;
+      low = mid + 1;
+    } else high = mid - 1;
+  }
+  return found;
+}

@@ -1,0 +1,255 @@
+// Section: where the time goes, for the targets this machine misses. The built server runs under V8's
+// sampling profiler (node --cpu-prof, a sample every 100 us) through the same work as the section that
+// measures it; each sample is counted to the code it found (bench/lib/profile.ts). The profiler slows
+// what it watches a little, so the shares matter more than the sums.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { rawToolsList } from './cold-start.js';
+import { proseOfSize } from './lib/fixtures.js';
+import { type Breakdown, nowUs, perCall, profileArgs, profileDir, readProfile } from './lib/profile.js';
+import { SCALE_PROJECT, seedSessions, sessionId } from './lib/seed.js';
+import { type Connection, callTool, connect, cpuMs, SERVER_ENTRY } from './lib/server.js';
+import { summarize } from './lib/stats.js';
+import { createSession, type Ref, saveCheckpoint, saveOutput } from './lib/workflow.js';
+
+/** Calls made under the profiler, and what they cost the server. */
+export interface ProfiledCalls {
+  calls: number;
+  /** Wall time per call seen by the client. */
+  wallMs: number;
+  /** Server CPU per call (user + system, from /proc): of all its threads, and of its main thread. */
+  cpuMs: number;
+  mainCpuMs: number;
+  /** The server's main thread per call, as the profile's samples found it (wall time). */
+  breakdown: Breakdown;
+}
+
+/** Fresh processes profiled from their start. */
+export interface ProfiledStarts {
+  runs: number;
+  /** Median wall time of what was timed (spawn to answer, or the first call). */
+  wallMs: number;
+  /** Median time from spawn until the profiler started (node's own start). */
+  beforeProfilerMs?: number;
+  /** Per run. */
+  breakdown: Breakdown;
+}
+
+export interface ProfilesResult {
+  /** One process saving as the throughput run's (1 KB outputs, every tenth a checkpoint). */
+  save: ProfiledCalls;
+  /** MCP pings on the same server: what a call costs with no work in it. */
+  ping: ProfiledCalls;
+  /** Eight processes saving into one session at once, summed over all eight servers. */
+  eight: ProfiledCalls & { processes: number; savesPerSecond: number };
+  coldStart: ProfiledStarts;
+  firstLoad: ProfiledStarts;
+  firstList: ProfiledStarts;
+}
+
+const WARMUP = 300;
+const EIGHT = 8;
+const STARTS = 5;
+
+export async function benchProfiles(
+  workDir: string,
+  calls: number,
+  seconds: number,
+): Promise<ProfilesResult> {
+  const { save, ping } = await profileSaves(workDir, join(workDir, 'profile-save'), calls);
+  const eight = await profileEight(workDir, join(workDir, 'profile-eight'), seconds);
+  const coldStart = await profileColdStarts(workDir, join(workDir, 'profile-cold'));
+  // The scaling section's base when it ran; else one made here alike.
+  const scaled = join(workDir, 'scaling-10000');
+  if (!existsSync(join(scaled, SCALE_PROJECT))) await seedSessions(scaled, 10_000);
+  const firstLoad = await profileFirstCalls(workDir, scaled, (server) =>
+    callTool(server.client, 'load_session', { project_id: SCALE_PROJECT, session_id: sessionId(0) }),
+  );
+  const firstList = await profileFirstCalls(workDir, scaled, (server) =>
+    callTool(server.client, 'list_sessions', { project_id: SCALE_PROJECT, limit: 50 }),
+  );
+  return { save, ping, eight, coldStart, firstLoad, firstList };
+}
+
+/** One save of the throughput run's mix: call n of worker w. */
+function mixedSave(client: Client, ref: Ref, worker: number, n: number): Promise<unknown> {
+  const phase = 1 + (n % 7);
+  if (n % 10 === 9) return saveCheckpoint(client, ref, phase, 'in_progress', [`w${worker}_last`]);
+  const agent = `w${worker}_${n}`;
+  return saveOutput(client, ref, phase, agent, `${agent}\n${proseOfSize(1024, n)}`);
+}
+
+async function startProfiled(dir: string, args: string[]): Promise<Connection> {
+  return connect([...profileArgs(dir), SERVER_ENTRY, ...args]);
+}
+
+/**
+ * `count` calls of each of `calls` on one profiled server (its profile written into a folder of
+ * `workDir`), each after WARMUP of them: their wall time, the server's CPU and its profile.
+ */
+export async function profileCalls(
+  workDir: string,
+  serverArgs: string[],
+  prepare: (client: Client) => Promise<void>,
+  calls: Record<string, (client: Client, i: number) => Promise<unknown>>,
+  count: number,
+): Promise<Record<string, ProfiledCalls>> {
+  const dir = await profileDir(workDir);
+  const server = await startProfiled(dir, serverArgs);
+  const measured: Array<{ name: string; from: number; to: number; cpu: number; main: number }> = [];
+  try {
+    await prepare(server.client);
+    for (const [name, call] of Object.entries(calls)) {
+      for (let i = 0; i < WARMUP; i++) await call(server.client, i);
+      const cpuBefore = await cpuMs(server.pid);
+      const mainBefore = await cpuMs(server.pid, true);
+      const from = nowUs();
+      for (let i = 0; i < count; i++) await call(server.client, WARMUP + i);
+      const to = nowUs();
+      const main = (await cpuMs(server.pid, true)) - mainBefore;
+      measured.push({ name, from, to, cpu: (await cpuMs(server.pid)) - cpuBefore, main });
+    }
+  } finally {
+    await server.close();
+  }
+  const { breakdowns } = await readProfile(dir, measured);
+  return Object.fromEntries(
+    measured.map((run, i) => [
+      run.name,
+      {
+        calls: count,
+        wallMs: (run.to - run.from) / 1000 / count,
+        cpuMs: run.cpu / count,
+        mainCpuMs: run.main / count,
+        breakdown: perCall([breakdowns[i] as Breakdown], count),
+      },
+    ]),
+  );
+}
+
+async function profileSaves(
+  workDir: string,
+  base: string,
+  count: number,
+): Promise<{ save: ProfiledCalls; ping: ProfiledCalls }> {
+  const ref = { project_id: 'profile', session_id: 'save' };
+  const profiled = await profileCalls(
+    workDir,
+    ['--base-dir', base],
+    async (client) => {
+      await createSession(client, ref);
+    },
+    {
+      save: (client, i) => mixedSave(client, ref, 0, i),
+      ping: (client) => client.ping(),
+    },
+    count,
+  );
+  return { save: profiled.save as ProfiledCalls, ping: profiled.ping as ProfiledCalls };
+}
+
+/** EIGHT profiled servers on one base, each with its client saving into one session until the time is up. */
+async function profileEight(
+  workDir: string,
+  base: string,
+  seconds: number,
+): Promise<ProfilesResult['eight']> {
+  const ref = { project_id: 'profile', session_id: 'eight' };
+  const dirs = await Promise.all(Array.from({ length: EIGHT }, () => profileDir(workDir)));
+  const servers = await Promise.all(dirs.map((dir) => startProfiled(dir, ['--base-dir', base])));
+  let saves = 0;
+  let cpu = 0;
+  let main = 0;
+  let from = 0;
+  let to = 0;
+  try {
+    await createSession((servers[0] as Connection).client, ref);
+    await Promise.all(servers.map((server, w) => mixedSave(server.client, ref, w, 0)));
+    const cpuBefore = await Promise.all(servers.map((server) => cpuMs(server.pid)));
+    const mainBefore = await Promise.all(servers.map((server) => cpuMs(server.pid, true)));
+    from = nowUs();
+    const deadline = from + seconds * 1e6;
+    await Promise.all(
+      servers.map(async (server, w) => {
+        for (let n = 1; nowUs() < deadline; n++) {
+          await mixedSave(server.client, ref, w, n);
+          saves++;
+        }
+      }),
+    );
+    to = nowUs();
+    const cpuAfter = await Promise.all(servers.map((server) => cpuMs(server.pid)));
+    const mainAfter = await Promise.all(servers.map((server) => cpuMs(server.pid, true)));
+    cpu = cpuAfter.reduce((sum, after, i) => sum + after - (cpuBefore[i] ?? 0), 0);
+    main = mainAfter.reduce((sum, after, i) => sum + after - (mainBefore[i] ?? 0), 0);
+  } finally {
+    await Promise.all(servers.map((server) => server.close()));
+  }
+  const breakdowns = await Promise.all(
+    dirs.map(async (dir) => (await readProfile(dir, [{ from, to }])).breakdowns[0] as Breakdown),
+  );
+  return {
+    processes: EIGHT,
+    calls: saves,
+    wallMs: (to - from) / 1000 / saves,
+    cpuMs: cpu / saves,
+    mainCpuMs: main / saves,
+    savesPerSecond: saves / ((to - from) / 1e6),
+    breakdown: perCall(breakdowns, saves),
+  };
+}
+
+/** Spawn to the answer of the first tools/list, STARTS times, each server profiled from its start. */
+async function profileColdStarts(workDir: string, base: string): Promise<ProfiledStarts> {
+  const walls: number[] = [];
+  const before: number[] = [];
+  const breakdowns: Breakdown[] = [];
+  for (let run = 0; run < STARTS; run++) {
+    const dir = await profileDir(workDir);
+    // As section 5 times it: a bare client, the clock stopped when the answer is read off the pipe.
+    const { ms, answeredUs } = await rawToolsList([...profileArgs(dir), SERVER_ENTRY, '--base-dir', base]);
+    const spawned = answeredUs - ms * 1000;
+    const {
+      startUs,
+      breakdowns: [breakdown],
+    } = await readProfile(dir, [{ from: 0, to: answeredUs }]);
+    walls.push(ms);
+    before.push((startUs - spawned) / 1000);
+    breakdowns.push(breakdown as Breakdown);
+  }
+  return {
+    runs: STARTS,
+    wallMs: summarize(walls).median,
+    beforeProfilerMs: summarize(before).median,
+    breakdown: perCall(breakdowns, STARTS),
+  };
+}
+
+/** The first call of fresh servers on `base` (after their handshake), STARTS of them one after another. */
+async function profileFirstCalls(
+  workDir: string,
+  base: string,
+  call: (server: Connection) => Promise<unknown>,
+): Promise<ProfiledStarts> {
+  const walls: number[] = [];
+  const breakdowns: Breakdown[] = [];
+  for (let run = 0; run < STARTS; run++) {
+    const dir = await profileDir(workDir);
+    const server = await startProfiled(dir, ['--base-dir', base]);
+    let window = { from: 0, to: 0 };
+    try {
+      const from = nowUs();
+      await call(server);
+      window = { from, to: nowUs() };
+    } finally {
+      await server.close();
+    }
+    const {
+      breakdowns: [breakdown],
+    } = await readProfile(dir, [window]);
+    walls.push((window.to - window.from) / 1000);
+    breakdowns.push(breakdown as Breakdown);
+  }
+  return { runs: STARTS, wallMs: summarize(walls).median, breakdown: perCall(breakdowns, STARTS) };
+}

@@ -1,0 +1,279 @@
+// The report's last section: for each target this run misses, where the time goes (bench/profiles.ts)
+// and what of it is the floor, in sentences made from this run's figures.
+import { ms, table } from './lib/markdown.js';
+import { type Breakdown, BUCKETS, type Bucket, busyMs } from './lib/profile.js';
+import type { Results } from './lib/results.js';
+import type { ProfiledCalls } from './profiles.js';
+import { FLOOR_WRITE_1KB, OP_SAVE_1KB } from './targets.js';
+
+/** The order of the rows: the kinds of work as BUCKETS lists them, idle last. */
+const ROWS = Object.keys(BUCKETS) as Bucket[];
+
+export function profilesSection(results: Results): string[] {
+  const profiles = results.profiles;
+  const pgProfile = results.postgres?.profile;
+  if (!profiles && !pgProfile) return [];
+  const missed = new Set(results.targets.filter((t) => !t.pass).map((t) => t.target));
+  const out = [
+    '',
+    '## Where the time goes',
+    '',
+    'The built server again, under V8’s sampling profiler (`node --cpu-prof`, a sample every 100 us), through',
+    'the same work as the section that measures it. Each sample is counted to the code it found, a native',
+    'function (a system call, JSON.parse) to the JavaScript that called it; modules of the bundle are told',
+    'apart by the module comments esbuild writes into dist/server.cjs. For calls, each kind of work is its',
+    'share of the main thread’s busy samples times the main thread’s CPU from /proc, per call; for a fresh',
+    'process, the samples’ own time. "idle" is the main thread waiting (for fsync in libuv’s thread pool,',
+    'the client, the database). The profiler slows what it watches a little: compare the shares, and take',
+    'the times themselves from the sections above. Targets missed in this run:',
+    '',
+    ...(missed.size === 0 ? ['none.'] : [...missed].map((target) => `- ${target}`)),
+  ];
+  if (profiles) out.push(...cpuPerSave(results), ...coldStart(results), ...firstCalls(results));
+  out.push(...peerRatio(results));
+  if (pgProfile) out.push(...postgresCheckpoint(results, pgProfile));
+  return out;
+}
+
+/** A kind of work's CPU per call: its share of the main thread's busy samples, of the main thread's CPU. */
+function cpuOf(calls: ProfiledCalls, bucket: Bucket): number {
+  return (calls.breakdown.ms[bucket] / Math.max(busyMs(calls.breakdown), 1e-9)) * calls.mainCpuMs;
+}
+
+/**
+ * Rows for calls: each kind of work's share of the main thread's busy samples, as CPU (the share of the
+ * main thread's CPU from /proc; under load a sample's time also holds time the thread waited for a CPU),
+ * then the threads' CPU, the main thread's idle time and the wall time per call.
+ */
+function cpuRows(columns: readonly ProfiledCalls[]): string[][] {
+  const used = ROWS.filter(
+    (bucket) => bucket !== 'idle' && columns.some((column) => column.breakdown.ms[bucket] >= 0.0005),
+  );
+  return [
+    ...used.map((bucket) => [BUCKETS[bucket], ...columns.map((column) => ms(cpuOf(column, bucket)))]),
+    [
+      'main thread CPU (/proc; the rows above are its shares)',
+      ...columns.map((column) => ms(column.mainCpuMs)),
+    ],
+    [
+      'other threads’ CPU (fsync and other calls in libuv’s pool, V8’s helpers, the profiler’s own)',
+      ...columns.map((column) => ms(Math.max(0, column.cpuMs - column.mainCpuMs))),
+    ],
+    [
+      'main thread idle (wall time): waiting for the disk, the client, the database',
+      ...columns.map((column) => ms(column.breakdown.ms.idle)),
+    ],
+    ['wall time per call seen by the client', ...columns.map((column) => ms(column.wallMs))],
+  ];
+}
+
+/** Rows for fresh processes: the main thread's time in each kind of work, as the samples found it. */
+function rows(columns: ReadonlyArray<Breakdown>): string[][] {
+  const used = ROWS.filter((bucket) => columns.some((column) => column.ms[bucket] >= 0.0005));
+  return [
+    ...used.map((bucket) => [BUCKETS[bucket], ...columns.map((column) => ms(column.ms[bucket]))]),
+    ['main thread busy (all of the above but idle)', ...columns.map((column) => ms(busyMs(column)))],
+  ];
+}
+
+/** Whose code zod's time was spent for. */
+function zodLine(breakdown: Breakdown): string {
+  const { sdk, ours, other } = breakdown.zodFrom;
+  return `Of zod’s ${ms(breakdown.ms.zod)}, ${ms(sdk)} ran for the SDK’s code (its schemas of the protocol) and ${ms(ours)} for ours (the tools’ arguments and results)${other >= 0.005 ? `, ${ms(other)} for other code` : ''}.`;
+}
+
+function ourFiles(breakdown: Breakdown, count = 6): string {
+  return breakdown.ourFiles
+    .slice(0, count)
+    .map(({ file, ms: time }) => `${file.replace(/^src\//, '')} ${ms(time)}`)
+    .join(', ');
+}
+
+function cpuPerSave(results: Results): string[] {
+  const { save, ping, eight } = results.profiles as NonNullable<Results['profiles']>;
+  const floorCpu = results.throughputFloorCpuMs;
+  const one = results.throughput?.find((row) => row.processes === 1);
+  const many = results.throughput?.find((row) => row.processes === 8);
+  const cpus = results.machine.cpus;
+  const out = [
+    '',
+    '### Server CPU per save, and 8 processes on one session',
+    '',
+    `Saves as section 4 makes them (1 KB outputs, every tenth a save_checkpoint): ${save.calls} by one process`,
+    `after a warm-up; then ${eight.processes} processes at once for a fixed time (${eight.calls} saves, summed over`,
+    `the ${eight.processes} servers); and ${ping.calls} MCP pings, what a call costs the server with no work in it.`,
+    '',
+    table(
+      ['Server, per call', '1 process, save', `${eight.processes} processes, save`, 'ping'],
+      cpuRows([save, eight, ping]),
+    ),
+    '',
+    `checkpoint-mcp’s own code per save, by file: with one process ${ourFiles(save.breakdown)}; with`,
+    `${eight.processes} ${ourFiles(eight.breakdown)}.`,
+  ];
+  if (floorCpu !== undefined && one) {
+    const least = floorCpu + ping.mainCpuMs;
+    out.push(
+      '',
+      `What cannot go: the durable writes of a save alone take ${ms(floorCpu)} of CPU (section 4, done directly in`,
+      `Node), and an MCP call with nothing in it ${ms(ping.mainCpuMs)} of the server’s main thread under the profiler (its JSON-RPC`,
+      `framing, dispatch and the pipe’s system calls): ${ms(least)} together, ${least > 1 ? 'above' : 'within'} the 1 ms target. What is`,
+      `left above those two is the save’s own work: ${ms(Math.max(0, one.serverCpuMsPerSave - least))} of the ${ms(one.serverCpuMsPerSave)} per save that section 4`,
+      'measured without the profiler.',
+    );
+  }
+  if (one && many) {
+    const perSave = many.serverCpuMsPerSave + many.clientCpuMsPerSave;
+    out.push(
+      '',
+      `With ${many.processes} processes (section 4) a save cost ${ms(many.serverCpuMsPerSave)} of server and ${ms(many.clientCpuMsPerSave)} of client`,
+      `CPU, against ${ms(one.serverCpuMsPerSave)} and ${ms(one.clientCpuMsPerSave)} with one: ${cpus} CPUs give at most`,
+      `${((cpus * 1000) / perSave).toFixed(0)} saves/s at that cost (measured ${many.savesPerSecond.toFixed(0)}/s). 500/s on ${cpus} CPUs leaves`,
+      `${ms((cpus * 1000) / 500)} of CPU per save for server and client together. What grows with ${eight.processes} processes, per save`,
+      `(profiled main threads, summed): ${growth(save, eight)}.`,
+      ...freshServers(results, many.processes, (many.outputSaves + many.checkpointSaves) / many.processes),
+    );
+  }
+  return out;
+}
+
+/** How far a fresh server's first calls are from its warm pace, where this run measured both. */
+function freshServers(results: Results, processes: number, savesEach: number): string[] {
+  const pg = results.postgres;
+  const warmth = pg
+    ? ` (on PostgreSQL a fresh server's first 300 saves took ${(pg.fresh.median / pg.save.median).toFixed(1)} x its warm median)`
+    : '';
+  return [
+    `Each server made ${savesEach.toFixed(0)} saves in section 4's run, all of them among a fresh server's first calls,`,
+    `which run slower while V8 compiles and optimises the code they run${warmth}; and ${results.machine.cpus} CPUs`,
+    `were shared by ${processes} clients and ${processes} servers.`,
+  ];
+}
+
+/** The three kinds of work that grew most per call from `before` to `after`, as CPU. */
+function growth(before: ProfiledCalls, after: ProfiledCalls): string {
+  return ROWS.filter((bucket) => bucket !== 'idle')
+    .map((bucket) => ({ bucket, more: cpuOf(after, bucket) - cpuOf(before, bucket) }))
+    .sort((a, b) => b.more - a.more)
+    .slice(0, 3)
+    .map(({ bucket, more }) => `${BUCKETS[bucket]} +${ms(more)}`)
+    .join(', ');
+}
+
+function coldStart(results: Results): string[] {
+  const { coldStart: start } = results.profiles as NonNullable<Results['profiles']>;
+  const measured = results.coldStart;
+  const before = start.beforeProfilerMs ?? 0;
+  return [
+    '',
+    '### Cold start',
+    '',
+    `${start.runs} starts, spawn to the answer of the first tools/list, each server profiled from its start. Node`,
+    'starts the profiler once its own start-up is done: the time before it is node’s alone.',
+    '',
+    table(
+      ['Per start (main thread, profile time)', 'Time'],
+      [
+        ['spawn until the profiler starts (node’s own start-up)', ms(before)],
+        ...rows([start.breakdown]),
+        ['spawn to the tools/list answer read off the pipe, under the profiler (median)', ms(start.wallMs)],
+      ],
+    ),
+    '',
+    `checkpoint-mcp’s own code per start, by file: ${ourFiles(start.breakdown)}. ${zodLine(start.breakdown)}`,
+    '',
+    ...(measured
+      ? [
+          `Without the profiler (section 5) the start took ${ms(measured.server.median)}; a bare \`node -e 0\` ${ms(measured.bareNode.median)} from`,
+          `spawn to exit. Under the profiler, node’s own start-up (${ms(before)}), loading the code (${ms(start.breakdown.ms.load)}), zod building`,
+          `the SDK’s schemas of the protocol (${ms(start.breakdown.zodFrom.sdk)}) and the collections of the young generation while all`,
+          `that is allocated (${ms(start.breakdown.ms.gc)}) make ${ms(before + start.breakdown.ms.load + start.breakdown.zodFrom.sdk + start.breakdown.ms.gc)}, against ${ms(start.breakdown.ms.ours)} in checkpoint-mcp’s own code.`,
+          'What cannot go: node’s start-up; the loading, which the code cache already makes a deserialisation',
+          'instead of a compilation; the SDK building its schemas as it loads (its code, not ours); and those',
+          'collections, which only a larger young generation would avoid, a flag V8 takes on the command line',
+          'alone (`--min-semi-space-size`; set at run time it changes nothing) and that a host running',
+          '`checkpoint-mcp` or `npx` does not pass. "idle" is the handshake: the server waiting for the client.',
+        ]
+      : []),
+  ];
+}
+
+function firstCalls(results: Results): string[] {
+  const { firstLoad, firstList } = results.profiles as NonNullable<Results['profiles']>;
+  return [
+    '',
+    '### First calls in a fresh process, 10,000 sessions',
+    '',
+    `The first load_session, and in other processes the first list_sessions (first page of 50), after the`,
+    `handshake, as section 3 times them; ${firstLoad.runs} fresh processes each.`,
+    '',
+    table(
+      ['Per first call (main thread, profile time)', 'load_session', 'list_sessions'],
+      [
+        ...rows([firstLoad.breakdown, firstList.breakdown]),
+        ['wall time, under the profiler (median)', ms(firstLoad.wallMs), ms(firstList.wallMs)],
+      ],
+    ),
+    '',
+    `checkpoint-mcp’s own code, by file: load_session ${ourFiles(firstLoad.breakdown)}; list_sessions`,
+    `${ourFiles(firstList.breakdown)}.`,
+    '',
+    `load_session: ${zodLine(firstLoad.breakdown)} list_sessions: ${zodLine(firstList.breakdown)}`,
+    '',
+    ...warmAgainst(results),
+  ];
+}
+
+/** The first calls against the same calls once warm (section 3). */
+function warmAgainst(results: Results): string[] {
+  const large = results.scaling?.find((row) => row.sessions === 10_000);
+  if (!large) return [];
+  return [
+    `A first call runs code V8 has not compiled yet ("V8 and Node outside JavaScript" holds the lazy`,
+    `compilation) and not yet optimised: once warm, the same calls took ${ms(large.load.median)} and ${ms(large.list.median)} (section 3),`,
+    `against ${ms(large.loadCold)} and ${ms(large.listCold)} first.`,
+  ];
+}
+
+function peerRatio(results: Results): string[] {
+  const peer = results.peer?.find((row) => row.items === 1000);
+  const ops = results.operations?.operations;
+  const write = ops?.[FLOOR_WRITE_1KB]?.median;
+  const ping = ops?.ping?.median;
+  const save = ops?.[OP_SAVE_1KB]?.median;
+  if (!peer || write === undefined || ping === undefined || save === undefined) return [];
+  const theirs = peer.peer.create_entities.median;
+  const floor = write + ping;
+  const needed = theirs / 10;
+  return [
+    '',
+    '### Side by side with server-memory',
+    '',
+    `At 1,000 items server-memory’s create_entities took ${ms(theirs)} and our save ${ms(peer.ours.save.median)} (section 8). A save`,
+    `cannot take less than its floor: a durable write of the same bytes, ${ms(write)}, and one MCP round trip,`,
+    `${ms(ping)} (section 2): ${ms(floor)}, so the ratio cannot pass ${(theirs / floor).toFixed(1)} x in this run. 10 x would`,
+    `need a save of ${ms(needed)}, ${needed < write ? 'less than the fsync of its file and folder alone on this disk' : 'within reach of the floor'}.`,
+    `The save itself was ${(save / floor).toFixed(2)} x its floor (section 1); server-memory writes without fsync.`,
+  ];
+}
+
+function postgresCheckpoint(results: Results, profile: ProfiledCalls): string[] {
+  const pg = results.postgres as NonNullable<Results['postgres']>;
+  const floor = pg.checkpoint.transaction.median + pg.floor.ping.median;
+  return [
+    '',
+    '### save_checkpoint on PostgreSQL',
+    '',
+    `${profile.calls} save_checkpoint calls on a profiled server, after a warm-up. A save sends six statements in`,
+    'four round trips (BEGIN, the lock and the reads together; the checkpoint; the manifest; COMMIT; counted by',
+    'test/postgres/lock-reads.test.ts): each write waits for its answer, as the next depends on it.',
+    '',
+    table(['Server, per save', 'Time'], cpuRows([profile])),
+    '',
+    `checkpoint-mcp’s own code per save, by file: ${ourFiles(profile.breakdown)}.`,
+    '',
+    `The floor sends the same two documents in one round trip: ${ms(pg.checkpoint.transaction.median)}, and a ping ${ms(pg.floor.ping.median)}`,
+    `(${ms(floor)}); the save took ${ms(pg.checkpoint.save.median)}. Its "Node streams" row, ${ms(cpuOf(profile, 'node'))}, is mostly system`,
+    'calls: four writes to the database’s socket and one to stdout, and the reads of their answers.',
+  ];
+}
