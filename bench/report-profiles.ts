@@ -265,8 +265,8 @@ function postgresCheckpoint(results: Results, profile: ProfiledCalls): string[] 
     '### save_checkpoint on PostgreSQL',
     '',
     `${profile.calls} save_checkpoint calls on a profiled server, after a warm-up. A save sends six statements in`,
-    'four round trips (BEGIN, the lock and the reads together; the checkpoint; the manifest; COMMIT; counted by',
-    'test/postgres/lock-reads.test.ts): each write waits for its answer, as the next depends on it.',
+    'two round trips: BEGIN, the lock and the reads together, then the checkpoint, the manifest and COMMIT',
+    'together (counted by test/postgres/lock-reads.test.ts).',
     '',
     table(['Server, per save', 'Time'], cpuRows([profile])),
     '',
@@ -274,6 +274,6 @@ function postgresCheckpoint(results: Results, profile: ProfiledCalls): string[] 
     '',
     `The floor sends the same two documents in one round trip: ${ms(pg.checkpoint.transaction.median)}, and a ping ${ms(pg.floor.ping.median)}`,
     `(${ms(floor)}); the save took ${ms(pg.checkpoint.save.median)}. Its "Node streams" row, ${ms(cpuOf(profile, 'node'))}, is mostly system`,
-    'calls: four writes to the database’s socket and one to stdout, and the reads of their answers.',
+    'calls: the writes to the database’s socket and to stdout, and the reads of their answers.',
   ];
 }

@@ -39,6 +39,7 @@ export async function saveCheckpoint(
       createFolder: true,
       lock,
       parsed: checkpoint,
+      batched: true,
     });
     // The checkpoints were read under this lock and the one changed is the one just written.
     const { manifest } = await ctx.files.commit(ref, lock, { checkpoints, ...(stored && { stored }) });

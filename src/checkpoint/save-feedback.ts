@@ -41,7 +41,7 @@ export async function saveUserFeedback(
         comments: request.comments ?? '',
       }),
       // A phase folder deleted by hand is made again.
-      { keepHistory: true, createFolder: true, lock },
+      { keepHistory: true, createFolder: true, lock, batched: true },
     );
     if (status !== undefined && (status !== written?.status || retryCount !== written.retry_count)) {
       const updated: CheckpointRecord = {
@@ -59,6 +59,7 @@ export async function saveUserFeedback(
         keepHistory: true,
         lock,
         parsed: updated,
+        batched: true,
       });
     }
     await ctx.files.commit(ref, lock, stored && { stored });

@@ -130,7 +130,71 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('reads sent with the session lock'
     }
   });
 
-  it('make a repeated save_checkpoint six statements in four round trips', async () => {
+  it('batched writes: one that fails rolls all back, and the action runs once more, unbatched', async () => {
+    // A database whose trigger refuses writes of REFUSED: the first only, or every one.
+    const refusing = await migratedDatabase(cluster, 'refusals');
+    await withDatabase(refusing, (db) =>
+      db.query(`
+CREATE SEQUENCE refusals;
+CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- nextval is not rolled back with the transaction it ran in: it counts every attempt.
+  IF NEW.name = 'refused_once.md' AND nextval('refusals') = 1 OR NEW.name = 'refused.md' THEN
+    RAISE EXCEPTION 'refused';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON checkpoint_documents FOR EACH ROW EXECUTE FUNCTION refuse();`),
+    );
+    const store = await PgStore.open(refusing);
+    stores.push(store);
+    await store.ensureDirectory(FOLDER);
+    await store.write(DOC, 'before\n');
+    let runs = 0;
+    const twoWrites = (second: string) => async () => {
+      runs++;
+      await store.write(DOC, `${second} run ${runs}\n`, { batched: true });
+      await store.write([...FOLDER, second], `${second} run ${runs}\n`, { batched: true });
+      return runs;
+    };
+    expect(await store.withLock(FOLDER, twoWrites('refused_once.md'))).toBe(2);
+    expect(await store.read(DOC)).toBe('refused_once.md run 2\n');
+    expect(await store.read([...FOLDER, 'refused_once.md'])).toBe('refused_once.md run 2\n');
+
+    runs = 0;
+    const refused = await store.withLock(FOLDER, twoWrites('refused.md')).catch((error: unknown) => error);
+    expect(runs).toBe(2);
+    expect(refused).toBeInstanceOf(CheckpointError);
+    // The error an unbatched write gives: the database's own code, P0001 for RAISE.
+    expect((refused as CheckpointError).code).toBe('INTERNAL');
+    expect((refused as CheckpointError).message).toContain('(P0001)');
+    // Neither write of either run stands.
+    expect(await store.read(DOC)).toBe('refused_once.md run 2\n');
+    expect(await store.read([...FOLDER, 'refused.md'])).toBeUndefined();
+  });
+
+  it('a batched first save that another first save beat is written by the run again, not lost', async () => {
+    const store = await open();
+    await store.ensureDirectory(FOLDER);
+    const raced = [...FOLDER, 'raced.md'];
+    await withDatabase(url, async (other) => {
+      await other.query('BEGIN');
+      await other.query(
+        'INSERT INTO checkpoint_documents (path, parent, name, body, write_id) VALUES ($1, $2, $3, $4, gen_random_uuid())',
+        [raced.join('/'), FOLDER.join('/'), 'raced.md', Buffer.from('theirs\n')],
+      );
+      const ours = store.withLock(FOLDER, async () => {
+        await store.write(raced, 'ours\n', { batched: true });
+      });
+      // Our insert waits on theirs; once theirs commits, ours inserts nothing.
+      await until(async () => (await waitingForLock(cluster.url, 'reads')) === 1);
+      await other.query('COMMIT');
+      await ours;
+    });
+    expect(await store.read(raced)).toBe('ours\n');
+  });
+
+  it('make a repeated save_checkpoint six statements in two round trips', async () => {
     const store = await open();
     const manager = new CheckpointManager(store);
     const ref = { project_id: 'counted', session_id: 's1' };
@@ -143,12 +207,20 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('reads sent with the session lock'
         agents: [{ agent_name: 'market', status: 'in_progress' }],
       });
     await save();
-    const sent: string[] = [];
+    // Each statement, and how many sent before it were still unanswered: none means a new round trip.
+    const sent: Array<{ statement: string; unanswered: number }> = [];
+    let unanswered = 0;
     const query = pg.Client.prototype.query;
     pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
       const [config] = args as [string | { name?: string }];
-      sent.push(typeof config === 'string' ? config : (config.name ?? 'unnamed'));
-      return (query as (...a: unknown[]) => unknown).apply(this, args);
+      sent.push({ statement: typeof config === 'string' ? config : (config.name ?? 'unnamed'), unanswered });
+      unanswered++;
+      const answer = (query as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+      answer.then(
+        () => unanswered--,
+        () => unanswered--,
+      );
+      return answer;
     } as typeof query;
     try {
       await save();
@@ -156,6 +228,15 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('reads sent with the session lock'
       pg.Client.prototype.query = query;
     }
     // BEGIN, the lock and the reads leave together; then the checkpoint, the manifest and COMMIT.
-    expect(sent).toStrictEqual(['BEGIN', 'lock', 'readAll', 'write', 'write', 'COMMIT']);
+    expect(sent).toStrictEqual([
+      { statement: 'BEGIN', unanswered: 0 },
+      { statement: 'lock', unanswered: 1 },
+      { statement: 'readAll', unanswered: 2 },
+      { statement: 'write', unanswered: 0 },
+      { statement: 'write', unanswered: 1 },
+      { statement: 'COMMIT', unanswered: 2 },
+    ]);
+    // Both saves committed: the manifest of create_session, then one revision each.
+    expect((await manager.loadSession(ref)).revision).toBe(3);
   });
 });

@@ -283,6 +283,7 @@ export class SessionFiles {
     await this.store.write(rel, renderManifest(manifest), {
       lock,
       parsed: manifest,
+      batched: true,
       stamped: (written) => {
         stamp = written;
       },

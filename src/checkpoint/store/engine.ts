@@ -33,6 +33,15 @@ export interface WriteOptions {
    * it wrote with `unchanged` later without asking first. Not called when nothing was written.
    */
   stamped?: (stamp: string) => void;
+  /**
+   * Inside withLock, on an engine with transactions: the write may be sent without waiting for its
+   * answer, which comes with the transaction's end (on PostgreSQL one round trip for all such writes
+   * and COMMIT). It then returns true at once; should it fail, or find anything but a plain write to
+   * make (a twin, a lost race), the transaction rolls back and the locked action runs once more
+   * without batching, so that the caller sees what an unbatched run gives. Ignored elsewhere, and
+   * with `unchanged` or `refuseCaseTwin`, whose outcomes the caller must hear of at once.
+   */
+  batched?: boolean;
 }
 
 /** A document as readAll gives it. */

@@ -47,9 +47,17 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 interface Held {
   client: pg.PoolClient;
   path: string;
-  queue: Promise<unknown>;
   /** The documents read with the lock (see LockReads), until the action writes. */
   early: ReadRows | undefined;
+  /** Whether writes marked `batched` are sent without waiting for their answers (see withLock). */
+  batching: boolean;
+  /** The answers of the batched writes sent so far. */
+  batched: Array<Promise<unknown>>;
+  /**
+   * Whether the socket is corked since the first batched write: the writes and COMMIT leave in one
+   * write to it. Anything that waits for an answer flushes it first (see flush).
+   */
+  corked: boolean;
 }
 
 /** Documents by path (undefined: not there) and modification times by path, as READ_ALL found them. */
@@ -303,10 +311,33 @@ export class PgStore implements Engine {
     // What the locked action read with its lock may be about to change: later reads ask the store.
     const held = this.transaction.getStore();
     if (held) held.early = undefined;
+    if (
+      held?.batching &&
+      options.batched &&
+      options.unchanged === undefined &&
+      options.refuseCaseTwin === undefined
+    ) {
+      // Sent behind what the transaction sent before, and answered with its COMMIT: the statement fails
+      // (so the transaction does) on any outcome but a plain write, and withLock then runs the action
+      // again without batching, where that outcome is reported as an unbatched write reports it.
+      if (!held.corked) {
+        held.corked = true;
+        socketOf(held.client)?.cork?.();
+        // Should nothing else flush it, the next turn of the event loop does.
+        setImmediate(() => flush(held));
+      }
+      const answer = held.client.query(WRITE([...values, true]));
+      answer.catch(() => undefined);
+      held.batched.push(answer);
+      // Should the transaction not commit, this write id names no stored version: nothing trusts it.
+      if (options.parsed !== undefined) this.parsed.remember(rel, writeId, () => options.parsed);
+      options.stamped?.(writeId);
+      return true;
+    }
     // One statement, so one round trip, and atomic on its own: its CTEs share one snapshot.
     const written = await this.run('writing', async (db) => {
       for (;;) {
-        const result = await db.query(WRITE(values));
+        const result = await db.query(WRITE([...values, false]));
         const row = result.rows[0] as {
           existed: boolean;
           written: number;
@@ -333,25 +364,64 @@ export class PgStore implements Engine {
     if (held?.path === path) return action(HELD);
     // Kept versions live in another table: a hint naming one is not read early.
     const early =
-      reads &&
-      ![...reads.documents, ...reads.timed].some((read) => historyRef(read) !== undefined) &&
-      ([reads.documents.map(pathOf), reads.timed.map(pathOf)] as const);
-    const { client, locked, read } = await this.begin(path, early || undefined);
+      reads && ![...reads.documents, ...reads.timed].some((read) => historyRef(read) !== undefined)
+        ? ([reads.documents.map(pathOf), reads.timed.map(pathOf)] as const)
+        : undefined;
+    const run = await this.runLocked(path, action, early, true);
+    if (run.settled) return run.result;
+    // A batched write did not go through as sent: the whole action again, each write answered in turn.
+    const again = await this.runLocked(path, action, early, false);
+    if (again.settled) return again.result;
+    throw new CheckpointError(
+      'INTERNAL',
+      `the database did not commit the writes made while holding ${path}; nothing was acknowledged. Call the tool again, and report it if it persists`,
+    );
+  }
+
+  /**
+   * One transaction of a locked action: BEGIN, the lock and the early reads in one round trip (see
+   * begin), the action, COMMIT. With `batching`, the writes the action marks `batched` are sent without
+   * waiting for their answers and COMMIT right behind them, so that they and it take one round trip;
+   * `settled` is false when one of them failed, which rolled the transaction back.
+   */
+  private async runLocked<T>(
+    path: string,
+    action: (lock: SessionLock) => Promise<T>,
+    early: readonly [string[], string[]] | undefined,
+    batching: boolean,
+  ): Promise<{ settled: true; result: T } | { settled: false }> {
+    const { client, locked, read } = await this.begin(path, early);
+    const state: Held = { client, path, early: undefined, batching, batched: [], corked: false };
     let broken = false;
+    let ended = false;
     try {
       if ((await locked).rowCount === 0) throw new MissingFolderError(`${path} does not exist`);
-      const state: Held = {
-        client,
-        path,
-        queue: Promise.resolve(),
-        early: early && read ? readRows(...early, await read) : undefined,
-      };
-      const result = await this.transaction.run(state, () => action(HELD));
-      await client.query('COMMIT');
-      return result;
+      state.early = early && read ? readRows(...early, await read) : undefined;
+      let result: T;
+      try {
+        result = await this.transaction.run(state, () => action(HELD));
+      } catch (error) {
+        // A statement behind a batched write that failed fails too: the write is what went wrong.
+        flush(state);
+        if (await batchFailed(state)) {
+          ended = true;
+          await client.query('ROLLBACK');
+          return { settled: false };
+        }
+        throw error;
+      }
+      const commit = client.query('COMMIT');
+      flush(state);
+      ended = true;
+      // Awaited below, unless a lost connection is thrown first.
+      commit.catch(() => undefined);
+      const failed = await batchFailed(state);
+      // After a failed statement PostgreSQL ends the transaction with a ROLLBACK, whatever was asked.
+      const committed = (await commit).command === 'COMMIT';
+      return failed || !committed ? { settled: false } : { settled: true, result };
     } catch (error) {
       broken = isConnectionError(error);
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (!ended) await client.query('ROLLBACK').catch(() => undefined);
       throw error instanceof MissingFolderError ? error : storeError(error, `holding ${path}`);
     } finally {
       // A connection that failed mid-transaction is not handed to the next caller.
@@ -421,10 +491,11 @@ export class PgStore implements Engine {
   private async run<T>(action: string, work: (db: Queryable) => Promise<T>): Promise<T> {
     const held = this.transaction.getStore();
     if (held) {
-      // One connection answers one query at a time: reads started together inside the action queue up.
-      const turn = held.queue.then(() => work(held.client));
-      held.queue = turn.catch(() => undefined);
-      return turn.catch((error: unknown) => Promise.reject(storeError(error, action)));
+      // Statements started together inside the action are pipelined on its connection, run in turn;
+      // one that waits for its answer sends itself and what batched writes left corked before it.
+      const answer = work(held.client);
+      flush(held);
+      return answer.catch((error: unknown) => Promise.reject(storeError(error, action)));
     }
     for (let attempt = 1; ; attempt++) {
       try {
@@ -570,7 +641,9 @@ ON CONFLICT (path) DO UPDATE SET path = excluded.path RETURNING 1`,
  * folders ($8-$10) are made; the change is announced on commit. With $11, a new document whose folder
  * holds a name differing only in letter case writes nothing and returns that `twin`. With $12, nothing
  * is written and `stale` is true unless document $12 still has write id $13. `existed` false with nothing
- * written means another first save of the same document won the race: the caller tries again.
+ * written means another first save of the same document won the race: the caller tries again. With
+ * $14, any outcome but a plain write (or the same content kept) fails the statement (division by zero),
+ * and with it the transaction: how a batched write (see withLock) reports that it did not go through.
  */
 const WRITE = prepared(
   'write',
@@ -618,7 +691,9 @@ SELECT EXISTS (SELECT 1 FROM stale) AS stale,
        (SELECT count(*) FROM notified)::int AS written,
        (SELECT count(*) FROM kept)::int AS kept,
        (SELECT count(*) FROM folders)::int AS folders,
-       (SELECT name FROM twin) AS twin`,
+       (SELECT name FROM twin) AS twin,
+       1 / CASE WHEN $14::boolean AND (EXISTS (SELECT 1 FROM stale) OR EXISTS (SELECT 1 FROM twin)
+         OR (NOT EXISTS (SELECT 1 FROM prev) AND NOT EXISTS (SELECT 1 FROM notified))) THEN 0 ELSE 1 END AS plain`,
 );
 
 /** The children of a folder, in one round trip; a history/ folder where versions are kept. */
@@ -635,14 +710,36 @@ UNION ALL SELECT 'history', 'directory' WHERE EXISTS (SELECT 1 FROM checkpoint_h
  * a write on a socket costs more CPU here than the statement it carries (~0.1 ms on loopback TCP).
  */
 function together<T>(client: pg.PoolClient, send: () => T): T {
-  const socket = (client as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection
-    ?.stream;
+  const socket = socketOf(client);
   socket?.cork?.();
   try {
     return send();
   } finally {
     socket?.uncork?.();
   }
+}
+
+/** The connection's socket, whose cork() holds what is written to it until uncork(). */
+function socketOf(client: pg.PoolClient): { cork?(): void; uncork?(): void } | undefined {
+  return (client as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
+}
+
+/** Sends what the batched writes left in the corked socket (see Held.corked). */
+function flush(state: Held): void {
+  if (!state.corked) return;
+  state.corked = false;
+  socketOf(state.client)?.uncork?.();
+}
+
+/**
+ * Whether a batched write of the transaction failed, once all have answered. A lost connection is
+ * thrown: the transaction is gone with it, and a run again on another connection is the caller's call.
+ */
+async function batchFailed(state: Held): Promise<boolean> {
+  const failure = (await Promise.allSettled(state.batched)).find((outcome) => outcome.status === 'rejected');
+  if (failure === undefined) return false;
+  if (isConnectionError(failure.reason)) throw failure.reason;
+  return true;
 }
 
 /** READ_ALL's rows for documents `paths` and the modification times of `timedPaths`. */
