@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { rawToolsList } from './cold-start.js';
-import { proseOfSize } from './lib/fixtures.js';
+import { nestedListsAndTables, proseOfSize } from './lib/fixtures.js';
 import { type Breakdown, nowUs, perCall, profileArgs, profileDir, readProfile } from './lib/profile.js';
 import { SCALE_PROJECT, seedSessions, sessionId } from './lib/seed.js';
 import { type Connection, callTool, connect, cpuMs, SERVER_ENTRY } from './lib/server.js';
@@ -46,6 +46,8 @@ export interface ProfilesResult {
   coldStart: ProfiledStarts;
   firstLoad: ProfiledStarts;
   firstList: ProfiledStarts;
+  /** The first page of the 4 MiB output of nested lists and tables, as section 7 reads it. */
+  largeRead: ProfiledCalls;
 }
 
 const WARMUP = 300;
@@ -69,7 +71,26 @@ export async function benchProfiles(
   const firstList = await profileFirstCalls(workDir, scaled, (server) =>
     callTool(server.client, 'list_sessions', { project_id: SCALE_PROJECT, limit: 50 }),
   );
-  return { save, ping, eight, coldStart, firstLoad, firstList };
+  const largeRead = await profileLargeRead(workDir, join(workDir, 'profile-large'), Math.ceil(calls / 20));
+  return { save, ping, eight, coldStart, firstLoad, firstList, largeRead };
+}
+
+/** get_agent_output's first page of section 7's 4 MiB output, `count` times after as many of warm-up. */
+async function profileLargeRead(workDir: string, base: string, count: number): Promise<ProfiledCalls> {
+  const ref = { project_id: 'profile', session_id: 'large' };
+  const target = { ...ref, phase_num: 1, agent_name: 'deep_tables' };
+  const profiled = await profileCalls(
+    workDir,
+    ['--base-dir', base],
+    async (client) => {
+      await createSession(client, ref);
+      await saveOutput(client, ref, 1, 'deep_tables', nestedListsAndTables(4 * 1024 * 1024));
+    },
+    { read: (client) => callTool(client, 'get_agent_output', target) },
+    count,
+    count,
+  );
+  return profiled.read as ProfiledCalls;
 }
 
 /** One save of the throughput run's mix: call n of worker w. */
@@ -94,6 +115,7 @@ export async function profileCalls(
   prepare: (client: Client) => Promise<void>,
   calls: Record<string, (client: Client, i: number) => Promise<unknown>>,
   count: number,
+  warmup = WARMUP,
 ): Promise<Record<string, ProfiledCalls>> {
   const dir = await profileDir(workDir);
   const server = await startProfiled(dir, serverArgs);
@@ -101,11 +123,11 @@ export async function profileCalls(
   try {
     await prepare(server.client);
     for (const [name, call] of Object.entries(calls)) {
-      for (let i = 0; i < WARMUP; i++) await call(server.client, i);
+      for (let i = 0; i < warmup; i++) await call(server.client, i);
       const cpuBefore = await cpuMs(server.pid);
       const mainBefore = await cpuMs(server.pid, true);
       const from = nowUs();
-      for (let i = 0; i < count; i++) await call(server.client, WARMUP + i);
+      for (let i = 0; i < count; i++) await call(server.client, warmup + i);
       const to = nowUs();
       const main = (await cpuMs(server.pid, true)) - mainBefore;
       measured.push({ name, from, to, cpu: (await cpuMs(server.pid)) - cpuBefore, main });

@@ -36,7 +36,8 @@ export interface WriteOptions {
   /**
    * Inside withLock, on an engine with transactions: the write may be sent without waiting for its
    * answer, which comes with the transaction's end (on PostgreSQL one round trip for all such writes
-   * and COMMIT). It then returns true at once; should it fail, or find anything but a plain write to
+   * and COMMIT). It then returns true (and calls `stamped`) at once, so a stamp may name a version that
+   * never commits, which nothing then finds; should the write fail, or find anything but a plain write to
    * make (a twin, a lost race), the transaction rolls back and the locked action runs once more
    * without batching, so that the caller sees what an unbatched run gives. Ignored elsewhere, and
    * with `unchanged` or `refuseCaseTwin`, whose outcomes the caller must hear of at once.

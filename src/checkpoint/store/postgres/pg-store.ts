@@ -223,7 +223,7 @@ export class PgStore implements Engine {
     const path = pathOf(rel);
     if (early?.modified.has(path)) return early.modified.get(path);
     if (early?.documents.has(path)) return early.documents.get(path)?.modifiedMs;
-    const result = await this.run('reading', (db) => db.query(MODIFIED([pathOf(rel)])));
+    const result = await this.run('reading', (db) => db.query(MODIFIED([path])));
     const at = result.rows[0]?.updated_at as Date | undefined;
     return at?.getTime();
   }
@@ -232,7 +232,7 @@ export class PgStore implements Engine {
     const early = this.transaction.getStore()?.early;
     const path = pathOf(rel);
     if (early?.documents.has(path)) return early.documents.get(path)?.identity;
-    const result = await this.run('reading', (db) => db.query(STAMP([pathOf(rel)])));
+    const result = await this.run('reading', (db) => db.query(STAMP([path])));
     return result.rows[0]?.write_id as string | undefined;
   }
 
