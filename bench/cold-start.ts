@@ -6,6 +6,7 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
+import { nowUs } from './lib/profile.js';
 import { connect, SERVER_ENTRY } from './lib/server.js';
 import { nowMs, type Summary, summarize } from './lib/stats.js';
 
@@ -97,7 +98,7 @@ export async function rawToolsList(
       send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
     } else if (message.id === 2) {
       ms = nowMs() - started;
-      answeredUs = Number(process.hrtime.bigint() / 1000n);
+      answeredUs = nowUs();
       tools = message.result?.tools?.length ?? 0;
       break;
     }

@@ -30,6 +30,25 @@ function signal(): { promise: Promise<void>; fire: () => void } {
   return { promise, fire };
 }
 
+/**
+ * `store` holding FOLDER's lock until `release()`, then doing `afterRelease` under it; `done` settles
+ * when its transaction has ended.
+ */
+async function holdLock(
+  store: PgStore,
+  afterRelease: () => Promise<void> = async () => undefined,
+): Promise<{ release: () => void; done: Promise<void> }> {
+  const released = signal();
+  const holding = signal();
+  const done = store.withLock(FOLDER, async () => {
+    holding.fire();
+    await released.promise;
+    await afterRelease();
+  });
+  await holding.promise;
+  return { release: released.fire, done };
+}
+
 async function until(check: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 500 && !(await check()); i++) await new Promise((done) => setTimeout(done, 10));
   expect(await check()).toBe(true);
@@ -66,15 +85,10 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('reads sent with the session lock'
     const next = await open();
     await holder.ensureDirectory(FOLDER);
     await holder.write(DOC, 'first\n');
-    const held = signal();
-    const isHeld = signal();
-    const first = holder.withLock(FOLDER, async () => {
-      isHeld.fire();
-      await held.promise;
+    const first = await holdLock(holder, async () => {
       await holder.write(DOC, 'second\n');
       await holder.write(TIMED, 'review\n', { createFolder: true });
     });
-    await isHeld.promise;
     const seen = next.withLock(
       FOLDER,
       async () => ({ text: await next.read(DOC), reviewed: await next.modifiedMs(TIMED) }),
@@ -82,8 +96,8 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('reads sent with the session lock'
     );
     // The next one's statements are at the server, its lock waiting behind the holder's.
     await until(async () => (await waitingForLock(cluster.url, 'reads')) === 1);
-    held.fire();
-    await first;
+    first.release();
+    await first.done;
     const { text, reviewed } = await seen;
     expect(text).toBe('second\n');
     expect(reviewed).toBe(await holder.modifiedMs(TIMED));
@@ -112,16 +126,10 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('reads sent with the session lock'
     const holder = await open();
     await store.ensureDirectory(FOLDER);
     await store.write(DOC, 'kept\n');
-    const held = signal();
-    const isHeld = signal();
-    const first = holder.withLock(FOLDER, async () => {
-      isHeld.fire();
-      await held.promise;
-    });
-    await isHeld.promise;
+    const first = await holdLock(holder);
     const refused = await store.withLock(FOLDER, async () => 'ran', READS).catch((error: unknown) => error);
-    held.fire();
-    await first;
+    first.release();
+    await first.done;
     expect(refused).toBeInstanceOf(CheckpointError);
     expect((refused as CheckpointError).code).toBe('LOCK_TIMEOUT');
     for (let i = 0; i < 3; i++) {
