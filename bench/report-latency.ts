@@ -101,9 +101,9 @@ export function scalingSection(results: Results): string[] {
       'One project holding N sessions (mvp; phase 1 completed with a 1 KB output, every tenth also 100 KB). One server',
       `per N, called in turns. A first call is made in a fresh server process (its caches empty; the operating`,
       `system's page cache is warm), the median of ${FRESH_PROCESSES} processes started one after another. list_sessions asks for the`,
-      'first page of 50. The first list_sessions ever made on a base also writes the index of session folder',
-      'creation times (`sessions/.created-index`) that later processes read instead of an lstat per folder: it is',
-      'timed alone, as "list first ever".',
+      'first page of 50. The first list_sessions ever made on a base also writes the index of session folders and',
+      'their creation times (`.sessions-index`), which later processes read instead of an lstat per folder and, while',
+      'the sessions folder is unchanged since, instead of reading the folder: it is timed alone, as "list first ever".',
       '',
       table(
         [

@@ -65,7 +65,7 @@ export async function seed(client: Client): Promise<void> {
     ['save_agent_output', { ...PHASE, agent_name: 'Writer', output_content: 'second' }],
     ['save_checkpoint', VALID.save_checkpoint as Record<string, unknown>],
     ['save_user_feedback', VALID.save_user_feedback as Record<string, unknown>],
-    // The first listing writes the cache of session folder times (sessions/.created-index): made here,
+    // The first listing writes the cache of session folder times (.sessions-index): made here,
     // it is part of the store the cases must leave as it was.
     ['list_sessions', { project_id: 'proj' }],
   ];

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Dirent, lstatSync, type Stats } from 'node:fs';
-import { join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import type { Entry, RelPath } from '../engine.js';
 import { type FsBase, SEGMENT } from './fs-base.js';
 import { errnoCode, isProcessAlive, OPEN_APPEND, OPEN_NEW_FILE, OPEN_READ_NOW } from './store-fs.js';
@@ -27,31 +27,51 @@ export async function listEntries(base: FsBase, rel: RelPath): Promise<Entry[]> 
 
 /**
  * The subdirectories of `rel` (not links, not dot names) with the time each was created. A folder's
- * creation time never changes, so the times looked up are kept in CREATED_INDEX inside `rel`: a fresh
- * process lists 10,000 session folders with one readdir and one read instead of 10,000 lstats (100 ms
- * here). Only folders the index does not know are looked up (synchronously: one after another through
- * libuv's thread pool they took over a second), and the index is rewritten when they were.
+ * creation time never changes, so the times looked up are kept in an index beside `rel` (see
+ * createdIndexPath): a fresh process lists 10,000 session folders with one read instead of 10,000
+ * lstats (100 ms here). While `rel` is as it was when the index was written (its stamp is the one the
+ * index records), the index is the listing, and the folder is not read at all (a readdir of 10,000
+ * names took 27 ms). Otherwise only folders the index does not know are looked up (synchronously: one
+ * after another through libuv's thread pool they took over a second), and the index is rewritten when
+ * it changed.
  */
 export async function listDirectoriesCreated(
   base: FsBase,
   rel: RelPath,
 ): Promise<Array<{ name: string; createdMs: number }>> {
   const path = await base.resolve(rel);
+  const before = directoryStat(base, rel, path);
+  if (before === undefined) return [];
+  const stamp = stampOf(before);
+  const indexPath = createdIndexPath(path);
+  const index = readCreatedIndex(base, indexPath);
+  if (index.stamp === stamp) {
+    return Array.from(index.times, ([name, createdMs]) => ({ name, createdMs }));
+  }
+  // An index of an earlier version, inside the folder, gives its times to a base that has no index yet.
+  const times =
+    index.times.size > 0
+      ? index.times
+      : readCreatedIndex(base, `${path}${sep}${LEGACY_CREATED_INDEX}`, LEGACY_HEADER).times;
+  // Made before the folder is read, the index's temporary file tells the file system's clock then.
+  const probe = openProbe(base, indexPath);
   let entries: Dirent[];
   try {
     entries = await base.fs.readdir(path, { withFileTypes: true });
   } catch (error) {
+    probe?.discard();
     if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return [];
     throw base.ioError('listing', rel, error);
   }
-  const index = await readCreatedIndex(base, path);
   const found: Array<{ name: string; createdMs: number }> = [];
   let learned = 0;
+  let legacy = false;
   for (const entry of entries) {
     const name = entry.name;
+    if (name === LEGACY_CREATED_INDEX) legacy = true;
     // The file type comes with the listing: a link or a file is no folder, and needs no lstat to say so.
     if (name.startsWith('.') || !SEGMENT.test(name) || !entry.isDirectory()) continue;
-    const known = index.get(name);
+    const known = times.get(name);
     if (known !== undefined) {
       found.push({ name, createdMs: known });
       continue;
@@ -61,92 +81,197 @@ export async function listDirectoriesCreated(
       // A name that passed SEGMENT and is not a dot name is one path component: no join() needed.
       stat = lstatSync(`${path}${sep}${name}`, { throwIfNoEntry: false });
     } catch (error) {
+      probe?.discard();
       throw base.ioError('listing', rel, error);
     }
     if (!stat?.isDirectory()) continue;
     found.push({ name, createdMs: createdMsOf(stat) });
     learned++;
   }
+  if (legacy) base.removeQuietly(`${path}${sep}${LEGACY_CREATED_INDEX}`);
+  // The listing is all the folder holds at `stamp` when the file system's clock had moved past the
+  // folder's last change before the folder was read: any change since, even one made while it was
+  // read, has a later time and so another stamp, also where the clock ticks coarsely. (Removing the
+  // index of an earlier version is such a change: the next listing records the stamp.)
+  const pinned = probe !== undefined && probe.clockMs > before.mtimeMs ? stamp : undefined;
   // Folders removed since are dropped from the index when it is next written, not before.
-  if (learned > 0 || found.length < index.size) await writeCreatedIndex(base, path, found);
+  if (learned > 0 || found.length < index.times.size || index.times !== times || pinned !== index.stamp) {
+    probe?.commit(indexText(found, pinned));
+  } else {
+    probe?.discard();
+  }
   return found;
 }
 
 /**
- * The cache of folder creation times inside a listed folder: `{ms} {name}` lines after a header, the last
- * line of a name standing. Nothing in it is trusted beyond a time: a folder is listed only when the
- * listing itself shows it (a name is only ever looked up, never taken from here), and a missing,
- * unreadable or foreign index is the same as an empty one; a line cut short by a crash is skipped.
+ * The cache of folder creation times of a listed folder, in a file beside it (`.sessions-index` for
+ * `sessions/`): a header, then `stamp {stamp}` when the index is all the folder held at that stamp,
+ * then `{ms} {name}` lines, the last line of a name standing. It lies outside the folder so that
+ * writing it leaves the folder's stamp alone. Nothing in it is trusted beyond a time and, while the
+ * folder's stamp is the one it records, the names: a name is listed only when it is one path
+ * component that is no dot name, it is read (never followed) as any name a listing gives, and a
+ * missing, unreadable or foreign index is the same as an empty one; a line cut short by a crash is skipped.
  */
-export const CREATED_INDEX = '.created-index';
-const INDEX_HEADER = '# checkpoint-mcp: creation times of the folders here, a cache; safe to delete';
+export function createdIndexPath(listed: string): string {
+  return join(dirname(listed), `.${basename(listed)}-index`);
+}
+const INDEX_HEADER = '# checkpoint-mcp: the folders here and their creation times, a cache; safe to delete';
+const STAMP_LINE = 'stamp ';
+/** Where earlier versions kept the index: inside the listed folder. Read for its times, then removed. */
+export const LEGACY_CREATED_INDEX = '.created-index';
+const LEGACY_HEADER = '# checkpoint-mcp: creation times of the folders here, a cache; safe to delete';
 
 /** When a folder was created, where the file system records it, else when it last changed. */
 function createdMsOf(stat: Stats): number {
   return stat.birthtimeMs > 0 ? stat.birthtimeMs : stat.mtimeMs;
 }
 
-async function readCreatedIndex(base: FsBase, dir: string): Promise<Map<string, number>> {
-  const times = new Map<string, number>();
+/** The listed folder's own stat, or undefined when there is no folder (nothing to list). */
+function directoryStat(base: FsBase, rel: RelPath, path: string): Stats | undefined {
+  try {
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    return stat?.isDirectory() ? stat : undefined;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOTDIR') return undefined;
+    throw base.ioError('listing', rel, error);
+  }
+}
+
+/** Inode, modification time and link count of a directory: changes when an entry comes or goes. */
+function stampOf(stat: Stats): string {
+  return `${stat.ino}:${stat.mtimeMs}:${stat.nlink}`;
+}
+
+interface CreatedIndex {
+  stamp: string | undefined;
+  times: Map<string, number>;
+}
+
+function readCreatedIndex(base: FsBase, indexPath: string, header = INDEX_HEADER): CreatedIndex {
+  const index: CreatedIndex = { stamp: undefined, times: new Map() };
   let text: string;
   try {
-    // Without waiting: a FIFO planted in its place reads as empty, and the index is ignored.
-    const handle = await base.fs.open(`${dir}${sep}${CREATED_INDEX}`, OPEN_READ_NOW);
-    try {
-      text = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
+    text = readWhole(base, indexPath);
   } catch {
-    return times;
+    return index;
   }
-  if (!text.startsWith(`${INDEX_HEADER}\n`)) return times;
+  if (!text.startsWith(`${header}\n`)) return index;
+  let start = header.length + 1;
+  if (text.startsWith(STAMP_LINE, start)) {
+    const end = text.indexOf('\n', start);
+    if (end === -1) return index;
+    index.stamp = text.slice(start + STAMP_LINE.length, end);
+    start = end + 1;
+  }
   // Read by hand, not by a pattern per line: a fresh process reads 10,000 lines in half the time.
-  for (let start = INDEX_HEADER.length + 1; start < text.length; ) {
+  while (start < text.length) {
     const end = text.indexOf('\n', start);
     if (end === -1) break;
     const space = text.indexOf(' ', start);
     const ms = space > start && space < end ? Number(text.slice(start, space)) : Number.NaN;
-    if (Number.isFinite(ms) && ms >= 0) times.set(text.slice(space + 1, end), ms);
+    const name = text.slice(space + 1, end);
+    if (Number.isFinite(ms) && ms >= 0 && !name.startsWith('.') && SEGMENT.test(name))
+      index.times.set(name, ms);
     start = end + 1;
   }
-  return times;
+  // A line cut short at the end makes the names incomplete: the times still hold, the stamp does not.
+  if (start < text.length) index.stamp = undefined;
+  return index;
 }
 
 /**
- * Replaces the index with the times of `folders`, atomically (a temporary file renamed over it) but
- * without fsync: a cache lost to a crash is rebuilt by the next listing. A failure to write it is no
- * failure of the listing.
+ * A file read whole with the synchronous calls (a 400 KB index in well under a millisecond), without
+ * waiting (a FIFO planted in its place reads as empty) and without following a link.
  */
-async function writeCreatedIndex(
-  base: FsBase,
-  dir: string,
-  folders: ReadonlyArray<{ name: string; createdMs: number }>,
-): Promise<void> {
-  const lines = folders.map((folder) => `${folder.createdMs} ${folder.name}`);
-  const temp = `${dir}${sep}${CREATED_INDEX}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+function readWhole(base: FsBase, path: string): string {
+  const fd = base.fs.openSync(path, OPEN_READ_NOW);
   try {
-    const handle = await base.fs.open(temp, OPEN_NEW_FILE);
-    try {
-      await handle.writeFile(`${INDEX_HEADER}\n${lines.join('\n')}\n`);
-    } finally {
-      await handle.close();
+    const { size } = base.fs.fstatSync(fd);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.max(size - total, 0) + 4096);
+      const read = base.fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) break;
+      chunks.push(chunk.subarray(0, read));
+      total += read;
     }
-    await base.fs.rename(temp, `${dir}${sep}${CREATED_INDEX}`);
-  } catch {
-    base.removeQuietly(temp);
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    base.fs.closeSync(fd);
   }
+}
+
+function indexText(
+  folders: ReadonlyArray<{ name: string; createdMs: number }>,
+  stamp: string | undefined,
+): string {
+  const lines = folders.map((folder) => `${folder.createdMs} ${folder.name}\n`);
+  return `${INDEX_HEADER}\n${stamp === undefined ? '' : `${STAMP_LINE}${stamp}\n`}${lines.join('')}`;
+}
+
+/**
+ * The index's temporary file, made before the folder is read: the modification time the file system
+ * gives it is its clock at that moment. Committed, it is written and renamed over the index, atomically
+ * but without fsync (a cache lost to a crash is rebuilt by the next listing); discarded, removed. A
+ * failure to make or write it is no failure of the listing.
+ */
+function openProbe(
+  base: FsBase,
+  indexPath: string,
+): { clockMs: number; commit(text: string): void; discard(): void } | undefined {
+  const temp = `${indexPath}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  let fd: number;
+  let clockMs: number;
+  try {
+    fd = base.fs.openSync(temp, OPEN_NEW_FILE, 0o644);
+  } catch {
+    return undefined;
+  }
+  try {
+    clockMs = base.fs.fstatSync(fd).mtimeMs;
+  } catch {
+    base.fs.closeSync(fd);
+    base.removeQuietly(temp);
+    return undefined;
+  }
+  let open = true;
+  const close = () => {
+    if (open) base.fs.closeSync(fd);
+    open = false;
+  };
+  return {
+    clockMs,
+    commit(text) {
+      try {
+        const bytes = Buffer.from(text, 'utf8');
+        for (let written = 0; written < bytes.length; ) {
+          written += base.fs.writeSync(fd, bytes, written, bytes.length - written);
+        }
+        close();
+        base.fs.renameSync(temp, indexPath);
+      } catch {
+        close();
+        base.removeQuietly(temp);
+      }
+    },
+    discard() {
+      close();
+      base.removeQuietly(temp);
+    },
+  };
 }
 
 /**
  * Records a folder just made in its parent's index, when there is one, so that a name removed and made
- * again is not listed with the time of the folder it replaced. Appended, and only to an index that exists.
+ * again is not listed with the time of the folder it replaced. Appended, and only to an index that exists;
+ * the stamp it records no longer matches the folder, which has just changed.
  */
 export async function noteCreated(base: FsBase, parent: string, name: string): Promise<void> {
   try {
     const stat = lstatSync(`${parent}${sep}${name}`, { throwIfNoEntry: false });
     if (!stat?.isDirectory()) return;
-    const handle = await base.fs.open(`${parent}${sep}${CREATED_INDEX}`, OPEN_APPEND);
+    const handle = await base.fs.open(createdIndexPath(parent), OPEN_APPEND);
     try {
       await handle.writeFile(`${createdMsOf(stat)} ${name}\n`);
     } finally {
@@ -161,7 +286,7 @@ export async function noteCreated(base: FsBase, parent: string, name: string): P
 export async function directoryStamp(base: FsBase, rel: RelPath): Promise<string | undefined> {
   const path = await base.resolve(rel);
   const stat = lstatSync(path, { throwIfNoEntry: false });
-  return stat?.isDirectory() ? `${stat.ino}:${stat.mtimeMs}:${stat.nlink}` : undefined;
+  return stat?.isDirectory() ? stampOf(stat) : undefined;
 }
 
 /** Deletes temporary files whose writer is gone, and lock leftovers; returns their paths. */
