@@ -37,16 +37,51 @@ function signal(): { promise: Promise<void>; fire: () => void } {
 async function holdLock(
   store: PgStore,
   afterRelease: () => Promise<void> = async () => undefined,
+  folder: string[] = FOLDER,
 ): Promise<{ release: () => void; done: Promise<void> }> {
   const released = signal();
   const holding = signal();
-  const done = store.withLock(FOLDER, async () => {
+  const done = store.withLock(folder, async () => {
     holding.fire();
     await released.promise;
     await afterRelease();
   });
   await holding.promise;
   return { release: released.fire, done };
+}
+
+/**
+ * The statements `work` sends, by name, each with how many sent before it were still unanswered
+ * (none: a new round trip).
+ */
+async function statementsOf(
+  work: () => Promise<unknown>,
+): Promise<Array<{ statement: string; unanswered: number }>> {
+  const sent: Array<{ statement: string; unanswered: number }> = [];
+  let unanswered = 0;
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const [config] = args as [string | { name?: string }];
+    sent.push({ statement: typeof config === 'string' ? config : (config.name ?? 'unnamed'), unanswered });
+    unanswered++;
+    const answer = (query as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    answer.then(
+      () => unanswered--,
+      () => unanswered--,
+    );
+    return answer;
+  } as typeof query;
+  try {
+    await work();
+  } finally {
+    pg.Client.prototype.query = query;
+  }
+  return sent;
+}
+
+/** How many of `sent` are `statement`. */
+function count(sent: ReadonlyArray<{ statement: string }>, statement: string): number {
+  return sent.filter((entry) => entry.statement === statement).length;
 }
 
 async function until(check: () => Promise<boolean>): Promise<void> {
@@ -202,7 +237,7 @@ CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON checkpoint_documents FOR EACH R
     expect(await store.read(raced)).toBe('ours\n');
   });
 
-  it('make a repeated save_checkpoint six statements in two round trips', async () => {
+  it('make a repeated save_checkpoint six statements in one round trip', async () => {
     const store = await open();
     const manager = new CheckpointManager(store);
     const ref = { project_id: 'counted', session_id: 's1' };
@@ -215,36 +250,158 @@ CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON checkpoint_documents FOR EACH R
         agents: [{ agent_name: 'market', status: 'in_progress' }],
       });
     await save();
-    // Each statement, and how many sent before it were still unanswered: none means a new round trip.
-    const sent: Array<{ statement: string; unanswered: number }> = [];
-    let unanswered = 0;
-    const query = pg.Client.prototype.query;
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      const [config] = args as [string | { name?: string }];
-      sent.push({ statement: typeof config === 'string' ? config : (config.name ?? 'unnamed'), unanswered });
-      unanswered++;
-      const answer = (query as (...a: unknown[]) => Promise<unknown>).apply(this, args);
-      answer.then(
-        () => unanswered--,
-        () => unanswered--,
-      );
-      return answer;
-    } as typeof query;
-    try {
-      await save();
-    } finally {
-      pg.Client.prototype.query = query;
-    }
-    // BEGIN, the lock and the reads leave together; then the checkpoint, the manifest and COMMIT.
+    const sent = await statementsOf(save);
+    // What this store's last save left is what the action reads: BEGIN, the lock, the check that it
+    // still stands, the checkpoint, the manifest and COMMIT leave together.
     expect(sent).toStrictEqual([
       { statement: 'BEGIN', unanswered: 0 },
       { statement: 'lock', unanswered: 1 },
-      { statement: 'readAll', unanswered: 2 },
-      { statement: 'write', unanswered: 0 },
-      { statement: 'write', unanswered: 1 },
-      { statement: 'COMMIT', unanswered: 2 },
+      { statement: 'fresh', unanswered: 2 },
+      { statement: 'write', unanswered: 3 },
+      { statement: 'write', unanswered: 4 },
+      { statement: 'COMMIT', unanswered: 5 },
     ]);
     // Both saves committed: the manifest of create_session, then one revision each.
     expect((await manager.loadSession(ref)).revision).toBe(3);
+  });
+});
+
+// A store that saved a session last reads, on its next save there, what it left, and checks under the
+// lock that it still stands: another writer in between must never be overwritten by what it did not see.
+describe.skipIf(PG_UNAVAILABLE !== undefined)('speculative saves', () => {
+  let cluster: TestCluster;
+  let url: string;
+  const stores: PgStore[] = [];
+  const managerOf = async (options?: Parameters<typeof PgStore.open>[1]) => {
+    const store = await PgStore.open(url, options);
+    stores.push(store);
+    return { store, manager: new CheckpointManager(store) };
+  };
+  let sessions = 0;
+  /** A new session, saved twice by `manager`, so that its store knows what it left there. */
+  const savedTwice = async (manager: CheckpointManager) => {
+    const ref = { project_id: 'speculated', session_id: `s${++sessions}` };
+    await manager.createSession({ ...ref, user_id: 'u', execution_mode: 'full' });
+    await save(manager, ref, 'market');
+    await save(manager, ref, 'market');
+    return { ref, folder: ['speculated', 'sessions', ref.session_id] };
+  };
+  const save = (manager: CheckpointManager, ref: { project_id: string; session_id: string }, agent: string) =>
+    manager.saveCheckpoint({
+      ...ref,
+      phase_num: 2,
+      status: 'in_progress',
+      agents: [{ agent_name: agent, status: 'in_progress' }],
+    });
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+    url = await migratedDatabase(cluster, 'speculated');
+  });
+
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('after another writer saved, run again on what it left: no revision is lost', async () => {
+    const a = await managerOf();
+    const b = await managerOf();
+    const { ref } = await savedTwice(a.manager);
+    await save(b.manager, ref, 'legal');
+    const sent = await statementsOf(() => save(a.manager, ref, 'market'));
+    // The check failed, so the save ran again with its reads answered by the database.
+    expect(count(sent, 'fresh')).toBe(1);
+    expect(count(sent, 'readAll')).toBe(1);
+    expect(count(sent, 'COMMIT')).toBe(2);
+    // create_session, two saves of a, one of b, one of a: five revisions, the last built on b's.
+    const session = await a.manager.loadSession(ref);
+    expect(session.revision).toBe(5);
+    expect((await b.manager.loadSession(ref)).revision).toBe(5);
+  });
+
+  it('wait for the lock, and check what stands once they hold it', async () => {
+    const a = await managerOf();
+    const b = await managerOf();
+    const { ref, folder } = await savedTwice(a.manager);
+    const held = await holdLock(
+      b.store,
+      async () => {
+        await save(b.manager, ref, 'legal');
+      },
+      folder,
+    );
+    let sent: Array<{ statement: string; unanswered: number }> = [];
+    const saved = statementsOf(() => save(a.manager, ref, 'market')).then((list) => {
+      sent = list;
+    });
+    await until(async () => (await waitingForLock(cluster.url, 'speculated')) === 1);
+    held.release();
+    await held.done;
+    await saved;
+    // Only a speculative run sends the check (b's save, under its own lock, is counted here too).
+    expect(count(sent, 'fresh')).toBe(1);
+    // create_session, two saves of a, b's, then a's on top of it.
+    expect((await a.manager.loadSession(ref)).revision).toBe(5);
+  });
+
+  it('refused the lock, report LOCK_TIMEOUT without waiting for it a second time', async () => {
+    const a = await managerOf({ lockTimeoutMs: 200 });
+    const b = await managerOf();
+    const { ref, folder } = await savedTwice(a.manager);
+    const held = await holdLock(b.store, async () => undefined, folder);
+    let refused: unknown;
+    const sent = await statementsOf(async () => {
+      refused = await save(a.manager, ref, 'market').catch((error: unknown) => error);
+    });
+    held.release();
+    await held.done;
+    expect(refused).toBeInstanceOf(CheckpointError);
+    expect((refused as CheckpointError).code).toBe('LOCK_TIMEOUT');
+    expect(count(sent, 'lock')).toBe(1);
+    // Nothing of the refused save stands; the next one goes through.
+    expect((await a.manager.loadSession(ref)).revision).toBe(3);
+    await save(a.manager, ref, 'market');
+    expect((await a.manager.loadSession(ref)).revision).toBe(4);
+  });
+
+  it('that fail on what was replaced since run again, and do not report the failure', async () => {
+    const a = await managerOf();
+    const b = await managerOf();
+    const folder = ['speculated', 'sessions', 'by-hand'];
+    const doc = [...folder, 'session_manifest.md'];
+    const reads = { documents: [doc], timed: [] };
+    await a.store.ensureDirectory(folder);
+    await a.store.write(doc, 'replaced\n');
+    await a.store.withLock(folder, async () => a.store.read(doc), reads);
+    await b.store.write(doc, 'standing\n');
+    const readOnce = async () => {
+      const text = await a.store.read(doc);
+      if (text === 'replaced\n') throw new CheckpointError('CONFLICT', 'acted on a replaced document');
+      return text;
+    };
+    let seen: unknown;
+    const sent = await statementsOf(async () => {
+      seen = await a.store.withLock(folder, readOnce, reads);
+    });
+    expect(seen).toBe('standing\n');
+    expect(count(sent, 'fresh')).toBe(1);
+  });
+
+  it('go on after the database ended the connections, with what the store knew', async () => {
+    const a = await managerOf();
+    const { ref } = await savedTwice(a.manager);
+    await withDatabase(cluster.url, (db) =>
+      db.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        ['speculated'],
+      ),
+    );
+    const sent = await statementsOf(() => save(a.manager, ref, 'market'));
+    expect(count(sent, 'fresh')).toBe(1);
+    expect((await a.manager.loadSession(ref)).revision).toBe(4);
   });
 });

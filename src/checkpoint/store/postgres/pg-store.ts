@@ -58,13 +58,35 @@ interface Held {
    * write to it. Anything that waits for an answer flushes it first (see flush).
    */
   corked: boolean;
+  /** The documents the action was given to read with its lock (see `early`), kept after it writes. */
+  view: ReadRows | undefined;
+  /** The action's writes in order, each with its statement's answer. */
+  wrote: Array<{ path: string; text: string; writeId: string; row: Promise<WriteRow | undefined> }>;
 }
 
-/** Documents by path (undefined: not there) and modification times by path, as READ_ALL found them. */
+/**
+ * Documents by path (undefined: not there), and modification times and write ids by path, as READ_ALL
+ * found them.
+ */
 interface ReadRows {
   documents: Map<string, TimedText | undefined>;
   modified: Map<string, number | undefined>;
+  modifiedIds: Map<string, string | undefined>;
 }
+
+/** WRITE's answer (see there). */
+interface WriteRow {
+  existed: boolean;
+  written: number;
+  twin: string | null;
+  stale: boolean;
+  updated_at: Date | null;
+}
+
+/** Sessions whose documents as last committed by this store are kept for a speculative run (see withLock). */
+const KNOWN_SESSIONS = 64;
+/** Locked actions run the usual way on a session after another writer changed it under a speculative run. */
+const MISSED_COOLDOWN = 16;
 
 const DEFAULT_POOL_SIZE = 10;
 
@@ -85,6 +107,10 @@ export class PgStore implements Engine {
   private laneBusy = false;
   private readonly poolSize: number;
   private closing = false;
+  /** By lock path: what its early reads gave, as this store's last transaction there left them. */
+  private readonly known = new Map<string, ReadRows>();
+  /** By lock path: locked actions to run before the next speculative run, after one missed. */
+  private readonly missed = new Map<string, number>();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -329,6 +355,15 @@ export class PgStore implements Engine {
       const answer = held.client.query(WRITE([...values, true]));
       answer.catch(() => undefined);
       held.batched.push(answer);
+      held.wrote.push({
+        path,
+        text: content,
+        writeId,
+        row: answer.then(
+          (result) => result.rows[0] as WriteRow,
+          () => undefined,
+        ),
+      });
       // Should the transaction not commit, this write id names no stored version: nothing trusts it.
       if (options.parsed !== undefined) this.parsed.remember(rel, writeId, () => options.parsed);
       options.stamped?.(writeId);
@@ -338,16 +373,12 @@ export class PgStore implements Engine {
     const written = await this.run('writing', async (db) => {
       for (;;) {
         const result = await db.query(WRITE([...values, false]));
-        const row = result.rows[0] as {
-          existed: boolean;
-          written: number;
-          twin: string | null;
-          stale: boolean;
-        };
+        const row = result.rows[0] as WriteRow;
         if (row.stale) return 'stale';
         if (row.twin !== null) throw options.refuseCaseTwin?.(row.twin);
         // A first save raced another first save of the same document: again, now keeping that one as history.
         if (!row.existed && row.written === 0) continue;
+        held?.wrote.push({ path, text: content, writeId, row: Promise.resolve(row) });
         return row.written > 0;
       }
     });
@@ -367,6 +398,14 @@ export class PgStore implements Engine {
       reads && ![...reads.documents, ...reads.timed].some((read) => historyRef(read) !== undefined)
         ? ([reads.documents.map(pathOf), reads.timed.map(pathOf)] as const)
         : undefined;
+    const known = early && this.speculable(path, early);
+    if (known) {
+      const run = await this.runLocked(path, action, early, true, known);
+      if (run.settled) return run.result;
+      // Another writer changed the session since this store's last transaction there.
+      this.known.delete(path);
+      this.missed.set(path, MISSED_COOLDOWN);
+    }
     const run = await this.runLocked(path, action, early, true);
     if (run.settled) return run.result;
     // A batched write did not go through as sent: the whole action again, each write answered in turn.
@@ -379,31 +418,83 @@ export class PgStore implements Engine {
   }
 
   /**
+   * What `early` would read under `path`'s lock as this store's last transaction there left it, when
+   * it knows all of it and no speculative run there missed lately.
+   */
+  private speculable(path: string, early: readonly [string[], string[]]): ReadRows | undefined {
+    const missed = this.missed.get(path);
+    if (missed !== undefined) {
+      if (missed <= 1) this.missed.delete(path);
+      else this.missed.set(path, missed - 1);
+      return undefined;
+    }
+    const known = this.known.get(path);
+    if (!known) return undefined;
+    const [documents, timed] = early;
+    return documents.every((doc) => known.documents.has(doc)) && timed.every((doc) => known.modified.has(doc))
+      ? known
+      : undefined;
+  }
+
+  /**
    * One transaction of a locked action: BEGIN, the lock and the early reads in one round trip (see
    * begin), the action, COMMIT. With `batching`, the writes the action marks `batched` are sent without
    * waiting for their answers and COMMIT right behind them, so that they and it take one round trip;
    * `settled` is false when one of them failed, which rolled the transaction back.
+   *
+   * With `known`, the run is speculative: the action reads what this store's last transaction under
+   * the lock left, and BEGIN, the lock and a check that those documents still have the write ids it
+   * read (FRESH) are sent with its batched writes and COMMIT, so that a save is one round trip. The check
+   * runs once the lock is granted: should another writer have changed a document since, it fails, the
+   * transaction rolls back, and `settled` is false; the lock's own failure (LOCK_TIMEOUT) is thrown,
+   * as the usual run would throw it.
    */
   private async runLocked<T>(
     path: string,
     action: (lock: SessionLock) => Promise<T>,
     early: readonly [string[], string[]] | undefined,
     batching: boolean,
+    known?: ReadRows,
   ): Promise<{ settled: true; result: T } | { settled: false }> {
-    const { client, locked, read } = await this.begin(path, early);
-    const state: Held = { client, path, early: undefined, batching, batched: [], corked: false };
+    const { client, begun, locked, read, fresh } = known
+      ? await this.beginSpeculative(path, known)
+      : { ...(await this.begin(path, early)), begun: undefined, fresh: undefined };
+    const state: Held = {
+      client,
+      path,
+      early: undefined,
+      batching,
+      batched: [],
+      corked: false,
+      view: known,
+      wrote: [],
+    };
+    if (known) {
+      // Held until the action's writes and COMMIT join them, or a statement waits for its answer.
+      state.corked = true;
+      setImmediate(() => flush(state));
+    }
     let broken = false;
     let ended = false;
     try {
-      if ((await locked).rowCount === 0) throw new MissingFolderError(`${path} does not exist`);
-      state.early = early && read ? readRows(...early, await read) : undefined;
+      if (!known) {
+        if ((await locked).rowCount === 0) throw new MissingFolderError(`${path} does not exist`);
+        state.view = early && read ? readRows(...early, await read) : undefined;
+      }
+      state.early = state.view;
       let result: T;
       try {
         result = await this.transaction.run(state, () => action(HELD));
       } catch (error) {
         // A statement behind a batched write that failed fails too: the write is what went wrong.
         flush(state);
-        if (await batchFailed(state)) {
+        const outcome = begun && fresh ? await speculation(begun, locked, fresh) : 'held';
+        if (outcome === 'lost') {
+          broken = true;
+          ended = true;
+          return { settled: false };
+        }
+        if (outcome === 'stale' || (await batchFailed(state))) {
           ended = true;
           await client.query('ROLLBACK');
           return { settled: false };
@@ -415,10 +506,17 @@ export class PgStore implements Engine {
       ended = true;
       // Awaited below, unless a lost connection is thrown first.
       commit.catch(() => undefined);
-      const failed = await batchFailed(state);
+      const outcome = begun && fresh ? await speculation(begun, locked, fresh) : 'held';
+      if (outcome === 'lost') {
+        broken = true;
+        return { settled: false };
+      }
+      const failed = outcome === 'stale' || (await batchFailed(state));
       // After a failed statement PostgreSQL ends the transaction with a ROLLBACK, whatever was asked.
       const committed = (await commit).command === 'COMMIT';
-      return failed || !committed ? { settled: false } : { settled: true, result };
+      if (failed || !committed) return { settled: false };
+      await this.remember(path, state);
+      return { settled: true, result };
     } catch (error) {
       broken = isConnectionError(error);
       if (!ended) await client.query('ROLLBACK').catch(() => undefined);
@@ -427,6 +525,36 @@ export class PgStore implements Engine {
       // A connection that failed mid-transaction is not handed to the next caller.
       client.release(broken ? true : undefined);
     }
+  }
+
+  /**
+   * Keeps what early reads under `path`'s lock would now give, as far as this store knows: what it
+   * knew before, what `state`'s early reads gave over it, and the action's writes over that, each with
+   * the write id and time its statement reported. Whatever another writer changed since is caught by
+   * the check of the next speculative run (see runLocked).
+   */
+  private async remember(path: string, state: Held): Promise<void> {
+    const view = state.view;
+    const before = this.known.get(path);
+    this.known.delete(path);
+    if (view === undefined) return;
+    const documents = new Map([...(before?.documents ?? []), ...view.documents]);
+    const modified = new Map([...(before?.modified ?? []), ...view.modified]);
+    const modifiedIds = new Map([...(before?.modifiedIds ?? []), ...view.modifiedIds]);
+    for (const { path: doc, text, writeId, row } of state.wrote) {
+      const answer = await row;
+      // Written as it was (the same content kept): its write id and time stand.
+      if (answer !== undefined && answer.written === 0) continue;
+      if (answer?.updated_at == null) return;
+      const modifiedMs = answer.updated_at.getTime();
+      if (documents.has(doc)) documents.set(doc, { text, identity: writeId, modifiedMs });
+      if (modified.has(doc)) {
+        modified.set(doc, modifiedMs);
+        modifiedIds.set(doc, writeId);
+      }
+    }
+    this.known.set(path, { documents, modified, modifiedIds });
+    if (this.known.size > KNOWN_SESSIONS) this.known.delete(this.known.keys().next().value as string);
   }
 
   async history(rel: RelPath): Promise<HistoryVersion[]> {
@@ -570,6 +698,67 @@ export class PgStore implements Engine {
       }
     }
   }
+
+  /**
+   * A pooled connection with BEGIN, the lock of `path` and the check that `known`'s documents still
+   * have the write ids it holds sent to its socket, corked: nothing leaves until the caller flushes.
+   */
+  private async beginSpeculative(
+    path: string,
+    known: ReadRows,
+  ): Promise<{
+    client: pg.PoolClient;
+    begun: Promise<unknown>;
+    locked: Promise<pg.QueryResult>;
+    read: undefined;
+    fresh: Promise<unknown>;
+  }> {
+    const client = await checkout(this.pool).catch((error: unknown) => {
+      throw storeError(error, 'beginning a transaction');
+    });
+    const paths: string[] = [];
+    const ids: Array<string | null> = [];
+    for (const [doc, text] of known.documents) {
+      paths.push(doc);
+      ids.push(text?.identity ?? null);
+    }
+    for (const [doc, id] of known.modifiedIds) {
+      paths.push(doc);
+      ids.push(id ?? null);
+    }
+    socketOf(client)?.cork?.();
+    const begun = client.query('BEGIN');
+    const locked = client.query(LOCK([path]));
+    const fresh = client.query(FRESH([path, paths, ids]));
+    for (const answer of [begun, locked, fresh]) answer.catch(() => undefined);
+    return { client, begun, locked, read: undefined, fresh };
+  }
+}
+
+/**
+ * How a speculative run's BEGIN, lock and check (see runLocked) went: `stale` when the check failed (a
+ * document changed) or the folder is gone, `lost` when the connection was gone before BEGIN (an idle
+ * one the server dropped: the usual run takes another). A lock refused is thrown as it came.
+ */
+async function speculation(
+  begun: Promise<unknown>,
+  locked: Promise<pg.QueryResult>,
+  fresh: Promise<unknown>,
+): Promise<'held' | 'stale' | 'lost'> {
+  try {
+    await begun;
+  } catch (error) {
+    if (isConnectionError(error)) return 'lost';
+    throw error;
+  }
+  if ((await locked).rowCount === 0) return 'stale';
+  try {
+    await fresh;
+    return 'held';
+  } catch (error) {
+    if (isConnectionError(error)) throw error;
+    return 'stale';
+  }
 }
 
 /**
@@ -585,14 +774,27 @@ const READ_VERSION = prepared(
   'readVersion',
   'SELECT body, saved_at FROM checkpoint_history WHERE path = $1 AND version = $2',
 );
-/** Documents $1 (numbered from 1 in `i`), and the modification times of $2 (with a null body). */
+/** Documents $1 (numbered from 1 in `i`), and the write ids and modification times of $2 (with a null body). */
 const READ_ALL = prepared(
   'readAll',
   `
 SELECT p.i::int AS i, d.body, d.write_id, d.updated_at
 FROM unnest($1::text[]) WITH ORDINALITY AS p(path, i) JOIN checkpoint_documents d ON d.path = p.path
-UNION ALL SELECT p.i::int, NULL, NULL, d.updated_at
+UNION ALL SELECT p.i::int, NULL, d.write_id, d.updated_at
 FROM unnest($2::text[]) WITH ORDINALITY AS p(path, i) JOIN checkpoint_documents d ON d.path = p.path`,
+);
+/**
+ * Fails (division by zero) unless folder $1 is locked and documents $2 have write ids $3 (null: not
+ * there): a speculative run's check, under the lock, that what it read is still what stands.
+ */
+const FRESH = prepared(
+  'fresh',
+  `
+SELECT 1 / CASE WHEN EXISTS (SELECT 1 FROM checkpoint_locks WHERE path = $1) AND NOT EXISTS (
+  SELECT 1 FROM unnest($2::text[], $3::uuid[]) AS e(path, write_id)
+  LEFT JOIN checkpoint_documents d ON d.path = e.path
+  WHERE d.write_id IS DISTINCT FROM e.write_id
+) THEN 1 ELSE 0 END AS fresh`,
 );
 const VERSION_EXISTS = prepared(
   'versionExists',
@@ -676,13 +878,13 @@ WITH stale AS (
   SELECT $1, $2, $3, $4::bytea, $5::uuid, (SELECT coalesce(max(version), 0) FROM checkpoint_history WHERE path = $1)
   WHERE NOT EXISTS (SELECT 1 FROM prev) AND NOT EXISTS (SELECT 1 FROM twin) AND NOT EXISTS (SELECT 1 FROM stale)
   ON CONFLICT (path) DO NOTHING
-  RETURNING 1
+  RETURNING updated_at
 ), updated AS (
   UPDATE checkpoint_documents
   SET body = $4::bytea, write_id = $5::uuid, updated_at = clock_timestamp(),
       versions = versions + CASE WHEN $6 THEN 1 ELSE 0 END
   WHERE path = $1 AND EXISTS (SELECT 1 FROM prev) AND NOT EXISTS (SELECT 1 FROM unchanged)
-  RETURNING 1
+  RETURNING updated_at
 ), notified AS (
   SELECT pg_notify($7, json_build_array(current_schema(), $1::text)::text) FROM (SELECT 1 FROM inserted UNION ALL SELECT 1 FROM updated) AS written
 )
@@ -692,6 +894,7 @@ SELECT EXISTS (SELECT 1 FROM stale) AS stale,
        (SELECT count(*) FROM kept)::int AS kept,
        (SELECT count(*) FROM folders)::int AS folders,
        (SELECT name FROM twin) AS twin,
+       (SELECT updated_at FROM inserted UNION ALL SELECT updated_at FROM updated LIMIT 1) AS updated_at,
        1 / CASE WHEN $14::boolean AND (EXISTS (SELECT 1 FROM stale) OR EXISTS (SELECT 1 FROM twin)
          OR (NOT EXISTS (SELECT 1 FROM prev) AND NOT EXISTS (SELECT 1 FROM notified))) THEN 0 ELSE 1 END AS plain`,
 );
@@ -742,25 +945,30 @@ async function batchFailed(state: Held): Promise<boolean> {
   return true;
 }
 
-/** READ_ALL's rows for documents `paths` and the modification times of `timedPaths`. */
+/** READ_ALL's rows for documents `paths` and the write ids and modification times of `timedPaths`. */
 function readRows(paths: readonly string[], timedPaths: readonly string[], result: pg.QueryResult): ReadRows {
   const documents = new Map<string, TimedText | undefined>(paths.map((path) => [path, undefined]));
   const modified = new Map<string, number | undefined>(timedPaths.map((path) => [path, undefined]));
+  const modifiedIds = new Map<string, string | undefined>(timedPaths.map((path) => [path, undefined]));
   for (const row of result.rows as Array<{
     i: number;
     body: Buffer | null;
     write_id: string;
     updated_at: Date;
   }>) {
-    if (row.body === null) modified.set(timedPaths[row.i - 1] as string, row.updated_at.getTime());
-    else
+    if (row.body === null) {
+      const path = timedPaths[row.i - 1] as string;
+      modified.set(path, row.updated_at.getTime());
+      modifiedIds.set(path, row.write_id);
+    } else {
       documents.set(paths[row.i - 1] as string, {
         text: decodeUtf8(row.body),
         identity: row.write_id,
         modifiedMs: row.updated_at.getTime(),
       });
+    }
   }
-  return { documents, modified };
+  return { documents, modified, modifiedIds };
 }
 
 /** A timeout for the server: whole milliseconds, at least 1 (0 would mean none). */

@@ -139,7 +139,8 @@ async function loadUnit(
         await client.query(
           `INSERT INTO checkpoint_documents (path, parent, name, body, write_id, updated_at) VALUES ($1, $2, $3, $4, gen_random_uuid(), $5)
            ON CONFLICT (path) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at,
-             write_id = CASE WHEN checkpoint_documents.body = excluded.body THEN checkpoint_documents.write_id ELSE excluded.write_id END`,
+             write_id = CASE WHEN checkpoint_documents.body = excluded.body AND checkpoint_documents.updated_at = excluded.updated_at
+               THEN checkpoint_documents.write_id ELSE excluded.write_id END`,
           [row.path, parent, name, row.body, row.at],
         );
         await client.query('SELECT pg_notify($1, json_build_array(current_schema(), $2::text)::text)', [
