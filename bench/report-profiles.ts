@@ -5,6 +5,7 @@ import { type Breakdown, BUCKETS, type Bucket, busyMs } from './lib/profile.js';
 import type { Results } from './lib/results.js';
 import type { ProfiledCalls } from './profiles.js';
 import { FLOOR_WRITE_1KB, OP_SAVE_1KB } from './targets.js';
+import { type ThroughputRow, throughputRow, WARMUP_SAVES } from './throughput.js';
 
 /** The order of the rows: the kinds of work as BUCKETS lists them, idle last. */
 const ROWS = Object.keys(BUCKETS) as Bucket[];
@@ -93,8 +94,8 @@ function ourFiles(breakdown: Breakdown, count = 6): string {
 function cpuPerSave(results: Results): string[] {
   const { save, ping, eight } = results.profiles as NonNullable<Results['profiles']>;
   const floorCpu = results.throughputFloorCpuMs;
-  const one = results.throughput?.find((row) => row.processes === 1);
-  const many = results.throughput?.find((row) => row.processes === 8);
+  const one = throughputRow(results.throughput, 1);
+  const many = throughputRow(results.throughput, 8);
   const cpus = results.machine.cpus;
   const out = [
     '',
@@ -102,7 +103,8 @@ function cpuPerSave(results: Results): string[] {
     '',
     `Saves as section 4 makes them (1 KB outputs, every tenth a save_checkpoint): ${save.calls} by one process`,
     `after a warm-up; then ${eight.processes} processes at once for a fixed time (${eight.calls} saves, summed over`,
-    `the ${eight.processes} servers); and ${ping.calls} MCP pings, what a call costs the server with no work in it.`,
+    `the ${eight.processes} servers, each warmed up by ${WARMUP_SAVES} saves into a session of its own); and ${ping.calls} MCP pings, what a call`,
+    'costs the server with no work in it.',
     '',
     table(
       ['Server, per call', '1 process, save', `${eight.processes} processes, save`, 'ping'],
@@ -132,22 +134,28 @@ function cpuPerSave(results: Results): string[] {
       `${((cpus * 1000) / perSave).toFixed(0)} saves/s at that cost (measured ${many.savesPerSecond.toFixed(0)}/s). 500/s on ${cpus} CPUs leaves`,
       `${ms((cpus * 1000) / 500)} of CPU per save for server and client together. What grows with ${eight.processes} processes, per save`,
       `(profiled main threads, summed): ${growth(save, eight)}.`,
-      ...freshServers(results, many.processes, (many.outputSaves + many.checkpointSaves) / many.processes),
+      ...freshServers(results, many),
     );
   }
   return out;
 }
 
 /** How far a fresh server's first calls are from its warm pace, where this run measured both. */
-function freshServers(results: Results, processes: number, savesEach: number): string[] {
+function freshServers(results: Results, many: ThroughputRow): string[] {
+  const fresh = throughputRow(results.throughput, many.processes, true);
   const pg = results.postgres;
   const warmth = pg
     ? ` (on PostgreSQL a fresh server's first 300 saves took ${(pg.fresh.median / pg.save.median).toFixed(1)} x its warm median)`
     : '';
   return [
-    `Each server made ${savesEach.toFixed(0)} saves in section 4's run, all of them among a fresh server's first calls,`,
-    `which run slower while V8 compiles and optimises the code they run${warmth}; and ${results.machine.cpus} CPUs`,
-    `were shared by ${processes} clients and ${processes} servers.`,
+    `Each server had made ${many.warmup} saves before the timed run, and made ${((many.outputSaves + many.checkpointSaves) / many.processes).toFixed(0)} in it;`,
+    ...(fresh
+      ? [
+          `fresh servers, whose first calls run while V8 compiles and optimises their code${warmth}, made`,
+          `${fresh.savesPerSecond.toFixed(0)}/s at ${ms(fresh.serverCpuMsPerSave)} of server CPU per save.`,
+        ]
+      : []),
+    `${results.machine.cpus} CPUs were shared by ${many.processes} clients and ${many.processes} servers.`,
   ];
 }
 

@@ -12,6 +12,11 @@ export interface WorkerStart {
   checkpointEvery: number;
   /** More arguments for the server, such as --store for the PostgreSQL engine. */
   serverArgs?: string[];
+  /**
+   * Saves made before the timed run, the same mix into a session of this worker's own: a server
+   * that has run a while, as one serving a long-running agent has.
+   */
+  warmup?: number;
 }
 
 export interface WorkerReport {
@@ -39,8 +44,39 @@ let server: Awaited<ReturnType<typeof startCheckpointServer>> | undefined;
 async function prepare(message: WorkerStart): Promise<void> {
   start = message;
   server = await startCheckpointServer(message.base, message.serverArgs ?? []);
+  if (message.warmup) {
+    const own = { ...message.ref, session_id: `${message.ref.session_id}-warmup-${message.worker}` };
+    await callTool(server.client, 'create_session', { ...own, user_id: 'bench', execution_mode: 'full' });
+    for (let n = 0; n < message.warmup; n++)
+      await saveOne(server, own, message.worker, n, message.checkpointEvery);
+  }
   await callTool(server.client, 'load_session', message.ref);
   send({ ready: true });
+}
+
+/** Save number `n` of the mix: every `checkpointEvery`-th a save_checkpoint, the others a 1 KB output. */
+async function saveOne(
+  connection: NonNullable<typeof server>,
+  ref: Ref,
+  worker: number,
+  n: number,
+  checkpointEvery: number,
+): Promise<
+  { checkpoint: true } | { checkpoint: false; output: WorkerReport['outputs'][number]; hash: string }
+> {
+  const phase = 1 + (n % 7);
+  if (n % checkpointEvery === checkpointEvery - 1) {
+    await saveCheckpoint(connection.client, ref, phase, 'in_progress', [`w${worker}_last`]);
+    return { checkpoint: true };
+  }
+  const agent = `w${worker}_${n}`;
+  const content = `${agent}\n${proseOfSize(1024, n)}`;
+  const saved = await saveOutput(connection.client, ref, phase, agent, content);
+  return {
+    checkpoint: false,
+    output: { phase_num: phase, agent_name: agent, sha256: saved.sha256 },
+    hash: sha256(content),
+  };
 }
 
 async function run(deadline: number): Promise<void> {
@@ -58,17 +94,15 @@ async function run(deadline: number): Promise<void> {
   const clientCpu = process.cpuUsage();
   const serverCpu = await cpuMs(server.pid);
   for (let n = 0; Date.now() < deadline; n++) {
-    const phase = 1 + (n % 7);
     try {
-      if (n % checkpointEvery === checkpointEvery - 1) {
-        await saveCheckpoint(server.client, ref, phase, 'in_progress', [`w${worker}_last`]);
+      const saved = await saveOne(server, ref, worker, n, checkpointEvery);
+      if (saved.checkpoint) {
         report.checkpoints++;
       } else {
-        const agent = `w${worker}_${n}`;
-        const content = `${agent}\n${proseOfSize(1024, n)}`;
-        const saved = await saveOutput(server.client, ref, phase, agent, content);
-        if (saved.sha256 !== sha256(content)) report.failures.push(`${agent}: server hash ${saved.sha256}`);
-        report.outputs.push({ phase_num: phase, agent_name: agent, sha256: saved.sha256 });
+        if (saved.output.sha256 !== saved.hash) {
+          report.failures.push(`${saved.output.agent_name}: server hash ${saved.output.sha256}`);
+        }
+        report.outputs.push(saved.output);
       }
     } catch (error) {
       report.failures.push(String(error).slice(0, 300));

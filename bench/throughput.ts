@@ -11,6 +11,8 @@ import type { WorkerReport, WorkerStart } from './throughput-worker.js';
 
 export interface ThroughputRow {
   processes: number;
+  /** Saves each server made before the timed run (see WorkerStart.warmup); 0: fresh servers. */
+  warmup: number;
   seconds: number;
   outputSaves: number;
   checkpointSaves: number;
@@ -29,6 +31,22 @@ export interface ThroughputRow {
 
 const WORKER = new URL('./throughput-worker.ts', import.meta.url).pathname;
 
+/** Section 4's run of `processes` processes: of warmed-up servers, or with `fresh` of fresh ones. */
+export function throughputRow(
+  rows: readonly ThroughputRow[] | undefined,
+  processes: number,
+  fresh = false,
+): ThroughputRow | undefined {
+  return rows?.find((row) => row.processes === processes && (row.warmup === 0) === fresh);
+}
+
+/** Saves each server of section 4 makes before its timed run. */
+export const WARMUP_SAVES = 300;
+
+/**
+ * Each of `levels` processes saving for `seconds`, with servers warmed up by WARMUP_SAVES saves each,
+ * then the largest level once more with fresh servers.
+ */
 export async function benchThroughput(
   workDir: string,
   levels: readonly number[],
@@ -38,15 +56,19 @@ export async function benchThroughput(
   const base = join(workDir, 'throughput');
   const manager = await openManager(base, true);
   const rows: ThroughputRow[] = [];
-  for (const processes of levels) {
-    const ref: Ref = { project_id: 'bench', session_id: `throughput-${processes}` };
+  const runs = [
+    ...levels.map((processes) => ({ processes, warmup: WARMUP_SAVES })),
+    { processes: Math.max(...levels), warmup: 0 },
+  ];
+  for (const { processes, warmup } of runs) {
+    const ref: Ref = { project_id: 'bench', session_id: `throughput-${processes}-${warmup}` };
     await manager.createSession({ ...ref, user_id: 'bench', execution_mode: 'full' });
     const children = Array.from({ length: processes }, () =>
       fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
     );
     await Promise.all(
       children.map((child, worker) => {
-        const start: WorkerStart = { base, ref, worker, checkpointEvery };
+        const start: WorkerStart = { base, ref, worker, checkpointEvery, warmup };
         child.send(start);
         return nextMessage(child);
       }),
@@ -58,7 +80,7 @@ export async function benchThroughput(
         return nextMessage(child).then((message) => (message as { report: WorkerReport }).report);
       }),
     );
-    rows.push(await verify(base, ref, processes, reports));
+    rows.push({ ...(await verify(base, ref, processes, reports)), warmup });
   }
   return rows;
 }
@@ -68,7 +90,7 @@ async function verify(
   ref: Ref,
   processes: number,
   reports: WorkerReport[],
-): Promise<ThroughputRow> {
+): Promise<Omit<ThroughputRow, 'warmup'>> {
   const session = join(base, ref.project_id, 'sessions', ref.session_id);
   let lostOutputs = 0;
   for (const output of reports.flatMap((report) => report.outputs)) {
