@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -261,6 +262,70 @@ describe('the index of folder creation times', () => {
     expect([...listed.keys()].sort()).toStrictEqual(['s1', 's2', 's3']);
     expect((await stat(index)).isFile()).toBe(true);
     expect((await readFile(index, 'utf8')).split('\n')[0]).toBe(HEADER);
+  });
+
+  it('without a stamp it can record, is rewritten exactly when it no longer says what the folder holds', async () => {
+    const { base, dir, index } = await setup();
+    // The folder's time stays ahead of the clock: no listing may record a stamp, so each reads the folder.
+    await touch(dir, HOUR_S);
+    const first = await listFresh(base);
+    const written = await stat(index);
+    await listFresh(base);
+    // Nothing came or went: the index is left as it was.
+    expect((await stat(index)).ino).toBe(written.ino);
+    await mkdir(join(dir, 's4'));
+    await touch(dir, HOUR_S);
+    const added = await listFresh(base);
+    expect([...added.keys()].sort()).toStrictEqual(['s1', 's2', 's3', 's4']);
+    expect((await readIndex(index)).lines).toStrictEqual(
+      [...added].map(([name, ms]) => `${ms} ${name}`).sort(),
+    );
+    await rm(join(dir, 's1'), { recursive: true });
+    await touch(dir, HOUR_S);
+    await listFresh(base);
+    expect((await readIndex(index)).lines.map((line) => line.split(' ')[1])).toStrictEqual([
+      's2',
+      's3',
+      's4',
+    ]);
+    expect(first.get('s2')).toBe(added.get('s2'));
+  });
+
+  it('takes the old index’s times even when it can record no stamp, and writes them into its own', async () => {
+    const { base, dir, index } = await setup();
+    await writeFile(
+      join(dir, LEGACY_CREATED_INDEX),
+      '# checkpoint-mcp: creation times of the folders here, a cache; safe to delete\n7 s1\n8 s2\n9 s3\n',
+    );
+    await touch(dir, HOUR_S);
+    expect(await listFresh(base)).toStrictEqual(
+      new Map([
+        ['s1', 7],
+        ['s2', 8],
+        ['s3', 9],
+      ]),
+    );
+    expect((await readIndex(index)).lines).toStrictEqual(['7 s1', '8 s2', '9 s3']);
+  });
+
+  it('a folder that is not there is an empty listing, and no index is written for it', async () => {
+    const base = join(await tempDir(), 'base');
+    await mkdir(join(base, 'p1'), { recursive: true });
+    expect(await listFresh(base)).toStrictEqual(new Map());
+    expect(await readdir(join(base, 'p1'))).toStrictEqual([]);
+  });
+
+  it('leaves no file open, whether it reads the folder or takes the index as the listing', async () => {
+    const { base, dir } = await setup();
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    await touch(dir, HOUR_S);
+    await listFresh(base);
+    await listFresh(base);
+    await touch(dir, -HOUR_S);
+    await listFresh(base);
+    await listFresh(base);
+    expect(open()).toBe(before);
   });
 
   it('an index that cannot be written is no failure: the folders are listed, and nothing is left behind', async () => {
