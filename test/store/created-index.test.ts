@@ -20,6 +20,22 @@ async function setup() {
   return { base, dir, index: join(base, 'p1', '.sessions-index') };
 }
 
+/** The times of s1..s3 in the index an earlier version kept inside the folder (see writeLegacyIndex). */
+const LEGACY_TIMES = new Map([
+  ['s1', 7],
+  ['s2', 8],
+  ['s3', 9],
+]);
+
+/** The index as an earlier version wrote it, inside the folder, with LEGACY_TIMES. */
+async function writeLegacyIndex(dir: string): Promise<void> {
+  const lines = [...LEGACY_TIMES].map(([name, ms]) => `${ms} ${name}\n`).join('');
+  await writeFile(
+    join(dir, LEGACY_CREATED_INDEX),
+    `# checkpoint-mcp: creation times of the folders here, a cache; safe to delete\n${lines}`,
+  );
+}
+
 /** What a fresh process lists: a store opened anew, with nothing remembered. */
 async function listFresh(base: string, fs?: StoreFs): Promise<Map<string, number>> {
   const store = await FsStore.open(base, fs ? { fs } : {});
@@ -214,30 +230,15 @@ describe('the index of folder creation times', () => {
 
   it('takes its times from the index earlier versions kept inside the folder, and removes that one', async () => {
     const { base, dir, index } = await setup();
-    await writeFile(
-      join(dir, LEGACY_CREATED_INDEX),
-      '# checkpoint-mcp: creation times of the folders here, a cache; safe to delete\n7 s1\n8 s2\n9 s3\n',
-    );
+    await writeLegacyIndex(dir);
     await touch(dir, -HOUR_S);
-    expect(await listFresh(base)).toStrictEqual(
-      new Map([
-        ['s1', 7],
-        ['s2', 8],
-        ['s3', 9],
-      ]),
-    );
+    expect(await listFresh(base)).toStrictEqual(LEGACY_TIMES);
     expect(await readdir(dir)).not.toContain(LEGACY_CREATED_INDEX);
     // Its removal changed the folder: the stamp recorded before is not the folder's, and the next
     // listing reads the folder again and records the stamp, with the same times.
     expect((await readIndex(index)).stamp).not.toBe(await stampOf(dir));
     await touch(dir, -HOUR_S);
-    expect(await listFresh(base)).toStrictEqual(
-      new Map([
-        ['s1', 7],
-        ['s2', 8],
-        ['s3', 9],
-      ]),
-    );
+    expect(await listFresh(base)).toStrictEqual(LEGACY_TIMES);
     expect((await readIndex(index)).stamp).toBe(await stampOf(dir));
   });
 
@@ -293,18 +294,9 @@ describe('the index of folder creation times', () => {
 
   it('takes the old index’s times even when it can record no stamp, and writes them into its own', async () => {
     const { base, dir, index } = await setup();
-    await writeFile(
-      join(dir, LEGACY_CREATED_INDEX),
-      '# checkpoint-mcp: creation times of the folders here, a cache; safe to delete\n7 s1\n8 s2\n9 s3\n',
-    );
+    await writeLegacyIndex(dir);
     await touch(dir, HOUR_S);
-    expect(await listFresh(base)).toStrictEqual(
-      new Map([
-        ['s1', 7],
-        ['s2', 8],
-        ['s3', 9],
-      ]),
-    );
+    expect(await listFresh(base)).toStrictEqual(LEGACY_TIMES);
     expect((await readIndex(index)).lines).toStrictEqual(['7 s1', '8 s2', '9 s3']);
   });
 
