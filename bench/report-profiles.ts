@@ -134,10 +134,25 @@ function cpuPerSave(results: Results): string[] {
       `${((cpus * 1000) / perSave).toFixed(0)} saves/s at that cost (measured ${many.savesPerSecond.toFixed(0)}/s). 500/s on ${cpus} CPUs leaves`,
       `${ms((cpus * 1000) / 500)} of CPU per save for server and client together. What grows with ${eight.processes} processes, per save`,
       `(profiled main threads, summed): ${growth(save, eight)}.`,
+      ...floorServerPace(results, many),
       ...freshServers(results, many),
     );
   }
   return out;
+}
+
+/** Section 4's floor server against ours, same processes, warm-up and harness. */
+function floorServerPace(results: Results, many: ThroughputRow): string[] {
+  const floor = results.throughputFloorServer;
+  if (!floor || floor.processes !== many.processes) return [];
+  const cpus = results.machine.cpus;
+  const floorCpu = floor.serverCpuMsPerSave + floor.clientCpuMsPerSave;
+  const ours = many.serverCpuMsPerSave + many.clientCpuMsPerSave;
+  return [
+    `The floor server of section 4 (this SDK and harness, its tools only making the durable writes) made`,
+    `${floor.savesPerSecond.toFixed(0)}/s at ${ms(floor.serverCpuMsPerSave)} of server and ${ms(floor.clientCpuMsPerSave)} of client CPU per save (at most ${((cpus * 1000) / floorCpu).toFixed(0)}/s on ${cpus} CPUs):`,
+    `checkpoint-mcp made ${((100 * many.savesPerSecond) / floor.savesPerSecond).toFixed(0)} % of its pace, at ${ms(ours - floorCpu)} more CPU per save, server and client together.`,
+  ];
 }
 
 /** How far a fresh server's first calls are from its warm pace, where this run measured both. */

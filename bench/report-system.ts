@@ -52,6 +52,19 @@ export function throughputSection(results: Results): string[] {
         ms(row.clientCpuMsPerSave),
       ]),
     ),
+    ...floorServerLines(results),
+  ];
+}
+
+/** Section 4's floor server beside the table. */
+function floorServerLines(results: Results): string[] {
+  const floor = results.throughputFloorServer;
+  if (!floor) return [];
+  return [
+    '',
+    `The floor server (bench/floor-server.ts): the same SDK, stdio and client, its save tools making only the`,
+    `floor's durable writes (no markdown, lock or history numbering), ${floor.processes} processes after ${floor.warmup} saves each:`,
+    `${floor.savesPerSecond.toFixed(0)} saves/s, ${floor.failures} errors, server CPU ${ms(floor.serverCpuMsPerSave)} and client CPU ${ms(floor.clientCpuMsPerSave)} per save.`,
   ];
 }
 

@@ -16,7 +16,7 @@ import { benchProfiles } from './profiles.js';
 import { renderReport } from './report.js';
 import { benchScaling } from './scaling.js';
 import { judgeTargets } from './targets.js';
-import { benchThroughput, floorCpuMsPerSave } from './throughput.js';
+import { benchFloorServer, benchThroughput, floorCpuMsPerSave } from './throughput.js';
 import { benchWorstCase } from './worst-case.js';
 
 const SECTIONS = [
@@ -68,7 +68,10 @@ try {
   results.throughput = await step('throughput', () =>
     benchThroughput(workDir, [1, 4, 8], values.quick ? 1 : 5),
   );
-  if (results.throughput) results.throughputFloorCpuMs = await floorCpuMsPerSave(workDir, scale(1000));
+  if (results.throughput) {
+    results.throughputFloorServer = await benchFloorServer(workDir, 8, values.quick ? 1 : 5);
+    results.throughputFloorCpuMs = await floorCpuMsPerSave(workDir, scale(1000));
+  }
   results.memory = await step('memory', () => benchMemory(workDir, scale(200), scale(100)));
   results.http = await step('http', () => benchHttp(workDir, scale(300), values.quick ? 1 : 5));
   results.postgres = await step('postgres', () => benchPostgres(workDir, scale(300), values.quick ? 1 : 5));

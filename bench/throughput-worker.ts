@@ -1,7 +1,7 @@
 // One client process of the throughput run: its own server on the shared base directory, saving
 // into one session until the deadline the parent sends, then reporting every acknowledged save.
 import { proseOfSize, sha256 } from './lib/fixtures.js';
-import { callTool, cpuMs, startCheckpointServer } from './lib/server.js';
+import { callTool, cpuMs, startCheckpointServer, startFloorServer } from './lib/server.js';
 import { type Ref, saveCheckpoint, saveOutput } from './lib/workflow.js';
 
 export interface WorkerStart {
@@ -17,6 +17,8 @@ export interface WorkerStart {
    * that has run a while, as one serving a long-running agent has.
    */
   warmup?: number;
+  /** The floor server (bench/floor-server.ts) in place of checkpoint-mcp. */
+  floor?: boolean;
 }
 
 export interface WorkerReport {
@@ -43,7 +45,9 @@ let server: Awaited<ReturnType<typeof startCheckpointServer>> | undefined;
 
 async function prepare(message: WorkerStart): Promise<void> {
   start = message;
-  server = await startCheckpointServer(message.base, message.serverArgs ?? []);
+  server = message.floor
+    ? await startFloorServer(message.base)
+    : await startCheckpointServer(message.base, message.serverArgs ?? []);
   if (message.warmup) {
     const own = { ...message.ref, session_id: `${message.ref.session_id}-warmup-${message.worker}` };
     await callTool(server.client, 'create_session', { ...own, user_id: 'bench', execution_mode: 'full' });

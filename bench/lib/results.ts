@@ -6,7 +6,7 @@ import type { PeerRow } from '../peer.js';
 import type { PostgresResult } from '../postgres.js';
 import type { ProfilesResult } from '../profiles.js';
 import type { ScalingRow } from '../scaling.js';
-import type { ThroughputRow } from '../throughput.js';
+import type { FloorServerRow, ThroughputRow } from '../throughput.js';
 import type { WorstCaseResult } from '../worst-case.js';
 
 export interface Machine {
@@ -28,6 +28,8 @@ export interface Results {
   throughput?: ThroughputRow[];
   /** CPU per save of the 1-process run's durable writes done directly in Node (see floorCpuMsPerSave). */
   throughputFloorCpuMs?: number;
+  /** The 8-process run with the floor server (see benchFloorServer). */
+  throughputFloorServer?: FloorServerRow;
   coldStart?: ColdStartResult;
   memory?: MemoryResult;
   worstCase?: WorstCaseResult;

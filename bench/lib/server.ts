@@ -4,6 +4,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 export const SERVER_ENTRY = new URL('../../dist/server.js', import.meta.url).pathname;
+/** Section 4's floor: the same SDK, tools that only make the durable writes (bench/floor-server.ts). */
+export const FLOOR_ENTRY = new URL('../floor-server.ts', import.meta.url).pathname;
 export const PEER_ENTRY = new URL(
   '../../node_modules/@modelcontextprotocol/server-memory/dist/index.js',
   import.meta.url,
@@ -41,6 +43,10 @@ const NODE_ARGS = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter((arg) =>
 
 export function startCheckpointServer(baseDir: string, extra: string[] = []): Promise<Connection> {
   return connect([...NODE_ARGS, SERVER_ENTRY, '--base-dir', baseDir, ...extra]);
+}
+
+export function startFloorServer(baseDir: string): Promise<Connection> {
+  return connect([...NODE_ARGS, '--import', 'tsx', FLOOR_ENTRY, '--base-dir', baseDir]);
 }
 
 export function startPeerServer(memoryFile: string): Promise<Connection> {

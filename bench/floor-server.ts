@@ -1,0 +1,57 @@
+// The floor of section 4: an MCP server of the same SDK and stdio, whose save tools make only the
+// durable writes the floor of a save counts (bench/lib/floor.ts) and answer. No markdown, no lock,
+// no history numbering, no checks beyond the SDK's own: what any server on this SDK pays per save.
+// Run as `node --import tsx bench/floor-server.ts --base-dir DIR`.
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { McpServer } from '@modelcontextprotocol/server';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { z } from 'zod';
+import { durableWrite } from './lib/floor.js';
+
+const base = process.argv[process.argv.indexOf('--base-dir') + 1];
+if (base === undefined) throw new Error('usage: floor-server.ts --base-dir DIR');
+
+const Place = { project_id: z.string(), session_id: z.string(), phase_num: z.number() };
+let versions = 0;
+
+function folderOf(place: { project_id: string; session_id: string; phase_num: number }): string {
+  const folder = join(base as string, place.project_id, place.session_id, `phase_${place.phase_num}`);
+  mkdirSync(join(folder, 'history'), { recursive: true });
+  return folder;
+}
+
+function answer(structured: Record<string, unknown>) {
+  return {
+    content: [{ type: 'text' as const, text: JSON.stringify(structured) }],
+    structuredContent: structured,
+  };
+}
+
+serveStdio(() => {
+  const server = new McpServer({ name: 'bench-floor', version: '1.0.0' }, { capabilities: { tools: {} } });
+  server.registerTool(
+    'save_agent_output',
+    { inputSchema: z.looseObject({ ...Place, agent_name: z.string(), output_content: z.string() }) },
+    async (args) => {
+      const sha256 = createHash('sha256').update(args.output_content, 'utf8').digest('hex');
+      const file = `${args.agent_name}.md`;
+      await durableWrite(folderOf(args), file, Buffer.from(args.output_content, 'utf8'));
+      return answer({ phase_num: args.phase_num, agent_name: args.agent_name, file, sha256 });
+    },
+  );
+  // Three writes, as a checkpoint save makes at least: the checkpoint, its history copy, the manifest.
+  server.registerTool('save_checkpoint', { inputSchema: z.looseObject(Place) }, async (args) => {
+    const folder = folderOf(args);
+    const data = Buffer.from(JSON.stringify(args), 'utf8');
+    await durableWrite(folder, 'checkpoint.md', data);
+    await durableWrite(join(folder, 'history'), `checkpoint.${process.pid}.${++versions}.md`, data);
+    await durableWrite(join(folder, '..'), 'session_manifest.md', data);
+    return answer({ phase_num: args.phase_num, revision: versions });
+  });
+  for (const name of ['create_session', 'load_session']) {
+    server.registerTool(name, { inputSchema: z.looseObject({}) }, async () => answer({}));
+  }
+  return server;
+});
