@@ -45,6 +45,8 @@ import type { Engine } from './store/engine.js';
 export type { CreateSessionResult };
 export { sessionRef };
 
+type SweepOutcome = { removed: string[] } | { error: unknown };
+
 /**
  * Sessions, checkpoints, agent outputs and reviews of one store: the operations agents call, one
  * module per group of tools (create-session, save-checkpoint, save-output, save-feedback), the
@@ -55,6 +57,7 @@ export class CheckpointManager implements ManagerContext {
   readonly workflows: WorkflowRegistry;
   private readonly lister: SessionLister;
   private readonly swept = new Set<string>();
+  private readonly sweeping = new Set<Promise<SweepOutcome>>();
 
   constructor(
     readonly store: Engine,
@@ -95,13 +98,40 @@ export class CheckpointManager implements ManagerContext {
   async loadSession(ref: SessionRef): Promise<SessionState> {
     sessionRef(ref);
     const snapshot = await this.files.load(ref);
-    // Orphans come from a writer that died: once per session in this process is enough to clear them.
-    const key = `${ref.project_id}/${ref.session_id}`;
-    if (!this.swept.has(key)) {
-      await this.store.removeOrphans(sessionDir(ref), 2);
-      this.swept.add(key);
-    }
+    this.sweepOnce(ref);
     return sessionState(snapshot.manifest);
+  }
+
+  /**
+   * Orphans come from a writer that died: once per session in this process is enough to clear them.
+   * Nothing an answer holds depends on them (an orphan is never read, a lock leftover never blocks a
+   * lock), so the sweep, which reads every folder of the session, begins once the answer is on its way:
+   * the first load_session of a fresh process does not wait for it. One that fails is tried again
+   * by the next load.
+   */
+  private sweepOnce(ref: SessionRef): void {
+    const key = `${ref.project_id}/${ref.session_id}`;
+    if (this.swept.has(key)) return;
+    this.swept.add(key);
+    const sweep: Promise<SweepOutcome> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.store.removeOrphans(sessionDir(ref), 2))
+      .then(
+        (removed) => ({ removed }),
+        (error: unknown) => {
+          this.swept.delete(key);
+          return { error };
+        },
+      )
+      .finally(() => this.sweeping.delete(sweep));
+    this.sweeping.add(sweep);
+  }
+
+  /** Waits for the orphan sweeps under way; what they removed, or the first one's failure, thrown. */
+  async orphanSweeps(): Promise<string[]> {
+    const outcomes = await Promise.all(this.sweeping);
+    const failed = outcomes.find((outcome) => 'error' in outcome);
+    if (failed) throw failed.error;
+    return outcomes.flatMap((outcome) => ('removed' in outcome ? outcome.removed : []));
   }
 
   async getPhaseOutputs(request: GetPhaseOutputsRequest): Promise<PhaseOutputs> {

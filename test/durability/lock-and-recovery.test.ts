@@ -167,6 +167,88 @@ describe('recovery on load', () => {
       );
       await writeFile(temp, 'half');
       await expect(checkpoints.loadSession(REF)).resolves.toMatchObject({ revision: 1 });
+      // The sweep that saw it go ends without a failure and reports nothing removed.
+      await expect(checkpoints.orphanSweeps()).resolves.toStrictEqual([]);
+    },
+  );
+
+  it.skipIf(fileOnly('temporary files and lock leftovers'))(
+    "load_session answers before it sweeps the session for a dead writer's files, and sweeps it once",
+    async () => {
+      let openGate: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => {
+        openGate = resolve;
+      });
+      const gated: StoreFs = {
+        ...nodeFs,
+        readdir: (async (...args: Parameters<typeof fsp.readdir>) => {
+          await gate;
+          return fsp.readdir(...args);
+        }) as typeof fsp.readdir,
+      };
+      const { store, checkpoints } = await managers({ store: { fs: gated } });
+      await checkpoints.createSession({ ...REF, user_id: 'u' });
+      const session = join(store.root, 'p', 'sessions', 's');
+      const dead = spawnSync(process.execPath, ['-e', '']).pid;
+      const orphans = [
+        join(session, 'phase_1_concept', `.writer.md.${dead}.a1b2c3.tmp`),
+        join(session, `.session_manifest.md.${dead}.d4e5f6.tmp`),
+        join(session, '.lock.stale-0123abcd'),
+      ];
+      for (const orphan of orphans) await writeFile(orphan, 'half');
+      const long = new Date(Date.now() - 3_600_000);
+      await utimes(orphans[2] as string, long, long);
+
+      // Every listing waits at the gate: the answer does not.
+      await expect(checkpoints.loadSession(REF)).resolves.toMatchObject({ revision: 1 });
+      for (const orphan of orphans) expect(await readFile(orphan, 'utf8')).toBe('half');
+      openGate();
+      const removed = await checkpoints.orphanSweeps();
+      expect(removed.map((label) => basename(label)).sort()).toStrictEqual(
+        orphans.map((orphan) => basename(orphan)).sort(),
+      );
+      for (const orphan of orphans) await expect(readFile(orphan)).rejects.toMatchObject({ code: 'ENOENT' });
+
+      // Once per session in this process: a later load leaves a new orphan to the start-up sweep.
+      await writeFile(orphans[0] as string, 'half');
+      await expect(checkpoints.loadSession(REF)).resolves.toMatchObject({ revision: 1 });
+      await expect(checkpoints.orphanSweeps()).resolves.toStrictEqual([]);
+      expect(await readFile(orphans[0] as string, 'utf8')).toBe('half');
+    },
+  );
+
+  it.skipIf(fileOnly('temporary files'))(
+    'a sweep that failed is made again by the next load_session',
+    async () => {
+      let failures = 1;
+      const failing: StoreFs = {
+        ...nodeFs,
+        readdir: (async (...args: Parameters<typeof fsp.readdir>) => {
+          if (failures-- > 0) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+          return fsp.readdir(...args);
+        }) as typeof fsp.readdir,
+      };
+      const { store, checkpoints } = await managers({ store: { fs: failing } });
+      await checkpoints.createSession({ ...REF, user_id: 'u' });
+      const dead = spawnSync(process.execPath, ['-e', '']).pid;
+      const orphan = join(
+        store.root,
+        'p',
+        'sessions',
+        's',
+        'phase_1_concept',
+        `.writer.md.${dead}.a1b2c3.tmp`,
+      );
+      await writeFile(orphan, 'half');
+
+      // The load answers; its sweep's failure is kept for whoever waits on it, and not remembered as done.
+      await expect(checkpoints.loadSession(REF)).resolves.toMatchObject({ revision: 1 });
+      await expect(checkpoints.orphanSweeps()).rejects.toThrow(/^listing p\/sessions\/s failed \(EIO\)/);
+      expect(await readFile(orphan, 'utf8')).toBe('half');
+      await expect(checkpoints.loadSession(REF)).resolves.toMatchObject({ revision: 1 });
+      expect((await checkpoints.orphanSweeps()).map((label) => basename(label))).toStrictEqual([
+        basename(orphan),
+      ]);
     },
   );
 });

@@ -74,8 +74,9 @@ describe('a lock holder that dies or stops', () => {
     const checkpoint = await phaseOneCheckpoint(base);
     expect(checkpoint).toMatchObject({ retry_count: 7, status: 'completed' });
     expect(checkpoint.agents.map((agent) => agent.agent_name)).toEqual(['newer']);
-    const state = await new CheckpointManager(await Store.open(base)).loadSession(REF);
-    expect(state.revision).toBe(2);
+    const reader = new CheckpointManager(await Store.open(base));
+    expect((await reader.loadSession(REF)).revision).toBe(2);
+    await reader.orphanSweeps();
     expect(await tempFiles(base)).toEqual([]);
     expect((await listFiles(sessionPath(base))).filter((name) => name.includes('history'))).toEqual([]);
   });

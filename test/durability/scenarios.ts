@@ -176,6 +176,8 @@ export class CrashChain {
     let loaded: number | undefined;
     try {
       loaded = (await checkpoints.loadSession(REF)).revision;
+      // The sweep of the session's orphans follows the answer.
+      await checkpoints.orphanSweeps();
     } catch (error) {
       problems.push(`load_session after the kill failed: ${(error as Error).message}`);
     }

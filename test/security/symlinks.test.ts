@@ -451,6 +451,8 @@ describe('links at the lock and temporary file names', () => {
         passes('get_phase_outputs', { ...SESSION, phase_nums: [1] }),
         passes('list_history', phase(1)),
       ]);
+      // load_session's sweep of the session runs after its answer: the links must outlive it too.
+      expect(await sandbox.checkpoints?.orphanSweeps()).toStrictEqual([]);
 
       expectNothingFromOutside(sandbox, texts);
       expect(await treeListing(sandbox.canary)).toEqual(canary);
