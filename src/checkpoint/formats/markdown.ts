@@ -72,12 +72,13 @@ export function renderDocument(
 
 /**
  * Text the serialiser writes exactly as it is, in a heading, a tight list item or a table cell:
- * letters, digits, `. : - $`, `_` between letters or digits, and single spaces between them; starting
+ * letters, digits, `. : - $ ,`, `_` between letters or digits, and single spaces between them; starting
  * with a letter, a digit or `$`, but not with digits and a dot (an ordered list's marker); no `w.` (the GFM
- * parser links `www.`). test/checkpoint/formats/plain-markdown.test.ts holds plainMarkdown to the
- * serialiser's output over this alphabet and the characters next to it.
+ * parser links `www.`). The comma is there for the lists a checkpoint writes on one line (its agents'
+ * outputs, their execution times). test/checkpoint/formats/plain-markdown.test.ts holds plainMarkdown
+ * to the serialiser's output over this alphabet and the characters next to it.
  */
-const PLAIN_REST = '(?:[A-Za-z0-9.:$-]|(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])| (?=[A-Za-z0-9_.:$-]))*$';
+const PLAIN_REST = '(?:[A-Za-z0-9.:$,-]|(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])| (?=[A-Za-z0-9_.:$,-]))*$';
 const PLAIN = new RegExp(String.raw`^(?![\s\S]*[Ww]\.)(?!\d+\.)[A-Za-z0-9$]${PLAIN_REST}`);
 
 /** The same in a table cell, which never begins a line: it may also start with `. : -` (a missing `-`). */

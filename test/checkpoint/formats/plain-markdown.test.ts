@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { RootContent } from 'mdast';
 import { describe, expect, it } from 'vitest';
 import { renderAgentOutput } from '../../../src/checkpoint/formats/agent-output.js';
+import { parseCheckpoint, renderCheckpoint } from '../../../src/checkpoint/formats/checkpoint.js';
 import {
   bulletList,
   canonicalBlocks,
@@ -26,7 +27,7 @@ import { renderUserFeedback } from '../../../src/checkpoint/formats/user-feedbac
  * places (a `w` before a dot, spaces, a leading dot or dash, digits before a dot), and characters
  * beyond the rule (markup, line breaks) that only the serialiser writes.
  */
-const RULE = ['a', 'w', 'W', 'Z', '0', '1', '9', ' ', '_', '.', ':', '-', '$'];
+const RULE = ['a', 'w', 'W', 'Z', '0', '1', '9', ' ', '_', '.', ':', '-', '$', ','];
 const BEYOND = [
   '#',
   '*',
@@ -202,6 +203,37 @@ describe('plainMarkdown', () => {
     );
     // Not vacuous: hundreds of documents take the parser-free path (the others hold a text it escapes).
     expect(read).toBeGreaterThan(500);
+  });
+
+  it('writes and reads the checkpoint of a phase of several agents without the markdown parser', () => {
+    const checkpoint = {
+      phase_num: 2,
+      phase_name: 'Market Research',
+      status: 'completed' as const,
+      started: '2024-11-24T10:00:00.000Z',
+      completed: '2024-11-24T10:02:00.000Z',
+      duration: 120,
+      retry_count: 0,
+      execution_mode: 'parallel' as const,
+      updated: '2024-11-24T10:02:00.000Z',
+      agents: ['market_analyst', 'competitor_scout', 'trend_reader'].map((agent_name, i) => ({
+        agent_name,
+        status: 'completed' as const,
+        input_tokens: 1000 + i,
+        output_tokens: 500,
+        duration: 30 + i,
+      })),
+      next_phase: 3,
+      next_phase_name: 'Niche Selection',
+      errors: [],
+    };
+    const text = renderCheckpoint(checkpoint);
+    // Its one-line lists of the agents' outputs and times, commas and all, are in the fast path's alphabet.
+    expect(text).toContain('- Agent Outputs: market_analyst.md, competitor_scout.md, trend_reader.md\n');
+    expect(text).toContain('- Agent Execution Times: market_analyst: 30s, competitor_scout: 31s, trend_reader: 32s\n');
+    expect(canonicalBlocks(text)).toBeDefined();
+    expect(view(parseHead(text))).toEqual(view(parseHeadThroughMdast(text)));
+    expect(parseCheckpoint(text, 'checkpoint.md')).toEqual(checkpoint);
   });
 
   it('leaves a head edited by hand to the markdown parser, and reads it as the parser does', () => {
