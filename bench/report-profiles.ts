@@ -4,7 +4,7 @@ import { ms, table } from './lib/markdown.js';
 import { type Breakdown, BUCKETS, type Bucket, busyMs } from './lib/profile.js';
 import type { Results } from './lib/results.js';
 import type { ProfiledCalls } from './profiles.js';
-import { FLOOR_WRITE_1KB, OP_SAVE_1KB } from './targets.js';
+import { FLOOR_WRITE_1KB, floorServerRow, OP_SAVE_1KB } from './targets.js';
 import { type ThroughputRow, throughputRow, WARMUP_SAVES } from './throughput.js';
 
 /** The order of the rows: the kinds of work as BUCKETS lists them, idle last. */
@@ -123,6 +123,7 @@ function cpuPerSave(results: Results): string[] {
       `framing, dispatch and the pipe’s system calls): ${ms(least)} together, ${least > 1 ? 'above' : 'within'} the 1 ms target. What is`,
       `left above those two is the save’s own work: ${ms(Math.max(0, one.serverCpuMsPerSave - least))} of the ${ms(one.serverCpuMsPerSave)} per save that section 4`,
       'measured without the profiler.',
+      ...floorServerCost(results, one),
     );
   }
   if (one && many) {
@@ -141,10 +142,20 @@ function cpuPerSave(results: Results): string[] {
   return out;
 }
 
+/** What the floor server's save cost with one process, beside ours. */
+function floorServerCost(results: Results, one: ThroughputRow): string[] {
+  const floor = floorServerRow(results, 1);
+  if (!floor) return [];
+  return [
+    `Section 4's floor server, its tools making those writes and nothing else on the same SDK, took`,
+    `${ms(floor.serverCpuMsPerSave)} of server CPU per save with one process, ${floor.serverCpuMsPerSave > 1 ? 'above' : 'within'} the target itself; checkpoint-mcp ${ms(one.serverCpuMsPerSave)}.`,
+  ];
+}
+
 /** Section 4's floor server against ours, same processes, warm-up and harness. */
 function floorServerPace(results: Results, many: ThroughputRow): string[] {
-  const floor = results.throughputFloorServer;
-  if (!floor || floor.processes !== many.processes) return [];
+  const floor = floorServerRow(results, many.processes);
+  if (!floor) return [];
   const cpus = results.machine.cpus;
   const floorCpu = floor.serverCpuMsPerSave + floor.clientCpuMsPerSave;
   const ours = many.serverCpuMsPerSave + many.clientCpuMsPerSave;
@@ -163,7 +174,7 @@ function freshServers(results: Results, many: ThroughputRow): string[] {
     ? ` (on PostgreSQL a fresh server's first 300 saves took ${(pg.fresh.median / pg.save.median).toFixed(1)} x its warm median)`
     : '';
   return [
-    `Each server had made ${many.warmup} saves before the timed run, and made ${((many.outputSaves + many.checkpointSaves) / many.processes).toFixed(0)} in it;`,
+    `Each server had made ${many.warmup} saves before the timed windows, and made ${((many.outputSaves + many.checkpointSaves) / many.processes).toFixed(0)} in the median one;`,
     ...(fresh
       ? [
           `fresh servers, whose first calls run while V8 compiles and optimises their code${warmth}, made`,

@@ -1,5 +1,6 @@
 import { cells, mb, ms, table } from './lib/markdown.js';
 import type { Results } from './lib/results.js';
+import { WINDOWS } from './throughput.js';
 
 /** Section 4. */
 export function throughputSection(results: Results): string[] {
@@ -11,7 +12,8 @@ export function throughputSection(results: Results): string[] {
     'Each client process has its own server process; all share one base directory and save into one session',
     '(1 KB outputs under new agent names, every tenth call a save_checkpoint), each one call at a time, for a',
     'fixed time. Each server first makes the same mix of saves into a session of its own (the warm-up column),',
-    'as one serving a long-running agent has; the last row is the same run with fresh servers. Afterwards every',
+    `as one serving a long-running agent has, then saves in ${WINDOWS} timed windows one after another; a row gives the`,
+    'median window (the others beside it). The last row is the same run with fresh servers, one window. Afterwards every',
     'acknowledged output is read back from disk and its content hash checked, and the manifest Revision must be',
     '1 + the acknowledged checkpoint saves. CPU per save is user + system time from /proc (10 ms ticks) of all',
     'server processes together, and of all client processes, over all saves.',
@@ -36,6 +38,7 @@ export function throughputSection(results: Results): string[] {
         'Revision (expected)',
         'Server CPU/save',
         'Client CPU/save',
+        'Saves/s of each window',
       ],
       results.throughput.map((row) => [
         String(row.processes),
@@ -50,6 +53,7 @@ export function throughputSection(results: Results): string[] {
         `${row.revision.actual} (${row.revision.expected})`,
         ms(row.serverCpuMsPerSave),
         ms(row.clientCpuMsPerSave),
+        windowPaces(row.windows),
       ]),
     ),
     ...floorServerLines(results),
@@ -58,14 +62,41 @@ export function throughputSection(results: Results): string[] {
 
 /** Section 4's floor server beside the table. */
 function floorServerLines(results: Results): string[] {
-  const floor = results.throughputFloorServer;
-  if (!floor) return [];
+  const rows = results.throughputFloorServer ?? [];
+  if (rows.length === 0) return [];
   return [
     '',
-    `The floor server (bench/floor-server.ts): the same SDK, stdio and client, its save tools making only the`,
-    `floor's durable writes (no markdown, lock or history numbering), ${floor.processes} processes after ${floor.warmup} saves each:`,
-    `${floor.savesPerSecond.toFixed(0)} saves/s, ${floor.failures} errors, server CPU ${ms(floor.serverCpuMsPerSave)} and client CPU ${ms(floor.clientCpuMsPerSave)} per save.`,
+    'The floor server (bench/floor-server.ts): the same SDK, stdio, client and warm-up, its save tools making',
+    "only the floor's durable writes, with synchronous calls but for fsync as the store makes its own (no",
+    'markdown, lock or history numbering):',
+    '',
+    table(
+      [
+        'Processes',
+        'Warm-up saves/server',
+        'Seconds',
+        'All saves/s',
+        'Errors',
+        'Server CPU/save',
+        'Client CPU/save',
+        'Saves/s of each window',
+      ],
+      rows.map((row) => [
+        String(row.processes),
+        String(row.warmup),
+        row.seconds.toFixed(1),
+        row.savesPerSecond.toFixed(0),
+        String(row.failures),
+        ms(row.serverCpuMsPerSave),
+        ms(row.clientCpuMsPerSave),
+        windowPaces(row.windows),
+      ]),
+    ),
   ];
+}
+
+function windowPaces(windows: readonly number[]): string {
+  return windows.map((pace) => pace.toFixed(0)).join(', ');
 }
 
 /** Section 5. */

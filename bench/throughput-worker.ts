@@ -31,15 +31,19 @@ export interface WorkerReport {
   serverCpuMs: number;
 }
 
-type ParentMessage = { go: number } | WorkerStart;
+type ParentMessage = { go: number } | { close: true } | WorkerStart;
 
 const send = (message: unknown) => process.send?.(message);
 
 let start: WorkerStart | undefined;
 process.on('message', (message: ParentMessage) => {
   if ('go' in message) void run(message.go);
+  else if ('close' in message) void close();
   else void prepare(message);
 });
+
+/** Saves made in the timed windows so far: each window goes on with new agent names. */
+let made = 0;
 
 let server: Awaited<ReturnType<typeof startCheckpointServer>> | undefined;
 
@@ -97,9 +101,9 @@ async function run(deadline: number): Promise<void> {
   const began = Date.now();
   const clientCpu = process.cpuUsage();
   const serverCpu = await cpuMs(server.pid);
-  for (let n = 0; Date.now() < deadline; n++) {
+  for (; Date.now() < deadline; made++) {
     try {
-      const saved = await saveOne(server, ref, worker, n, checkpointEvery);
+      const saved = await saveOne(server, ref, worker, made, checkpointEvery);
       if (saved.checkpoint) {
         report.checkpoints++;
       } else {
@@ -116,7 +120,11 @@ async function run(deadline: number): Promise<void> {
   const used = process.cpuUsage(clientCpu);
   report.clientCpuMs = (used.user + used.system) / 1000;
   report.serverCpuMs = (await cpuMs(server.pid)) - serverCpu;
-  await server.close();
   send({ report });
+}
+
+async function close(): Promise<void> {
+  await server?.close();
+  send({ closed: true });
   process.disconnect();
 }

@@ -67,6 +67,12 @@ export async function benchWriters(
       return nextMessage(child).then((message) => (message as { report: WorkerReport }).report);
     }),
   );
+  await Promise.all(
+    children.map((child) => {
+      child.send({ close: true });
+      return nextMessage(child);
+    }),
+  );
   const read = options.store ? await pgReader(options.store) : fileReader(base);
   let lost = 0;
   for (const [worker, report] of reports.entries()) {

@@ -28,8 +28,8 @@ export interface Results {
   throughput?: ThroughputRow[];
   /** CPU per save of the 1-process run's durable writes done directly in Node (see floorCpuMsPerSave). */
   throughputFloorCpuMs?: number;
-  /** The 8-process run with the floor server (see benchFloorServer). */
-  throughputFloorServer?: FloorServerRow;
+  /** The 1- and 8-process runs with the floor server (see benchFloorServer). */
+  throughputFloorServer?: FloorServerRow[];
   coldStart?: ColdStartResult;
   memory?: MemoryResult;
   worstCase?: WorstCaseResult;
