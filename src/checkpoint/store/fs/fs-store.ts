@@ -311,7 +311,15 @@ async function caseTwinIn(
     throw base.ioError('listing', rel.slice(0, -1), error);
   }
   const folded = name.toLowerCase();
-  return names.find((other) => other !== name && !other.startsWith('.') && other.toLowerCase() === folded);
+  // An agent's file name is ASCII, and a name that lower-cases to ASCII has as many UTF-16 units as its
+  // lower case: only names of the same length are lower-cased, not the whole folder's.
+  return names.find(
+    (other) =>
+      other.length === name.length &&
+      other !== name &&
+      !other.startsWith('.') &&
+      other.toLowerCase() === folded,
+  );
 }
 
 /** A document's documentStamp: any write, by any process, changes its inode, size or times. */
