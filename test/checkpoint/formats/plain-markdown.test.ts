@@ -230,7 +230,9 @@ describe('plainMarkdown', () => {
     const text = renderCheckpoint(checkpoint);
     // Its one-line lists of the agents' outputs and times, commas and all, are in the fast path's alphabet.
     expect(text).toContain('- Agent Outputs: market_analyst.md, competitor_scout.md, trend_reader.md\n');
-    expect(text).toContain('- Agent Execution Times: market_analyst: 30s, competitor_scout: 31s, trend_reader: 32s\n');
+    expect(text).toContain(
+      '- Agent Execution Times: market_analyst: 30s, competitor_scout: 31s, trend_reader: 32s\n',
+    );
     expect(canonicalBlocks(text)).toBeDefined();
     expect(view(parseHead(text))).toEqual(view(parseHeadThroughMdast(text)));
     expect(parseCheckpoint(text, 'checkpoint.md')).toEqual(checkpoint);
