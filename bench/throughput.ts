@@ -159,17 +159,19 @@ function medianOf<T extends { savesPerSecond: number }>(windows: readonly T[]): 
 
 /**
  * Starts `processes` workers and lets them warm up; then, `windows` times, has them all save until one
- * deadline; then closes them. The reports of each window.
+ * deadline; then closes them. The reports of each window. Worker `w` saves into `run.ref`, or into
+ * `run.ref(w)` when it is a function (the PostgreSQL section's writers, spread over sessions).
  */
-async function runWorkers(run: {
+export async function runWorkers(run: {
   base: string;
-  ref: Ref;
+  ref: Ref | ((worker: number) => Ref);
   processes: number;
   warmup: number;
   seconds: number;
   checkpointEvery: number;
   windows: number;
   floor?: boolean;
+  serverArgs?: string[];
 }): Promise<WorkerReport[][]> {
   const children = Array.from({ length: run.processes }, () =>
     fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
@@ -178,11 +180,12 @@ async function runWorkers(run: {
     children.map((child, worker) => {
       const start: WorkerStart = {
         base: run.base,
-        ref: run.ref,
+        ref: typeof run.ref === 'function' ? run.ref(worker) : run.ref,
         worker,
         checkpointEvery: run.checkpointEvery,
         warmup: run.warmup,
         ...(run.floor && { floor: true }),
+        ...(run.serverArgs && { serverArgs: run.serverArgs }),
       };
       child.send(start);
       return nextMessage(child);

@@ -1,6 +1,5 @@
 // 8 client processes, each with its own server, saving for a fixed time into one session or into one
 // session each, on the file engine or the PostgreSQL engine; every acknowledged output is checked.
-import { type ChildProcess, fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -8,7 +7,7 @@ import { openManager, splitVerbatim } from './lib/core.js';
 import { sha256 } from './lib/fixtures.js';
 import { callTool, startCheckpointServer } from './lib/server.js';
 import { PHASE_DIRS, type Ref } from './lib/workflow.js';
-import type { WorkerReport, WorkerStart } from './throughput-worker.js';
+import { runWorkers } from './throughput.js';
 
 export interface WritersRow {
   engine: 'file' | 'postgres';
@@ -22,7 +21,6 @@ export interface WritersRow {
   lost: number;
 }
 
-const WORKER = new URL('./throughput-worker.ts', import.meta.url).pathname;
 let run = 0;
 
 export async function benchWriters(
@@ -44,35 +42,16 @@ export async function benchWriters(
     const manager = await openManager(base, true);
     for (const ref of refs) await manager.createSession({ ...ref, user_id: 'bench', execution_mode: 'full' });
   }
-  const children = Array.from({ length: options.processes }, () =>
-    fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-  );
-  await Promise.all(
-    children.map((child, worker) => {
-      const start: WorkerStart = {
-        base,
-        ref: refs[worker % refs.length] as Ref,
-        worker,
-        checkpointEvery: 10,
-        serverArgs,
-      };
-      child.send(start);
-      return nextMessage(child);
-    }),
-  );
-  const deadline = Date.now() + options.seconds * 1000;
-  const reports = await Promise.all(
-    children.map((child) => {
-      child.send({ go: deadline });
-      return nextMessage(child).then((message) => (message as { report: WorkerReport }).report);
-    }),
-  );
-  await Promise.all(
-    children.map((child) => {
-      child.send({ close: true });
-      return nextMessage(child);
-    }),
-  );
+  const [reports = []] = await runWorkers({
+    base,
+    ref: (worker) => refs[worker % refs.length] as Ref,
+    processes: options.processes,
+    warmup: 0,
+    seconds: options.seconds,
+    checkpointEvery: 10,
+    windows: 1,
+    serverArgs,
+  });
   const read = options.store ? await pgReader(options.store) : fileReader(base);
   let lost = 0;
   for (const [worker, report] of reports.entries()) {
@@ -121,15 +100,4 @@ async function pgReader(url: string): Promise<Reader> {
     ).rows[0]?.body?.toString('utf8');
   reader.close = () => pool.end();
   return reader;
-}
-
-function nextMessage(child: ChildProcess): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`writer exited with ${code}`));
-    child.once('exit', onExit);
-    child.once('message', (message) => {
-      child.off('exit', onExit);
-      resolve(message);
-    });
-  });
 }
