@@ -3,40 +3,18 @@
 // no history numbering, no checks beyond the SDK's own: the least a server on this SDK pays per save.
 // Run as `node --import tsx bench/floor-server.ts --base-dir DIR`.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fsync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { z } from 'zod';
+import { durableWrite } from './lib/floor.js';
 
 const base = process.argv[process.argv.indexOf('--base-dir') + 1];
 if (base === undefined) throw new Error('usage: floor-server.ts --base-dir DIR');
 
 const Place = { project_id: z.string(), session_id: z.string(), phase_num: z.number() };
-const flush = promisify(fsync);
 
-/**
- * bench/lib/floor.ts's durable write at its cheapest, as the store makes its own: synchronous calls but
- * for the two fsyncs, which wait on the disk in the thread pool.
- */
-async function durableWrite(directory: string, name: string, data: Buffer): Promise<void> {
-  const temp = join(directory, `.${name}.${process.pid}.tmp`);
-  const fd = openSync(temp, 'wx', 0o644);
-  try {
-    writeSync(fd, data);
-    await flush(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, join(directory, name));
-  const dir = openSync(directory, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await flush(dir);
-  } finally {
-    closeSync(dir);
-  }
-}
 let versions = 0;
 
 function folderOf(place: { project_id: string; session_id: string; phase_num: number }): string {

@@ -76,7 +76,8 @@ export function operationsSection(results: Results): string[] {
       '## 2. Floors, same rounds',
       '',
       'A durable write done directly in Node: temporary file opened with `wx`, write, fsync, close, rename over the',
-      'target, open the directory and fsync it. `ping` is a no-op MCP round trip (`client.ping()`).',
+      'target, open the directory and fsync it; synchronous calls but for the two fsyncs, which wait in libuv’s',
+      'thread pool (its cheapest form, and the store’s). `ping` is a no-op MCP round trip (`client.ping()`).',
       '',
       table(
         ['Floor', 'Bytes', 'Median', 'p99'],
