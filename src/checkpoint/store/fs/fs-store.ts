@@ -174,13 +174,13 @@ export class FsStore implements Engine {
     const target = located.path;
     const folder = dirname(target);
     const data = Buffer.from(content, 'utf8');
-    let previous: { data: Buffer; stat: Stats } | undefined;
-    if (located.stat !== undefined && options.keepHistory) {
-      previous = await base.readWithStat(rel, target);
-      if (previous?.data.equals(data)) return false;
+    const replaced = options.keepHistory && located.stat?.isFile() ? located.stat : undefined;
+    // Byte-identical content adds no version and writes nothing; only a file of the same size can be.
+    if (replaced !== undefined && replaced.size === data.length) {
+      if ((await base.readWithStat(rel, target))?.data.equals(data)) return false;
     }
     if (options.createFolder && located.found === rel.length - 2) await base.makeDirectory(rel.slice(0, -1));
-    // Only a new name can make a case twin. The folder is read, and the version replaced is kept in
+    // Only a new name can make a case twin. The folder is read, and the version replaced is linked into
     // history/, while the new version goes to disk: all three are done before the rename.
     const twin =
       located.stat === undefined && options.refuseCaseTwin
@@ -189,7 +189,7 @@ export class FsStore implements Engine {
     const [written, found, kept] = await Promise.allSettled([
       writeTemporary(base, rel, folder, basename(target), data),
       twin,
-      previous && archive(base, rel, previous.data, previous.stat.mtime),
+      replaced && archive(base, rel, target, replaced),
     ]);
     if (written.status === 'rejected') throw written.reason;
     const { temp, identity } = written.value;

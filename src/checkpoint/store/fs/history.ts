@@ -1,6 +1,7 @@
+import { lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { HISTORY_DIR, type HistoryVersion, type RelPath } from '../engine.js';
-import { contentIdentity, writeTemporary } from './atomic-write.js';
+import { writeTemporary } from './atomic-write.js';
 import type { FsBase } from './fs-base.js';
 import { listEntries } from './listing.js';
 import { errnoCode } from './store-fs.js';
@@ -36,48 +37,107 @@ export async function historyVersions(base: FsBase, rel: RelPath): Promise<Histo
   return versions.sort((a, b) => a.version - b.version);
 }
 
+/** link() errors where a file can take no other name (FAT and some network shares; too many links): copied. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
 /**
- * Keeps `data`, the version about to be replaced, as the next `history/{stem}.v{n}.md`, with the time
- * it was written (`mtime`) as its own. A version number is never reused, even by a racing writer.
+ * Keeps the version about to be replaced, the file at `target` (`current`, its lstat), as the next
+ * `history/{stem}.v{n}.md`: a hard link to that very file, so nothing is copied, its bytes and the time
+ * it was written stay what they were, and the rename that replaces it frees nothing. A version number is
+ * never reused, even by a racing writer. Where the file system has no hard links the bytes are copied.
  */
-export async function archive(base: FsBase, rel: RelPath, data: Buffer, mtime: Date): Promise<void> {
+export async function archive(base: FsBase, rel: RelPath, target: string, current: Stats): Promise<void> {
   const historyRel = [...rel.slice(0, -1), HISTORY_DIR];
   const { path: directory, stat: folder } = await base.locate(historyRel);
   const stem = stemOf(rel.at(-1) ?? '');
   const key = join(directory, stem);
-  const identity = contentIdentity(data);
-  // What this process archived last is known by number and digest: no listing, no read back. Another
-  // process may have archived since; link() below then moves past the numbers it took.
+  // What this process kept last is known by number and file: no listing. Another process may have kept
+  // versions since; link() below then moves past the numbers it took.
   const known = base.archived.get(key);
   const newest = known?.version ?? Math.max(0, ...(await historyNumbers(base, rel)));
-  // A save that failed (or crashed) after archiving left these very bytes as the newest version already.
-  if (known) {
-    if (known.identity === identity) return;
-  } else if (newest > 0) {
-    const newestRel = historyFile(rel, newest);
-    if ((await base.readWithStat(newestRel))?.data.equals(data)) return;
-  }
+  if (newest > 0 && (await alreadyKept(base, rel, newest, target, current, known))) return;
   // Made by another writer since it was looked at: makeDirectory finds it there and goes on.
   if (!folder?.isDirectory()) await base.makeDirectory(historyRel);
-  const { temp } = await writeTemporary(base, historyRel, directory, stem, data, mtime);
-  let version = 0;
-  try {
-    version = newest + 1;
-    // link() fails instead of replacing: a version number is never reused, even by a racing writer.
-    for (;;) {
-      try {
-        base.fs.linkSync(temp, join(directory, `${stem}.v${version}.md`));
-        break;
-      } catch (error) {
-        if (errnoCode(error) !== 'EEXIST') throw error;
-        version++;
-      }
+  let kept: { version: number; ino: number } | undefined;
+  // A file with another name already (a hard link someone made, perhaps to a file outside the base) is
+  // copied: history/ never holds a name for a file the store does not own alone.
+  if (current.nlink === 1) {
+    try {
+      kept = { version: linkAsNext(base, target, directory, stem, newest + 1), ino: current.ino };
+    } catch (error) {
+      const code = errnoCode(error);
+      // Removed by hand since it was looked at: there is no version left to keep.
+      if (code === 'ENOENT' && lstatSync(target, { throwIfNoEntry: false }) === undefined) return;
+      if (code === undefined || !NO_HARD_LINKS.has(code)) throw error;
     }
+  }
+  kept ??= await archiveCopy(base, rel, target, directory, stem, newest + 1);
+  if (kept === undefined) return;
+  await base.syncDirectory(historyRel);
+  base.archived.set(key, kept);
+}
+
+/**
+ * Whether version `newest` already holds the current file: a save that failed or crashed after keeping
+ * it left that very file (or, copied, its very bytes) there. A version this process linked itself is
+ * another file than the current one unless it is the same file, so only others are read and compared.
+ */
+async function alreadyKept(
+  base: FsBase,
+  rel: RelPath,
+  newest: number,
+  target: string,
+  current: Stats,
+  known: { version: number; ino: number } | undefined,
+): Promise<boolean> {
+  const newestRel = historyFile(rel, newest);
+  const stat = lstatSync(await base.resolve(newestRel), { throwIfNoEntry: false });
+  if (!stat?.isFile()) return false;
+  if (stat.ino === current.ino && stat.dev === current.dev) return true;
+  if (stat.size !== current.size || known?.ino === stat.ino) return false;
+  const kept = await base.readWithStat(newestRel);
+  const now = await base.readWithStat(rel, target);
+  return kept !== undefined && now !== undefined && kept.data.equals(now.data);
+}
+
+/** The bytes at `target` written to a temporary file and linked as the next version. */
+async function archiveCopy(
+  base: FsBase,
+  rel: RelPath,
+  target: string,
+  directory: string,
+  stem: string,
+  from: number,
+): Promise<{ version: number; ino: number } | undefined> {
+  const previous = await base.readWithStat(rel, target);
+  if (previous === undefined) return undefined;
+  const historyRel = [...rel.slice(0, -1), HISTORY_DIR];
+  const { temp } = await writeTemporary(
+    base,
+    historyRel,
+    directory,
+    stem,
+    previous.data,
+    previous.stat.mtime,
+  );
+  try {
+    const version = linkAsNext(base, temp, directory, stem, from);
+    return { version, ino: lstatSync(temp).ino };
   } finally {
     base.removeQuietly(temp);
   }
-  await base.syncDirectory(historyRel);
-  base.archived.set(key, { version, identity });
+}
+
+/** Links `source` as `{stem}.v{n}.md` for the first free n from `from`; link() fails instead of replacing. */
+function linkAsNext(base: FsBase, source: string, directory: string, stem: string, from: number): number {
+  for (let version = from; ; version++) {
+    try {
+      base.fs.linkSync(source, join(directory, `${stem}.v${version}.md`));
+      return version;
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw error;
+    }
+  }
 }
 
 /** The version numbers kept for `rel`, from the names alone. */
