@@ -33,16 +33,16 @@ export async function saveCheckpoint(
     const started = await phaseStart(ctx, request, phase, previous);
     const checkpoint = buildCheckpoint(ctx, request, checked, phase, plan, previous, started);
     assertMetricsFit(sessionMetrics(checkpoints.set(phase.num, checkpoint), plan));
-    await ctx.store.write(checkpointFile(ref, phase), renderCheckpoint(checkpoint), {
-      keepHistory: true,
+    const written = {
+      rel: checkpointFile(ref, phase),
+      content: renderCheckpoint(checkpoint),
       // A phase folder deleted by hand is made again.
-      createFolder: true,
-      lock,
-      parsed: checkpoint,
-      batched: true,
-    });
-    // The checkpoints were read under this lock and the one changed is the one just written.
-    const { manifest } = await ctx.files.commit(ref, lock, { checkpoints, ...(stored && { stored }) });
+      options: { keepHistory: true, createFolder: true, lock, parsed: checkpoint, batched: true },
+    };
+    // The checkpoints were read under this lock and the one changed is the one written with the
+    // manifest: checkpoint.md is in place before the manifest is, as if written first.
+    const known = { checkpoints, ...(stored && { stored }) };
+    const { manifest } = await ctx.files.commit(ref, lock, known, [written]);
     return { phase_num: phase.num, status: checkpoint.status, revision: manifest.revision };
   });
 }

@@ -371,6 +371,11 @@ function withoutBirthTimes(store: Engine): Engine {
       modified.set(rel.slice(0, -1).join('/'), Date.now());
       return written;
     },
+    async writeAll(writes) {
+      const written = await store.writeAll(writes);
+      for (const { rel } of writes) modified.set(rel.slice(0, -1).join('/'), Date.now());
+      return written;
+    },
   });
 }
 

@@ -25,8 +25,10 @@ import {
   type Engine,
   type LockReads,
   MissingFolderError,
+  type PendingWrite,
   type SessionLock,
   type TimedText,
+  type WriteOptions,
 } from '../store/engine.js';
 import { applyReview, reviewOverride } from './review-override.js';
 import { buildManifest, identityOf, manifestAgrees, type SessionIdentity } from './session-state.js';
@@ -268,6 +270,8 @@ export class SessionFiles {
       checkpoints?: Map<number, CheckpointRecord>;
       stored?: ManifestRecord;
     } = {},
+    /** Writes the manifest follows, written with it: each in place before the manifest is (writeAll). */
+    along: readonly PendingWrite[] = [],
   ): Promise<SessionSnapshot> {
     const stored = known.stored ?? (await this.readStoredManifest(ref));
     const identity = stored ? identityOf(stored) : (known.identity ?? (await this.recoverIdentity(ref)));
@@ -280,14 +284,17 @@ export class SessionFiles {
     );
     const rel = manifestFile(ref);
     let stamp: string | undefined;
-    await this.store.write(rel, renderManifest(manifest), {
+    const options: WriteOptions = {
       lock,
       parsed: manifest,
       batched: true,
       stamped: (written) => {
         stamp = written;
       },
-    });
+    };
+    const content = renderManifest(manifest);
+    if (along.length === 0) await this.store.write(rel, content, options);
+    else await this.store.writeAll([...along, { rel, content, options }]);
     // The next save trusts the phases under the new stamp; should this write not stand (a transaction
     // rolled back), the stamp names no stored version and that save reads the manifest again.
     if (stamp === undefined) this.plans.delete(rel.join('/'));

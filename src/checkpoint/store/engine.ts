@@ -45,6 +45,13 @@ export interface WriteOptions {
   batched?: boolean;
 }
 
+/** One write of writeAll. */
+export interface PendingWrite {
+  rel: RelPath;
+  content: string;
+  options?: WriteOptions;
+}
+
 /** A document as readAll gives it. */
 export interface TimedText {
   text: string;
@@ -139,6 +146,12 @@ export interface Engine {
   createDirectoryExclusive(rel: RelPath): Promise<boolean>;
   /** Replaces a document durably; false when `keepHistory` found the same content there. */
   write(rel: RelPath, content: string, options?: WriteOptions): Promise<boolean>;
+  /**
+   * The writes, each as write() makes it, in order: one is in place only once the one before it is, and
+   * a failure leaves those after it unwritten. An engine may prepare them together (the file engine
+   * writes and flushes all their temporary files at once, then renames them in turn).
+   */
+  writeAll(writes: readonly PendingWrite[]): Promise<boolean[]>;
   /**
    * Runs `action` holding the serialisation of folder `rel` (a session, a project). Rejects with
    * MissingFolderError when there is no such folder, which the lock itself finds out (on PostgreSQL

@@ -21,12 +21,12 @@ export async function writeTemporary(
   name: string,
   data: Buffer,
   mtime?: Date,
-): Promise<{ temp: string; identity: string }> {
+): Promise<{ temp: string }> {
   const temp = join(directory, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     if (data.length <= SYNC_WRITE_BYTES) await writeSmall(base, temp, data, mtime);
     else await writeLarge(base, temp, data, mtime);
-    return { temp, identity: contentIdentity(data) };
+    return { temp };
   } catch (error) {
     base.removeQuietly(temp);
     throw base.ioError('writing', rel, error);

@@ -7,6 +7,7 @@ import {
   type Entry,
   type HistoryVersion,
   MissingFolderError,
+  type PendingWrite,
   type RelPath,
   type SessionLock,
   StaleStampError,
@@ -165,6 +166,48 @@ export class FsStore implements Engine {
   }
 
   async write(rel: RelPath, content: string, options: WriteOptions = {}): Promise<boolean> {
+    const prepared = await this.prepare(rel, content, options);
+    return prepared !== undefined && (await this.place(prepared));
+  }
+
+  /**
+   * The temporary files of all the writes are written and flushed together (and each replaced version
+   * kept); then each is renamed into place and its folder flushed, in turn. Nothing is in place before
+   * every temporary file is on disk, and a write is in place only once the one before it is.
+   */
+  async writeAll(writes: readonly PendingWrite[]): Promise<boolean[]> {
+    const prepared = await Promise.allSettled(
+      writes.map((write) => this.prepare(write.rel, write.content, write.options ?? {})),
+    );
+    const temps = prepared.map((outcome) =>
+      outcome.status === 'fulfilled' ? outcome.value?.temp : undefined,
+    );
+    const dropFrom = (index: number) => {
+      for (const temp of temps.slice(index)) if (temp !== undefined) this.base.removeQuietly(temp);
+    };
+    const failed = prepared.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) {
+      dropFrom(0);
+      throw failed.reason;
+    }
+    const results: boolean[] = [];
+    for (const [index, outcome] of prepared.entries()) {
+      const write = outcome.status === 'fulfilled' ? outcome.value : undefined;
+      try {
+        results.push(write !== undefined && (await this.place(write)));
+      } catch (error) {
+        dropFrom(index + 1);
+        throw error;
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Everything of a write but putting it in place: the checks, the new version in a temporary file on
+   * disk, the replaced version kept. Undefined when nothing is to be written (the same bytes are there).
+   */
+  private async prepare(rel: RelPath, content: string, options: WriteOptions): Promise<Prepared | undefined> {
     const base = this.base;
     const unchanged = options.unchanged;
     if (unchanged !== undefined && (await this.documentStamp(unchanged.rel)) !== unchanged.stamp) {
@@ -177,7 +220,7 @@ export class FsStore implements Engine {
     const replaced = options.keepHistory && located.stat?.isFile() ? located.stat : undefined;
     // Byte-identical content adds no version and writes nothing; only a file of the same size can be.
     if (replaced !== undefined && replaced.size === data.length) {
-      if ((await base.readWithStat(rel, target))?.data.equals(data)) return false;
+      if ((await base.readWithStat(rel, target))?.data.equals(data)) return undefined;
     }
     if (options.createFolder && located.found === rel.length - 2) await base.makeDirectory(rel.slice(0, -1));
     // Only a new name can make a case twin. The folder is read, and the version replaced is linked into
@@ -192,11 +235,22 @@ export class FsStore implements Engine {
       replaced && archive(base, rel, target, replaced),
     ]);
     if (written.status === 'rejected') throw written.reason;
-    const { temp, identity } = written.value;
+    const { temp } = written.value;
     try {
       if (found.status === 'rejected') throw found.reason;
       if (found.value !== undefined) throw options.refuseCaseTwin?.(found.value);
       if (kept.status === 'rejected') throw kept.reason;
+    } catch (error) {
+      base.removeQuietly(temp);
+      throw error instanceof CheckpointError ? error : base.ioError('writing', rel, error);
+    }
+    return { rel, target, folder, temp, data, options };
+  }
+
+  /** Renames a prepared write over its name and flushes the folder: the write is then durable. */
+  private async place({ rel, target, folder, temp, data, options }: Prepared): Promise<boolean> {
+    const base = this.base;
+    try {
       await options.lock?.assertHeld();
       // rename is atomic: a reader sees the old file or the new, never half of one.
       base.fs.renameSync(temp, target);
@@ -213,8 +267,9 @@ export class FsStore implements Engine {
         `flushing the directory of ${this.label(rel)} failed (${errnoCode(error) ?? 'unknown error'}) after the new version replaced the old one: it is in place but may not survive a power loss, so nothing was acknowledged. Call the tool again once the disk problem is fixed`,
       );
     }
-    // The writer knows what it wrote: the next read of this version needs no parse.
-    if (options.parsed !== undefined) this.parsed.remember(rel, identity, () => options.parsed);
+    // The writer knows what it wrote: the next read of this version needs no parse. The digest is taken
+    // only then: an agent's output, which nobody parses, can be 50 MB.
+    if (options.parsed !== undefined) this.parsed.remember(rel, contentIdentity(data), () => options.parsed);
     if (options.stamped !== undefined) {
       // Synchronous, as the path checks take theirs: an lstat costs less than a trip to the thread pool.
       const stat = lstatSync(target, { throwIfNoEntry: false });
@@ -325,4 +380,15 @@ async function caseTwinIn(
 /** A document's documentStamp: any write, by any process, changes its inode, size or times. */
 function stampOf(stat: Stats): string {
   return `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+}
+
+/** A write whose new version is on disk in `temp`, waiting to be renamed over `target`. */
+interface Prepared {
+  rel: RelPath;
+  target: string;
+  folder: string;
+  temp: string;
+  /** The new version's bytes. */
+  data: Buffer;
+  options: WriteOptions;
 }

@@ -10,6 +10,7 @@ import {
   type HistoryVersion,
   type LockReads,
   MissingFolderError,
+  type PendingWrite,
   type RelPath,
   type SessionLock,
   StaleStampError,
@@ -311,6 +312,13 @@ export class PgStore implements Engine {
 
   async createDirectoryExclusive(rel: RelPath): Promise<boolean> {
     return this.ensureDirectory(rel);
+  }
+
+  /** In turn: inside a locked action, batched writes are already sent together with its COMMIT. */
+  async writeAll(writes: readonly PendingWrite[]): Promise<boolean[]> {
+    const results: boolean[] = [];
+    for (const write of writes) results.push(await this.write(write.rel, write.content, write.options));
+    return results;
   }
 
   async write(rel: RelPath, content: string, options: WriteOptions = {}): Promise<boolean> {
