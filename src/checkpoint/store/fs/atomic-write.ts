@@ -4,11 +4,20 @@ import type { RelPath } from '../engine.js';
 import type { FsBase } from './fs-base.js';
 import { OPEN_NEW_FILE } from './store-fs.js';
 
+/**
+ * The end of this process's temporary names: a random part drawn once, then a count. Unique without a
+ * draw from the system's random source per file; the pid before it is read once too (each read of
+ * process.pid is a system call).
+ */
+const TEMP_PID = process.pid;
+const TEMP_NONCE = randomBytes(4).toString('hex');
+let tempCount = 0;
+
 /** Data up to this size is written with synchronous calls (see writeTemporary). */
 export const SYNC_WRITE_BYTES = 256 * 1024;
 
 /**
- * `data` in a fresh temporary file beside its target (`.{name}.{pid}.{random}.tmp`), with `mtime` as
+ * `data` in a fresh temporary file beside its target (`.{name}.{pid}.{hex}.tmp`), with `mtime` as
  * its modification time when given, flushed to disk when the store is durable: renaming it over the
  * target is the atomic step of a write. Up to SYNC_WRITE_BYTES, only the fsync goes through libuv's
  * thread pool: open, write and close take microseconds on a local disk, and each trip through the pool
@@ -22,7 +31,7 @@ export async function writeTemporary(
   data: Buffer,
   mtime?: Date,
 ): Promise<{ temp: string }> {
-  const temp = join(directory, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(directory, `.${name}.${TEMP_PID}.${TEMP_NONCE}${(tempCount++).toString(16)}.tmp`);
   try {
     if (data.length <= SYNC_WRITE_BYTES) await writeSmall(base, temp, data, mtime);
     else await writeLarge(base, temp, data, mtime);

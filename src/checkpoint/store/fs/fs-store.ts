@@ -207,7 +207,16 @@ export class FsStore implements Engine {
    * Everything of a write but putting it in place: the checks, the new version in a temporary file on
    * disk, the replaced version kept. Undefined when nothing is to be written (the same bytes are there).
    */
-  private async prepare(rel: RelPath, content: string, options: WriteOptions): Promise<Prepared | undefined> {
+  private prepare(rel: RelPath, content: string, options: WriteOptions): Promise<Prepared | undefined> {
+    // One operation: the folders the `unchanged` document shares with `rel` are checked once.
+    return this.base.checkingOnce(() => this.prepareChecked(rel, content, options));
+  }
+
+  private async prepareChecked(
+    rel: RelPath,
+    content: string,
+    options: WriteOptions,
+  ): Promise<Prepared | undefined> {
     const base = this.base;
     const unchanged = options.unchanged;
     if (unchanged !== undefined && (await this.documentStamp(unchanged.rel)) !== unchanged.stamp) {
