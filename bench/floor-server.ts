@@ -3,12 +3,12 @@
 // no history numbering, no checks beyond the SDK's own: the least a server on this SDK pays per save.
 // Run as `node --import tsx bench/floor-server.ts --base-dir DIR`.
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { z } from 'zod';
-import { durableWrite } from './lib/floor.js';
+import { durableLink, durableWrite } from './lib/floor.js';
 
 const base = process.argv[process.argv.indexOf('--base-dir') + 1];
 if (base === undefined) throw new Error('usage: floor-server.ts --base-dir DIR');
@@ -42,12 +42,15 @@ serveStdio(() => {
       return answer({ phase_num: args.phase_num, agent_name: args.agent_name, file, sha256 });
     },
   );
-  // Three writes, as a checkpoint save makes at least: the checkpoint, its history copy, the manifest.
+  // What a checkpoint save makes at least: the version replaced linked into history/, the checkpoint
+  // written, the manifest written.
   server.registerTool('save_checkpoint', { inputSchema: z.looseObject(Place) }, async (args) => {
     const folder = folderOf(args);
     const data = Buffer.from(JSON.stringify(args), 'utf8');
+    const history = join(folder, 'history');
+    if (existsSync(join(folder, 'checkpoint.md')))
+      await durableLink(folder, 'checkpoint.md', history, `checkpoint.${process.pid}.${++versions}.md`);
     await durableWrite(folder, 'checkpoint.md', data);
-    await durableWrite(join(folder, 'history'), `checkpoint.${process.pid}.${++versions}.md`, data);
     await durableWrite(join(folder, '..'), 'session_manifest.md', data);
     return answer({ phase_num: args.phase_num, revision: versions });
   });

@@ -2,7 +2,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { proseOfSize } from './lib/fixtures.js';
-import { durableWrite } from './lib/floor.js';
+import { durableLink, durableWrite } from './lib/floor.js';
 import { callTool, startCheckpointServer } from './lib/server.js';
 import { type Summary, summarizeAll, timeInterleaved } from './lib/stats.js';
 import {
@@ -32,7 +32,9 @@ export async function benchOperations(
 ): Promise<OperationsResult> {
   const base = join(workDir, 'operations');
   const floorDir = join(workDir, 'floor');
-  await mkdir(floorDir, { recursive: true });
+  const floorHistory = join(floorDir, 'history');
+  await mkdir(floorHistory, { recursive: true });
+  let kept = 0;
   const server = await startCheckpointServer(base);
   const { client } = server;
   try {
@@ -52,6 +54,8 @@ export async function benchOperations(
       'durable write: session_manifest.md': () => durableWrite(floorDir, 'm.md', files.manifest),
       'durable write: user_feedback.md': (i: number) =>
         durableWrite(floorDir, `f${i % 7}.md`, files.feedback),
+      'durable link: history version': (i: number) =>
+        durableLink(floorDir, `c${i % 7}.md`, floorHistory, `c.v${++kept}.md`),
       ping: () => client.ping(),
     };
     for (let i = 0; i < 50; i++) for (const floor of Object.values(floors)) await floor(i);

@@ -20,8 +20,8 @@ export function throughputSection(results: Results): string[] {
     ...(results.throughputFloorCpuMs === undefined
       ? []
       : [
-          `The floor's CPU for the same saves, their durable writes done directly in Node (one per output; three per`,
-          `checkpoint: the checkpoint, its history copy, the manifest): ${ms(results.throughputFloorCpuMs)} per save, user + system.`,
+          `The floor's CPU for the same saves, their durable writes done directly in Node (one per output; per`,
+          `checkpoint, the version replaced linked into history/, the checkpoint and the manifest): ${ms(results.throughputFloorCpuMs)} per save, user + system.`,
         ]),
     '',
     table(

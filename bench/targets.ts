@@ -7,6 +7,7 @@ export const FLOOR_WRITE_1KB = 'durable write: agent output 1 KB';
 
 export const FLOOR_CHECKPOINT = 'durable write: checkpoint.md';
 export const FLOOR_MANIFEST = 'durable write: session_manifest.md';
+export const FLOOR_HISTORY_LINK = 'durable link: history version';
 
 /** The targets, judged on the figures of this run only: the save path's first, then the earlier ones. */
 export function judgeTargets(results: Omit<Results, 'targets' | 'machine'>): Target[] {
@@ -29,15 +30,18 @@ export function judgeTargets(results: Omit<Results, 'targets' | 'machine'>): Tar
   const checkpoint = ops?.save_checkpoint?.median;
   const checkpointWrite = ops?.[FLOOR_CHECKPOINT]?.median;
   const manifestWrite = ops?.[FLOOR_MANIFEST]?.median;
+  const historyLink = ops?.[FLOOR_HISTORY_LINK]?.median;
   if (
     checkpoint !== undefined &&
     checkpointWrite !== undefined &&
     manifestWrite !== undefined &&
+    historyLink !== undefined &&
     ping !== undefined
   ) {
-    const floor = 2 * checkpointWrite + manifestWrite + ping;
+    // The version replaced is kept by a link into history/, not a copy (see history.ts): that is its floor.
+    const floor = checkpointWrite + historyLink + manifestWrite + ping;
     add(
-      'save_checkpoint, file engine: median vs (2 x checkpoint write + manifest write + ping)',
+      'save_checkpoint, file engine: median vs (checkpoint write + history link + manifest write + ping)',
       `${ms(checkpoint)} = ${(checkpoint / floor).toFixed(2)} x (${ms(floor)})`,
       '<= 2 x',
       checkpoint <= 2 * floor,

@@ -5,7 +5,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openManager, parseManifest, splitVerbatim } from './lib/core.js';
 import { proseOfSize, sha256 } from './lib/fixtures.js';
-import { durableWrite } from './lib/floor.js';
+import { durableLink, durableWrite } from './lib/floor.js';
 import { PHASE_DIRS, type Ref } from './lib/workflow.js';
 import type { WorkerReport, WorkerStart } from './throughput-worker.js';
 
@@ -272,8 +272,8 @@ function sum(values: readonly number[]): number {
 
 /**
  * The CPU (user + system, this process) per save of the durable writes the 1-process run must do at
- * least, done directly in Node: one 1 KB write per output, three per checkpoint (the checkpoint, its
- * history copy, the manifest), in the run's proportion.
+ * least, done directly in Node: one 1 KB write per output; per checkpoint, the version replaced linked
+ * into history/ and two writes (the checkpoint, the manifest), in the run's proportion.
  */
 export async function floorCpuMsPerSave(
   workDir: string,
@@ -283,13 +283,17 @@ export async function floorCpuMsPerSave(
   const directory = join(workDir, 'throughput-floor');
   await mkdir(directory, { recursive: true });
   const data = Buffer.from(proseOfSize(1024, 1));
-  const writes = (n: number) => (n % checkpointEvery === checkpointEvery - 1 ? 3 : 1);
-  for (let n = 0; n < 50; n++)
-    for (let w = 0; w < writes(n); w++) await durableWrite(directory, `w${w}.md`, data);
+  const history = join(directory, 'history');
+  await mkdir(history, { recursive: true });
+  const checkpoint = (n: number) => n % checkpointEvery === checkpointEvery - 1;
+  let kept = 0;
+  const save = async (n: number, name: (w: number) => string) => {
+    for (let w = 0; w < (checkpoint(n) ? 2 : 1); w++) await durableWrite(directory, name(w), data);
+    if (checkpoint(n)) await durableLink(directory, name(0), history, `v${++kept}.md`);
+  };
+  for (let n = 0; n < 50; n++) await save(n, (w) => `w${w}.md`);
   const started = process.cpuUsage();
-  for (let n = 0; n < saves; n++) {
-    for (let w = 0; w < writes(n); w++) await durableWrite(directory, `s${n % 50}-${w}.md`, data);
-  }
+  for (let n = 0; n < saves; n++) await save(n, (w) => `s${n % 50}-${w}.md`);
   const used = process.cpuUsage(started);
   return (used.user + used.system) / 1000 / saves;
 }

@@ -1,4 +1,4 @@
-import { closeSync, constants, fsync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsync, linkSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -22,6 +22,26 @@ export async function durableWrite(directory: string, name: string, data: Uint8A
   }
   renameSync(temp, join(directory, name));
   const dir = openSync(directory, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await flush(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+/**
+ * The floor of keeping a replaced version, as the store keeps it: `name` given a second name in
+ * `history` (link() fails rather than replace, so each call takes a fresh `version` name), then that
+ * folder flushed. No bytes are copied.
+ */
+export async function durableLink(
+  directory: string,
+  name: string,
+  history: string,
+  version: string,
+): Promise<void> {
+  linkSync(join(directory, name), join(history, version));
+  const dir = openSync(history, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     await flush(dir);
   } finally {
