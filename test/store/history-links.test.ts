@@ -1,4 +1,4 @@
-import { copyFileSync, linkSync, lstatSync, readFileSync } from 'node:fs';
+import { copyFileSync, linkSync, lstatSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeFs } from '../../src/checkpoint/store/fs/store-fs.js';
@@ -66,6 +66,38 @@ describe('history/ keeps the replaced file itself', () => {
       expect(Math.abs(kept - (times[index] ?? 0))).toBeLessThan(1);
     }
     expect(await tempFiles(base)).toEqual([]);
+  });
+
+  it('where links are refused, a save that failed after copying the version does not copy it again', async () => {
+    let failRename = false;
+    const fs = {
+      ...nodeFs,
+      linkSync: (from: Parameters<typeof linkSync>[0], to: Parameters<typeof linkSync>[1]) => {
+        if (!basename(String(from)).startsWith('.')) {
+          throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+        }
+        linkSync(from, to);
+      },
+      renameSync: (from: Parameters<typeof renameSync>[0], to: Parameters<typeof renameSync>[1]) => {
+        if (failRename && basename(String(to)) === 'writer.md') {
+          throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
+        }
+        renameSync(from, to);
+      },
+    };
+    const { checkpoints } = await managers({ engine: 'file', store: { fs } });
+    await checkpoints.createSession({ ...REF, user_id: 'u' });
+    await checkpoints.saveAgentOutput(output('first\n'));
+    failRename = true;
+    await expect(checkpoints.saveAgentOutput(output('second\n'))).rejects.toMatchObject({ code: 'INTERNAL' });
+    failRename = false;
+
+    await checkpoints.saveAgentOutput(output('second\n'));
+
+    const { versions } = await checkpoints.listHistory({ ...REF, phase_num: 1 });
+    expect(versions.map((entry) => entry.version)).toEqual([1]);
+    const page = await checkpoints.getAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', version: 1 });
+    expect(page.content).toBe('first\n');
   });
 
   it('does not keep a version twice when the newest one already holds its bytes as a copy', async () => {

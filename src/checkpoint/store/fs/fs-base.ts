@@ -31,8 +31,8 @@ export interface Located {
  * base directory and never passes through a symbolic link; reads, directory creation and fsync.
  */
 export class FsBase {
-  /** The newest history version of each document this process kept, and the inode it kept. */
-  readonly archived = new Map<string, { version: number; ino: number }>();
+  /** The newest history version of each document this process kept, and the inode it linked (not for a copy). */
+  readonly archived = new Map<string, { version: number; ino?: number }>();
   /** The folders checked so far by the operation under way (see checkingOnce). */
   private readonly checked = new AsyncLocalStorage<Set<string>>();
 

@@ -58,7 +58,7 @@ export async function archive(base: FsBase, rel: RelPath, target: string, curren
   if (newest > 0 && (await alreadyKept(base, rel, newest, target, current, known))) return;
   // Made by another writer since it was looked at: makeDirectory finds it there and goes on.
   if (!folder?.isDirectory()) await base.makeDirectory(historyRel);
-  let kept: { version: number; ino: number } | undefined;
+  let kept: { version: number; ino?: number } | undefined;
   // A file with another name already (a hard link someone made, perhaps to a file outside the base) is
   // copied: history/ never holds a name for a file the store does not own alone.
   if (current.nlink === 1) {
@@ -80,7 +80,8 @@ export async function archive(base: FsBase, rel: RelPath, target: string, curren
 /**
  * Whether version `newest` already holds the current file: a save that failed or crashed after keeping
  * it left that very file (or, copied, its very bytes) there. A version this process linked itself is
- * another file than the current one unless it is the same file, so only others are read and compared.
+ * another file than the current one unless it is the same file, so only others (copies included) are
+ * read and compared.
  */
 async function alreadyKept(
   base: FsBase,
@@ -88,7 +89,7 @@ async function alreadyKept(
   newest: number,
   target: string,
   current: Stats,
-  known: { version: number; ino: number } | undefined,
+  known: { version: number; ino?: number } | undefined,
 ): Promise<boolean> {
   const newestRel = historyFile(rel, newest);
   const stat = lstatSync(await base.resolve(newestRel), { throwIfNoEntry: false });
@@ -108,7 +109,7 @@ async function archiveCopy(
   directory: string,
   stem: string,
   from: number,
-): Promise<{ version: number; ino: number } | undefined> {
+): Promise<{ version: number } | undefined> {
   const previous = await base.readWithStat(rel, target);
   if (previous === undefined) return undefined;
   const historyRel = [...rel.slice(0, -1), HISTORY_DIR];
@@ -121,8 +122,8 @@ async function archiveCopy(
     previous.stat.mtime,
   );
   try {
-    const version = linkAsNext(base, temp, directory, stem, from);
-    return { version, ino: lstatSync(temp).ino };
+    // No inode remembered: a copy holds the current bytes in another file, which alreadyKept compares.
+    return { version: linkAsNext(base, temp, directory, stem, from) };
   } finally {
     base.removeQuietly(temp);
   }
