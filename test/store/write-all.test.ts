@@ -9,6 +9,10 @@ import { managers } from '../helpers/base-dir.js';
 // The file engine's writeAll: every temporary file on disk first, then the renames in turn.
 const FIRST = ['p', 'one', 'first.md'];
 const SECOND = ['p', 'second.md'];
+const BOTH_NEW = [
+  { rel: FIRST, content: 'first, new\n' },
+  { rel: SECOND, content: 'second, new\n' },
+];
 
 async function withTwoDocuments(fs = nodeFs) {
   const m = await managers({ engine: 'file', store: { fs } });
@@ -37,10 +41,7 @@ describe('writeAll on the file engine', () => {
     const { store, read } = await withTwoDocuments(fs);
     events.length = 0;
 
-    const written = await store.writeAll([
-      { rel: FIRST, content: 'first, new\n' },
-      { rel: SECOND, content: 'second, new\n' },
-    ]);
+    const written = await store.writeAll(BOTH_NEW);
 
     expect(written).toEqual([true, true]);
     expect(events).toEqual(['temp first', 'temp second', 'rename first.md', 'rename second.md']);
@@ -63,12 +64,7 @@ describe('writeAll on the file engine', () => {
     const { base, store, read } = await withTwoDocuments(faulty.fs);
     faulty.fault = { step: 'fsync', code: 'EIO', only: (path) => path.includes('second.md') };
 
-    const error = await store
-      .writeAll([
-        { rel: FIRST, content: 'first, new\n' },
-        { rel: SECOND, content: 'second, new\n' },
-      ])
-      .catch((caught: unknown) => caught);
+    const error = await store.writeAll(BOTH_NEW).catch((caught: unknown) => caught);
 
     expect(error).toMatchObject({ code: 'INTERNAL' });
     expect((error as Error).message).toContain('EIO');
@@ -81,12 +77,7 @@ describe('writeAll on the file engine', () => {
     const { base, store, read } = await withTwoDocuments(faulty.fs);
     faulty.fault = { step: 'rename', code: 'EIO', only: (path) => path.endsWith('first.md') };
 
-    const error = await store
-      .writeAll([
-        { rel: FIRST, content: 'first, new\n' },
-        { rel: SECOND, content: 'second, new\n' },
-      ])
-      .catch((caught: unknown) => caught);
+    const error = await store.writeAll(BOTH_NEW).catch((caught: unknown) => caught);
 
     expect(error).toMatchObject({ code: 'INTERNAL' });
     expect([read(FIRST), read(SECOND)]).toEqual(['first, old\n', 'second, old\n']);
