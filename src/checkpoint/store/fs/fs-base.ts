@@ -24,6 +24,11 @@ export interface Located {
   found: number;
   /** The lstat of the path itself, when it exists (none is taken of the base directory itself). */
   stat: Stats | undefined;
+  /**
+   * The lstat of the path's folder, when this call took one: not of a folder the operation checked
+   * before (see checkingOnce), nor of the base directory.
+   */
+  folder: Stats | undefined;
 }
 
 /**
@@ -86,6 +91,7 @@ export class FsBase {
     const checked = this.checked.getStore();
     let current = this.root;
     let last: Stats | undefined;
+    let folder: Stats | undefined;
     let depth = 0;
     for (; depth < rel.length; depth++) {
       current = join(current, rel[depth] as string);
@@ -100,9 +106,10 @@ export class FsBase {
       if (stat === undefined) break;
       if (stat.isSymbolicLink()) throw this.symlinkError(rel.slice(0, depth + 1));
       if (stat.isDirectory()) checked?.add(current);
+      if (depth === rel.length - 2) folder = stat;
       last = stat;
     }
-    return { path, found: depth, stat: depth === rel.length ? last : undefined };
+    return { path, found: depth, stat: depth === rel.length ? last : undefined, folder };
   }
 
   async readData(rel: RelPath): Promise<Buffer | undefined> {

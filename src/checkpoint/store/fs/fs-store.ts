@@ -232,17 +232,16 @@ export class FsStore implements Engine {
       if ((await base.readWithStat(rel, target))?.data.equals(data)) return undefined;
     }
     if (options.createFolder && located.found === rel.length - 2) await base.makeDirectory(rel.slice(0, -1));
-    // Only a new name can make a case twin. The folder is read, and the version replaced is linked into
-    // history/, while the new version goes to disk: all three are done before the rename.
+    // Only a new name can make a case twin. The version replaced is linked into history/, and the folder
+    // is read, while the new version goes to disk: all three are done before the rename. In this order:
+    // each starts with its synchronous calls, and the write's fsync is under way before the others'.
+    const writing = writeTemporary(base, rel, folder, basename(target), data);
+    const keeping = replaced && archive(base, rel, target, replaced);
     const twin =
       located.stat === undefined && options.refuseCaseTwin
-        ? caseTwinIn(base, rel, folder, basename(target))
+        ? caseTwinIn(base, rel, folder, basename(target), located.folder)
         : undefined;
-    const [written, found, kept] = await Promise.allSettled([
-      writeTemporary(base, rel, folder, basename(target), data),
-      twin,
-      replaced && archive(base, rel, target, replaced),
-    ]);
+    const [written, found, kept] = await Promise.allSettled([writing, twin, keeping]);
     if (written.status === 'rejected') throw written.reason;
     const { temp } = written.value;
     try {
@@ -360,16 +359,28 @@ export class FsStore implements Engine {
   }
 }
 
-/** Another name in the folder that differs from `name` only in letter case. */
+/**
+ * A folder whose directory file is at most this size (a few hundred names on ext4) is listed with a
+ * synchronous call: it takes tens of microseconds, less than the trip through libuv's thread pool,
+ * and the write's fsync is in the pool meanwhile. A larger one, or one not looked at, goes through
+ * the pool, never holding up other calls for long.
+ */
+export const SYNC_LIST_BYTES = 64 * 1024;
+
+/** Another name in the folder that differs from `name` only in letter case; `stat` is the folder's. */
 async function caseTwinIn(
   base: FsBase,
   rel: RelPath,
   folder: string,
   name: string,
+  stat: Stats | undefined,
 ): Promise<string | undefined> {
   let names: string[];
   try {
-    names = await base.fs.readdir(folder);
+    names =
+      stat !== undefined && stat.size <= SYNC_LIST_BYTES
+        ? base.fs.readdirSync(folder)
+        : await base.fs.readdir(folder);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw base.ioError('listing', rel.slice(0, -1), error);

@@ -7,6 +7,7 @@ import {
   futimesSync,
   linkSync,
   openSync,
+  readdirSync,
   readSync,
   renameSync,
   unlinkSync,
@@ -20,8 +21,9 @@ import { promisify } from 'node:util';
  * The file system calls the store makes: pass another implementation to inject faults. Small
  * documents are read and written with the synchronous calls (see FsBase.readWithStat and
  * writeTemporary), flushed by `fsync`; so is a folder (see FsBase.flushDirectory). A document is put
- * in place by renameSync, a history version by linkSync, and the session lock is taken and given back
- * with the synchronous calls while nobody else holds it: each of these takes microseconds, where a trip
+ * in place by renameSync, a history version by linkSync, a small folder is listed for case twins by
+ * readdirSync, and the session lock is taken and given back with the synchronous calls while nobody
+ * else holds it: each of these takes microseconds, where a trip
  * through libuv's thread pool costs a tenth of a millisecond or more. Only fsync waits on the disk.
  */
 export type StoreFs = Pick<
@@ -38,6 +40,7 @@ export type StoreFs = Pick<
   renameSync: typeof renameSync;
   linkSync: typeof linkSync;
   unlinkSync: typeof unlinkSync;
+  readdirSync: (path: string) => string[];
   /** fsync(2) of an open descriptor, through the thread pool: it waits on the disk. */
   fsync: (fd: number) => Promise<void>;
 };
@@ -54,6 +57,7 @@ export const nodeFs: StoreFs = {
   renameSync,
   linkSync,
   unlinkSync,
+  readdirSync: (path) => readdirSync(path),
   fsync: promisify(fsync),
 };
 
