@@ -360,10 +360,10 @@ export class FsStore implements Engine {
 }
 
 /**
- * A folder whose directory file is at most this size (a few hundred names on ext4) is listed with a
- * synchronous call: it takes tens of microseconds, less than the trip through libuv's thread pool,
- * and the write's fsync is in the pool meanwhile. A larger one, or one not looked at, goes through
- * the pool, never holding up other calls for long.
+ * A folder whose directory file is at most this size (on ext4 some 1,800 names like `agent_1234.md`;
+ * 1,000 took 36 KiB) is listed with a synchronous call: a few hundred names take tens of microseconds,
+ * less than the trip through libuv's thread pool, and the write's fsync is in the pool meanwhile. A
+ * larger one, or one not looked at, goes through the pool, never holding up other calls for long.
  */
 export const SYNC_LIST_BYTES = 64 * 1024;
 

@@ -23,8 +23,8 @@ import { promisify } from 'node:util';
  * writeTemporary), flushed by `fsync`; so is a folder (see FsBase.flushDirectory). A document is put
  * in place by renameSync, a history version by linkSync, a small folder is listed for case twins by
  * readdirSync, and the session lock is taken and given back with the synchronous calls while nobody
- * else holds it: each of these takes microseconds, where a trip
- * through libuv's thread pool costs a tenth of a millisecond or more. Only fsync waits on the disk.
+ * else holds it: each of these takes microseconds, where a trip through libuv's thread pool costs a
+ * tenth of a millisecond or more. Only fsync waits on the disk.
  */
 export type StoreFs = Pick<
   typeof fsp,
