@@ -1,11 +1,11 @@
 import { existsSync, lstatSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CheckpointError } from '../../src/checkpoint/model/errors.js';
 import { SYNC_LIST_BYTES } from '../../src/checkpoint/store/fs/fs-store.js';
 import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { tempFiles } from '../durability/harness.js';
 import { managers } from '../helpers/base-dir.js';
+import { rejected } from '../helpers/errors.js';
 
 // A new output's folder is read for a name that differs only in letter case: with a synchronous call
 // while the folder is small, through the thread pool once it is large. Both must find a twin.
@@ -39,22 +39,13 @@ async function counted() {
   return { ...m, calls, phase, save };
 }
 
-async function codeOf(action: Promise<unknown>): Promise<string> {
-  const error = await action.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(CheckpointError);
-  return (error as CheckpointError).code;
-}
-
 describe('case twins on the file engine', () => {
   it('finds a hand-added twin in a small folder with one synchronous listing', async () => {
     const { calls, phase, save } = await counted();
     writeFileSync(join(phase, 'Writer.md'), 'added by hand\n');
     expect(lstatSync(phase).size).toBeLessThanOrEqual(SYNC_LIST_BYTES);
 
-    expect(await codeOf(save('writer'))).toBe('CONFLICT');
+    expect((await rejected(save('writer'))).code).toBe('CONFLICT');
     expect(calls).toMatchObject({ sync: 1, pooled: 0 });
     expect(existsSync(join(phase, 'writer.md'))).toBe(false);
     expect(await tempFiles(phase)).toEqual([]);
@@ -70,7 +61,7 @@ describe('case twins on the file engine', () => {
     writeFileSync(join(phase, 'Writer.md'), 'added by hand\n');
     expect(lstatSync(phase).size).toBeGreaterThan(SYNC_LIST_BYTES);
 
-    expect(await codeOf(save('writer'))).toBe('CONFLICT');
+    expect((await rejected(save('writer'))).code).toBe('CONFLICT');
     expect(calls).toMatchObject({ sync: 0, pooled: 1 });
     expect(existsSync(join(phase, 'writer.md'))).toBe(false);
 
@@ -84,12 +75,9 @@ describe('case twins on the file engine', () => {
     const { calls, phase, save } = await counted();
     calls.failing = true;
 
-    const error = await save('writer').catch((thrown: unknown) => thrown);
-    expect(error).toBeInstanceOf(CheckpointError);
-    expect((error as CheckpointError).code).toBe('INTERNAL');
-    expect((error as CheckpointError).message).toMatch(
-      /^listing p\/sessions\/s\/phase_1_concept failed \(EIO\)/,
-    );
+    const error = await rejected(save('writer'));
+    expect(error.code).toBe('INTERNAL');
+    expect(error.message).toMatch(/^listing p\/sessions\/s\/phase_1_concept failed \(EIO\)/);
     expect(calls.sync).toBe(1);
     expect(existsSync(join(phase, 'writer.md'))).toBe(false);
     expect(await tempFiles(phase)).toEqual([]);

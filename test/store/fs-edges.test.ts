@@ -1,11 +1,11 @@
 import { mkdirSync, type PathLike, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CheckpointError } from '../../src/checkpoint/model/errors.js';
 import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { tempFiles } from '../durability/harness.js';
 import { managers } from '../helpers/base-dir.js';
 import type { TestStoreOptions } from '../helpers/engine.js';
+import { rejected } from '../helpers/errors.js';
 
 // The file engine's ground floor (fs-base.ts, fs-store.ts) at its edges: descriptors given back, folders
 // flushed, folders made again, read and mkdir failures told apart from absence, the lock's timeout.
@@ -27,15 +27,6 @@ async function session(store: TestStoreOptions = {}) {
       agents: [{ agent_name: 'writer', status: 'completed' }],
     });
   return { ...m, save, read, checkpoint, at: (...names: string[]) => join(m.base, ...names) };
-}
-
-async function failure(action: Promise<unknown>): Promise<CheckpointError> {
-  const error = await action.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(CheckpointError);
-  return error as CheckpointError;
 }
 
 function errno(code: string): Error {
@@ -78,7 +69,7 @@ describe('the file engine at its edges', () => {
     await save('large', 'x'.repeat(300 * 1024));
     expect((await read('large')).content.length).toBeGreaterThan(0);
     mkdirSync(at(PHASE, 'folder.md'));
-    expect((await failure(read('folder'))).code).toBe('CORRUPT_FILE');
+    expect((await rejected(read('folder'))).code).toBe('CORRUPT_FILE');
 
     expect(openDescriptors()).toBe(before);
   });
@@ -115,7 +106,7 @@ describe('the file engine at its edges', () => {
 
     await save('editor');
     expect((await read('editor')).content).toBe('by editor\n');
-    expect((await failure(save('Editor'))).code).toBe('CONFLICT');
+    expect((await rejected(save('Editor'))).code).toBe('CONFLICT');
   });
 
   it('saves an existing output again beside a twin added by hand: only a new name is refused', async () => {
@@ -126,7 +117,7 @@ describe('the file engine at its edges', () => {
     await save('writer', 'second\n');
 
     expect((await read('writer')).content).toBe('second\n');
-    expect((await failure(save('WRITER'))).code).toBe('CONFLICT');
+    expect((await rejected(save('WRITER'))).code).toBe('CONFLICT');
   });
 
   it('tells a read that failed from a document that is not there', async () => {
@@ -142,11 +133,11 @@ describe('the file engine at its edges', () => {
     await save('writer');
     failing = true;
 
-    const error = await failure(read('writer'));
+    const error = await rejected(read('writer'));
     expect(error.code).toBe('INTERNAL');
     expect(error.message).toMatch(/^reading p\/sessions\/s\/phase_1_concept\/writer\.md failed \(EIO\)/);
     failing = false;
-    expect((await failure(read('nobody'))).code).toBe('NOT_FOUND');
+    expect((await rejected(read('nobody'))).code).toBe('NOT_FOUND');
   });
 
   it('fails with the disk error when a folder cannot be made, not as if it existed', async () => {
@@ -162,7 +153,7 @@ describe('the file engine at its edges', () => {
     rmSync(at(PHASE), { recursive: true, force: true });
     failing = true;
 
-    const error = await failure(save('writer'));
+    const error = await rejected(save('writer'));
 
     expect(error.code).toBe('INTERNAL');
     expect(error.message).toMatch(/^creating p\/sessions\/s\/phase_1_concept failed \(ENOSPC\)/);
@@ -173,7 +164,7 @@ describe('the file engine at its edges', () => {
     await save('writer');
     writeFileSync(at(PHASE, 'history'), 'not a folder\n');
 
-    const error = await failure(save('writer', 'second\n'));
+    const error = await rejected(save('writer', 'second\n'));
 
     expect(error.code).toBe('CONFLICT');
     expect(error.message).toContain('p/sessions/s/phase_1_concept/history exists and is not a directory');
@@ -187,7 +178,7 @@ describe('the file engine at its edges', () => {
     rmSync(at(PHASE, 'writer.md'));
     symlinkSync(at(PHASE, 'elsewhere.md'), at(PHASE, 'writer.md'));
 
-    const error = await failure(read('writer'));
+    const error = await rejected(read('writer'));
 
     expect(error.code).toBe('CORRUPT_FILE');
     expect(error.message).toContain('p/sessions/s/phase_1_concept/writer.md is a symbolic link');
@@ -208,7 +199,7 @@ describe('the file engine at its edges', () => {
     );
 
     const started = Date.now();
-    const error = await failure(checkpoint(1));
+    const error = await rejected(checkpoint(1));
 
     expect(error.code).toBe('LOCK_TIMEOUT');
     expect(error.message).toContain('waited 300 ms');

@@ -10,10 +10,10 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CheckpointError } from '../../src/checkpoint/model/errors.js';
 import { nodeFs, OPEN_DIRECTORY, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { tempFiles } from '../durability/harness.js';
 import { managers } from '../helpers/base-dir.js';
+import { rejected } from '../helpers/errors.js';
 
 // What history.ts does at its edges: what else lies in history/, versions removed by hand, link()
 // failing in each way, and the copy path's own failures. Each case names the rule it holds.
@@ -40,16 +40,6 @@ async function session(fs: StoreFs = nodeFs) {
       })
     ).content;
   return { ...m, at, save, versions, content };
-}
-
-/** A CheckpointError from `action`, which must fail. */
-async function failure(action: Promise<unknown>): Promise<CheckpointError> {
-  const error = await action.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(CheckpointError);
-  return error as CheckpointError;
 }
 
 const isDocument = (path: PathLike) => basename(String(path)) === 'writer.md';
@@ -140,7 +130,7 @@ describe('history/ at its edges', () => {
     await save('one\n');
     failing = true;
 
-    const error = await failure(save('two\n'));
+    const error = await rejected(save('two\n'));
 
     expect(error.code).toBe('INTERNAL');
     expect(error.message).toMatch(/\(EIO\)/);
@@ -170,7 +160,7 @@ describe('history/ at its edges', () => {
     await save('one\n');
 
     fault = 'EIO';
-    expect((await failure(save('two\n'))).code).toBe('INTERNAL');
+    expect((await rejected(save('two\n'))).code).toBe('INTERNAL');
     expect(await tempFiles(base)).toEqual([]);
 
     await save('again\n');
@@ -220,7 +210,7 @@ describe('history/ at its edges', () => {
     await save('one\n');
     failing = true;
 
-    const error = await failure(save('two\n'));
+    const error = await rejected(save('two\n'));
 
     expect(error.code).toBe('INTERNAL');
     expect(error.message).toMatch(/^writing p\/sessions\/s\/phase_1_concept\/history failed \(ENOSPC\)/);
