@@ -5,6 +5,7 @@ import { nodeFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { FaultyFs } from '../durability/fault-fs.js';
 import { tempFiles } from '../durability/harness.js';
 import { managers } from '../helpers/base-dir.js';
+import { rejected } from '../helpers/errors.js';
 
 // The file engine's writeAll: every temporary file on disk first, then the renames in turn.
 const FIRST = ['p', 'one', 'first.md'];
@@ -64,10 +65,10 @@ describe('writeAll on the file engine', () => {
     const { base, store, read } = await withTwoDocuments(faulty.fs);
     faulty.fault = { step: 'fsync', code: 'EIO', only: (path) => path.includes('second.md') };
 
-    const error = await store.writeAll(BOTH_NEW).catch((caught: unknown) => caught);
+    const error = await rejected(store.writeAll(BOTH_NEW));
 
-    expect(error).toMatchObject({ code: 'INTERNAL' });
-    expect((error as Error).message).toContain('EIO');
+    expect(error.code).toBe('INTERNAL');
+    expect(error.message).toContain('EIO');
     expect([read(FIRST), read(SECOND)]).toEqual(['first, old\n', 'second, old\n']);
     expect(await tempFiles(base)).toEqual([]);
   });
@@ -77,9 +78,9 @@ describe('writeAll on the file engine', () => {
     const { base, store, read } = await withTwoDocuments(faulty.fs);
     faulty.fault = { step: 'rename', code: 'EIO', only: (path) => path.endsWith('first.md') };
 
-    const error = await store.writeAll(BOTH_NEW).catch((caught: unknown) => caught);
+    const error = await rejected(store.writeAll(BOTH_NEW));
 
-    expect(error).toMatchObject({ code: 'INTERNAL' });
+    expect(error.code).toBe('INTERNAL');
     expect([read(FIRST), read(SECOND)]).toEqual(['first, old\n', 'second, old\n']);
     expect(await tempFiles(base)).toEqual([]);
   });
