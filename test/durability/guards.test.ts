@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, lstatSync, type PathLike, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  fstatSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  type PathLike,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import type * as fsp from 'node:fs/promises';
 import { readdir, readFile, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -179,6 +188,8 @@ function takeOverSync(path: string): HeldLock {
     `${JSON.stringify({ pid: process.pid, host: hostname(), token, acquired: new Date().toISOString() })}\n`,
   );
   linkSync(draft, path);
+  // The holder keeps its lock file open, as acquireLock's does: release() closes it.
+  const fd = openSync(draft, 'r');
   unlinkSync(draft);
-  return new HeldLock(nodeFs, path, token, 'session');
+  return new HeldLock(nodeFs, path, token, 'session', fd, fstatSync(fd, { bigint: true }));
 }

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -13,6 +14,7 @@ import { ENGINE, editDocument, fileOnly, readDocument } from '../helpers/engine.
 import { FaultyFs } from './fault-fs.js';
 
 const REF = { project_id: 'p', session_id: 's' };
+const openDescriptors = () => readdirSync('/proc/self/fd').length;
 
 // The file engine's lock file: PostgreSQL serialises a session with a row lock instead.
 describe.skipIf(fileOnly('the lock file and its drafts'))('the session lock', () => {
@@ -90,6 +92,72 @@ describe.skipIf(fileOnly('the lock file and its drafts'))('the session lock', ()
     expect(await store.withLock(['p'], async () => 'now')).toBe('now');
   });
 });
+
+describe.skipIf(fileOnly('the lock file and its descriptor'))(
+  'the held lock is known by its file, not its bytes',
+  () => {
+    it("a copy of the lock with the same owner and token in its place is not the holder's lock: nothing more is written, and the copy stays", async () => {
+      const dir = await tempDir();
+      const path = lockPathOf(dir);
+      const lock = await acquireLock(nodeFs, path, 'session', { timeoutMs: 1_000, staleMs: 60_000 });
+      const bytes = await readFile(path);
+      // Someone restores the lock from a backup: the same owner, in another file.
+      await fsp.unlink(path);
+      await writeFile(path, bytes);
+
+      await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'LOCK_TIMEOUT' });
+      await lock.release();
+      expect(await readdir(dir)).toEqual(['.lock']);
+      expect(await readFile(path)).toEqual(bytes);
+    });
+
+    it('a held lock keeps one descriptor open; release closes it once, never a file that took its number since', async () => {
+      const dir = await tempDir();
+      const path = lockPathOf(dir);
+      const options = { timeoutMs: 1_000, staleMs: 60_000 };
+      const before = openDescriptors();
+      const lock = await acquireLock(nodeFs, path, 'session', options);
+      expect(openDescriptors()).toBe(before + 1);
+      // The draft's name is gone: the lock file is its only name.
+      expect(await readdir(dir)).toEqual(['.lock']);
+
+      await lock.release();
+      expect(openDescriptors()).toBe(before);
+      expect(await readdir(dir)).toEqual([]);
+      // The number the lock had is given to the next file opened; a second release must leave that file open.
+      const other = await fsp.open(join(dir, 'other'), 'w+');
+      try {
+        await lock.release();
+        await other.write('still open');
+        expect(await readFile(join(dir, 'other'), 'utf8')).toBe('still open');
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('a lock whose draft cannot be removed after it was linked is given back at once, with its descriptor', async () => {
+      const dir = await tempDir();
+      const path = lockPathOf(dir);
+      const failing: StoreFs = {
+        ...nodeFs,
+        unlinkSync: (target) => {
+          if (String(target).endsWith('.tmp')) throw Object.assign(new Error('EIO: unlink'), { code: 'EIO' });
+          nodeFs.unlinkSync(target);
+        },
+      };
+      const before = openDescriptors();
+      await expect(
+        acquireLock(failing, path, 'session', { timeoutMs: 1_000, staleMs: 60_000 }),
+      ).rejects.toMatchObject({ code: 'EIO' });
+
+      expect(openDescriptors()).toBe(before);
+      // Only the draft the disk refused to remove is left: no lock blocks the next writer.
+      expect((await readdir(dir)).filter((name) => !name.endsWith('.tmp'))).toEqual([]);
+      const next = await acquireLock(nodeFs, path, 'session', { timeoutMs: 200, staleMs: 60_000 });
+      await next.release();
+    });
+  },
+);
 
 describe('recovery on load', () => {
   it('load_session during a save in flight waits for it instead of rebuilding the manifest (Revision counts saves)', async () => {

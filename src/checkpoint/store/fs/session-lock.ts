@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { fstatSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError } from '../../model/errors.js';
 import {
@@ -29,18 +30,32 @@ interface LockOwner {
   acquired: string;
 }
 
-/** A held lock: `assertHeld` before every commit, so a holder that lost the lock never overwrites newer state. */
+/** Which file a descriptor has open: its device and inode numbers. */
+export interface FileIdentity {
+  dev: bigint;
+  ino: bigint;
+}
+
+/**
+ * A held lock: `assertHeld` before every commit, so a holder that lost the lock never overwrites newer
+ * state. The holder keeps its lock file open until release: the open descriptor pins the file's inode,
+ * so no other file on the disk can take its number, and "is the file at the lock's name still mine" is
+ * one lstat compared with that inode, not a read of the owner's token (four calls).
+ */
 export class HeldLock {
+  private released = false;
+
   constructor(
     private readonly fs: StoreFs,
     readonly path: string,
     readonly token: string,
     readonly label: string,
+    private readonly fd: number,
+    private readonly file: FileIdentity,
   ) {}
 
   async assertHeld(): Promise<void> {
-    const owner = readOwner(this.fs, this.path);
-    if (owner?.token !== this.token) {
+    if (!this.isOurs(this.path)) {
       throw new CheckpointError(
         'LOCK_TIMEOUT',
         `the lock on ${this.label} was taken over while this call held it (it ran longer than the stale timeout); nothing more was written, call the tool again`,
@@ -50,19 +65,31 @@ export class HeldLock {
 
   /** Removes the lock file only while it is still ours: a lock taken over meanwhile is left to its new holder. */
   async release(): Promise<void> {
-    if (readOwner(this.fs, this.path)?.token !== this.token) return;
-    const aside = `${this.path}.release-${this.token}`;
+    // Once only: a descriptor closed twice could close another file that took its number meanwhile.
+    if (this.released) return;
+    this.released = true;
     try {
-      this.fs.renameSync(this.path, aside);
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return;
-      // A disk that refuses rename must not leave our lock behind to block every later call until it is stale.
-      this.fs.unlinkSync(this.path);
-      return;
+      if (!this.isOurs(this.path)) return;
+      const aside = `${this.path}.release-${this.token}`;
+      try {
+        this.fs.renameSync(this.path, aside);
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') return;
+        // A disk that refuses rename must not leave our lock behind to block every later call until it is stale.
+        this.fs.unlinkSync(this.path);
+        return;
+      }
+      if (this.isOurs(aside)) this.fs.unlinkSync(aside);
+      else restore(this.fs, aside, this.path);
+    } finally {
+      this.fs.closeSync(this.fd);
     }
-    const owner = readOwner(this.fs, aside);
-    if (owner?.token !== this.token) restore(this.fs, aside, this.path);
-    else this.fs.unlinkSync(aside);
+  }
+
+  /** Whether the file at `path` is this lock's own, by inode: 64-bit numbers, as bigint, for no rounding. */
+  private isOurs(path: string): boolean {
+    const stat = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    return stat !== undefined && stat.ino === this.file.ino && stat.dev === this.file.dev;
   }
 }
 
@@ -70,7 +97,7 @@ export class HeldLock {
  * Takes the exclusive lock file at `path`: created by link() from a complete temporary file, so no
  * reader ever sees a half-written owner. A dead or stale owner is moved aside by rename, never
  * deleted in place, and put back if what was moved turns out to be a newer lock. Should two waiters
- * still both believe they hold it, the token check before every commit (HeldLock.assertHeld) stops
+ * still both believe they hold it, the check before every commit (HeldLock.assertHeld) stops
  * the one whose lock file is gone. A lock nobody holds is taken with synchronous calls (a few
  * microseconds each); waiting for one, and moving a stale one aside, take the asynchronous ones.
  */
@@ -84,13 +111,17 @@ export async function acquireLock(
   const draft = `${path}.${process.pid}.${token}.tmp`;
   const fd = fs.openSync(draft, OPEN_NEW_FILE, 0o644);
   const deadline = Date.now() + options.timeoutMs;
+  // Once linked in, the draft's descriptor stays open with the lock, which closes it on release.
+  let lock: HeldLock | undefined;
   try {
+    const file = fstatSync(fd, { bigint: true });
     for (let attempt = 0; ; attempt++) {
       // A lock's age is its file's mtime: written afresh before each try, a lock won after a long wait is not born stale.
       writeOwner(fs, fd, { pid: process.pid, host: HOST, token, acquired: new Date().toISOString() });
       try {
         fs.linkSync(draft, path);
-        return new HeldLock(fs, path, token, label);
+        lock = new HeldLock(fs, path, token, label, fd, file);
+        return lock;
       } catch (error) {
         if (errnoCode(error) !== 'EEXIST') throw error;
       }
@@ -112,9 +143,16 @@ export async function acquireLock(
     }
   } finally {
     try {
-      fs.closeSync(fd);
+      if (lock === undefined) fs.closeSync(fd);
     } finally {
-      unlinkIfThere(fs, draft);
+      try {
+        unlinkIfThere(fs, draft);
+      } catch (error) {
+        // A lock taken whose draft cannot be removed is given back at once, not left to go stale.
+        await lock?.release().catch(() => undefined);
+        // biome-ignore lint/correctness/noUnsafeFinally: the draft's failure is the call's error.
+        throw error;
+      }
     }
   }
 }
@@ -185,8 +223,8 @@ function restore(fs: StoreFs, aside: string, path: string): void {
 const LOCK_FILE_BYTES = 64 * 1024;
 
 /**
- * Who holds the lock at `path`, read with synchronous calls: a save reads its lock before each rename
- * and on release, and each asynchronous read cost four trips through libuv's thread pool.
+ * Who holds the lock at `path`, for a writer that waits for it or moves a stale one aside. Read with
+ * synchronous calls: each asynchronous read cost four trips through libuv's thread pool.
  */
 function readOwner(fs: StoreFs, path: string): LockOwner | undefined {
   let text: string;
