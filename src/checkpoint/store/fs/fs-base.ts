@@ -68,9 +68,11 @@ export class FsBase {
 
   /**
    * resolve(), and what its checks saw on the way: how many leading components exist (`rel.length`
-   * when the document itself does) and the last one's lstat, so a caller needs no second look.
+   * when the document itself does) and the last one's lstat, so a caller needs no second look. With
+   * `checkLast` false the last component is not looked at (`found` stops short of it, and `stat` is
+   * undefined): for a caller that opens it with O_NOFOLLOW and judges what it opened.
    */
-  async locate(rel: RelPath): Promise<Located> {
+  async locate(rel: RelPath, checkLast = true): Promise<Located> {
     for (const segment of rel) {
       if (!SEGMENT.test(segment) || segment === '.' || segment === '..') {
         throw new CheckpointError(
@@ -93,7 +95,8 @@ export class FsBase {
     let last: Stats | undefined;
     let folder: Stats | undefined;
     let depth = 0;
-    for (; depth < rel.length; depth++) {
+    const end = checkLast ? rel.length : rel.length - 1;
+    for (; depth < end; depth++) {
       current = join(current, rel[depth] as string);
       if (depth < rel.length - 1 && checked?.has(current)) continue;
       let stat: Stats | undefined;
@@ -124,7 +127,14 @@ export class FsBase {
    * larger one (an agent's output can be 50 MB) is read through the pool, not holding up other calls.
    */
   async readWithStat(rel: RelPath, path?: string): Promise<{ data: Buffer; stat: Stats } | undefined> {
-    const at = path ?? (await this.resolve(rel));
+    let at = path;
+    if (at === undefined) {
+      // The folders are checked; the document itself is judged on the file opened (O_NOFOLLOW, then its
+      // fstat), which an lstat before the open would only repeat.
+      const located = await this.locate(rel, false);
+      if (located.found < rel.length - 1) return undefined;
+      at = located.path;
+    }
     try {
       const small = this.readSmall(rel, at);
       if (small !== 'large') return small;

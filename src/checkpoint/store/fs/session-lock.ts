@@ -68,9 +68,9 @@ export class HeldLock {
     // Once only: a descriptor closed twice could close another file that took its number meanwhile.
     if (this.released) return;
     this.released = true;
+    const aside = `${this.path}.release-${this.token}`;
     try {
       if (!this.isOurs(this.path)) return;
-      const aside = `${this.path}.release-${this.token}`;
       try {
         this.fs.renameSync(this.path, aside);
       } catch (error) {
@@ -79,11 +79,16 @@ export class HeldLock {
         this.fs.unlinkSync(this.path);
         return;
       }
-      if (this.isOurs(aside)) this.fs.unlinkSync(aside);
-      else restore(this.fs, aside, this.path);
+      if (!this.isOurs(aside)) {
+        restore(this.fs, aside, this.path);
+        return;
+      }
     } finally {
       this.fs.closeSync(this.fd);
     }
+    // Removed once closed: a file whose last name goes while it is open is kept as an orphan until its
+    // close, which costs the file system more than freeing it at once.
+    this.fs.unlinkSync(aside);
   }
 
   /** Whether the file at `path` is this lock's own, by inode: 64-bit numbers, as bigint, for no rounding. */
