@@ -1,19 +1,52 @@
-import { type PathLike, readFileSync, renameSync } from 'node:fs';
+import { constants, type PathLike, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeFs } from '../../src/checkpoint/store/fs/store-fs.js';
+import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { FaultyFs } from '../durability/fault-fs.js';
 import { tempFiles } from '../durability/harness.js';
 import { managers } from '../helpers/base-dir.js';
 import { rejected } from '../helpers/errors.js';
 
-// The file engine's writeAll: every temporary file on disk first, then the renames in turn.
+// The file engine's writeAll: every temporary file on disk first, then the renames in turn, then the folders' flushes.
 const FIRST = ['p', 'one', 'first.md'];
 const SECOND = ['p', 'second.md'];
 const BOTH_NEW = [
   { rel: FIRST, content: 'first, new\n' },
   { rel: SECOND, content: 'second, new\n' },
 ];
+
+const THIRD = ['p', 'one', 'third.md'];
+
+/** The store's file calls, noting each temporary file made, each rename and each folder flushed. */
+function recording(): { fs: StoreFs; events: string[] } {
+  const events: string[] = [];
+  const folders = new Map<number, string>();
+  const fs: StoreFs = {
+    ...nodeFs,
+    openSync: ((path: PathLike, flags: string | number, mode?: number) => {
+      const fd = nodeFs.openSync(path, flags, mode);
+      if (basename(String(path)).endsWith('.tmp'))
+        events.push(`temp ${basename(String(path)).split('.')[1]}`);
+      if (typeof flags === 'number' && (flags & constants.O_DIRECTORY) !== 0)
+        folders.set(fd, basename(String(path)));
+      return fd;
+    }) as StoreFs['openSync'],
+    renameSync: (from: PathLike, to: PathLike) => {
+      events.push(`rename ${basename(String(to))}`);
+      renameSync(from, to);
+    },
+    closeSync: (fd: number) => {
+      folders.delete(fd);
+      nodeFs.closeSync(fd);
+    },
+    fsync: (fd: number) => {
+      const folder = folders.get(fd);
+      if (folder !== undefined) events.push(`flush ${folder}`);
+      return nodeFs.fsync(fd);
+    },
+  };
+  return { fs, events };
+}
 
 async function withTwoDocuments(fs = nodeFs) {
   const m = await managers({ engine: 'file', store: { fs } });
@@ -25,28 +58,51 @@ async function withTwoDocuments(fs = nodeFs) {
 }
 
 describe('writeAll on the file engine', () => {
-  it('writes every temporary file before the first rename, then renames them in the order given', async () => {
-    const events: string[] = [];
-    const fs = {
-      ...nodeFs,
-      openSync: ((path: PathLike, flags: string | number, mode?: number) => {
-        if (basename(String(path)).endsWith('.tmp'))
-          events.push(`temp ${basename(String(path)).split('.')[1]}`);
-        return nodeFs.openSync(path, flags, mode);
-      }) as typeof nodeFs.openSync,
-      renameSync: (from: PathLike, to: PathLike) => {
-        events.push(`rename ${basename(String(to))}`);
-        renameSync(from, to);
-      },
-    };
+  it('writes every temporary file before the first rename, renames them in the order given, then flushes their folders', async () => {
+    const { fs, events } = recording();
     const { store, read } = await withTwoDocuments(fs);
     events.length = 0;
 
     const written = await store.writeAll(BOTH_NEW);
 
     expect(written).toEqual([true, true]);
-    expect(events).toEqual(['temp first', 'temp second', 'rename first.md', 'rename second.md']);
+    expect(events).toEqual([
+      'temp first',
+      'temp second',
+      'rename first.md',
+      'rename second.md',
+      'flush one',
+      'flush p',
+    ]);
     expect([read(FIRST), read(SECOND)]).toEqual(['first, new\n', 'second, new\n']);
+  });
+
+  it('flushes a folder once for all the writes renamed into it', async () => {
+    const { fs, events } = recording();
+    const { store, read } = await withTwoDocuments(fs);
+    events.length = 0;
+
+    await store.writeAll([...BOTH_NEW, { rel: THIRD, content: 'third\n' }]);
+
+    expect(events.filter((event) => event.startsWith('flush')).sort()).toEqual(['flush one', 'flush p']);
+    expect(events.indexOf('flush one')).toBeGreaterThan(events.indexOf('rename third.md'));
+    expect(read(THIRD)).toBe('third\n');
+  });
+
+  it('a folder that cannot be flushed fails the call, after every write was renamed into place', async () => {
+    const faulty = new FaultyFs();
+    const { base, store, read } = await withTwoDocuments(faulty.fs);
+    faulty.fault = { step: 'directory-fsync', code: 'EIO', only: (path) => path.endsWith('one') };
+
+    const error = await rejected(store.writeAll(BOTH_NEW));
+
+    expect(error.code).toBe('INTERNAL');
+    expect(error.message).toMatch(/^flushing the directory of p\/one\/first\.md failed \(EIO\)/);
+    // Visible, not known to be durable: nothing was acknowledged, and calling again converges.
+    expect([read(FIRST), read(SECOND)]).toEqual(['first, new\n', 'second, new\n']);
+    expect(await tempFiles(base)).toEqual([]);
+    faulty.fault = undefined;
+    expect(await store.writeAll(BOTH_NEW)).toEqual([true, true]);
   });
 
   it('answers false for a write with the same bytes kept, and still makes the others', async () => {

@@ -172,8 +172,9 @@ export class FsStore implements Engine {
 
   /**
    * The temporary files of all the writes are written and flushed together (and each replaced version
-   * kept); then each is renamed into place and its folder flushed, in turn. Nothing is in place before
-   * every temporary file is on disk, and a write is in place only once the one before it is.
+   * kept); then each is renamed into place, in turn, and their folders are flushed together, each once.
+   * Nothing is in place before every temporary file is on disk; a write is visible only once the one
+   * before it is, and the call returns once all of them are durable.
    */
   async writeAll(writes: readonly PendingWrite[]): Promise<boolean[]> {
     const prepared = await Promise.allSettled(
@@ -190,17 +191,28 @@ export class FsStore implements Engine {
       dropFrom(0);
       throw failed.reason;
     }
-    const results: boolean[] = [];
+    const placed: Prepared[] = [];
     for (const [index, outcome] of prepared.entries()) {
       const write = outcome.status === 'fulfilled' ? outcome.value : undefined;
+      if (write === undefined) continue;
       try {
-        results.push(write !== undefined && (await this.place(write)));
+        await this.rename(write);
       } catch (error) {
         dropFrom(index + 1);
         throw error;
       }
+      placed.push(write);
     }
-    return results;
+    // One fsync of a folder makes every rename in it durable: the folders are flushed at once, each once.
+    const flushes = new Map<string, Promise<void>>();
+    for (const write of placed) {
+      if (!flushes.has(write.folder)) flushes.set(write.folder, this.flush(write));
+    }
+    const flushed = await Promise.allSettled(placed.map((write) => flushes.get(write.folder)));
+    const refused = flushed.find((outcome) => outcome.status === 'rejected');
+    if (refused !== undefined) throw refused.reason;
+    for (const write of placed) this.settle(write);
+    return prepared.map((outcome) => outcome.status === 'fulfilled' && outcome.value !== undefined);
   }
 
   /**
@@ -256,7 +268,15 @@ export class FsStore implements Engine {
   }
 
   /** Renames a prepared write over its name and flushes the folder: the write is then durable. */
-  private async place({ rel, target, folder, temp, data, options }: Prepared): Promise<boolean> {
+  private async place(write: Prepared): Promise<boolean> {
+    await this.rename(write);
+    await this.flush(write);
+    this.settle(write);
+    return true;
+  }
+
+  /** Renames a prepared write over its name, holding the lock when it has one: the write is then visible. */
+  private async rename({ rel, target, temp, options }: Prepared): Promise<void> {
     const base = this.base;
     try {
       await options.lock?.assertHeld();
@@ -266,8 +286,12 @@ export class FsStore implements Engine {
       base.removeQuietly(temp);
       throw error instanceof CheckpointError ? error : base.ioError('writing', rel, error);
     }
+  }
+
+  /** Flushes the folder of a write renamed into place: the rename then survives a power loss. */
+  private async flush({ rel, folder }: Prepared): Promise<void> {
     try {
-      await base.flushDirectory(rel.slice(0, -1), folder);
+      await this.base.flushDirectory(rel.slice(0, -1), folder);
     } catch (error) {
       if (error instanceof CheckpointError) throw error;
       throw new CheckpointError(
@@ -275,6 +299,10 @@ export class FsStore implements Engine {
         `flushing the directory of ${this.label(rel)} failed (${errnoCode(error) ?? 'unknown error'}) after the new version replaced the old one: it is in place but may not survive a power loss, so nothing was acknowledged. Call the tool again once the disk problem is fixed`,
       );
     }
+  }
+
+  /** What a durable write leaves for the next read: the parsed document and the file's stamp. */
+  private settle({ rel, target, data, options }: Prepared): void {
     // The writer knows what it wrote: the next read of this version needs no parse. The digest is taken
     // only then: an agent's output, which nobody parses, can be 50 MB.
     if (options.parsed !== undefined) this.parsed.remember(rel, contentIdentity(data), () => options.parsed);
@@ -283,7 +311,6 @@ export class FsStore implements Engine {
       const stat = lstatSync(target, { throwIfNoEntry: false });
       if (stat?.isFile()) options.stamped(stampOf(stat));
     }
-    return true;
   }
 
   /** Runs `action` holding the lock of directory `rel`, shared by every process on this base directory. */
