@@ -7,14 +7,30 @@ import type { Script } from 'node:vm';
 
 /** By then a host has had its first requests answered, so the cache holds the code that answered them. */
 const WARM_AFTER_MS = 1_000;
+/**
+ * How long after its first tool call a server writes the cache again, with the code of the calls it has
+ * answered by then: a host's handshake is over in the first second, its first tool call comes later.
+ */
+const SERVED_AFTER_MS = 5_000;
 /** Caches of other builds or Node versions not rewritten for this long are removed when one is written. */
 const STALE_AFTER_MS = 7 * 24 * 60 * 60 * 1_000;
 const DIGEST_BYTES = 32;
 
-/** A code cache as read: V8's data, and whether it was written after a server's first requests. */
+/**
+ * How far a server had got when it wrote a cache, and so which of its code is compiled in it: `cold`, it
+ * exited within its first second; `warm`, a second after its start (the handshake); `served`, after
+ * its first tool calls. A later stage's cache replaces an earlier one's.
+ */
+export const CACHE_STAGES = ['cold', 'warm', 'served'] as const;
+export type CacheStage = (typeof CACHE_STAGES)[number];
+
+/** The event the server emits on `process` once it has answered a tool call (see CodeCache.update). */
+export const TOOL_ANSWERED = 'checkpoint-mcp:tool-answered';
+
+/** A code cache as read: V8's data, and the stage at which it was written. */
 export interface CachedCode {
   data: Buffer;
-  warm: boolean;
+  stage: CacheStage;
 }
 
 /**
@@ -45,7 +61,8 @@ export class CodeCache {
       const stored = readFileSync(this.file);
       const body = stored.subarray(DIGEST_BYTES);
       if (body.length < 2 || !sha256(body).equals(stored.subarray(0, DIGEST_BYTES))) return undefined;
-      return { warm: body[0] === 1, data: body.subarray(1) };
+      const stage = CACHE_STAGES[body[0] as number];
+      return stage === undefined ? undefined : { stage, data: body.subarray(1) };
     } catch {
       // Not there yet, or not readable: the bundle is compiled from its source.
       return undefined;
@@ -53,29 +70,40 @@ export class CodeCache {
   }
 
   /**
-   * Saves `script`'s code once the server has run a while (and, if no cache was used at all, when the
-   * process exits before that), unless `used` was a warm cache that V8 accepted.
+   * Saves `script`'s code as the server gets further than the cache `used` had (none, or one V8 rejected,
+   * counts as no stage): a second after the start, again some seconds after its first tool call, and at
+   * exit, at the stage reached. The next start then has compiled the code of a server's first calls,
+   * not only of its handshake.
    */
   update(script: Script, used: CachedCode | undefined): void {
-    if (used?.warm && script.cachedDataRejected !== true) return;
-    let saved = false;
-    const save = (warm: boolean) => {
-      if (saved) return;
-      saved = true;
-      this.write(script, warm);
+    const accepted = used !== undefined && script.cachedDataRejected !== true;
+    let saved = accepted ? CACHE_STAGES.indexOf(used.stage) : -1;
+    if (saved === CACHE_STAGES.length - 1) return;
+    let reached = 0;
+    const save = (stage: CacheStage) => {
+      const rank = CACHE_STAGES.indexOf(stage);
+      reached = Math.max(reached, rank);
+      if (rank <= saved) return;
+      saved = rank;
+      this.write(script, stage);
     };
-    setTimeout(() => save(true), WARM_AFTER_MS).unref();
-    if (used === undefined || script.cachedDataRejected === true) process.once('exit', () => save(false));
+    setTimeout(() => save('warm'), WARM_AFTER_MS).unref();
+    process.once(TOOL_ANSWERED, () => {
+      // Reached now, written later, with the code of the calls that follow the first.
+      reached = CACHE_STAGES.indexOf('served');
+      setTimeout(() => save('served'), SERVED_AFTER_MS).unref();
+    });
+    process.once('exit', () => save(CACHE_STAGES[reached] ?? 'cold'));
   }
 
-  /** Saves `script`'s code as compiled so far; `warm` says the server had answered its first requests. */
-  write(script: Script, warm: boolean): void {
+  /** Saves `script`'s code as compiled so far, at `stage`. */
+  write(script: Script, stage: CacheStage): void {
     // The process id keeps two servers starting at once apart; the rename makes each write whole.
     const temporary = `${this.file}.${process.pid}.tmp`;
     try {
       makeDirectory(this.dir);
       if (!this.isOwnDirectory()) return;
-      const body = Buffer.concat([Buffer.from([warm ? 1 : 0]), script.createCachedData()]);
+      const body = Buffer.concat([Buffer.from([CACHE_STAGES.indexOf(stage)]), script.createCachedData()]);
       writeFileSync(temporary, Buffer.concat([sha256(body), body]), { mode: 0o600, flag: 'wx' });
       renameSync(temporary, this.file);
       this.removeStale();

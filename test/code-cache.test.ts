@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -5,7 +6,7 @@ import { Script } from 'node:vm';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { describe, expect, it } from 'vitest';
-import { CodeCache } from '../src/code-cache.js';
+import { CACHE_STAGES, CodeCache } from '../src/code-cache.js';
 import { tempDir } from './helpers/base-dir.js';
 import { SERVER_ENTRY } from './helpers/client.js';
 
@@ -23,15 +24,17 @@ async function cacheFiles(dir: string): Promise<string[]> {
 }
 
 describe('CodeCache', () => {
-  it('reads back what it wrote, warm or not, and V8 accepts it', async () => {
+  it('reads back what it wrote, at each stage, and V8 accepts it', async () => {
     const dir = join(await tempDir(), 'cache');
-    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), false);
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), 'cold');
     const cold = new CodeCache('bundle.cjs', SOURCE, dir).read();
-    expect(cold?.warm).toBe(false);
+    expect(cold?.stage).toBe('cold');
     const script = compiled(cold?.data);
     expect(script.cachedDataRejected).toBe(false);
-    new CodeCache('bundle.cjs', SOURCE, dir).write(script, true);
-    expect(new CodeCache('bundle.cjs', SOURCE, dir).read()?.warm).toBe(true);
+    new CodeCache('bundle.cjs', SOURCE, dir).write(script, 'warm');
+    expect(new CodeCache('bundle.cjs', SOURCE, dir).read()?.stage).toBe('warm');
+    new CodeCache('bundle.cjs', SOURCE, dir).write(script, 'served');
+    expect(new CodeCache('bundle.cjs', SOURCE, dir).read()?.stage).toBe('served');
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
     const [file] = await cacheFiles(dir);
     expect(file).toMatch(new RegExp(`^[0-9a-f]{32}-${process.version}-${process.arch}$`));
@@ -40,7 +43,7 @@ describe('CodeCache', () => {
 
   it('another bundle, or this one at another path, does not find the cache of this one', async () => {
     const dir = join(await tempDir(), 'cache');
-    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), true);
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), 'warm');
     expect(new CodeCache('bundle.cjs', Buffer.from(`${SOURCE} `), dir).read()).toBeUndefined();
     // V8 would name the first path in the stack traces of the second.
     expect(new CodeCache('elsewhere/bundle.cjs', SOURCE, dir).read()).toBeUndefined();
@@ -48,7 +51,7 @@ describe('CodeCache', () => {
 
   it('a cache whose digest does not match, or cut short, is no cache', async () => {
     const dir = join(await tempDir(), 'cache');
-    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), true);
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), 'warm');
     const [name] = await cacheFiles(dir);
     const file = join(dir, name as string);
     const stored = await readFile(file);
@@ -60,15 +63,19 @@ describe('CodeCache', () => {
     expect(new CodeCache('bundle.cjs', SOURCE, dir).read()).toBeUndefined();
     await writeFile(file, '');
     expect(new CodeCache('bundle.cjs', SOURCE, dir).read()).toBeUndefined();
+    // A whole cache of a stage this build does not know (a later build's) is no cache either.
+    const body = Buffer.concat([Buffer.from([CACHE_STAGES.length]), stored.subarray(33)]);
+    await writeFile(file, Buffer.concat([createHash('sha256').update(body).digest(), body]));
+    expect(new CodeCache('bundle.cjs', SOURCE, dir).read()).toBeUndefined();
   });
 
   it('a cache of another script that reaches V8 is rejected by V8, and the script still runs', async () => {
     // A source this process never compiled: V8 would otherwise take it from its own in-memory cache.
     const source = Buffer.from(`(function () { return ${Date.now()}; })`);
     const dir = join(await tempDir(), 'cache');
-    new CodeCache('bundle.cjs', source, dir).write(new Script('0'), true);
+    new CodeCache('bundle.cjs', source, dir).write(new Script('0'), 'warm');
     const foreign = new CodeCache('bundle.cjs', source, dir).read();
-    expect(foreign?.warm).toBe(true);
+    expect(foreign?.stage).toBe('warm');
     const script = new Script(source.toString('latin1'), { cachedData: foreign?.data });
     expect(script.cachedDataRejected).toBe(true);
     expect(typeof script.runInThisContext()()).toBe('number');
@@ -76,32 +83,32 @@ describe('CodeCache', () => {
 
   it('a directory that others may write to is neither read nor written', async () => {
     const dir = join(await tempDir(), 'cache');
-    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), true);
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), 'warm');
     await chmod(dir, 0o777);
     expect(new CodeCache('bundle.cjs', SOURCE, dir).read()).toBeUndefined();
     const [name] = await cacheFiles(dir);
     const before = await readFile(join(dir, name as string));
-    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), false);
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), 'cold');
     expect(await readFile(join(dir, name as string))).toEqual(before);
   });
 
   it('a symbolic link in place of the directory is neither followed to read nor to write', async () => {
     const root = await tempDir();
     const real = join(root, 'real');
-    new CodeCache('bundle.cjs', SOURCE, real).write(compiled(), true);
+    new CodeCache('bundle.cjs', SOURCE, real).write(compiled(), 'warm');
     const link = join(root, 'cache');
     await symlink(real, link);
     expect(new CodeCache('bundle.cjs', SOURCE, link).read()).toBeUndefined();
     await mkdir(join(root, 'elsewhere'), { mode: 0o700 });
     const elsewhere = join(root, 'link-to-elsewhere');
     await symlink(join(root, 'elsewhere'), elsewhere);
-    new CodeCache('bundle.cjs', SOURCE, elsewhere).write(compiled(), true);
+    new CodeCache('bundle.cjs', SOURCE, elsewhere).write(compiled(), 'warm');
     expect(await readdir(join(root, 'elsewhere'))).toEqual([]);
   });
 
   it('makes its own directory, but not the temporary directory it belongs in', async () => {
     const tmp = await tempDir();
-    new CodeCache('bundle.cjs', SOURCE, join(tmp, 'missing', 'cache')).write(compiled(), true);
+    new CodeCache('bundle.cjs', SOURCE, join(tmp, 'missing', 'cache')).write(compiled(), 'warm');
     expect(await readdir(tmp)).toEqual([]);
   });
 
@@ -112,7 +119,7 @@ describe('CodeCache', () => {
     await writeFile(join(dir, 'old'), 'x');
     await utimes(join(dir, 'old'), weekAgo, weekAgo);
     await writeFile(join(dir, 'recent'), 'x');
-    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), true);
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), 'warm');
     const files = await cacheFiles(dir);
     expect(files).toHaveLength(2);
     expect(files).toContain('recent');
@@ -160,7 +167,7 @@ describe('the built server and its code cache', () => {
       });
       expect(saved.isError).toBeFalsy();
       // The cache of a server that has answered its first calls, written a second after the start.
-      for (let waited = 0; cache.read()?.warm !== true; waited += 50) {
+      for (let waited = 0; ['cold', undefined].includes(cache.read()?.stage); waited += 50) {
         if (waited > 10_000) throw new Error('the server wrote no warm code cache within 10 s');
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -175,6 +182,52 @@ describe('the built server and its code cache', () => {
     // A cache V8 rejected would have been written again as the second server exited.
     expect(await cacheFiles(dir)).toEqual([name]);
     expect((await readFile(join(dir, name as string))).equals(written)).toBe(true);
+  });
+
+  it('a server that only shook hands leaves a warm cache; the next, once it has answered a tool call, a served one that later starts keep', async () => {
+    const tmp = await tempDir();
+    const dir = join(tmp, `checkpoint-mcp-code-cache-${process.getuid?.() ?? 'user'}`);
+    const bundle = fileURLToPath(new URL('../dist/server.cjs', import.meta.url));
+    const cache = new CodeCache(bundle, await readFile(bundle), dir);
+    const handshake = await startServer(tmp);
+    try {
+      await handshake.listTools();
+      for (let waited = 0; cache.read()?.stage !== 'warm'; waited += 50) {
+        if (waited > 10_000) throw new Error('the server wrote no warm code cache within 10 s');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await handshake.close();
+    }
+    // Exiting without a tool call leaves the warm cache as it was.
+    expect(cache.read()?.stage).toBe('warm');
+    const warm = cache.read()?.data;
+
+    const serving = await startServer(tmp);
+    try {
+      const created = await serving.callTool({
+        name: 'create_session',
+        arguments: { project_id: 'p', session_id: 's', user_id: 'u' },
+      });
+      expect(created.isError).toBeFalsy();
+      // Past the second at which a cache is written warm: a stage reached is not taken back by it.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+    } finally {
+      await serving.close();
+    }
+    // Written as the server exited, a tool call answered: its code is in the cache now.
+    const served = cache.read();
+    expect(served?.stage).toBe('served');
+    expect(served?.data.length).toBeGreaterThan(warm?.length ?? 0);
+
+    const later = await startServer(tmp);
+    try {
+      await later.callTool({ name: 'load_session', arguments: { project_id: 'p', session_id: 's' } });
+    } finally {
+      await later.close();
+    }
+    expect(await cacheFiles(dir)).toHaveLength(1);
+    expect(cache.read()?.data.equals(served?.data ?? Buffer.alloc(0))).toBe(true);
   });
 
   it('starts without a cache, from the cache it wrote, and from a corrupt one, listing the same tools', async () => {

@@ -1,6 +1,8 @@
+import type { EventEmitter } from 'node:events';
 import type { CallToolResult, Tool, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import { CheckpointError, isCheckpointError } from '../checkpoint/model/errors.js';
+import { TOOL_ANSWERED } from '../code-cache.js';
 import type { Activity } from './activity.js';
 import { argumentProblem } from './arguments.js';
 import { BUNDLED_SCHEMAS } from './bundled-schemas.js';
@@ -17,6 +19,9 @@ export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
   output: O;
   annotations: ToolAnnotations;
 }
+
+/** Whether this process has answered a tool call yet: said once, on `process` (see Catalog.call). */
+let toolAnswered = false;
 
 interface Entry {
   listed: Tool;
@@ -94,6 +99,18 @@ export class ToolCatalog {
   async call(name: string, args: unknown): Promise<CallToolResult | undefined> {
     const entry = this.entries.get(name);
     if (!entry) return undefined;
+    try {
+      return await this.answer(name, entry, args);
+    } finally {
+      // The bin writes its code cache again once the code of tool calls is compiled (src/code-cache.ts).
+      if (!toolAnswered) {
+        toolAnswered = true;
+        (process as EventEmitter).emit(TOOL_ANSWERED);
+      }
+    }
+  }
+
+  private async answer(name: string, entry: Entry, args: unknown): Promise<CallToolResult> {
     try {
       const elements = countElements(args);
       if (elements > MAX_ARGUMENT_ELEMENTS) {
