@@ -6,7 +6,7 @@ import { Script } from 'node:vm';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { describe, expect, it } from 'vitest';
-import { CACHE_STAGES, CodeCache } from '../src/code-cache.js';
+import { CACHE_STAGES, type CacheStage, CodeCache } from '../src/code-cache.js';
 import { tempDir } from './helpers/base-dir.js';
 import { SERVER_ENTRY } from './helpers/client.js';
 
@@ -151,11 +151,24 @@ describe('the built server and its code cache', () => {
     }
   }
 
-  it('the cache a server writes after collecting garbage for a large request is taken as it is by the next start', async () => {
-    const tmp = await tempDir();
+  /** The cache dist/server.js keeps with `tmp` as its temporary directory, and that directory. */
+  async function builtServerCache(tmp: string): Promise<{ dir: string; cache: CodeCache }> {
     const dir = join(tmp, `checkpoint-mcp-code-cache-${process.getuid?.() ?? 'user'}`);
     const bundle = fileURLToPath(new URL('../dist/server.cjs', import.meta.url));
-    const cache = new CodeCache(bundle, await readFile(bundle), dir);
+    return { dir, cache: new CodeCache(bundle, await readFile(bundle), dir) };
+  }
+
+  /** Waits up to 10 s for the server to write `cache` at a stage that `wanted` accepts. */
+  async function cacheWritten(cache: CodeCache, wanted: (stage: CacheStage | undefined) => boolean) {
+    for (let waited = 0; !wanted(cache.read()?.stage); waited += 50) {
+      if (waited > 10_000) throw new Error('the server wrote no such code cache within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it('the cache a server writes after collecting garbage for a large request is taken as it is by the next start', async () => {
+    const tmp = await tempDir();
+    const { dir, cache } = await builtServerCache(tmp);
     const client = await startServer(tmp);
     try {
       const ref = { project_id: 'p', session_id: 's' };
@@ -167,10 +180,7 @@ describe('the built server and its code cache', () => {
       });
       expect(saved.isError).toBeFalsy();
       // The cache of a server that has answered its first calls, written a second after the start.
-      for (let waited = 0; ['cold', undefined].includes(cache.read()?.stage); waited += 50) {
-        if (waited > 10_000) throw new Error('the server wrote no warm code cache within 10 s');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await cacheWritten(cache, (stage) => stage === 'warm' || stage === 'served');
     } finally {
       await client.close();
     }
@@ -186,16 +196,11 @@ describe('the built server and its code cache', () => {
 
   it('a server that only shook hands leaves a warm cache; the next, once it has answered a tool call, a served one that later starts keep', async () => {
     const tmp = await tempDir();
-    const dir = join(tmp, `checkpoint-mcp-code-cache-${process.getuid?.() ?? 'user'}`);
-    const bundle = fileURLToPath(new URL('../dist/server.cjs', import.meta.url));
-    const cache = new CodeCache(bundle, await readFile(bundle), dir);
+    const { dir, cache } = await builtServerCache(tmp);
     const handshake = await startServer(tmp);
     try {
       await handshake.listTools();
-      for (let waited = 0; cache.read()?.stage !== 'warm'; waited += 50) {
-        if (waited > 10_000) throw new Error('the server wrote no warm code cache within 10 s');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await cacheWritten(cache, (stage) => stage === 'warm');
     } finally {
       await handshake.close();
     }
@@ -232,7 +237,7 @@ describe('the built server and its code cache', () => {
 
   it('starts without a cache, from the cache it wrote, and from a corrupt one, listing the same tools', async () => {
     const tmp = await tempDir();
-    const dir = join(tmp, `checkpoint-mcp-code-cache-${process.getuid?.() ?? 'user'}`);
+    const { dir, cache } = await builtServerCache(tmp);
     const tools = await listTools(tmp);
     expect(tools).toBeGreaterThan(0);
     const [name] = await cacheFiles(dir);
@@ -240,7 +245,6 @@ describe('the built server and its code cache', () => {
     expect(await listTools(tmp)).toBe(tools);
     await writeFile(join(dir, name as string), 'not a code cache');
     expect(await listTools(tmp)).toBe(tools);
-    const bundle = new URL('../dist/server.cjs', import.meta.url);
-    expect(new CodeCache(fileURLToPath(bundle), await readFile(bundle), dir).read()).toBeDefined();
+    expect(cache.read()).toBeDefined();
   });
 });

@@ -2,7 +2,7 @@ import { constants, type PathLike, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
-import { FaultyFs } from '../durability/fault-fs.js';
+import { type Fault, FaultyFs } from '../durability/fault-fs.js';
 import { tempFiles } from '../durability/harness.js';
 import { managers } from '../helpers/base-dir.js';
 import { rejected } from '../helpers/errors.js';
@@ -48,6 +48,20 @@ function recording(): { fs: StoreFs; events: string[] } {
   return { fs, events };
 }
 
+/**
+ * writeAll of BOTH_NEW on a disk with `fault` (switched off once it has failed): its error, the two
+ * documents as they are then, and the temporary files left.
+ */
+async function failingWriteAll(fault: Fault) {
+  const faulty = new FaultyFs();
+  const written = await withTwoDocuments(faulty.fs);
+  faulty.fault = fault;
+  const error = await rejected(written.store.writeAll(BOTH_NEW));
+  faulty.fault = undefined;
+  const documents = [written.read(FIRST), written.read(SECOND)];
+  return { ...written, error, documents, temps: await tempFiles(written.base) };
+}
+
 async function withTwoDocuments(fs = nodeFs) {
   const m = await managers({ engine: 'file', store: { fs } });
   await m.store.ensureDirectory(['p', 'one']);
@@ -90,18 +104,17 @@ describe('writeAll on the file engine', () => {
   });
 
   it('a folder that cannot be flushed fails the call, after every write was renamed into place', async () => {
-    const faulty = new FaultyFs();
-    const { base, store, read } = await withTwoDocuments(faulty.fs);
-    faulty.fault = { step: 'directory-fsync', code: 'EIO', only: (path) => path.endsWith('one') };
-
-    const error = await rejected(store.writeAll(BOTH_NEW));
+    const { store, error, documents, temps } = await failingWriteAll({
+      step: 'directory-fsync',
+      code: 'EIO',
+      only: (path) => path.endsWith('one'),
+    });
 
     expect(error.code).toBe('INTERNAL');
     expect(error.message).toMatch(/^flushing the directory of p\/one\/first\.md failed \(EIO\)/);
     // Visible, not known to be durable: nothing was acknowledged, and calling again converges.
-    expect([read(FIRST), read(SECOND)]).toEqual(['first, new\n', 'second, new\n']);
-    expect(await tempFiles(base)).toEqual([]);
-    faulty.fault = undefined;
+    expect(documents).toEqual(['first, new\n', 'second, new\n']);
+    expect(temps).toEqual([]);
     expect(await store.writeAll(BOTH_NEW)).toEqual([true, true]);
   });
 
@@ -117,27 +130,27 @@ describe('writeAll on the file engine', () => {
   });
 
   it('puts nothing in place when a later temporary file cannot be written, and leaves no temporary file', async () => {
-    const faulty = new FaultyFs();
-    const { base, store, read } = await withTwoDocuments(faulty.fs);
-    faulty.fault = { step: 'fsync', code: 'EIO', only: (path) => path.includes('second.md') };
-
-    const error = await rejected(store.writeAll(BOTH_NEW));
+    const { error, documents, temps } = await failingWriteAll({
+      step: 'fsync',
+      code: 'EIO',
+      only: (path) => path.includes('second.md'),
+    });
 
     expect(error.code).toBe('INTERNAL');
     expect(error.message).toContain('EIO');
-    expect([read(FIRST), read(SECOND)]).toEqual(['first, old\n', 'second, old\n']);
-    expect(await tempFiles(base)).toEqual([]);
+    expect(documents).toEqual(['first, old\n', 'second, old\n']);
+    expect(temps).toEqual([]);
   });
 
   it('leaves the writes after one that fails to be put in place unwritten, and no temporary file', async () => {
-    const faulty = new FaultyFs();
-    const { base, store, read } = await withTwoDocuments(faulty.fs);
-    faulty.fault = { step: 'rename', code: 'EIO', only: (path) => path.endsWith('first.md') };
-
-    const error = await rejected(store.writeAll(BOTH_NEW));
+    const { error, documents, temps } = await failingWriteAll({
+      step: 'rename',
+      code: 'EIO',
+      only: (path) => path.endsWith('first.md'),
+    });
 
     expect(error.code).toBe('INTERNAL');
-    expect([read(FIRST), read(SECOND)]).toEqual(['first, old\n', 'second, old\n']);
-    expect(await tempFiles(base)).toEqual([]);
+    expect(documents).toEqual(['first, old\n', 'second, old\n']);
+    expect(temps).toEqual([]);
   });
 });
