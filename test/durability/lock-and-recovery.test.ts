@@ -135,6 +135,34 @@ describe.skipIf(fileOnly('the lock file and its descriptor'))(
       }
     });
 
+    it('a lock file removed by hand while held is LOCK_TIMEOUT at the next commit, and release leaves nothing behind', async () => {
+      const dir = await tempDir();
+      const path = lockPathOf(dir);
+      const before = openDescriptors();
+      const lock = await acquireLock(nodeFs, path, 'session', { timeoutMs: 1_000, staleMs: 60_000 });
+      await fsp.unlink(path);
+
+      await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'LOCK_TIMEOUT' });
+      await lock.release();
+      expect(openDescriptors()).toBe(before);
+      expect(await readdir(dir)).toEqual([]);
+    });
+
+    it('a waiter that gives up gives back its draft and its descriptor', async () => {
+      const dir = await tempDir();
+      const path = lockPathOf(dir);
+      const options = { timeoutMs: 200, staleMs: 60_000 };
+      const held = await acquireLock(nodeFs, path, 'session', options);
+      const before = openDescriptors();
+
+      await expect(acquireLock(nodeFs, path, 'session', options)).rejects.toMatchObject({
+        code: 'LOCK_TIMEOUT',
+      });
+      expect(openDescriptors()).toBe(before);
+      expect(await readdir(dir)).toEqual(['.lock']);
+      await held.release();
+    });
+
     it('a lock whose draft cannot be removed after it was linked is given back at once, with its descriptor', async () => {
       const dir = await tempDir();
       const path = lockPathOf(dir);
