@@ -1,6 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,6 +139,11 @@ export async function listFiles(dir: string): Promise<string[]> {
 }
 
 /** Temporary files (`.*.tmp`) left anywhere below `dir`. */
+/** How many descriptors this process has open (Linux): a count taken around work that must give back all it opens. */
+export function openDescriptors(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
 export async function tempFiles(dir: string): Promise<string[]> {
   return (await listFiles(dir)).filter((path) => /(^|\/)\.[^/]*\.tmp$/.test(path));
 }

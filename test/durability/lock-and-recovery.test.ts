@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -12,9 +11,9 @@ import { nodeFs, type StoreFs, sleep } from '../../src/checkpoint/store/fs/store
 import { managers, tempDir } from '../helpers/base-dir.js';
 import { ENGINE, editDocument, fileOnly, readDocument } from '../helpers/engine.js';
 import { FaultyFs } from './fault-fs.js';
+import { openDescriptors } from './harness.js';
 
 const REF = { project_id: 'p', session_id: 's' };
-const openDescriptors = () => readdirSync('/proc/self/fd').length;
 
 // The file engine's lock file: PostgreSQL serialises a session with a row lock instead.
 describe.skipIf(fileOnly('the lock file and its drafts'))('the session lock', () => {

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FsStore } from '../../src/checkpoint/store/fs/fs-store.js';
 import { LEGACY_CREATED_INDEX } from '../../src/checkpoint/store/fs/listing.js';
 import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
+import { openDescriptors } from '../durability/harness.js';
 import { tempDir } from '../helpers/base-dir.js';
 
 const SESSIONS = ['p1', 'sessions'];
@@ -309,15 +309,14 @@ describe('the index of folder creation times', () => {
 
   it('leaves no file open, whether it reads the folder or takes the index as the listing', async () => {
     const { base, dir } = await setup();
-    const open = () => readdirSync('/proc/self/fd').length;
-    const before = open();
+    const before = openDescriptors();
     await touch(dir, HOUR_S);
     await listFresh(base);
     await listFresh(base);
     await touch(dir, -HOUR_S);
     await listFresh(base);
     await listFresh(base);
-    expect(open()).toBe(before);
+    expect(openDescriptors()).toBe(before);
   });
 
   it('an index that cannot be written is no failure: the folders are listed, and nothing is left behind', async () => {

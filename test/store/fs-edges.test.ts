@@ -1,8 +1,8 @@
-import { mkdirSync, type PathLike, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, type PathLike, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
-import { tempFiles } from '../durability/harness.js';
+import { openDescriptors, tempFiles } from '../durability/harness.js';
 import { managers } from '../helpers/base-dir.js';
 import type { TestStoreOptions } from '../helpers/engine.js';
 import { rejected } from '../helpers/errors.js';
@@ -51,8 +51,6 @@ function flushRecorder() {
   };
   return { fs, flushed };
 }
-
-const openDescriptors = () => readdirSync('/proc/self/fd').length;
 
 describe('the file engine at its edges', () => {
   it('gives back every descriptor it opens: saves, small and large reads, a checkpoint, a refused read', async () => {
