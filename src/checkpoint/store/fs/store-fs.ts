@@ -11,10 +11,11 @@ import {
   readSync,
   renameSync,
   unlinkSync,
+  watch,
   writeSync,
 } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, platform } from 'node:os';
 import { promisify } from 'node:util';
 
 /**
@@ -22,7 +23,7 @@ import { promisify } from 'node:util';
  * documents are read and written with the synchronous calls (see FsBase.readWithStat and
  * writeTemporary), flushed by `fsync`; so is a folder (see FsBase.flushDirectory). A document is put
  * in place by renameSync, a history version by linkSync, a small folder is listed for case twins by
- * readdirSync, and the session lock is taken and given back with the synchronous calls while nobody
+ * readdirSync (and then watched, see FolderNames), and the session lock is taken and given back with the synchronous calls while nobody
  * else holds it: each of these takes microseconds, where a trip through libuv's thread pool costs a
  * tenth of a millisecond or more. Only fsync waits on the disk.
  */
@@ -43,6 +44,12 @@ export type StoreFs = Pick<
   readdirSync: (path: string) => string[];
   /** fsync(2) of an open descriptor, through the thread pool: it waits on the disk. */
   fsync: (fd: number) => Promise<void>;
+  /**
+   * Watches a folder's entries (fs.watch: inotify), calling back with the name of each entry made,
+   * changed, moved or removed, or undefined once the watch fails; throws when none can be made, and
+   * off Linux, where a watch reports a change some time after it is made.
+   */
+  watchFolder: (path: string, onName: (name: string | undefined) => void) => { close(): void };
 };
 
 export const nodeFs: StoreFs = {
@@ -59,7 +66,16 @@ export const nodeFs: StoreFs = {
   unlinkSync,
   readdirSync: (path) => readdirSync(path),
   fsync: promisify(fsync),
+  watchFolder: (path, onName) => {
+    // inotify queues an event as the change is made; other systems' watches report later, coalesced.
+    if (!WATCHES_IN_ORDER) throw new Error('ENOSYS: folder watches are trusted on Linux only');
+    const watcher = watch(path, { persistent: false }, (_event, name) => onName(name ?? undefined));
+    watcher.on('error', () => onName(undefined));
+    return watcher;
+  },
 };
+
+const WATCHES_IN_ORDER = platform() === 'linux';
 
 export const OPEN_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 export const OPEN_READ = constants.O_RDONLY | constants.O_NOFOLLOW;
