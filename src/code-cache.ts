@@ -113,6 +113,11 @@ export class CodeCache {
     }
   }
 
+  /** Removes this build's cache, if there is one: the next start compiles from the source. */
+  remove(): void {
+    rmSync(this.file, { force: true });
+  }
+
   /**
    * Compiled code is run as it is found: only a directory that this user owns and no one else may
    * write to is read or written, never one another user made or could change. Windows has no uid:

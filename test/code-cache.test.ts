@@ -41,6 +41,17 @@ describe('CodeCache', () => {
     expect((await stat(join(dir, file as string))).mode & 0o777).toBe(0o600);
   });
 
+  it('removes its own cache only, and removing none is no error', async () => {
+    const dir = join(await tempDir(), 'cache');
+    new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), 'served');
+    new CodeCache('other.cjs', SOURCE, dir).write(compiled(), 'served');
+    new CodeCache('bundle.cjs', SOURCE, dir).remove();
+    expect(new CodeCache('bundle.cjs', SOURCE, dir).read()).toBeUndefined();
+    expect(new CodeCache('other.cjs', SOURCE, dir).read()?.stage).toBe('served');
+    new CodeCache('bundle.cjs', SOURCE, dir).remove();
+    expect(await cacheFiles(dir)).toHaveLength(1);
+  });
+
   it('another bundle, or this one at another path, does not find the cache of this one', async () => {
     const dir = join(await tempDir(), 'cache');
     new CodeCache('bundle.cjs', SOURCE, dir).write(compiled(), 'warm');
