@@ -224,7 +224,8 @@ export class FsStore implements Engine {
    */
   private prepare(rel: RelPath, content: string, options: WriteOptions): Promise<Prepared | undefined> {
     // One operation: the folders the `unchanged` document shares with `rel` are checked once.
-    return this.base.checkingOnce(() => this.prepareChecked(rel, content, options));
+    const shared = options.unchanged ? commonFolder(rel, options.unchanged.rel) : rel.slice(0, -1);
+    return this.base.checkingOnce(shared, () => this.prepareChecked(rel, content, options));
   }
 
   private async prepareChecked(
@@ -334,7 +335,7 @@ export class FsStore implements Engine {
         throw this.base.ioError('locking', rel, error);
       });
       try {
-        return await this.base.checkingOnce(() => action(lock));
+        return await this.base.checkingOnce(rel, () => action(lock));
       } finally {
         // The action's result or error is what the caller must hear; a lock file that cannot be removed goes stale.
         await lock.release().catch(() => undefined);
@@ -430,6 +431,13 @@ async function caseTwinIn(
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw base.ioError('listing', rel.slice(0, -1), error);
   }
+}
+
+/** The longest folder path that `a` and `b` both lie in. */
+function commonFolder(a: RelPath, b: RelPath): RelPath {
+  let depth = 0;
+  while (depth < a.length - 1 && depth < b.length - 1 && a[depth] === b[depth]) depth++;
+  return a.slice(0, depth);
 }
 
 /** A document's documentStamp: any write, by any process, changes its inode, size or times. */
