@@ -782,26 +782,35 @@ const READ_VERSION = prepared(
   'readVersion',
   'SELECT body, saved_at FROM checkpoint_history WHERE path = $1 AND version = $2',
 );
-/** Documents $1 (numbered from 1 in `i`), and the write ids and modification times of $2 (with a null body). */
+/**
+ * Documents $1 (numbered from 1 in `i`), and the write ids and modification times of $2 (with a null
+ * body). Each is looked up by its key: the LIMIT (one row at most anyway) keeps the lookup a subquery of
+ * its own, which a plain join is not. As a join, the plan a connection keeps for the statement, made
+ * while the table had no statistics, read the whole table for every call (a hash join), as FRESH did.
+ */
 const READ_ALL = prepared(
   'readAll',
   `
 SELECT p.i::int AS i, d.body, d.write_id, d.updated_at
-FROM unnest($1::text[]) WITH ORDINALITY AS p(path, i) JOIN checkpoint_documents d ON d.path = p.path
+FROM unnest($1::text[]) WITH ORDINALITY AS p(path, i)
+CROSS JOIN LATERAL (SELECT body, write_id, updated_at FROM checkpoint_documents WHERE path = p.path LIMIT 1) d
 UNION ALL SELECT p.i::int, NULL, d.write_id, d.updated_at
-FROM unnest($2::text[]) WITH ORDINALITY AS p(path, i) JOIN checkpoint_documents d ON d.path = p.path`,
+FROM unnest($2::text[]) WITH ORDINALITY AS p(path, i)
+CROSS JOIN LATERAL (SELECT write_id, updated_at FROM checkpoint_documents WHERE path = p.path LIMIT 1) d`,
 );
 /**
  * Fails (division by zero) unless folder $1 is locked and documents $2 have write ids $3 (null: not
- * there): a speculative run's check, under the lock, that what it read is still what stands.
+ * there): a speculative run's check, under the lock, that what it read is still what stands. Each
+ * document is looked up by its key in a subquery of its own. As a join, the plan a connection keeps for
+ * the statement, made while the table had no statistics, read the whole table for every save (a hash
+ * join): a save_checkpoint took 0.47 ms longer beside two other sessions' saves.
  */
 const FRESH = prepared(
   'fresh',
   `
 SELECT 1 / CASE WHEN EXISTS (SELECT 1 FROM checkpoint_locks WHERE path = $1) AND NOT EXISTS (
   SELECT 1 FROM unnest($2::text[], $3::uuid[]) AS e(path, write_id)
-  LEFT JOIN checkpoint_documents d ON d.path = e.path
-  WHERE d.write_id IS DISTINCT FROM e.write_id
+  WHERE (SELECT d.write_id FROM checkpoint_documents d WHERE d.path = e.path) IS DISTINCT FROM e.write_id
 ) THEN 1 ELSE 0 END AS fresh`,
 );
 const VERSION_EXISTS = prepared(
