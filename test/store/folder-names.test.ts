@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FolderNames, NAMES_TRUST_MS } from '../../src/checkpoint/store/fs/folder-names.js';
@@ -60,6 +60,21 @@ describe('FolderNames', () => {
     expect(await names.twinOf(f.path, 'Writer.md', f.stat, f.list)).toBeUndefined();
     expect(f.listed.count).toBe(1);
     expect(watches).toHaveLength(1);
+  });
+
+  it('keeps every name of the same letters: a twin is found while any of them is left', async () => {
+    for (const removed of ['Writer.md', 'WRITER.md']) {
+      const { names, watches } = recorded();
+      const f = await folder(['Writer.md']);
+      expect(await names.twinOf(f.path, 'writer.md', f.stat, f.list)).toBe('Writer.md');
+      writeFileSync(join(f.path, 'WRITER.md'), '');
+      watches[0]?.send('WRITER.md');
+      watches[0]?.send('WRITER.md');
+      unlinkSync(join(f.path, removed));
+      const left = removed === 'Writer.md' ? 'WRITER.md' : 'Writer.md';
+      expect(await names.twinOf(f.path, 'writer.md', f.stat, f.list)).toBe(left);
+      expect(f.listed.count).toBe(1);
+    }
   });
 
   it('lists the folder again when its watch reports the folder itself (removed or moved) or fails', async () => {
