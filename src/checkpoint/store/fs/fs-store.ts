@@ -248,9 +248,10 @@ export class FsStore implements Engine {
       if ((await base.readWithStat(rel, target))?.data.equals(data)) return undefined;
     }
     if (options.createFolder && located.found === rel.length - 2) await base.makeDirectory(rel.slice(0, -1));
-    // Only a new name can make a case twin. The version replaced is linked into history/, and the folder's
-    // names are looked up, while the new version goes to disk: all three are done before the rename. In this order:
-    // each starts with its synchronous calls, and the write's fsync is under way before the others'.
+    // Only a new name can make a case twin. The version replaced is linked into history/, and the
+    // folder's names are looked up, while the new version goes to disk: all three are done before the
+    // rename. In this order: each starts with its synchronous calls, and the write's fsync is under way
+    // before the others'.
     const writing = writeTemporary(base, rel, folder, basename(target), data);
     const keeping = replaced && archive(base, rel, target, replaced);
     const twin =
@@ -393,9 +394,10 @@ export class FsStore implements Engine {
 
 /**
  * A folder whose directory file is at most this size (on ext4 some 1,800 names like `agent_1234.md`;
- * 1,000 took 36 KiB) is listed with a synchronous call: 300 names take about 0.14 ms here, the kernel's
- * own cost, no more than the trip through libuv's thread pool, and the write's fsync is in the pool meanwhile. A
- * larger one, or one not looked at, goes through the pool, never holding up other calls for long.
+ * 1,000 took 36 KiB) is listed with a synchronous call: 300 names take about 0.14 ms here, the
+ * kernel's own cost, no more than the trip through libuv's thread pool, and the write's fsync is in the
+ * pool meanwhile. A larger one, or one not looked at, goes through the pool, never holding up other
+ * calls for long.
  */
 export const SYNC_LIST_BYTES = 64 * 1024;
 
