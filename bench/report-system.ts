@@ -110,7 +110,7 @@ export function coldStartSection(results: Results): string[] {
       '',
       `Spawn of \`node dist/server.js\` to the answer of the first tools/list (${cold.tools} tools): a bare JSON-RPC client`,
       'sends initialize, then notifications/initialized and tools/list once initialize is answered, and stops the',
-      `clock when the tools/list answer is read off the pipe. ${cold.runs} runs, the four taking turns. dist/server.js is ${cold.builtIsBundle ? 'the bin, which runs the bundle dist/server.cjs with V8 code cached by an earlier server (written a second after its start, and again once it had answered tool calls)' : 'tsc output, one module per source file'}.`,
+      `clock when the tools/list answer is read off the pipe. ${cold.runs} runs, the four taking turns. dist/server.js is ${cold.builtIsBundle ? 'the bin, which runs the bundle dist/server.cjs with V8 code cached by the run’s first server, as it exited after one short conversation (a call of each kind; see section 3)' : 'tsc output, one module per source file'}.`,
       "The second row is the same start through the MCP SDK client (v1), whose listTools also compiles every tool's",
       'output schema with Ajv before it returns: time spent in the client, not in the server.',
       `The third is the same source bundled and minified by esbuild into one ${(cold.bundleBytes / 1e6).toFixed(1)} MB ES module by the bench (no code cache, pg and Ajv included), to compare.`,

@@ -1,13 +1,12 @@
 // npm run bench: every measurement of issue 7 in one run, written to docs/BENCHMARKS.md and
 // docs/bench-results.json. `tsx bench/run.ts --only=operations,peer` runs some sections and only prints.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CodeCache } from '../src/code-cache.js';
 import { benchColdStart } from './cold-start.js';
 import { benchHttp } from './http.js';
+import { primeCodeCache } from './lib/prime.js';
 import type { Results } from './lib/results.js';
 import { nowMs } from './lib/stats.js';
 import { benchMemory } from './memory.js';
@@ -46,12 +45,8 @@ const wanted = (section: Section) => only === undefined || only.includes(section
 // --quick: a tenth of the calls, to try the harness; it prints and writes nothing to docs/.
 const scale = (count: number) => (values.quick ? Math.max(10, Math.ceil(count / 10)) : count);
 
-// The run's servers start without a code cache of this build: the one its later servers use is the
-// one an earlier server of the run wrote (see sections 3 and 5), not one left by another use of the build.
-const bundle = fileURLToPath(new URL('../dist/server.cjs', import.meta.url));
-new CodeCache(bundle, await readFile(bundle)).remove();
-
 const workDir = await mkdtemp(join(tmpdir(), 'checkpoint-mcp-bench-'));
+await primeCodeCache(workDir);
 const started = nowMs();
 const loadBefore = loadavg();
 const results: Omit<Results, 'targets' | 'machine'> = {};
