@@ -16,9 +16,6 @@ export const SEGMENT = /^[A-Za-z0-9_.-]{1,255}$/;
 /** Documents up to this size are read with synchronous calls (see FsBase.readWithStat). */
 export const SYNC_READ_BYTES = 256 * 1024;
 
-/** The folders an operation has checked (real folders, not links): each is lstat'ed once in it. */
-export type Checked = Set<string>;
-
 /** Where resolve() found a path, and how much of it exists. */
 export interface Located {
   path: string;
@@ -28,7 +25,7 @@ export interface Located {
   stat: Stats | undefined;
   /**
    * The lstat of the path's folder, when this call took one: not of a folder the operation checked
-   * before (see checkingOnce and Checked), nor of the base directory.
+   * before (see checkingOnce), nor of the base directory.
    */
   folder: Stats | undefined;
 }
@@ -41,7 +38,7 @@ export class FsBase {
   /** The newest history version of each document this process kept, and the inode it linked (not for a copy). */
   readonly archived = new Map<string, { version: number; ino?: number }>();
   /** The folders checked so far by the operations under way, by the folder each works in (see checkingOnce). */
-  private readonly scopes = new Map<string, { checked: Checked; operations: number }>();
+  private readonly scopes = new Map<string, { checked: Set<string>; operations: number }>();
 
   constructor(
     readonly fs: StoreFs,
@@ -75,7 +72,7 @@ export class FsBase {
   }
 
   /** The folders checked so far by the operation under way where `rel` is, else a set of its own. */
-  private checksFor(rel: RelPath): Checked {
+  private checksFor(rel: RelPath): Set<string> {
     const path = join(this.root, ...rel);
     for (const [folder, scope] of this.scopes) {
       if (path.startsWith(folder) && (path.length === folder.length || path[folder.length] === sep))
@@ -95,7 +92,7 @@ export class FsBase {
    * `checkLast` false the last component is not looked at (`found` stops short of it, and `stat` is
    * undefined): for a caller that opens it with O_NOFOLLOW and judges what it opened.
    */
-  async locate(rel: RelPath, checkLast = true, checked = this.checksFor(rel)): Promise<Located> {
+  async locate(rel: RelPath, checkLast = true): Promise<Located> {
     for (const segment of rel) {
       if (!SEGMENT.test(segment) || segment === '.' || segment === '..') {
         throw new CheckpointError(
@@ -113,6 +110,7 @@ export class FsBase {
     }
     // Synchronous on purpose: an lstat takes microseconds, a round trip through libuv's thread pool
     // many times that, and every call checks several components.
+    const checked = this.checksFor(rel);
     let current = this.root;
     let last: Stats | undefined;
     let folder: Stats | undefined;
