@@ -25,7 +25,6 @@ export class FolderNames {
   constructor(
     private readonly fs: StoreFs,
     private readonly trustMs = NAMES_TRUST_MS,
-    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /**
@@ -56,11 +55,14 @@ export class FolderNames {
     for (const folder of [...this.known.keys()]) this.forget(folder);
   }
 
-  /** What is known of `folder`, if it is the same folder, its watch unbroken and its listing recent. */
+  /**
+   * What is known of `folder`, if it is the same folder and its watch unbroken. A listing older than
+   * trustMs is gone already: its timer ran in the poll twinOf waited for.
+   */
   private current(folder: string, stat: Stats): Known | undefined {
     const known = this.known.get(folder);
     if (known === undefined) return undefined;
-    if (known.ino !== stat.ino || known.dev !== stat.dev || this.now() - known.listedAt > this.trustMs) {
+    if (known.ino !== stat.ino || known.dev !== stat.dev) {
       this.forget(folder);
       return undefined;
     }
@@ -79,7 +81,6 @@ export class FolderNames {
     const known: Known = {
       dev: stat.dev,
       ino: stat.ino,
-      listedAt: this.now(),
       byLower: new Map(),
       listed: Promise.resolve(),
       stop: () => undefined,
@@ -96,7 +97,7 @@ export class FolderNames {
     } catch {
       return undefined;
     }
-    // Let go once it is no longer trusted, so that no watch outlives its use.
+    // The listing is trusted until this timer lets it go, and its watch with it.
     const expiry = setTimeout(() => {
       if (this.known.get(folder) === known) this.forget(folder);
     }, this.trustMs);
@@ -143,8 +144,6 @@ export function twinIn(names: readonly string[], name: string): string | undefin
 interface Known {
   dev: number;
   ino: number;
-  /** When the listing was started. */
-  listedAt: number;
   /** Every name listed or reported since, by its lower case; a name may have gone since. */
   byLower: Map<string, string[]>;
   listed: Promise<void>;
