@@ -39,13 +39,18 @@ export class FsBase {
   readonly archived = new Map<string, { version: number; ino?: number }>();
   /** The folders checked so far by the operations under way, by the folder each works in (see checkingOnce). */
   private readonly scopes = new Map<string, { checked: Set<string>; operations: number }>();
+  /** `root` ending in one separator: the components of a path are this and its names. */
+  private readonly prefix: string;
 
+  /** `root` is absolute and normalised (a realpath). */
   constructor(
     readonly fs: StoreFs,
     readonly root: string,
     /** fsync files and directories before acknowledging. */
     readonly durable: boolean,
-  ) {}
+  ) {
+    this.prefix = root.endsWith(sep) ? root : root + sep;
+  }
 
   label(rel: RelPath): string {
     return rel.join('/');
@@ -71,9 +76,8 @@ export class FsBase {
     }
   }
 
-  /** The folders checked so far by the operation under way where `rel` is, else a set of its own. */
-  private checksFor(rel: RelPath): Set<string> {
-    const path = join(this.root, ...rel);
+  /** The folders checked so far by the operation under way where `path` is, else a set of its own. */
+  private checksFor(path: string): Set<string> {
     for (const [folder, scope] of this.scopes) {
       if (path.startsWith(folder) && (path.length === folder.length || path[folder.length] === sep))
         return scope.checked;
@@ -101,6 +105,7 @@ export class FsBase {
         );
       }
     }
+    // Normalised, so the check below stands should a name ever slip past the rules above.
     const path = join(this.root, ...rel);
     if (!isInside(this.root, path)) {
       throw new CheckpointError(
@@ -109,15 +114,17 @@ export class FsBase {
       );
     }
     // Synchronous on purpose: an lstat takes microseconds, a round trip through libuv's thread pool
-    // many times that, and every call checks several components.
-    const checked = this.checksFor(rel);
+    // many times that, and every call checks several components. Each component is its names joined
+    // by separators, not path.join, which normalises the whole path each time (some 200 calls in a
+    // save_checkpoint): for names the rules admit the two agree.
+    const checked = this.checksFor(path);
     let current = this.root;
     let last: Stats | undefined;
     let folder: Stats | undefined;
     let depth = 0;
     const end = checkLast ? rel.length : rel.length - 1;
     for (; depth < end; depth++) {
-      current = join(current, rel[depth] as string);
+      current = depth === 0 ? this.prefix + rel[0] : current + sep + rel[depth];
       if (depth < rel.length - 1 && checked.has(current)) continue;
       let stat: Stats | undefined;
       try {

@@ -122,7 +122,12 @@ export async function acquireLock(
     const file = fstatSync(fd, { bigint: true });
     for (let attempt = 0; ; attempt++) {
       // A lock's age is its file's mtime: written afresh before each try, a lock won after a long wait is not born stale.
-      writeOwner(fs, fd, { pid: process.pid, host: HOST, token, acquired: new Date().toISOString() });
+      writeOwner(
+        fs,
+        fd,
+        { pid: process.pid, host: HOST, token, acquired: new Date().toISOString() },
+        attempt > 0,
+      );
       try {
         fs.linkSync(draft, path);
         lock = new HeldLock(fs, path, token, label, fd, file);
@@ -162,9 +167,10 @@ export async function acquireLock(
   }
 }
 
-function writeOwner(fs: StoreFs, fd: number, owner: LockOwner): void {
+/** Writes `owner` into the draft; `again` when it was written before (the draft is new and empty at first). */
+function writeOwner(fs: StoreFs, fd: number, owner: LockOwner, again: boolean): void {
   const data = Buffer.from(`${JSON.stringify(owner)}\n`, 'utf8');
-  fs.ftruncateSync(fd, 0);
+  if (again) fs.ftruncateSync(fd, 0);
   for (let offset = 0; offset < data.length; )
     offset += fs.writeSync(fd, data, offset, data.length - offset, offset);
 }
