@@ -79,8 +79,6 @@ export async function benchThroughput(
   seconds: number,
   checkpointEvery = 10,
 ): Promise<ThroughputRow[]> {
-  const base = join(workDir, 'throughput');
-  const manager = await openManager(base, true);
   const rows: ThroughputRow[] = [];
   const runs = [
     ...levels.map((processes) => ({ processes, warmup: WARMUP_SAVES })),
@@ -88,6 +86,10 @@ export async function benchThroughput(
   ];
   for (const { processes, warmup } of runs) {
     const ref: Ref = { project_id: 'bench', session_id: `throughput-${processes}-${warmup}` };
+    // A base of its own for each run, so that none pays for the files the one before it removed (see
+    // spreadFolders in bench/run.ts).
+    const base = join(workDir, ref.session_id);
+    const manager = await openManager(base, true);
     await manager.createSession({ ...ref, user_id: 'bench', execution_mode: 'full' });
     // A fresh server is fresh for one window only.
     const windows = warmup === 0 ? 1 : WINDOWS;
@@ -107,7 +109,7 @@ export async function benchFloorServer(
   seconds: number,
   checkpointEvery = 10,
 ): Promise<FloorServerRow> {
-  const base = join(workDir, 'throughput-floor-server');
+  const base = join(workDir, `throughput-floor-server-${processes}`);
   const ref: Ref = { project_id: 'bench', session_id: `floor-${processes}` };
   const windows = await runWorkers({
     base,
