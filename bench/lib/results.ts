@@ -19,6 +19,8 @@ export interface Machine {
   loadBefore: number[];
   loadAfter: number[];
   seconds: number;
+  /** Whether each section's folder was placed in a block group of its own (see spreadFolders in run.ts). */
+  spreadFolders?: boolean;
 }
 
 export interface Results {
