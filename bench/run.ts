@@ -117,7 +117,7 @@ process.stdout.write(report);
  * Marks `directory` as the top of a tree (ext4's T attribute), so that ext4 places each folder made in
  * it, every section's base, in a block group of its own rather than beside the others. ext4 without a
  * journal (this machine's) skips, each time it makes a file, every inode of the group freed in the last
- * minute (the last six while its inode table is unwritten), and reads each one's deletion time to do so:
+ * minute (the last six minutes while its inode table block is unwritten), reading each one's deletion time:
  * after 20,000 files were removed from a folder, a durable write there took 1.1 ms more CPU, and 65 s
  * later still 0.3 ms more. Without the mark, one run's servers paid for the files another had removed
  * (its lock files and replaced manifests): fresh servers after the warm runs of section 4 made 60 saves
