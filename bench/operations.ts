@@ -3,7 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { proseOfSize } from './lib/fixtures.js';
 import { durableLink, durableWrite } from './lib/floor.js';
-import { callTool, startCheckpointServer } from './lib/server.js';
+import { callTool, startCheckpointServer, startFloorServer } from './lib/server.js';
 import { type Summary, summarizeAll, timeInterleaved } from './lib/stats.js';
 import {
   buildFullSession,
@@ -23,6 +23,9 @@ export interface OperationsResult {
 }
 
 const AGENTS = ['market_analyst', 'customer_researcher', 'competitor_scout'];
+
+/** save_agent_output 1 KB as the floor server answers it (bench/floor-server.ts), beside the floors. */
+export const FLOOR_SERVER_SAVE = 'floor server: save_agent_output 1 KB';
 const READ: Ref = { project_id: 'bench', session_id: 'read' };
 
 export async function benchOperations(
@@ -37,6 +40,8 @@ export async function benchOperations(
   let kept = 0;
   const server = await startCheckpointServer(base);
   const { client } = server;
+  // Section 4's floor server: this SDK and stdio, its save_agent_output making the durable write alone.
+  const floorServer = await startFloorServer(join(workDir, 'operations-floor-server'));
   try {
     await buildFullSession(client, READ, 3, 20 * 1024);
     const small = proseOfSize(1024, 1);
@@ -57,6 +62,8 @@ export async function benchOperations(
       'durable link: history version': (i: number) =>
         durableLink(floorDir, `c${i % 7}.md`, floorHistory, `c.v${++kept}.md`),
       ping: () => client.ping(),
+      [FLOOR_SERVER_SAVE]: (i: number) =>
+        saveOutput(floorServer.client, session, 1 + (i % 7), `agent_${i + 100}`, small),
     };
     for (let i = 0; i < 50; i++) for (const floor of Object.values(floors)) await floor(i);
     const times = await timeInterleaved(
@@ -74,7 +81,7 @@ export async function benchOperations(
       bytes: Object.fromEntries(Object.entries(files).map(([name, data]) => [name, data.length])),
     };
   } finally {
-    await server.close();
+    await Promise.all([server.close(), floorServer.close()]);
   }
 }
 

@@ -1,6 +1,7 @@
 // Section 8: @modelcontextprotocol/server-memory driven by the same client over stdio, side by side
 // with ours, each with `items` records of 1 KB already stored. A created record is removed again,
 // untimed, after each timed save, so the store holds `items` records throughout.
+import { readdirSync } from 'node:fs';
 import { open, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openManager } from './lib/core.js';
@@ -11,7 +12,11 @@ import { PHASE_DIRS, type Ref } from './lib/workflow.js';
 
 export interface PeerRow {
   items: number;
-  ours: { save: Summary; load_session: Summary; get_agent_output: Summary };
+  /**
+   * `listing` is no call of ours: a readdir of a phase folder from the bench process, what our save
+   * does to refuse a case twin of a new name (the folder holds about items / 7 names).
+   */
+  ours: { save: Summary; load_session: Summary; get_agent_output: Summary; listing: Summary };
   peer: { create_entities: Summary; read_graph: Summary; open_nodes: Summary };
 }
 
@@ -70,6 +75,7 @@ export async function benchPeer(
           await flush(memoryFile);
         },
       };
+      actions[`ours ${items} listing`] = async (i) => readdirSync(phaseDir(i));
       actions[`ours ${items} load`] = () => callTool(ours.client, 'load_session', REF);
       actions[`peer ${items} load`] = () => callTool(peer.client, 'read_graph', {});
       actions[`ours ${items} read`] = () =>
@@ -85,6 +91,7 @@ export async function benchPeer(
         save: times[`ours ${items} save`] as Summary,
         load_session: times[`ours ${items} load`] as Summary,
         get_agent_output: times[`ours ${items} read`] as Summary,
+        listing: times[`ours ${items} listing`] as Summary,
       },
       peer: {
         create_entities: times[`peer ${items} save`] as Summary,

@@ -1,6 +1,7 @@
 import { ms, ratio, table } from './lib/markdown.js';
 import type { Results } from './lib/results.js';
 import type { Summary } from './lib/stats.js';
+import { FLOOR_SERVER_SAVE } from './operations.js';
 import { FRESH_PROCESSES } from './scaling.js';
 import { FLOOR_HISTORY_LINK } from './targets.js';
 
@@ -54,9 +55,9 @@ export function operationsSection(results: Results): string[] {
       );
       return { label: floor.label, value: writes + (ping?.median ?? Number.NaN) };
     };
-    const names = Object.keys(ops.operations).filter(
-      (name) => !name.startsWith('durable ') && name !== 'ping',
-    );
+    const isFloor = (name: string) =>
+      name.startsWith('durable ') || name === 'ping' || name === FLOOR_SERVER_SAVE;
+    const names = Object.keys(ops.operations).filter((name) => !isFloor(name));
     out.push(
       '',
       '## 1. Operations, sequential',
@@ -88,12 +89,14 @@ export function operationsSection(results: Results): string[] {
       'target, open the directory and fsync it; synchronous calls but for the two fsyncs, which wait in libuv’s',
       'thread pool (its cheapest form, and the store’s). A history link gives a written file a second name in',
       'history/ and fsyncs that folder: how the store keeps a replaced version, without a copy. `ping` is a',
-      'no-op MCP round trip (`client.ping()`).',
+      'no-op MCP round trip (`client.ping()`). The floor server is section 4’s: this SDK and stdio, its',
+      'save_agent_output making the durable write and nothing else (bench/floor-server.ts); what a save costs',
+      'on this SDK at least, its tools/call dispatch and argument and result checks included.',
       '',
       table(
         ['Floor', 'Bytes', 'Median', 'p99'],
         Object.entries(ops.operations)
-          .filter(([name]) => name.startsWith('durable ') || name === 'ping')
+          .filter(([name]) => isFloor(name))
           .map(([name, summary]) => [name, bytesOf(name, ops.bytes), ms(summary.median), ms(summary.p99)]),
       ),
     );
@@ -208,12 +211,23 @@ export function peerSection(results: Results): string[] {
           ]),
         ),
       ),
+      '',
+      'A save of a new name reads its phase folder’s names first, to refuse a name that differs from one there',
+      'only in letter case (SPEC: the two would collide on macOS and Windows). That listing alone, a readdir of',
+      `a phase folder from the bench process in the same rounds: ${results.peer
+        .map(
+          (row) =>
+            `${ms(row.ours.listing.median)} at ${row.items.toLocaleString('en')} items (some ${Math.ceil(row.items / 7)} names)`,
+        )
+        .join(', ')}.`,
     );
   }
   return out;
 }
 
 function bytesOf(name: string, bytes: Record<string, number>): string {
+  // The floor server writes the content alone, without a head.
+  if (name === FLOOR_SERVER_SAVE) return '1,024';
   const key = name.includes('1 KB')
     ? 'small'
     : name.includes('100 KB')

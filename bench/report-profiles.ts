@@ -3,6 +3,7 @@
 import { ms, table } from './lib/markdown.js';
 import { type Breakdown, BUCKETS, type Bucket, busyMs } from './lib/profile.js';
 import type { Results } from './lib/results.js';
+import { FLOOR_SERVER_SAVE } from './operations.js';
 import type { ProfiledCalls } from './profiles.js';
 import { FLOOR_WRITE_1KB, floorServerRow, OP_SAVE_1KB } from './targets.js';
 import { type ThroughputRow, throughputRow, WARMUP_SAVES } from './throughput.js';
@@ -32,7 +33,7 @@ export function profilesSection(results: Results): string[] {
   ];
   if (profiles)
     out.push(...cpuPerSave(results), ...coldStart(results), ...firstCalls(results), ...largeRead(results));
-  out.push(...peerRatio(results));
+  out.push(...saveRatio(results), ...peerRatio(results));
   if (pgProfile) out.push(...postgresCheckpoint(results, pgProfile));
   return out;
 }
@@ -293,6 +294,31 @@ function largeRead(results: Results): string[] {
   ];
 }
 
+/** save_agent_output against its floor and against the floor server, from section 1's rounds. */
+function saveRatio(results: Results): string[] {
+  const ops = results.operations?.operations;
+  const write = ops?.[FLOOR_WRITE_1KB]?.median;
+  const ping = ops?.ping?.median;
+  const save = ops?.[OP_SAVE_1KB]?.median;
+  const floorServer = ops?.[FLOOR_SERVER_SAVE]?.median;
+  if (write === undefined || ping === undefined || save === undefined || floorServer === undefined) return [];
+  const floor = write + ping;
+  return [
+    '',
+    '### save_agent_output against its floor',
+    '',
+    `The floor of a 1 KB save is a durable write of the same bytes, ${ms(write)}, and a ping, ${ms(ping)} (section 2): ${ms(floor)}.`,
+    `The floor server, on the same SDK and stdio, its save_agent_output making that write and nothing else, took`,
+    `${ms(floorServer)} in the same rounds, ${(floorServer / floor).toFixed(2)} x the floor: ${ms(floorServer - floor)} more is this SDK’s tools/call beyond a ping`,
+    '(its dispatch, the checks of the request and of the result, the larger message), the least a save costs on',
+    `this SDK and stdio. checkpoint-mcp took ${ms(save)}, ${(save / floor).toFixed(2)} x, ${ms(save - floorServer)} more than the floor server: the save’s`,
+    'own work beyond the write, each part there for a guarantee: every folder on the path looked at (no',
+    'symbolic link, nothing outside the base), the manifest’s stamp (the phases it trusts are current), the',
+    'head rendered and the content’s SHA-256, and for a new name the listing of its folder (no case twin; see',
+    'section 8 for what a listing costs). Its CPU by kind and file is in the first table of this section.',
+  ];
+}
+
 function peerRatio(results: Results): string[] {
   const peer = results.peer?.find((row) => row.items === 1000);
   const ops = results.operations?.operations;
@@ -303,6 +329,7 @@ function peerRatio(results: Results): string[] {
   const theirs = peer.peer.create_entities.median;
   const floor = write + ping;
   const needed = theirs / 10;
+  const floorServer = ops?.[FLOOR_SERVER_SAVE]?.median;
   return [
     '',
     '### Side by side with server-memory',
@@ -312,6 +339,12 @@ function peerRatio(results: Results): string[] {
     `${ms(ping)} (section 2): ${ms(floor)}, so the ratio cannot pass ${(theirs / floor).toFixed(1)} x in this run. 10 x would`,
     `need a save of ${ms(needed)}, ${needed < write ? 'less than the fsync of its file and folder alone on this disk' : 'within reach of the floor'}.`,
     `The save itself was ${(save / floor).toFixed(2)} x its floor (section 1); server-memory writes without fsync.`,
+    ...(floorServer === undefined
+      ? []
+      : [
+          `The floor server’s save, this SDK’s least (section 2), took ${ms(floorServer)}: ${(theirs / floorServer).toFixed(1)} x against server-memory.`,
+        ]),
+    `Our save of a new name lists its folder, at 1,000 items some ${Math.ceil(peer.items / 7)} names: that listing alone took ${ms(peer.ours.listing.median)} (section 8).`,
   ];
 }
 

@@ -1,5 +1,6 @@
 import { ms } from './lib/markdown.js';
 import type { Results, Target } from './lib/results.js';
+import { FLOOR_SERVER_SAVE } from './operations.js';
 import { type FloorServerRow, throughputRow } from './throughput.js';
 
 export const OP_SAVE_1KB = 'save_agent_output 1 KB';
@@ -20,9 +21,10 @@ export function judgeTargets(results: Omit<Results, 'targets' | 'machine'>): Tar
   const write = ops?.[FLOOR_WRITE_1KB]?.median;
   if (save !== undefined && write !== undefined && ping !== undefined) {
     const floor = write + ping;
+    const floorServer = ops?.[FLOOR_SERVER_SAVE]?.median;
     add(
       'save_agent_output 1 KB, file engine: median vs (durable write + ping)',
-      `${ms(save)} = ${(save / floor).toFixed(2)} x (${ms(write)} + ${ms(ping)})`,
+      `${ms(save)} = ${(save / floor).toFixed(2)} x (${ms(write)} + ${ms(ping)})${floorServer === undefined ? '' : `; the floor server (section 2): ${ms(floorServer)} = ${(floorServer / floor).toFixed(2)} x`}`,
       '<= 1.5 x',
       save <= 1.5 * floor,
     );
