@@ -212,8 +212,8 @@ export function peerSection(results: Results): string[] {
         ),
       ),
       '',
-      'A save of a new name reads its phase folder’s names first, to refuse a name that differs from one there',
-      'only in letter case (SPEC: the two would collide on macOS and Windows). That listing alone, a readdir of',
+      'Before a new name is put in place, its save reads the phase folder’s names, to refuse a name that differs',
+      'from one there only in letter case (SPEC: the two would collide on macOS and Windows). That listing alone, a readdir of',
       `a phase folder from the bench process in the same rounds: ${results.peer
         .map(
           (row) =>
