@@ -311,7 +311,7 @@ function saveRatio(results: Results): string[] {
     `The floor server, on the same SDK and stdio, its save_agent_output making that write and nothing else, took`,
     `${ms(floorServer)} in the same rounds, ${(floorServer / floor).toFixed(2)} x the floor: ${ms(floorServer - floor)} more is this SDK’s tools/call beyond a ping`,
     '(its dispatch, the checks of the request and of the result, the larger message), the least a save costs on',
-    `this SDK and stdio. checkpoint-mcp took ${ms(save)}, ${(save / floor).toFixed(2)} x, ${ms(save - floorServer)} more than the floor server: the save’s`,
+    `this SDK and stdio. checkpoint-mcp took ${ms(save)}, ${(save / floor).toFixed(2)} x, ${save > floorServer ? `${ms(save - floorServer)} more than` : 'no more than'} the floor server: the save’s`,
     'own work beyond the write, each part there for a guarantee: every folder on the path looked at (no',
     'symbolic link, nothing outside the base), the manifest’s stamp (the phases it trusts are current), the',
     'head rendered and the content’s SHA-256, and for a new name the listing of its folder (no case twin; see',
