@@ -366,5 +366,19 @@ function postgresCheckpoint(results: Results, profile: ProfiledCalls): string[] 
     `The floor sends the same two documents in one round trip: ${ms(pg.checkpoint.transaction.median)}, and a ping ${ms(pg.floor.ping.median)}`,
     `(${ms(floor)}); the save took ${ms(pg.checkpoint.save.median)}. Its "Node streams" row, ${ms(cpuOf(profile, 'node'))}, is mostly system`,
     'calls: the writes to the database’s socket and to stdout, and the reads of their answers.',
+    ...sdkShare(results),
+  ];
+}
+
+/** What a tools/call costs on this SDK beyond a ping, as section 1's floor server measured it. */
+function sdkShare(results: Results): string[] {
+  const ops = results.operations?.operations;
+  const write = ops?.[FLOOR_WRITE_1KB]?.median;
+  const ping = ops?.ping?.median;
+  const floorServer = ops?.[FLOOR_SERVER_SAVE]?.median;
+  if (write === undefined || ping === undefined || floorServer === undefined) return [];
+  return [
+    `The floor holds a ping, not a tools/call: section 2’s floor server, its save_agent_output making the durable`,
+    `write alone, took ${ms(floorServer - write - ping)} more than that write and a ping, what a tools/call costs on this SDK; every save here pays it too.`,
   ];
 }
