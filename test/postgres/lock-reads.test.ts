@@ -1,3 +1,4 @@
+import net from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
@@ -52,14 +53,25 @@ async function holdLock(
 
 /**
  * The statements `work` sends, by name, each with how many sent before it were still unanswered
- * (none: a new round trip).
+ * (none: a new round trip). With `socketWrites`, each write to a socket is listed among them as
+ * SOCKET_WRITE: what was sent before it left in it or earlier.
  */
 async function statementsOf(
   work: () => Promise<unknown>,
+  socketWrites = false,
 ): Promise<Array<{ statement: string; unanswered: number }>> {
   const sent: Array<{ statement: string; unanswered: number }> = [];
   let unanswered = 0;
   const query = pg.Client.prototype.query;
+  const { _write, _writev } = net.Socket.prototype as unknown as Record<'_write' | '_writev', SocketWrite>;
+  if (socketWrites) {
+    const noted = (original: SocketWrite): SocketWrite =>
+      function (this: net.Socket, ...args: unknown[]) {
+        sent.push({ statement: SOCKET_WRITE, unanswered });
+        return original.apply(this, args);
+      };
+    Object.assign(net.Socket.prototype, { _write: noted(_write), _writev: noted(_writev) });
+  }
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const [config] = args as [string | { name?: string }];
     sent.push({ statement: typeof config === 'string' ? config : (config.name ?? 'unnamed'), unanswered });
@@ -75,9 +87,13 @@ async function statementsOf(
     await work();
   } finally {
     pg.Client.prototype.query = query;
+    Object.assign(net.Socket.prototype, { _write, _writev });
   }
   return sent;
 }
+
+const SOCKET_WRITE = '(a write to the socket)';
+type SocketWrite = (this: net.Socket, ...args: unknown[]) => void;
 
 /** How many of `sent` are `statement`. */
 function count(sent: ReadonlyArray<{ statement: string }>, statement: string): number {
@@ -237,7 +253,7 @@ CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON checkpoint_documents FOR EACH R
     expect(await store.read(raced)).toBe('ours\n');
   });
 
-  it('make a repeated save_checkpoint six statements in one round trip', async () => {
+  it('make a repeated save_checkpoint six statements that wait for one round trip', async () => {
     const store = await open();
     const manager = new CheckpointManager(store);
     const ref = { project_id: 'counted', session_id: 's1' };
@@ -250,16 +266,19 @@ CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON checkpoint_documents FOR EACH R
         agents: [{ agent_name: 'market', status: 'in_progress' }],
       });
     await save();
-    const sent = await statementsOf(save);
+    const sent = await statementsOf(save, true);
     // What this store's last save left is what the action reads: BEGIN, the lock, the check that it
-    // still stands, the checkpoint, the manifest and COMMIT leave together.
+    // still stands, the checkpoint, the manifest and COMMIT leave without waiting for an answer. The
+    // first three leave before the action builds its writes, so the database works on them meanwhile.
     expect(sent).toStrictEqual([
       { statement: 'BEGIN', unanswered: 0 },
       { statement: 'lock', unanswered: 1 },
       { statement: 'fresh', unanswered: 2 },
+      { statement: SOCKET_WRITE, unanswered: 3 },
       { statement: 'write', unanswered: 3 },
       { statement: 'write', unanswered: 4 },
       { statement: 'COMMIT', unanswered: 5 },
+      { statement: SOCKET_WRITE, unanswered: 6 },
     ]);
     // Both saves committed: the manifest of create_session, then one revision each.
     expect((await manager.loadSession(ref)).revision).toBe(3);
