@@ -845,11 +845,11 @@ const INSERT_FOLDER = prepared(
   'INSERT INTO checkpoint_folders (path, parent, name) VALUES ($1, $2, $3) ON CONFLICT (path) DO NOTHING',
 );
 // An upsert that updates takes the row's lock, whether the row was there or is new; a folder that
-// does not exist is not locked (no row is made for it), and the statement says so by returning none.
+// does not exist is not locked (no row is made for it), and the statement's count of rows says so: 0.
 const LOCK = prepared(
   'lock',
   `INSERT INTO checkpoint_locks (path) SELECT $1 WHERE EXISTS (SELECT 1 FROM checkpoint_folders WHERE path = $1)
-ON CONFLICT (path) DO UPDATE SET path = excluded.path RETURNING 1`,
+ON CONFLICT (path) DO UPDATE SET path = excluded.path`,
 );
 
 /**
