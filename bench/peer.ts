@@ -2,11 +2,18 @@
 // with ours, each with `items` records of 1 KB already stored. A created record is removed again,
 // untimed, after each timed save, so the store holds `items` records throughout.
 import { readdirSync } from 'node:fs';
-import { open, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openManager } from './lib/core.js';
 import { proseOfSize } from './lib/fixtures.js';
-import { type Connection, callTool, startCheckpointServer, startPeerServer } from './lib/server.js';
+import { durableWrite } from './lib/floor.js';
+import {
+  type Connection,
+  callTool,
+  startCheckpointServer,
+  startFloorServer,
+  startPeerServer,
+} from './lib/server.js';
 import { type Action, type Summary, summarizeAll, timeInterleaved } from './lib/stats.js';
 import { PHASE_DIRS, type Ref } from './lib/workflow.js';
 
@@ -18,6 +25,12 @@ export interface PeerRow {
    */
   ours: { save: Summary; load_session: Summary; get_agent_output: Summary; listing: Summary };
   peer: { create_entities: Summary; read_graph: Summary; open_nodes: Summary };
+  /**
+   * The floor server's save_agent_output (bench/floor-server.ts: this SDK and stdio, the durable write
+   * and nothing else) in the same shape: phase folders holding the same names, the saved file removed
+   * after each save.
+   */
+  floorServer: { save: Summary };
 }
 
 const REF: Ref = { project_id: 'bench', session_id: 'peer' };
@@ -33,25 +46,31 @@ export async function benchPeer(
     items: number;
     base: string;
     memoryFile: string;
+    floorBase: string;
     ours: Connection;
     peer: Connection;
+    floor: Connection;
   }> = [];
   try {
     for (const items of sizes) {
       const base = join(workDir, `peer-ours-${items}`);
       const memoryFile = join(workDir, `peer-memory-${items}.jsonl`);
+      const floorBase = join(workDir, `peer-floor-${items}`);
       await seedOurs(base, items, content);
       await seedPeer(memoryFile, items, content);
+      await seedFloor(floorBase, items, content);
       stores.push({
         items,
         base,
         memoryFile,
+        floorBase,
         ours: await startCheckpointServer(base),
         peer: await startPeerServer(memoryFile),
+        floor: await startFloorServer(floorBase),
       });
     }
     const actions: Record<string, Action> = {};
-    for (const { items, base, ours, peer, memoryFile } of stores) {
+    for (const { items, base, ours, peer, memoryFile, floorBase, floor } of stores) {
       const phaseDir = (i: number) =>
         join(base, REF.project_id, 'sessions', REF.session_id, PHASE_DIRS[phaseOf(i)] ?? '');
       actions[`ours ${items} save`] = {
@@ -74,6 +93,16 @@ export async function benchPeer(
           await callTool(peer.client, 'delete_entities', { entityNames: [`new_${i}`] });
           await flush(memoryFile);
         },
+      };
+      actions[`floor ${items} save`] = {
+        run: (i) =>
+          callTool(floor.client, 'save_agent_output', {
+            ...REF,
+            phase_num: phaseOf(i),
+            agent_name: `new_${i}`,
+            output_content: content,
+          }),
+        after: (i) => unlink(join(floorPhaseDir(floorBase, phaseOf(i)), `new_${i}.md`)),
       };
       actions[`ours ${items} listing`] = async (i) => readdirSync(phaseDir(i));
       actions[`ours ${items} load`] = () => callTool(ours.client, 'load_session', REF);
@@ -98,9 +127,10 @@ export async function benchPeer(
         read_graph: times[`peer ${items} load`] as Summary,
         open_nodes: times[`peer ${items} read`] as Summary,
       },
+      floorServer: { save: times[`floor ${items} save`] as Summary },
     }));
   } finally {
-    await Promise.all(stores.flatMap(({ ours, peer }) => [ours.close(), peer.close()]));
+    await Promise.all(stores.flatMap(({ ours, peer, floor }) => [ours.close(), peer.close(), floor.close()]));
   }
 }
 
@@ -124,6 +154,19 @@ async function seedOurs(base: string, items: number, content: string): Promise<v
       output_content: content,
     });
   }
+}
+
+/** A phase folder of the floor server (see folderOf in bench/floor-server.ts). */
+function floorPhaseDir(base: string, phase: number): string {
+  return join(base, REF.project_id, REF.session_id, `phase_${phase}`);
+}
+
+/** The floor server's folders holding the names ours hold, each file the content alone. */
+async function seedFloor(base: string, items: number, content: string): Promise<void> {
+  for (let phase = 1; phase <= 7; phase++)
+    await mkdir(join(floorPhaseDir(base, phase), 'history'), { recursive: true });
+  const data = Buffer.from(content, 'utf8');
+  for (let i = 0; i < items; i++) await durableWrite(floorPhaseDir(base, phaseOf(i)), `item_${i}.md`, data);
 }
 
 async function seedPeer(memoryFile: string, items: number, content: string): Promise<void> {

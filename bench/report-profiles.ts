@@ -329,7 +329,9 @@ function peerRatio(results: Results): string[] {
   const theirs = peer.peer.create_entities.median;
   const floor = write + ping;
   const needed = theirs / 10;
-  const floorServer = ops?.[FLOOR_SERVER_SAVE]?.median;
+  // The floor server in section 8's own shape where it ran there, else its save of section 1.
+  const floorServer = peer.floorServer?.save.median ?? ops?.[FLOOR_SERVER_SAVE]?.median;
+  const where = peer.floorServer === undefined ? 'section 2' : 'section 8, the same folders and rounds';
   return [
     '',
     '### Side by side with server-memory',
@@ -342,13 +344,18 @@ function peerRatio(results: Results): string[] {
     ...(floorServer === undefined
       ? []
       : [
-          `The floor server’s save, this SDK’s least (section 2), took ${ms(floorServer)}: ${(theirs / floorServer).toFixed(1)} x against server-memory.`,
+          `The floor server’s save, this SDK’s least (${where}), took ${ms(floorServer)}: ${(theirs / floorServer).toFixed(1)} x against server-memory.`,
           ...(needed < floorServer
             ? [
                 `No save on this SDK and stdio that makes the durable write reaches 10 x in this run: what 10 x needs, ${ms(needed)},`,
                 `is ${ms(floorServer - needed)} less than the floor server’s save, which does nothing else (its tools/call and the write).`,
               ]
             : []),
+        ]),
+    ...(peer.floorServer === undefined
+      ? []
+      : [
+          `Our save there took ${ms(peer.ours.save.median)}, ${peer.ours.save.median > peer.floorServer.save.median ? `${ms(peer.ours.save.median - peer.floorServer.save.median)} more than` : 'no more than'} the floor server’s.`,
         ]),
     `Our save of a new name lists its folder, at 1,000 items some ${Math.ceil(peer.items / 7)} names: that listing alone took ${ms(peer.ours.listing.median)} (section 8);`,
     'it stays, for the SPEC’s refusal of a name that differs from one in the folder only in letter case.',
