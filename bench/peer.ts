@@ -1,6 +1,7 @@
 // Section 8: @modelcontextprotocol/server-memory driven by the same client over stdio, side by side
 // with ours, each with `items` records of 1 KB already stored. A created record is removed again,
-// untimed, after each timed save, so the store holds `items` records throughout.
+// untimed, after each timed save, so the store holds `items` records throughout. The floor server
+// saves into folders holding the same names, in the same rounds: what this SDK's least save costs there.
 import { readdirSync } from 'node:fs';
 import { mkdir, open, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
