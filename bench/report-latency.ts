@@ -220,15 +220,20 @@ export function peerSection(results: Results): string[] {
             `${ms(row.ours.listing.median)} at ${row.items.toLocaleString('en')} items (some ${Math.ceil(row.items / 7)} names)`,
         )
         .join(', ')}.`,
-      'The floor server (section 2: this SDK and stdio, its save the durable write and nothing else), saving into',
-      `phase folders holding the same names, in the same rounds: ${results.peer
-        .filter((row) => row.floorServer !== undefined)
-        .map(
-          (row) =>
-            `${ms(row.floorServer.save.median)} at ${row.items.toLocaleString('en')} items (${ratio(row.peer.create_entities.median, row.floorServer.save.median)} against server-memory)`,
-        )
-        .join(', ')}.`,
     );
+    // Results from before section 8 timed the floor server have no such row.
+    const floorRows = results.peer.filter((row) => row.floorServer !== undefined);
+    if (floorRows.length > 0) {
+      out.push(
+        'The floor server (section 2: this SDK and stdio, its save the durable write and nothing else), saving into',
+        `phase folders holding the same names, in the same rounds: ${floorRows
+          .map(
+            (row) =>
+              `${ms(row.floorServer.save.median)} at ${row.items.toLocaleString('en')} items (${ratio(row.peer.create_entities.median, row.floorServer.save.median)} against server-memory)`,
+          )
+          .join(', ')}.`,
+      );
+    }
   }
   return out;
 }
