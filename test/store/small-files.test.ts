@@ -72,6 +72,64 @@ describe.skipIf(fileOnly('how the file engine reads a file'))('reading a documen
     expect((await base.readData([...FOLDER, 'grown.md']))?.equals(Buffer.from(text, 'latin1'))).toBe(true);
   });
 
+  it('reads a document of the size fstat gave with one read, and no second one to hear it ended', async () => {
+    const reads: number[] = [];
+    const counting: StoreFs = {
+      ...nodeFs,
+      readSync: ((fd: number, buffer: Buffer, offset: number, length: number, position: null) => {
+        const count = nodeFs.readSync(fd, buffer, offset, length, position);
+        reads.push(count);
+        return count;
+      }) as StoreFs['readSync'],
+    };
+    const { base, folder } = await storeWith(counting);
+    const text = textOf(1500);
+    await writeFile(join(folder, 'one.md'), text, 'latin1');
+    expect((await base.readData([...FOLDER, 'one.md']))?.equals(Buffer.from(text, 'latin1'))).toBe(true);
+    expect(reads).toEqual([1500]);
+  });
+
+  it('reads on after short reads that stop before the size fstat gave', async () => {
+    // A read may return less than asked before the end (a network file system): only the size counts.
+    const reads: number[] = [];
+    const dribbling: StoreFs = {
+      ...nodeFs,
+      readSync: ((fd: number, buffer: Buffer, offset: number, length: number, position: null) => {
+        const count = nodeFs.readSync(fd, buffer, offset, Math.min(length, 700), position);
+        reads.push(count);
+        return count;
+      }) as StoreFs['readSync'],
+    };
+    const { base, folder } = await storeWith(dribbling);
+    const text = textOf(2000);
+    await writeFile(join(folder, 'slow.md'), text, 'latin1');
+    expect((await base.readData([...FOLDER, 'slow.md']))?.equals(Buffer.from(text, 'latin1'))).toBe(true);
+    expect(reads).toEqual([700, 700, 600]);
+  });
+
+  it('reads a file that shrank since its fstat until a read returns nothing', async () => {
+    // fstat says 100 KB of a 10-byte file: the short first read is not taken for the end of 100 KB.
+    const reads: number[] = [];
+    const grown: StoreFs = {
+      ...nodeFs,
+      fstatSync: ((fd: number) => {
+        const stat = fstatSync(fd);
+        return Object.assign(Object.create(Object.getPrototypeOf(stat) as object) as Stats, stat, {
+          size: 100 * 1024,
+        });
+      }) as StoreFs['fstatSync'],
+      readSync: ((fd: number, buffer: Buffer, offset: number, length: number, position: null) => {
+        const count = nodeFs.readSync(fd, buffer, offset, length, position);
+        reads.push(count);
+        return count;
+      }) as StoreFs['readSync'],
+    };
+    const { base, folder } = await storeWith(grown);
+    await writeFile(join(folder, 'shrunk.md'), 'ten bytes!', 'latin1');
+    expect((await base.readData([...FOLDER, 'shrunk.md']))?.toString('latin1')).toBe('ten bytes!');
+    expect(reads).toEqual([10, 0]);
+  });
+
   it('answers CORRUPT_FILE at once for a FIFO in a document place, instead of waiting for a writer', async () => {
     const { store, folder } = await storeWith();
     const made = spawnSync('mkfifo', [join(folder, 'writer.md')]);

@@ -2,14 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { RelPath } from '../engine.js';
 import type { FsBase } from './fs-base.js';
-import { OPEN_NEW_FILE } from './store-fs.js';
+import { OPEN_NEW_FILE, PID } from './store-fs.js';
 
 /**
  * The end of this process's temporary names: a random part drawn once, then a count. Unique without a
- * draw from the system's random source per file; the pid before it is read once too (each read of
- * process.pid is a system call).
+ * draw from the system's random source per file; the pid before it is read once too (PID).
  */
-const TEMP_PID = process.pid;
 const TEMP_NONCE = randomBytes(4).toString('hex');
 let tempCount = 0;
 
@@ -31,7 +29,7 @@ export async function writeTemporary(
   data: Buffer,
   mtime?: Date,
 ): Promise<{ temp: string }> {
-  const temp = join(directory, `.${name}.${TEMP_PID}.${TEMP_NONCE}${(tempCount++).toString(16)}.tmp`);
+  const temp = join(directory, `.${name}.${PID}.${TEMP_NONCE}${(tempCount++).toString(16)}.tmp`);
   try {
     if (data.length <= SYNC_WRITE_BYTES) await writeSmall(base, temp, data, mtime);
     else await writeLarge(base, temp, data, mtime);

@@ -239,9 +239,9 @@ export class FsBase {
     return true;
   }
 
-  async syncDirectory(rel: RelPath): Promise<void> {
+  async syncDirectory(rel: RelPath, resolved?: string): Promise<void> {
     try {
-      await this.flushDirectory(rel);
+      await this.flushDirectory(rel, resolved);
     } catch (error) {
       throw error instanceof CheckpointError ? error : this.ioError('flushing', rel, error);
     }

@@ -73,7 +73,8 @@ export async function archive(base: FsBase, rel: RelPath, target: string, curren
   }
   kept ??= await archiveCopy(base, rel, target, directory, stem, newest + 1);
   if (kept === undefined) return;
-  await base.syncDirectory(historyRel);
+  // Checked by the locate above, or made since: opened without following a link, as flushDirectory opens.
+  await base.syncDirectory(historyRel, directory);
   base.archived.set(key, kept);
 }
 
@@ -92,7 +93,8 @@ async function alreadyKept(
   known: { version: number; ino?: number } | undefined,
 ): Promise<boolean> {
   const newestRel = historyFile(rel, newest);
-  const stat = lstatSync(await base.resolve(newestRel), { throwIfNoEntry: false });
+  // The lstat the path checks take of the version itself: no second look.
+  const { stat } = await base.locate(newestRel);
   if (!stat?.isFile()) return false;
   if (stat.ino === current.ino && stat.dev === current.dev) return true;
   if (stat.size !== current.size || known?.ino === stat.ino) return false;

@@ -8,6 +8,7 @@ import {
   isProcessAlive,
   OPEN_NEW_FILE,
   OPEN_READ_NOW,
+  PID,
   readRestSync,
   type StoreFs,
   sleep,
@@ -15,6 +16,13 @@ import {
 } from './store-fs.js';
 
 export const LOCK_FILE = '.lock';
+
+/**
+ * A lock's token: drawn once from the system's random source for this process, then counted, so that
+ * no two locks share one, on any host, without a draw (and OpenSSL's getpid call) on every save.
+ */
+const TOKEN_NONCE = randomBytes(12).toString('hex');
+let tokens = 0;
 
 export interface LockOptions {
   /** How long to wait for a held lock before LOCK_TIMEOUT. */
@@ -112,8 +120,8 @@ export async function acquireLock(
   label: string,
   options: LockOptions,
 ): Promise<HeldLock> {
-  const token = randomBytes(12).toString('hex');
-  const draft = `${path}.${process.pid}.${token}.tmp`;
+  const token = `${TOKEN_NONCE}${(tokens++).toString(16)}`;
+  const draft = `${path}.${PID}.${token}.tmp`;
   const fd = fs.openSync(draft, OPEN_NEW_FILE, 0o644);
   const deadline = Date.now() + options.timeoutMs;
   // Once linked in, the draft's descriptor stays open with the lock, which closes it on release.
@@ -122,12 +130,7 @@ export async function acquireLock(
     const file = fstatSync(fd, { bigint: true });
     for (let attempt = 0; ; attempt++) {
       // A lock's age is its file's mtime: written afresh before each try, a lock won after a long wait is not born stale.
-      writeOwner(
-        fs,
-        fd,
-        { pid: process.pid, host: HOST, token, acquired: new Date().toISOString() },
-        attempt > 0,
-      );
+      writeOwner(fs, fd, { pid: PID, host: HOST, token, acquired: new Date().toISOString() }, attempt > 0);
       try {
         fs.linkSync(draft, path);
         lock = new HeldLock(fs, path, token, label, fd, file);

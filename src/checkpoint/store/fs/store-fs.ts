@@ -86,6 +86,8 @@ export const OPEN_APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O
 export const OPEN_DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 export const HOST = hostname();
+/** This process's id, read once: each read of process.pid is a system call. */
+export const PID = process.pid;
 
 export function errnoCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
@@ -117,7 +119,9 @@ export function sleep(ms: number): Promise<void> {
 
 /**
  * The rest of the file open at `fd`, read with synchronous calls: `size` bytes are expected (its
- * fstat's), and one more is asked for, so that the usual read ends at once; a file that grew is read on.
+ * fstat's), and one more is asked for, so that the usual read ends at once: a read of a regular file
+ * that returns less than it asked for has reached the end, and once the `size` bytes are in, no second
+ * read is made to hear so. A file that grew is read on; one that shrank is read until a read returns nothing.
  */
 export function readRestSync(fs: StoreFs, fd: number, size: number): Buffer {
   let buffer = Buffer.allocUnsafe(size + 1);
@@ -128,8 +132,9 @@ export function readRestSync(fs: StoreFs, fd: number, size: number): Buffer {
       buffer.copy(larger, 0, 0, length);
       buffer = larger;
     }
-    const count = fs.readSync(fd, buffer, length, buffer.length - length, null);
-    if (count === 0) return buffer.subarray(0, length);
+    const asked = buffer.length - length;
+    const count = fs.readSync(fd, buffer, length, asked, null);
     length += count;
+    if (count === 0 || (count < asked && length >= size)) return buffer.subarray(0, length);
   }
 }
