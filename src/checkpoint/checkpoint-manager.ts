@@ -96,8 +96,7 @@ export class CheckpointManager implements ManagerContext {
   }
 
   async loadSession(ref: SessionRef): Promise<SessionState> {
-    sessionRef(ref);
-    const snapshot = await this.files.load(ref);
+    const snapshot = await this.reading(ref, () => this.files.load(ref));
     this.sweepOnce(ref);
     return sessionState(snapshot.manifest);
   }
@@ -147,8 +146,10 @@ export class CheckpointManager implements ManagerContext {
   }
 
   async listHistory(request: PhaseRef): Promise<{ versions: HistoryEntry[] }> {
-    const phase = await this.phaseOf(request);
-    return listHistory(this.store, phaseDir(request, phase));
+    return this.reading(request, async () => {
+      const phase = await this.phaseOf(request);
+      return listHistory(this.store, phaseDir(request, phase));
+    });
   }
 
   async validateCheckpoint(request: PhaseRef): Promise<ValidationReport> {
@@ -194,8 +195,19 @@ export class CheckpointManager implements ManagerContext {
   }
 
   async snapshot(ref: SessionRef): Promise<SessionSnapshot> {
-    sessionRef(ref);
-    return this.files.load(ref);
+    return this.reading(ref, () => this.files.load(ref));
+  }
+
+  /**
+   * `action`, a read of the session `ref` names (checked first), as one operation of the store: the
+   * folders on the way to its documents are checked once for the whole call (see Engine.within), as a
+   * save's are. Only for reads of the session's own small documents (manifest, checkpoints, reviews,
+   * the history listing), which end within milliseconds as a save does: a folder swapped for a link
+   * during the call is not looked at again until it ends, so a read of agent outputs, which can be
+   * 50 MB each, checks each document's way as it goes.
+   */
+  private reading<T>(ref: SessionRef, action: () => Promise<T>): Promise<T> {
+    return this.store.within(sessionDir(sessionRef(ref)), action);
   }
 
   /** Throws PHASE_NOT_IN_MODE or NOT_FOUND before any read of a phase. */

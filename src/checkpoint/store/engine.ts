@@ -158,6 +158,12 @@ export interface Engine {
    * in the statement that takes it): a caller needs no look of its own first. `reads`: see LockReads.
    */
   withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>, reads?: LockReads): Promise<T>;
+  /**
+   * Runs `action`, a read of folder `rel` (a session), as one operation: on the file engine each folder
+   * on the way to what it reads is checked once, not once for every document (as in withLock). An
+   * engine with nothing to check per path runs it as it is.
+   */
+  within<T>(rel: RelPath, action: () => Promise<T>): Promise<T>;
 
   /** The earlier versions of a document, oldest first. */
   history(rel: RelPath): Promise<HistoryVersion[]>;

@@ -363,6 +363,10 @@ export class FsStore implements Engine {
     }
   }
 
+  within<T>(rel: RelPath, action: () => Promise<T>): Promise<T> {
+    return this.base.checkingOnce(rel, action);
+  }
+
   history(rel: RelPath): Promise<HistoryVersion[]> {
     return historyVersions(this.base, rel);
   }

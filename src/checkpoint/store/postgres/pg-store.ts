@@ -397,6 +397,11 @@ export class PgStore implements Engine {
     return written;
   }
 
+  /** Nothing is checked per path here: the action runs as it is. */
+  within<T>(_rel: RelPath, action: () => Promise<T>): Promise<T> {
+    return action();
+  }
+
   async withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>, reads?: LockReads): Promise<T> {
     const path = pathOf(rel);
     const held = this.transaction.getStore();
