@@ -26,6 +26,25 @@ async function storeWith(fs: StoreFs = nodeFs): Promise<{ store: FsStore; base: 
   };
 }
 
+/** fstatSync that says every file is `size` bytes long, whatever it holds. */
+function fstatSaying(size: number): StoreFs['fstatSync'] {
+  return ((fd: number) => {
+    const stat = fstatSync(fd);
+    return Object.assign(Object.create(Object.getPrototypeOf(stat) as object) as Stats, stat, { size });
+  }) as StoreFs['fstatSync'];
+}
+
+/** `fs` whose readSync returns at most `most` bytes a call, and what each call returned. */
+function countingReads(fs: StoreFs, most = Number.POSITIVE_INFINITY): { fs: StoreFs; reads: number[] } {
+  const reads: number[] = [];
+  const readSync = ((fd: number, buffer: Buffer, offset: number, length: number, position: null) => {
+    const count = fs.readSync(fd, buffer, offset, Math.min(length, most), position);
+    reads.push(count);
+    return count;
+  }) as StoreFs['readSync'];
+  return { fs: { ...fs, readSync }, reads };
+}
+
 /** Text of `bytes` bytes whose every line says where it is, so a missing or doubled piece shows. */
 function textOf(bytes: number): string {
   let text = '';
@@ -57,32 +76,15 @@ describe.skipIf(fileOnly('how the file engine reads a file'))('reading a documen
 
   it('reads on past the size fstat gave, as for a file that grew since', async () => {
     // fstat says 10 bytes of a 100 KB file: the read must go on until the file ends.
-    const shrunk: StoreFs = {
-      ...nodeFs,
-      fstatSync: ((fd: number) => {
-        const stat = fstatSync(fd);
-        return Object.assign(Object.create(Object.getPrototypeOf(stat) as object) as Stats, stat, {
-          size: 10,
-        });
-      }) as StoreFs['fstatSync'],
-    };
-    const { base, folder } = await storeWith(shrunk);
+    const { base, folder } = await storeWith({ ...nodeFs, fstatSync: fstatSaying(10) });
     const text = textOf(100 * 1024);
     await writeFile(join(folder, 'grown.md'), text, 'latin1');
     expect((await base.readData([...FOLDER, 'grown.md']))?.equals(Buffer.from(text, 'latin1'))).toBe(true);
   });
 
   it('reads a document of the size fstat gave with one read, and no second one to hear it ended', async () => {
-    const reads: number[] = [];
-    const counting: StoreFs = {
-      ...nodeFs,
-      readSync: ((fd: number, buffer: Buffer, offset: number, length: number, position: null) => {
-        const count = nodeFs.readSync(fd, buffer, offset, length, position);
-        reads.push(count);
-        return count;
-      }) as StoreFs['readSync'],
-    };
-    const { base, folder } = await storeWith(counting);
+    const { fs, reads } = countingReads(nodeFs);
+    const { base, folder } = await storeWith(fs);
     const text = textOf(1500);
     await writeFile(join(folder, 'one.md'), text, 'latin1');
     expect((await base.readData([...FOLDER, 'one.md']))?.equals(Buffer.from(text, 'latin1'))).toBe(true);
@@ -91,16 +93,8 @@ describe.skipIf(fileOnly('how the file engine reads a file'))('reading a documen
 
   it('reads on after short reads that stop before the size fstat gave', async () => {
     // A read may return less than asked before the end (a network file system): only the size counts.
-    const reads: number[] = [];
-    const dribbling: StoreFs = {
-      ...nodeFs,
-      readSync: ((fd: number, buffer: Buffer, offset: number, length: number, position: null) => {
-        const count = nodeFs.readSync(fd, buffer, offset, Math.min(length, 700), position);
-        reads.push(count);
-        return count;
-      }) as StoreFs['readSync'],
-    };
-    const { base, folder } = await storeWith(dribbling);
+    const { fs, reads } = countingReads(nodeFs, 700);
+    const { base, folder } = await storeWith(fs);
     const text = textOf(2000);
     await writeFile(join(folder, 'slow.md'), text, 'latin1');
     expect((await base.readData([...FOLDER, 'slow.md']))?.equals(Buffer.from(text, 'latin1'))).toBe(true);
@@ -109,22 +103,8 @@ describe.skipIf(fileOnly('how the file engine reads a file'))('reading a documen
 
   it('reads a file that shrank since its fstat until a read returns nothing', async () => {
     // fstat says 100 KB of a 10-byte file: the short first read is not taken for the end of 100 KB.
-    const reads: number[] = [];
-    const grown: StoreFs = {
-      ...nodeFs,
-      fstatSync: ((fd: number) => {
-        const stat = fstatSync(fd);
-        return Object.assign(Object.create(Object.getPrototypeOf(stat) as object) as Stats, stat, {
-          size: 100 * 1024,
-        });
-      }) as StoreFs['fstatSync'],
-      readSync: ((fd: number, buffer: Buffer, offset: number, length: number, position: null) => {
-        const count = nodeFs.readSync(fd, buffer, offset, length, position);
-        reads.push(count);
-        return count;
-      }) as StoreFs['readSync'],
-    };
-    const { base, folder } = await storeWith(grown);
+    const { fs, reads } = countingReads({ ...nodeFs, fstatSync: fstatSaying(100 * 1024) });
+    const { base, folder } = await storeWith(fs);
     await writeFile(join(folder, 'shrunk.md'), 'ten bytes!', 'latin1');
     expect((await base.readData([...FOLDER, 'shrunk.md']))?.toString('latin1')).toBe('ten bytes!');
     expect(reads).toEqual([10, 0]);
