@@ -35,6 +35,19 @@ describe.skipIf(fileOnly('the lock file and its drafts'))('the session lock', ()
     await second.release();
   });
 
+  it('each lock taken has a token of its own, in hex, as the orphan sweep recognises its leftovers', async () => {
+    const path = lockPathOf(await tempDir());
+    const options = { timeoutMs: 5_000, staleMs: 2_000 };
+    const tokens: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const lock = await acquireLock(nodeFs, path, 'session', options);
+      tokens.push(lock.token);
+      await lock.release();
+    }
+    expect(new Set(tokens).size).toBe(tokens.length);
+    for (const token of tokens) expect(token).toMatch(/^[0-9a-f]{25,}$/);
+  });
+
   it('a holder whose lock was taken over releases nothing: the new holder keeps its lock', async () => {
     const dir = await tempDir();
     const path = lockPathOf(dir);
