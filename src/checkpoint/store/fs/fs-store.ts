@@ -91,7 +91,9 @@ export class FsStore implements Engine {
 
   /**
    * One operation (see FsBase.checkingOnce): the folders the documents share are checked once for the
-   * batch, not once for each document (a session's checkpoints and reviews: 42 lstats fewer).
+   * batch, not once for each document (a session's checkpoints and reviews: 42 lstats fewer). Read
+   * synchronously, small documents end the batch within milliseconds; a batch of agent outputs, which
+   * can be 50 MB each, would keep the folders unchecked for as long, and is not what this is for.
    */
   readAll(
     rels: readonly RelPath[],
