@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { sep } from 'node:path';
 import type { RelPath } from '../engine.js';
 import type { FsBase } from './fs-base.js';
 import { OPEN_NEW_FILE, PID } from './store-fs.js';
@@ -29,7 +29,8 @@ export async function writeTemporary(
   data: Buffer,
   mtime?: Date,
 ): Promise<{ temp: string }> {
-  const temp = join(directory, `.${name}.${PID}.${TEMP_NONCE}${(tempCount++).toString(16)}.tmp`);
+  // `directory` is a resolved folder and `name` a checked name: joined as they are, not normalised again.
+  const temp = `${directory}${sep}.${name}.${PID}.${TEMP_NONCE}${(tempCount++).toString(16)}.tmp`;
   try {
     if (data.length <= SYNC_WRITE_BYTES) await writeSmall(base, temp, data, mtime);
     else await writeLarge(base, temp, data, mtime);

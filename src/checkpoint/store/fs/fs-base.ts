@@ -65,7 +65,9 @@ export class FsBase {
    * Node 20's AsyncLocalStorage hooks every promise of the process (a checkpoint save's CPU 2 % more here).
    */
   async checkingOnce<T>(rel: RelPath, action: () => Promise<T>): Promise<T> {
-    const folder = join(this.root, ...rel);
+    // A key, not a path to open: joined as it is, not normalised (locate's own join does that). Names the
+    // rules refuse never reach a normalised path, so a key made of them matches none and shares nothing.
+    const folder = rel.length === 0 ? this.root : this.prefix + rel.join(sep);
     const scope = this.scopes.get(folder) ?? { checked: new Set(), operations: 0 };
     scope.operations++;
     this.scopes.set(folder, scope);
