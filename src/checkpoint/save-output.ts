@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { renderAgentOutput } from './formats/agent-output.js';
 import { type ManagerContext, sessionRef } from './manager-context.js';
-import { definedOnly } from './model/define.js';
 import { CheckpointError } from './model/errors.js';
 import { assertIdentifier } from './model/identifiers.js';
 import { agentFile, manifestFile, type RelPath, type SessionRef } from './model/paths.js';
@@ -51,15 +50,14 @@ async function save(
     tools_used: checked.tools_used,
     sha256,
     content: request.output_content,
-    ...definedOnly({
-      duration: request.duration,
-      model: checked.model,
-      input_tokens: request.input_tokens,
-      output_tokens: request.output_tokens,
-      error_type: checked.error_type,
-      error_message: checked.error_message,
-      stack_trace: checked.stack_trace,
-    }),
+    // The renderer writes an absent field and an undefined one alike: no copy without the undefined ones.
+    duration: request.duration,
+    model: checked.model,
+    input_tokens: request.input_tokens,
+    output_tokens: request.output_tokens,
+    error_type: checked.error_type,
+    error_message: checked.error_message,
+    stack_trace: checked.stack_trace,
   });
   await ctx.store.write(file, text, {
     keepHistory: true,

@@ -21,6 +21,8 @@ const MAX_FOLDERS = 64;
  */
 export class FolderNames {
   private readonly known = new Map<string, Known>();
+  /** Counts the looks at folders: a folder's last look is its `used`. */
+  private uses = 0;
 
   constructor(
     private readonly fs: StoreFs,
@@ -66,9 +68,9 @@ export class FolderNames {
       this.forget(folder);
       return undefined;
     }
-    // The most recently used last: the first is the one let go.
-    this.known.delete(folder);
-    this.known.set(folder, known);
+    // Marked, not moved to the map's end: a delete and a set on every save leave a hole in the map each
+    // time, which it then spends its time compacting.
+    known.used = ++this.uses;
     return known;
   }
 
@@ -77,10 +79,11 @@ export class FolderNames {
    * Undefined when the folder cannot be watched (no inotify instance or watch left, say).
    */
   private watch(folder: string, stat: Stats, list: () => Promise<string[]>): Known | undefined {
-    if (this.known.size >= MAX_FOLDERS) this.forget(this.known.keys().next().value as string);
+    if (this.known.size >= MAX_FOLDERS) this.forget(this.leastUsed());
     const known: Known = {
       dev: stat.dev,
       ino: stat.ino,
+      used: ++this.uses,
       byLower: new Map(),
       listed: Promise.resolve(),
       stop: () => undefined,
@@ -120,6 +123,13 @@ export class FolderNames {
     return known;
   }
 
+  /** The folder looked at least recently: the one let go for a new one. */
+  private leastUsed(): string {
+    let oldest: [string, Known] | undefined;
+    for (const entry of this.known) if (oldest === undefined || entry[1].used < oldest[1].used) oldest = entry;
+    return oldest?.[0] ?? '';
+  }
+
   private forget(folder: string): void {
     const known = this.known.get(folder);
     this.known.delete(folder);
@@ -144,6 +154,8 @@ export function twinIn(names: readonly string[], name: string): string | undefin
 interface Known {
   dev: number;
   ino: number;
+  /** When this folder was last looked at, in FolderNames' count of looks. */
+  used: number;
   /** Every name listed or reported since, by its lower case; a name may have gone since. */
   byLower: Map<string, string[]>;
   listed: Promise<void>;
