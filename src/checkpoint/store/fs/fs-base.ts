@@ -88,8 +88,8 @@ export class FsBase {
   }
 
   /** The absolute path of `rel`, after checking every name and every existing component. */
-  async resolve(rel: RelPath): Promise<string> {
-    return (await this.locate(rel)).path;
+  resolve(rel: RelPath): string {
+    return this.locate(rel).path;
   }
 
   /**
@@ -98,7 +98,7 @@ export class FsBase {
    * `checkLast` false the last component is not looked at (`found` stops short of it, and `stat` is
    * undefined): for a caller that opens it with O_NOFOLLOW and judges what it opened.
    */
-  async locate(rel: RelPath, checkLast = true): Promise<Located> {
+  locate(rel: RelPath, checkLast = true): Located {
     for (const segment of rel) {
       if (!SEGMENT.test(segment) || segment === '.' || segment === '..') {
         throw new CheckpointError(
@@ -160,7 +160,7 @@ export class FsBase {
     if (at === undefined) {
       // The folders are checked; the document itself is judged on the file opened (O_NOFOLLOW, then its
       // fstat), which an lstat before the open would only repeat.
-      const located = await this.locate(rel, false);
+      const located = this.locate(rel, false);
       if (located.found < rel.length - 1) return undefined;
       at = located.path;
     }
@@ -215,7 +215,7 @@ export class FsBase {
   }
 
   async isDirectory(rel: RelPath): Promise<boolean> {
-    const path = await this.resolve(rel);
+    const path = this.resolve(rel);
     try {
       return (await this.fs.lstat(path)).isDirectory();
     } catch (error) {
@@ -226,7 +226,7 @@ export class FsBase {
 
   /** Creates the directory unless it exists; whether this call created it. */
   async makeDirectory(rel: RelPath): Promise<boolean> {
-    const path = await this.resolve(rel);
+    const path = this.resolve(rel);
     try {
       await this.fs.mkdir(path);
     } catch (error) {
@@ -256,7 +256,7 @@ export class FsBase {
    */
   async flushDirectory(rel: RelPath, resolved?: string): Promise<void> {
     if (!this.durable) return;
-    const fd = this.fs.openSync(resolved ?? (await this.resolve(rel)), OPEN_DIRECTORY);
+    const fd = this.fs.openSync(resolved ?? this.resolve(rel), OPEN_DIRECTORY);
     try {
       await this.fs.fsync(fd);
     } finally {

@@ -74,7 +74,7 @@ export class FsStore implements Engine {
   }
 
   /** The absolute path of `rel` in the tree, checked like every path the store touches. */
-  pathOf(rel: RelPath): Promise<string> {
+  async pathOf(rel: RelPath): Promise<string> {
     return this.base.resolve(rel);
   }
 
@@ -134,13 +134,13 @@ export class FsStore implements Engine {
 
   /** Inode, size, modification and change time, from the lstat the path checks take anyway. */
   async documentStamp(rel: RelPath): Promise<string | undefined> {
-    const { stat } = await this.base.locate(rel);
+    const { stat } = this.base.locate(rel);
     return stat?.isFile() ? stampOf(stat) : undefined;
   }
 
   /** When `rel` was created, where the file system records it, else when it last changed. */
   async createdAt(rel: RelPath): Promise<Date | undefined> {
-    const path = await this.base.resolve(rel);
+    const path = this.base.resolve(rel);
     try {
       const stat = lstatSync(path, { throwIfNoEntry: false });
       if (stat === undefined) return undefined;
@@ -177,7 +177,7 @@ export class FsStore implements Engine {
     const parent = rel.slice(0, -1);
     await this.ensureDirectory(parent);
     const made = await this.base.makeDirectory(rel);
-    if (made) await noteCreated(this.base, await this.base.resolve(parent), rel.at(-1) ?? '');
+    if (made) await noteCreated(this.base, this.base.resolve(parent), rel.at(-1) ?? '');
     return made;
   }
 
@@ -251,7 +251,7 @@ export class FsStore implements Engine {
     if (unchanged !== undefined && (await this.documentStamp(unchanged.rel)) !== unchanged.stamp) {
       throw new StaleStampError(`${this.label(unchanged.rel)} changed`);
     }
-    const located = await base.locate(rel);
+    const located = base.locate(rel);
     const target = located.path;
     const folder = dirname(target);
     const data = Buffer.from(content, 'utf8');
@@ -334,7 +334,7 @@ export class FsStore implements Engine {
 
   /** Runs `action` holding the lock of directory `rel`, shared by every process on this base directory. */
   async withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>): Promise<T> {
-    const path = lockPathOf(await this.base.resolve(rel));
+    const path = lockPathOf(this.base.resolve(rel));
     // Calls in this process queue here instead of polling the lock file against each other.
     const before = this.localLocks.get(path) ?? Promise.resolve();
     const run = before.then(async () => {
@@ -400,7 +400,7 @@ export class FsStore implements Engine {
    * looked at here): no second look through the thread pool.
    */
   private async stat(rel: RelPath): Promise<Stats | undefined> {
-    const located = await this.base.locate(rel);
+    const located = this.base.locate(rel);
     if (rel.length > 0) return located.stat;
     try {
       return lstatSync(located.path, { throwIfNoEntry: false });

@@ -18,7 +18,7 @@ export async function historyVersions(base: FsBase, rel: RelPath): Promise<Histo
   const historyRel = [...rel.slice(0, -1), HISTORY_DIR];
   const stem = stemOf(rel.at(-1) ?? '');
   const versions: HistoryVersion[] = [];
-  const folder = await base.resolve(historyRel);
+  const folder = base.resolve(historyRel);
   for (const entry of await listEntries(base, historyRel)) {
     const match = HISTORY_NAME.exec(entry.name);
     if (entry.kind !== 'file' || match?.[1] !== stem) continue;
@@ -48,7 +48,7 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLI
  */
 export async function archive(base: FsBase, rel: RelPath, target: string, current: Stats): Promise<void> {
   const historyRel = [...rel.slice(0, -1), HISTORY_DIR];
-  const { path: directory, stat: folder } = await base.locate(historyRel);
+  const { path: directory, stat: folder } = base.locate(historyRel);
   const stem = stemOf(rel.at(-1) ?? '');
   const key = join(directory, stem);
   // What this process kept last is known by number and file: no listing. Another process may have kept
@@ -94,7 +94,7 @@ async function alreadyKept(
 ): Promise<boolean> {
   const newestRel = historyFile(rel, newest);
   // The lstat the path checks take of the version itself: no second look.
-  const { stat } = await base.locate(newestRel);
+  const { stat } = base.locate(newestRel);
   if (!stat?.isFile()) return false;
   if (stat.ino === current.ino && stat.dev === current.dev) return true;
   if (stat.size !== current.size || known?.ino === stat.ino) return false;

@@ -10,7 +10,7 @@ const LOCK_LEFTOVER = /^\.lock\.(stale|release)-[0-9a-f]+$/;
 
 /** Entries of a directory, without the names that start with "." (locks and temporary files). */
 export async function listEntries(base: FsBase, rel: RelPath): Promise<Entry[]> {
-  const path = await base.resolve(rel);
+  const path = base.resolve(rel);
   try {
     const entries = await base.fs.readdir(path, { withFileTypes: true });
     return entries
@@ -39,7 +39,7 @@ export async function listDirectoriesCreated(
   base: FsBase,
   rel: RelPath,
 ): Promise<Array<{ name: string; createdMs: number }>> {
-  const path = await base.resolve(rel);
+  const path = base.resolve(rel);
   const before = directoryStat(base, rel, path);
   if (before === undefined) return [];
   const stamp = stampOf(before);
@@ -284,7 +284,7 @@ export async function noteCreated(base: FsBase, parent: string, name: string): P
 
 /** Inode, modification time and link count of a directory: changes when an entry comes or goes. */
 export async function directoryStamp(base: FsBase, rel: RelPath): Promise<string | undefined> {
-  const path = await base.resolve(rel);
+  const path = base.resolve(rel);
   const stat = lstatSync(path, { throwIfNoEntry: false });
   return stat?.isDirectory() ? stampOf(stat) : undefined;
 }
@@ -296,7 +296,7 @@ export async function removeOrphans(
   rel: RelPath,
   depth = 0,
 ): Promise<string[]> {
-  const path = await base.resolve(rel);
+  const path = base.resolve(rel);
   let entries: Array<{ name: string; isDirectory(): boolean; isFile(): boolean }>;
   try {
     entries = await base.fs.readdir(path, { withFileTypes: true });
