@@ -56,7 +56,10 @@ describe('FsBase.resolve', () => {
       'a b',
       'x'.repeat(256),
     ]) {
-      expect(thrown(() => base.resolve(['p', segment])), JSON.stringify(segment)).toMatchObject({
+      expect(
+        thrown(() => base.resolve(['p', segment])),
+        JSON.stringify(segment),
+      ).toMatchObject({
         code: 'INVALID_ARGUMENT',
         message: expect.stringContaining('is not a safe file name'),
       });
@@ -75,7 +78,10 @@ describe('FsBase.resolve', () => {
         [`..${sep}${basename(root)}_evil`],
         [`..${sep}${basename(root)}-2`, 'p'],
       ]) {
-        expect(thrown(() => base.resolve(rel)), JSON.stringify(rel)).toMatchObject({
+        expect(
+          thrown(() => base.resolve(rel)),
+          JSON.stringify(rel),
+        ).toMatchObject({
           code: 'INVALID_ARGUMENT',
           message: expect.stringContaining('leaves the base directory'),
         });

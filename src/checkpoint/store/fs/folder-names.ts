@@ -126,7 +126,8 @@ export class FolderNames {
   /** The folder looked at least recently: the one let go for a new one. */
   private leastUsed(): string {
     let oldest: [string, Known] | undefined;
-    for (const entry of this.known) if (oldest === undefined || entry[1].used < oldest[1].used) oldest = entry;
+    for (const entry of this.known)
+      if (oldest === undefined || entry[1].used < oldest[1].used) oldest = entry;
     return oldest?.[0] ?? '';
   }
 
