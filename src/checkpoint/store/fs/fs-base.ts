@@ -156,17 +156,11 @@ export class FsBase {
    * larger one (an agent's output can be 50 MB) is read through the pool, not holding up other calls.
    */
   async readWithStat(rel: RelPath, path?: string): Promise<{ data: Buffer; stat: Stats } | undefined> {
-    let at = path;
-    if (at === undefined) {
-      // The folders are checked; the document itself is judged on the file opened (O_NOFOLLOW, then its
-      // fstat), which an lstat before the open would only repeat.
-      const located = this.locate(rel, false);
-      if (located.found < rel.length - 1) return undefined;
-      at = located.path;
-    }
+    const at = path ?? this.documentPath(rel);
+    if (at === undefined) return undefined;
+    const small = this.readNow(rel, at);
+    if (small !== 'large') return small;
     try {
-      const small = this.readSmall(rel, at);
-      if (small !== 'large') return small;
       const handle = await this.fs.open(at, OPEN_READ_NOW);
       try {
         const stat = await handle.stat();
@@ -177,13 +171,42 @@ export class FsBase {
         await handle.close();
       }
     } catch (error) {
-      if (error instanceof CheckpointError) throw error;
-      const code = errnoCode(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      if (code === 'ELOOP') throw this.symlinkError(rel);
-      if (code === 'EISDIR') throw this.notAFile(rel);
-      throw this.ioError('reading', rel, error);
+      return this.readFailure(rel, error);
     }
+  }
+
+  /**
+   * readWithStat of a document up to SYNC_READ_BYTES, without a promise: 'large' for a larger one, of
+   * which nothing is read (readWithStat reads it through the pool).
+   */
+  readNow(rel: RelPath, path?: string): { data: Buffer; stat: Stats } | undefined | 'large' {
+    const at = path ?? this.documentPath(rel);
+    if (at === undefined) return undefined;
+    try {
+      return this.readSmall(rel, at);
+    } catch (error) {
+      return this.readFailure(rel, error);
+    }
+  }
+
+  /**
+   * The path of document `rel` once its folders are checked, undefined when one of them is missing. The
+   * document itself is judged on the file opened (O_NOFOLLOW, then its fstat), which an lstat before
+   * the open would only repeat.
+   */
+  private documentPath(rel: RelPath): string | undefined {
+    const located = this.locate(rel, false);
+    return located.found < rel.length - 1 ? undefined : located.path;
+  }
+
+  /** A failed read: no document (undefined), or the error to answer with. */
+  private readFailure(rel: RelPath, error: unknown): undefined {
+    if (error instanceof CheckpointError) throw error;
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === 'ELOOP') throw this.symlinkError(rel);
+    if (code === 'EISDIR') throw this.notAFile(rel);
+    throw this.ioError('reading', rel, error);
   }
 
   /** The file read whole with synchronous calls, or 'large' past SYNC_READ_BYTES (nothing read). */

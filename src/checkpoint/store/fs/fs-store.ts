@@ -106,34 +106,36 @@ export class FsStore implements Engine {
     rels: readonly RelPath[],
     timed: readonly RelPath[],
   ): Promise<{ documents: Array<TimedText | undefined>; modified: Array<number | undefined> }> {
-    const [documents, modified] = await Promise.all([
-      Promise.all(
-        rels.map(async (rel) => {
-          const read = await this.base.readWithStat(rel);
-          return (
-            read && {
-              text: decodeUtf8(read.data),
-              identity: contentIdentity(read.data),
-              modifiedMs: read.stat.mtimeMs,
-            }
-          );
-        }),
-      ),
-      Promise.all(timed.map((rel) => this.modifiedMs(rel))),
-    ]);
-    return { documents, modified };
+    // Small documents are read at once, each without a promise of its own; a large one through the pool.
+    const documents: Array<TimedText | undefined> = [];
+    for (const rel of rels) {
+      const now = this.base.readNow(rel);
+      const read = now === 'large' ? await this.base.readWithStat(rel) : now;
+      documents.push(
+        read && {
+          text: decodeUtf8(read.data),
+          identity: contentIdentity(read.data),
+          modifiedMs: read.stat.mtimeMs,
+        },
+      );
+    }
+    return { documents, modified: timed.map((rel) => this.statNow(rel)?.mtimeMs) };
   }
 
   async exists(rel: RelPath): Promise<boolean> {
-    return (await this.stat(rel)) !== undefined;
+    return this.statNow(rel) !== undefined;
   }
 
   async modifiedMs(rel: RelPath): Promise<number | undefined> {
-    return (await this.stat(rel))?.mtimeMs;
+    return this.statNow(rel)?.mtimeMs;
   }
 
   /** Inode, size, modification and change time, from the lstat the path checks take anyway. */
   async documentStamp(rel: RelPath): Promise<string | undefined> {
+    return this.stampNow(rel);
+  }
+
+  private stampNow(rel: RelPath): string | undefined {
     const { stat } = this.base.locate(rel);
     return stat?.isFile() ? stampOf(stat) : undefined;
   }
@@ -248,7 +250,7 @@ export class FsStore implements Engine {
   ): Promise<Prepared | undefined> {
     const base = this.base;
     const unchanged = options.unchanged;
-    if (unchanged !== undefined && (await this.documentStamp(unchanged.rel)) !== unchanged.stamp) {
+    if (unchanged !== undefined && this.stampNow(unchanged.rel) !== unchanged.stamp) {
       throw new StaleStampError(`${this.label(unchanged.rel)} changed`);
     }
     const located = base.locate(rel);
@@ -387,7 +389,7 @@ export class FsStore implements Engine {
   }
 
   async healthy(): Promise<boolean> {
-    return (await this.stat([])) !== undefined;
+    return this.statNow([]) !== undefined;
   }
 
   async close(): Promise<void> {
@@ -399,7 +401,7 @@ export class FsStore implements Engine {
    * The lstat the path checks took of `rel` itself (none is taken of the base directory, which is
    * looked at here): no second look through the thread pool.
    */
-  private async stat(rel: RelPath): Promise<Stats | undefined> {
+  private statNow(rel: RelPath): Stats | undefined {
     const located = this.base.locate(rel);
     if (rel.length > 0) return located.stat;
     try {
