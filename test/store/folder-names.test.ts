@@ -140,9 +140,10 @@ describe('FolderNames', () => {
     const folders = [];
     for (let i = 0; i < 65; i++) folders.push(await folder());
     for (const f of folders.slice(0, 64)) await names.twinOf(f.path, 'a.md', f.stat, f.list);
-    // The first is used again, so the second is now the least recently used.
+    // Each is used again in turn, then the first once more: the second is now the least recently used.
     const [first, second, ...rest] = folders;
     if (first === undefined || second === undefined) throw new Error('no folders');
+    for (const f of folders.slice(0, 64)) await names.twinOf(f.path, 'a.md', f.stat, f.list);
     await names.twinOf(first.path, 'a.md', first.stat, first.list);
     const last = rest.at(-1);
     if (last === undefined) throw new Error('no last folder');
