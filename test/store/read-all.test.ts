@@ -47,6 +47,21 @@ describe('readAll', () => {
     expect(modified[1]).toBeUndefined();
   });
 
+  it('reads a document past the size read at once whole, between small ones, as readIdentified does', async () => {
+    const store = await setup();
+    // Beyond SYNC_READ_BYTES (256 KiB): read through the thread pool on the file engine.
+    const large = `${'review line\n'.repeat(40_000)}end\n`;
+    await store.write(REVIEW, large);
+    const asked = [CHECKPOINT, REVIEW, OUTPUT];
+    const { documents } = await store.readAll(asked, []);
+    expect(documents.map((document) => document?.text)).toStrictEqual([
+      'checkpoint, second\n',
+      large,
+      'output\n',
+    ]);
+    expect(documents).toStrictEqual(await Promise.all(asked.map((rel) => alone(store, rel))));
+  });
+
   it('sees a rewrite at once: the identity and the text change', async () => {
     const store = await setup();
     const before = (await store.readAll([OUTPUT], [])).documents[0];

@@ -156,12 +156,29 @@ export class FsBase {
    * larger one (an agent's output can be 50 MB) is read through the pool, not holding up other calls.
    */
   async readWithStat(rel: RelPath, path?: string): Promise<{ data: Buffer; stat: Stats } | undefined> {
+    const now = this.readNow(rel, path);
+    return now !== undefined && 'largeAt' in now ? this.readThroughPool(rel, now.largeAt) : now;
+  }
+
+  /**
+   * readWithStat of a document up to SYNC_READ_BYTES, without a promise. For a larger one nothing is
+   * read: `largeAt` is its checked path, for readThroughPool.
+   */
+  readNow(rel: RelPath, path?: string): { data: Buffer; stat: Stats } | { largeAt: string } | undefined {
     const at = path ?? this.documentPath(rel);
     if (at === undefined) return undefined;
-    const small = this.readNow(rel, at);
-    if (small !== 'large') return small;
     try {
-      const handle = await this.fs.open(at, OPEN_READ_NOW);
+      const small = this.readSmall(rel, at);
+      return small === 'large' ? { largeAt: at } : small;
+    } catch (error) {
+      return this.readFailure(rel, error);
+    }
+  }
+
+  /** A document past SYNC_READ_BYTES at `path` (readNow's largeAt), read through the pool. */
+  async readThroughPool(rel: RelPath, path: string): Promise<{ data: Buffer; stat: Stats } | undefined> {
+    try {
+      const handle = await this.fs.open(path, OPEN_READ_NOW);
       try {
         const stat = await handle.stat();
         // Swapped since it was looked at: checked again on the file now open.
@@ -170,20 +187,6 @@ export class FsBase {
       } finally {
         await handle.close();
       }
-    } catch (error) {
-      return this.readFailure(rel, error);
-    }
-  }
-
-  /**
-   * readWithStat of a document up to SYNC_READ_BYTES, without a promise: 'large' for a larger one, of
-   * which nothing is read (readWithStat reads it through the pool).
-   */
-  readNow(rel: RelPath, path?: string): { data: Buffer; stat: Stats } | undefined | 'large' {
-    const at = path ?? this.documentPath(rel);
-    if (at === undefined) return undefined;
-    try {
-      return this.readSmall(rel, at);
     } catch (error) {
       return this.readFailure(rel, error);
     }

@@ -110,7 +110,8 @@ export class FsStore implements Engine {
     const documents: Array<TimedText | undefined> = [];
     for (const rel of rels) {
       const now = this.base.readNow(rel);
-      const read = now === 'large' ? await this.base.readWithStat(rel) : now;
+      const read =
+        now !== undefined && 'largeAt' in now ? await this.base.readThroughPool(rel, now.largeAt) : now;
       documents.push(
         read && {
           text: decodeUtf8(read.data),
