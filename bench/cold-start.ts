@@ -6,8 +6,9 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
+import { FLOOR_LAUNCHER } from './lib/floor-build.js';
 import { nowUs } from './lib/profile.js';
-import { connect, SERVER_ENTRY } from './lib/server.js';
+import { callTool, connect, SERVER_ENTRY, startFloorServer } from './lib/server.js';
 import { nowMs, type Summary, summarize } from './lib/stats.js';
 
 export interface ColdStartResult {
@@ -21,6 +22,13 @@ export interface ColdStartResult {
   sdkClient: Summary;
   bundled: Summary;
   bundleBytes: number;
+  /** The floor server (bench/floor-server.ts), bundled and started as the server is: this SDK's start alone. */
+  floorServer: Summary;
+  /**
+   * The floor server's first tools/call after the handshake (its load_session, which does nothing), in a
+   * fresh process: what this SDK's first call costs, timed as section 3 times the server's first calls.
+   */
+  floorFirstCall: Summary;
   bareNode: Summary;
 }
 
@@ -32,7 +40,10 @@ export async function benchColdStart(workDir: string, runs: number): Promise<Col
     sdkClient: [] as number[],
     bundled: [] as number[],
     bare: [] as number[],
+    floor: [] as number[],
+    floorFirst: [] as number[],
   };
+  const floorBase = join(workDir, 'cold-start-floor');
   let tools = 0;
   for (let run = 0; run < runs; run++) {
     const start = await rawToolsList([SERVER_ENTRY, '--base-dir', base]);
@@ -41,6 +52,8 @@ export async function benchColdStart(workDir: string, runs: number): Promise<Col
     await firstToolsList(SERVER_ENTRY, base, times.sdkClient);
     times.bundled.push((await rawToolsList([bundle.entry, '--base-dir', base])).ms);
     times.bare.push(await bareNode());
+    times.floor.push((await rawToolsList([FLOOR_LAUNCHER, '--base-dir', floorBase])).ms);
+    times.floorFirst.push(await floorFirstCall(floorBase));
   }
   const built = await readFile(SERVER_ENTRY, 'utf8');
   return {
@@ -52,7 +65,20 @@ export async function benchColdStart(workDir: string, runs: number): Promise<Col
     bundled: summarize(times.bundled),
     bundleBytes: bundle.bytes,
     bareNode: summarize(times.bare),
+    floorServer: summarize(times.floor),
+    floorFirstCall: summarize(times.floorFirst),
   };
+}
+
+async function floorFirstCall(base: string): Promise<number> {
+  const server = await startFloorServer(base);
+  try {
+    const started = nowMs();
+    await callTool(server.client, 'load_session', { project_id: 'cold', session_id: 'start' });
+    return nowMs() - started;
+  } finally {
+    await server.close();
+  }
 }
 
 async function firstToolsList(entry: string, base: string, times: number[]): Promise<number> {

@@ -1,13 +1,15 @@
 // The floor of section 4: an MCP server of the same SDK and stdio, whose save tools make only the
 // durable writes the floor of a save counts (bench/lib/floor.ts) and answer. No markdown, no lock,
 // no history numbering, no checks beyond the SDK's own: the least a server on this SDK pays per save.
-// Run as `node --import tsx bench/floor-server.ts --base-dir DIR`.
+// Bundled and started as the server is (bench/lib/floor-build.ts): `node FLOOR_LAUNCHER --base-dir DIR`.
 import { createHash } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
-import { z } from 'zod';
+import * as z from 'zod';
+import { TOOL_ANSWERED } from '../src/code-cache.js';
 import { durableLink, durableWrite } from './lib/floor.js';
 
 const base = process.argv[process.argv.indexOf('--base-dir') + 1];
@@ -24,6 +26,8 @@ function folderOf(place: { project_id: string; session_id: string; phase_num: nu
 }
 
 function answer(structured: Record<string, unknown>) {
+  // As the server's tools do: the launcher then writes the code cache of a server that has answered calls.
+  (process as EventEmitter).emit(TOOL_ANSWERED);
   return {
     content: [{ type: 'text' as const, text: JSON.stringify(structured) }],
     structuredContent: structured,

@@ -26,6 +26,10 @@ const AGENTS = ['market_analyst', 'customer_researcher', 'competitor_scout'];
 
 /** save_agent_output 1 KB as the floor server answers it (bench/floor-server.ts), beside the floors. */
 export const FLOOR_SERVER_SAVE = 'floor server: save_agent_output 1 KB';
+/** save_checkpoint as the floor server answers it: the version replaced linked, checkpoint and manifest written. */
+export const FLOOR_SERVER_CHECKPOINT = 'floor server: save_checkpoint';
+/** The floor server's rows of section 2. */
+export const FLOOR_SERVER_ROWS: readonly string[] = [FLOOR_SERVER_SAVE, FLOOR_SERVER_CHECKPOINT];
 const READ: Ref = { project_id: 'bench', session_id: 'read' };
 
 export async function benchOperations(
@@ -40,7 +44,7 @@ export async function benchOperations(
   let kept = 0;
   const server = await startCheckpointServer(base);
   const { client } = server;
-  // Section 4's floor server: this SDK and stdio, its save_agent_output making the durable write alone.
+  // Section 4's floor server: this SDK and stdio, its save tools making the durable writes alone.
   const floorServer = await startFloorServer(join(workDir, 'operations-floor-server'));
   try {
     await buildFullSession(client, READ, 3, 20 * 1024);
@@ -64,6 +68,8 @@ export async function benchOperations(
       ping: () => client.ping(),
       [FLOOR_SERVER_SAVE]: (i: number) =>
         saveOutput(floorServer.client, session, 1 + (i % 7), `agent_${i + 100}`, small),
+      [FLOOR_SERVER_CHECKPOINT]: (i: number) =>
+        callTool(floorServer.client, 'save_checkpoint', { ...session, phase_num: 1 + (i % 7) }),
     };
     for (let i = 0; i < 50; i++) for (const floor of Object.values(floors)) await floor(i);
     const times = await timeInterleaved(

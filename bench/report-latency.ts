@@ -1,7 +1,7 @@
 import { ms, ratio, table } from './lib/markdown.js';
 import type { Results } from './lib/results.js';
 import type { Summary } from './lib/stats.js';
-import { FLOOR_SERVER_SAVE } from './operations.js';
+import { FLOOR_SERVER_CHECKPOINT, FLOOR_SERVER_ROWS, FLOOR_SERVER_SAVE } from './operations.js';
 import { FRESH_PROCESSES } from './scaling.js';
 import { FLOOR_HISTORY_LINK } from './targets.js';
 
@@ -56,7 +56,7 @@ export function operationsSection(results: Results): string[] {
       return { label: floor.label, value: writes + (ping?.median ?? Number.NaN) };
     };
     const isFloor = (name: string) =>
-      name.startsWith('durable ') || name === 'ping' || name === FLOOR_SERVER_SAVE;
+      name.startsWith('durable ') || name === 'ping' || FLOOR_SERVER_ROWS.includes(name);
     const names = Object.keys(ops.operations).filter((name) => !isFloor(name));
     out.push(
       '',
@@ -89,9 +89,10 @@ export function operationsSection(results: Results): string[] {
       'target, open the directory and fsync it; synchronous calls but for the two fsyncs, which wait in libuv’s',
       'thread pool (its cheapest form, and the store’s). A history link gives a written file a second name in',
       'history/ and fsyncs that folder: how the store keeps a replaced version, without a copy. `ping` is a',
-      'no-op MCP round trip (`client.ping()`). The floor server is section 4’s: this SDK and stdio, its',
-      'save_agent_output making the durable write and nothing else (bench/floor-server.ts); what a save costs',
-      'on this SDK at least, its tools/call dispatch and argument and result checks included.',
+      'no-op MCP round trip (`client.ping()`). The floor server is section 4’s: this SDK and stdio, bundled and',
+      'started as the server is, its save_agent_output making the durable write and nothing else, its',
+      'save_checkpoint the history link and the two writes of the save_checkpoint floor (bench/floor-server.ts);',
+      'what a save costs on this SDK at least, its tools/call dispatch and argument and result checks included.',
       '',
       table(
         ['Floor', 'Bytes', 'Median', 'p99'],
@@ -241,6 +242,8 @@ export function peerSection(results: Results): string[] {
 function bytesOf(name: string, bytes: Record<string, number>): string {
   // The floor server writes the content alone, without a head.
   if (name === FLOOR_SERVER_SAVE) return '1,024';
+  // Its checkpoint and manifest are the call's arguments as JSON, some 60 bytes each.
+  if (name === FLOOR_SERVER_CHECKPOINT) return '-';
   const key = name.includes('1 KB')
     ? 'small'
     : name.includes('100 KB')

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchColdStart } from './cold-start.js';
 import { benchHttp } from './http.js';
-import { primeCodeCache } from './lib/prime.js';
+import { buildFloorServer } from './lib/floor-build.js';
+import { primeCodeCache, primeFloorCodeCache } from './lib/prime.js';
 import type { Results } from './lib/results.js';
 import { nowMs } from './lib/stats.js';
 import { benchMemory } from './memory.js';
@@ -49,6 +50,8 @@ const scale = (count: number) => (values.quick ? Math.max(10, Math.ceil(count / 
 const workDir = await mkdtemp(join(tmpdir(), 'checkpoint-mcp-bench-'));
 const spread = spreadFolders(workDir);
 await primeCodeCache(workDir);
+await buildFloorServer();
+await primeFloorCodeCache(workDir);
 const started = nowMs();
 const loadBefore = loadavg();
 const results: Omit<Results, 'targets' | 'machine'> = {};

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CodeCache } from '../../src/code-cache.js';
-import { callTool, startCheckpointServer } from './server.js';
+import { FLOOR_BUNDLE } from './floor-build.js';
+import { callTool, startCheckpointServer, startFloorServer } from './server.js';
 import { createSession, saveCheckpoint, saveOutput } from './workflow.js';
 
 const BUNDLE = fileURLToPath(new URL('../../dist/server.cjs', import.meta.url));
@@ -28,8 +29,33 @@ export async function primeCodeCache(workDir: string): Promise<void> {
   await callTool(server.client, 'get_agent_output', { ...ref, phase_num: 1, agent_name: 'writer' });
   await server.close();
   // Written as the server exits, after the client has let it go.
+  await servedCache(cache, 'the priming server');
+}
+
+/**
+ * The floor server's code cache, as primeCodeCache leaves the server's: removed, then written by a floor
+ * server as it exits after a call of each kind (its tools emit TOOL_ANSWERED as the server's do).
+ */
+export async function primeFloorCodeCache(workDir: string): Promise<void> {
+  const cache = new CodeCache(FLOOR_BUNDLE, await readFile(FLOOR_BUNDLE));
+  cache.remove();
+  const server = await startFloorServer(join(workDir, 'prime-floor'));
+  const place = { project_id: 'prime', session_id: 's', phase_num: 1 };
+  await callTool(server.client, 'create_session', place);
+  await callTool(server.client, 'save_agent_output', {
+    ...place,
+    agent_name: 'writer',
+    output_content: 'A first output.',
+  });
+  await callTool(server.client, 'save_checkpoint', place);
+  await callTool(server.client, 'load_session', place);
+  await server.close();
+  await servedCache(cache, 'the priming floor server');
+}
+
+async function servedCache(cache: CodeCache, writer: string): Promise<void> {
   for (let waited = 0; cache.read()?.stage !== 'served'; waited += 20) {
-    if (waited > 5_000) throw new Error('the priming server wrote no code cache');
+    if (waited > 5_000) throw new Error(`${writer} wrote no code cache`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

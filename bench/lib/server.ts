@@ -2,10 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { FLOOR_LAUNCHER } from './floor-build.js';
 
 export const SERVER_ENTRY = new URL('../../dist/server.js', import.meta.url).pathname;
-/** Section 4's floor: the same SDK, tools that only make the durable writes (bench/floor-server.ts). */
-export const FLOOR_ENTRY = new URL('../floor-server.ts', import.meta.url).pathname;
 export const PEER_ENTRY = new URL(
   '../../node_modules/@modelcontextprotocol/server-memory/dist/index.js',
   import.meta.url,
@@ -45,8 +44,12 @@ export function startCheckpointServer(baseDir: string, extra: string[] = []): Pr
   return connect([...NODE_ARGS, SERVER_ENTRY, '--base-dir', baseDir, ...extra]);
 }
 
+/**
+ * The floor: the same SDK, tools that only make the durable writes (bench/floor-server.ts), bundled and
+ * started as the server is (bench/lib/floor-build.ts, which must have built it first).
+ */
 export function startFloorServer(baseDir: string): Promise<Connection> {
-  return connect([...NODE_ARGS, '--import', 'tsx', FLOOR_ENTRY, '--base-dir', baseDir]);
+  return connect([...NODE_ARGS, FLOOR_LAUNCHER, '--base-dir', baseDir]);
 }
 
 export function startPeerServer(memoryFile: string): Promise<Connection> {
