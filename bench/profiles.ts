@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { rawToolsList } from './cold-start.js';
 import { nestedListsAndTables, proseOfSize } from './lib/fixtures.js';
+import { FLOOR_BUNDLE, FLOOR_LAUNCHER } from './lib/floor-build.js';
 import { type Breakdown, nowUs, perCall, profileArgs, profileDir, readProfile } from './lib/profile.js';
 import { SCALE_PROJECT, seedSessions, sessionId } from './lib/seed.js';
 import { type Connection, callTool, connect, cpuMs, SERVER_ENTRY } from './lib/server.js';
@@ -40,6 +41,11 @@ export interface ProfiledStarts {
 export interface ProfilesResult {
   /** One process saving as the throughput run's (1 KB outputs, every tenth a checkpoint). */
   save: ProfiledCalls;
+  /** save_checkpoint alone, on the same server after the saves. */
+  checkpoint: ProfiledCalls;
+  /** The floor server (bench/floor-server.ts) through the same saves, and its save_checkpoint alone. */
+  floorSave: ProfiledCalls;
+  floorCheckpoint: ProfiledCalls;
   /** MCP pings on the same server: what a call costs with no work in it. */
   ping: ProfiledCalls;
   /** Eight processes saving into one session at once, summed over all eight servers. */
@@ -60,7 +66,8 @@ export async function benchProfiles(
   calls: number,
   seconds: number,
 ): Promise<ProfilesResult> {
-  const { save, ping } = await profileSaves(workDir, join(workDir, 'profile-save'), calls);
+  const { save, ping, checkpoint } = await profileSaves(workDir, join(workDir, 'profile-save'), calls);
+  const floor = await profileSaves(workDir, join(workDir, 'profile-floor'), calls, FLOOR_SERVER);
   const eight = await profileEight(workDir, join(workDir, 'profile-eight'), seconds);
   const coldStart = await profileColdStarts(workDir, join(workDir, 'profile-cold'));
   // The scaling section's base when it ran; else one made here alike.
@@ -73,7 +80,18 @@ export async function benchProfiles(
     callTool(server.client, 'list_sessions', { project_id: SCALE_PROJECT, limit: 50 }),
   );
   const largeRead = await profileLargeRead(workDir, join(workDir, 'profile-large'), Math.ceil(calls / 20));
-  return { save, ping, eight, coldStart, firstLoad, firstList, largeRead };
+  return {
+    save,
+    checkpoint,
+    floorSave: floor.save,
+    floorCheckpoint: floor.checkpoint,
+    ping,
+    eight,
+    coldStart,
+    firstLoad,
+    firstList,
+    largeRead,
+  };
 }
 
 /** get_agent_output's first page of section 7's 4 MiB output, `count` times after as many of warm-up. */
@@ -102,8 +120,17 @@ function mixedSave(client: Client, ref: Ref, worker: number, n: number): Promise
   return saveOutput(client, ref, phase, agent, `${agent}\n${proseOfSize(1024, n)}`);
 }
 
-async function startProfiled(dir: string, args: string[]): Promise<Connection> {
-  return connect([...profileArgs(dir), SERVER_ENTRY, ...args]);
+/** A server to profile: the bin it is started by and the bundle it runs. */
+interface ProfiledServer {
+  entry: string;
+  bundle: string;
+}
+
+const CHECKPOINT_MCP: ProfiledServer = { entry: SERVER_ENTRY, bundle: SERVER_ENTRY.replace(/\.js$/, '.cjs') };
+const FLOOR_SERVER: ProfiledServer = { entry: FLOOR_LAUNCHER, bundle: FLOOR_BUNDLE };
+
+async function startProfiled(dir: string, args: string[], server = CHECKPOINT_MCP): Promise<Connection> {
+  return connect([...profileArgs(dir), server.entry, ...args]);
 }
 
 /**
@@ -117,9 +144,10 @@ export async function profileCalls(
   calls: Record<string, (client: Client, i: number) => Promise<unknown>>,
   count: number,
   warmup = WARMUP,
+  profiled = CHECKPOINT_MCP,
 ): Promise<Record<string, ProfiledCalls>> {
   const dir = await profileDir(workDir);
-  const server = await startProfiled(dir, serverArgs);
+  const server = await startProfiled(dir, serverArgs, profiled);
   const measured: Array<{ name: string; from: number; to: number; cpu: number; main: number }> = [];
   try {
     await prepare(server.client);
@@ -136,7 +164,7 @@ export async function profileCalls(
   } finally {
     await server.close();
   }
-  const { breakdowns } = await readProfile(dir, measured);
+  const { breakdowns } = await readProfile(dir, measured, profiled.bundle);
   return Object.fromEntries(
     measured.map((run, i) => [
       run.name,
@@ -151,11 +179,13 @@ export async function profileCalls(
   );
 }
 
+/** Section 4's saves, pings and save_checkpoint alone, on one server (checkpoint-mcp or the floor server). */
 async function profileSaves(
   workDir: string,
   base: string,
   count: number,
-): Promise<{ save: ProfiledCalls; ping: ProfiledCalls }> {
+  server = CHECKPOINT_MCP,
+): Promise<{ save: ProfiledCalls; ping: ProfiledCalls; checkpoint: ProfiledCalls }> {
   const ref = { project_id: 'profile', session_id: 'save' };
   const profiled = await profileCalls(
     workDir,
@@ -166,12 +196,19 @@ async function profileSaves(
     {
       save: (client, i) => mixedSave(client, ref, 0, i),
       ping: (client) => client.ping(),
+      // Section 4's checkpoints (mixedSave's), on their own.
+      checkpoint: (client, i) => saveCheckpoint(client, ref, 1 + (i % 7), 'in_progress', ['w0_last']),
     },
     count,
     // As warm as section 4's servers, whose CPU per save this profile explains.
     WARMUP_SAVES,
+    server,
   );
-  return { save: profiled.save as ProfiledCalls, ping: profiled.ping as ProfiledCalls };
+  return {
+    save: profiled.save as ProfiledCalls,
+    ping: profiled.ping as ProfiledCalls,
+    checkpoint: profiled.checkpoint as ProfiledCalls,
+  };
 }
 
 /** EIGHT profiled servers on one base, each with its client saving into one session until the time is up. */

@@ -3,7 +3,7 @@
 import { ms, table } from './lib/markdown.js';
 import { type Breakdown, BUCKETS, type Bucket, busyMs } from './lib/profile.js';
 import type { Results } from './lib/results.js';
-import { FLOOR_SERVER_SAVE } from './operations.js';
+import { FLOOR_SERVER_CHECKPOINT, FLOOR_SERVER_SAVE } from './operations.js';
 import type { ProfiledCalls } from './profiles.js';
 import { FLOOR_WRITE_1KB, floorServerRow, OP_SAVE_1KB } from './targets.js';
 import { type ThroughputRow, throughputRow, WARMUP_SAVES } from './throughput.js';
@@ -33,7 +33,9 @@ export function profilesSection(results: Results): string[] {
   ];
   if (profiles)
     out.push(...cpuPerSave(results), ...coldStart(results), ...firstCalls(results), ...largeRead(results));
-  out.push(...saveRatio(results), ...peerRatio(results));
+  out.push(...saveRatio(results));
+  if (profiles) out.push(...checkpointAgainstFloor(results));
+  out.push(...peerRatio(results));
   if (pgProfile) out.push(...postgresCheckpoint(results, pgProfile));
   return out;
 }
@@ -93,7 +95,7 @@ function ourFiles(breakdown: Breakdown, count = 6): string {
 }
 
 function cpuPerSave(results: Results): string[] {
-  const { save, ping, eight } = results.profiles as NonNullable<Results['profiles']>;
+  const { save, ping, eight, floorSave } = results.profiles as NonNullable<Results['profiles']>;
   const floorCpu = results.throughputFloorCpuMs;
   const one = throughputRow(results.throughput, 1);
   const many = throughputRow(results.throughput, 8);
@@ -105,15 +107,25 @@ function cpuPerSave(results: Results): string[] {
     `Saves as section 4 makes them (1 KB outputs, every tenth a save_checkpoint): ${save.calls} by one process`,
     `after a warm-up; then ${eight.processes} processes at once for a fixed time (${eight.calls} saves, summed over`,
     `the ${eight.processes} servers, each warmed up by ${WARMUP_SAVES} saves into a session of its own); and ${ping.calls} MCP pings, what a call`,
-    'costs the server with no work in it.',
+    'costs the server with no work in it. Beside them, the floor server of section 4 through the same saves',
+    'after the same warm-up: for it, the first row is its own code (bench/floor-server.ts).',
     '',
     table(
-      ['Server, per call', '1 process, save', `${eight.processes} processes, save`, 'ping'],
-      cpuRows([save, eight, ping]),
+      [
+        'Server, per call',
+        '1 process, save',
+        'the floor server, save',
+        `${eight.processes} processes, save`,
+        'ping',
+      ],
+      cpuRows([save, floorSave, eight, ping]),
     ),
     '',
     `checkpoint-mcp’s own code per save, by file: with one process ${ourFiles(save.breakdown)}; with`,
     `${eight.processes} ${ourFiles(eight.breakdown)}.`,
+    '',
+    `Beyond the floor server, per save with one process (profiled main threads): ${growth(floorSave, save, 4)};`,
+    `main thread ${ms(save.mainCpuMs)} against ${ms(floorSave.mainCpuMs)}, other threads ${ms(save.cpuMs - save.mainCpuMs)} against ${ms(floorSave.cpuMs - floorSave.mainCpuMs)}.`,
   ];
   if (floorCpu !== undefined && one) {
     const least = floorCpu + ping.mainCpuMs;
@@ -186,12 +198,12 @@ function freshServers(results: Results, many: ThroughputRow): string[] {
   ];
 }
 
-/** The three kinds of work that grew most per call from `before` to `after`, as CPU. */
-function growth(before: ProfiledCalls, after: ProfiledCalls): string {
+/** The kinds of work (three, or `count`) that grew most per call from `before` to `after`, as CPU. */
+function growth(before: ProfiledCalls, after: ProfiledCalls, count = 3): string {
   return ROWS.filter((bucket) => bucket !== 'idle')
     .map((bucket) => ({ bucket, more: cpuOf(after, bucket) - cpuOf(before, bucket) }))
     .sort((a, b) => b.more - a.more)
-    .slice(0, 3)
+    .slice(0, count)
     .map(({ bucket, more }) => `${BUCKETS[bucket]} +${ms(more)}`)
     .join(', ');
 }
@@ -403,5 +415,40 @@ function sdkShare(results: Results): string[] {
   return [
     `The floor holds a ping, not a tools/call: section 2’s floor server, its save_agent_output making the durable`,
     `write alone, took ${ms(floorServer - write - ping)} more than that write and a ping, what a tools/call costs on this SDK; every save here pays it too.`,
+  ];
+}
+
+/** The file engine's save_checkpoint against the floor server's, both profiled (and timed in section 1 and 2). */
+function checkpointAgainstFloor(results: Results): string[] {
+  const { checkpoint, floorCheckpoint } = results.profiles as NonNullable<Results['profiles']>;
+  const ops = results.operations?.operations;
+  const ours = ops?.save_checkpoint?.median;
+  const floorServer = ops?.[FLOOR_SERVER_CHECKPOINT]?.median;
+  return [
+    '',
+    '### save_checkpoint against the floor server',
+    '',
+    `${checkpoint.calls} save_checkpoint calls as section 4 makes them, on the profiled server of the CPU-per-save table after its`,
+    'saves, and as many on the floor server, whose save_checkpoint links the version replaced into history/ and',
+    'writes the checkpoint and the manifest, nothing else: no lock, no document read, no path checked.',
+    '',
+    table(
+      ['Server, per save_checkpoint', 'checkpoint-mcp', 'the floor server'],
+      cpuRows([checkpoint, floorCheckpoint]),
+    ),
+    '',
+    `checkpoint-mcp’s own code per save_checkpoint, by file: ${ourFiles(checkpoint.breakdown, 8)}.`,
+    `Beyond the floor server (profiled main threads): ${growth(floorCheckpoint, checkpoint, 4)}.`,
+    ...(ours !== undefined && floorServer !== undefined
+      ? [
+          `Section 1 timed the save at ${ms(ours)} and section 2 the floor server's at ${ms(floorServer)}, in the same rounds.`,
+        ]
+      : []),
+    'What the save does beyond the floor server, each for a guarantee: it takes the session’s lock (a lock file',
+    'made whole and linked into place, then taken back by a rename that proves it is still this holder’s, and',
+    'removed), so that two writers never rebuild the manifest from different checkpoints; it reads every',
+    'phase’s checkpoint and the time of every review, because the manifest is rebuilt from them and a person',
+    'may have edited one by hand; it looks at every folder on the way to each document it reads or writes (no',
+    'symbolic link, nothing outside the base); and it renders the checkpoint and the manifest as markdown.',
   ];
 }

@@ -83,11 +83,13 @@ export interface Window {
 export async function readProfile(
   dir: string,
   windows: readonly Window[],
+  /** The bundle the server ran (the floor server's is another). */
+  bundle = BUNDLE,
 ): Promise<{ startUs: number; breakdowns: Breakdown[] }> {
   const profile = await profileIn(dir);
   await rm(dir, { recursive: true, force: true });
-  const modules = await bundleModules();
-  const byNode = classifyNodes(profile, modules);
+  const modules = await bundleModules(bundle);
+  const byNode = classifyNodes(profile, modules, bundle);
   const breakdowns = windows.map(() => emptyBreakdown());
   let at = profile.startTime;
   profile.samples.forEach((node, i) => {
@@ -170,6 +172,7 @@ function emptyBreakdown(): Tally {
 function classifyNodes(
   profile: CpuProfile,
   modules: Array<{ line: number; module: string }>,
+  bundle: string,
 ): Map<number, Where> {
   const parents = new Map<number, ProfileNode>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node);
@@ -183,7 +186,7 @@ function classifyNodes(
     else {
       let frame: ProfileNode | undefined = node;
       while (frame && frame.callFrame.url === '') frame = parents.get(frame.id);
-      classes.set(node.id, frame ? classifyFrame(frame, modules) : { bucket: 'other' });
+      classes.set(node.id, frame ? classifyFrame(frame, modules, bundle) : { bucket: 'other' });
     }
   }
   // zod's time goes to whoever called into it: the nearest caller of the SDK's or of ours.
@@ -202,7 +205,11 @@ function classifyNodes(
   return classes;
 }
 
-function classifyFrame(node: ProfileNode, modules: Array<{ line: number; module: string }>): Where {
+function classifyFrame(
+  node: ProfileNode,
+  modules: Array<{ line: number; module: string }>,
+  bundle: string,
+): Where {
   const { url, lineNumber } = node.callFrame;
   if (url === 'node:fs' || url.startsWith('node:internal/fs/')) return { bucket: 'fs' };
   if (
@@ -212,9 +219,10 @@ function classifyFrame(node: ProfileNode, modules: Array<{ line: number; module:
   )
     return { bucket: 'load' };
   if (url.startsWith('node:')) return { bucket: 'node' };
-  if (!url.endsWith(BUNDLE) && url !== BUNDLE) return { bucket: 'other' };
+  if (!url.endsWith(bundle) && url !== bundle) return { bucket: 'other' };
   const module = moduleAt(modules, lineNumber + 1);
-  if (module.startsWith('src/')) return { bucket: 'ours', file: module };
+  // The floor server's own code is bench/'s: its "ours".
+  if (module.startsWith('src/') || module.startsWith('bench/')) return { bucket: 'ours', file: module };
   if (module.includes('@modelcontextprotocol/')) return { bucket: 'sdk' };
   if (module.includes('node_modules/zod/')) return { bucket: 'zod' };
   if (/node_modules\/(pg|pg-[a-z]+|pgpass|postgres-[a-z]+)\//.test(module)) return { bucket: 'pg' };
@@ -227,19 +235,23 @@ function classifyFrame(node: ProfileNode, modules: Array<{ line: number; module:
   return { bucket: 'other' };
 }
 
-let modulesOfBundle: Promise<Array<{ line: number; module: string }>> | undefined;
+const modulesOfBundles = new Map<string, Promise<Array<{ line: number; module: string }>>>();
 
-/** The first line of every module esbuild put into the bundle, in order. */
-function bundleModules(): Promise<Array<{ line: number; module: string }>> {
-  modulesOfBundle ??= readFile(BUNDLE, 'utf8').then((text) => {
-    const modules: Array<{ line: number; module: string }> = [];
-    text.split('\n').forEach((line, i) => {
-      const match = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(line);
-      if (match?.[1]) modules.push({ line: i + 1, module: match[1] });
+/** The first line of every module esbuild put into `bundle`, in order. */
+function bundleModules(bundle: string): Promise<Array<{ line: number; module: string }>> {
+  let modules = modulesOfBundles.get(bundle);
+  if (modules === undefined) {
+    modules = readFile(bundle, 'utf8').then((text) => {
+      const found: Array<{ line: number; module: string }> = [];
+      text.split('\n').forEach((line, i) => {
+        const match = /^\/\/ ((?:src|bench|node_modules)\/\S+)$/.exec(line);
+        if (match?.[1]) found.push({ line: i + 1, module: match[1] });
+      });
+      return found;
     });
-    return modules;
-  });
-  return modulesOfBundle;
+    modulesOfBundles.set(bundle, modules);
+  }
+  return modules;
 }
 
 function moduleAt(modules: ReadonlyArray<{ line: number; module: string }>, line: number): string {
