@@ -50,6 +50,25 @@ describe('a lock holder that dies or stops', () => {
     expect((await listFiles(sessionPath(base))).filter((name) => name.startsWith('.lock'))).toEqual([]);
   });
 
+  it('a writer already waiting for a live holder takes the lock over once the holder dies, not after the stale timeout', async () => {
+    const base = await tempDir();
+    await createFullSession(base);
+    const holder = await Worker.start({ mode: 'hold', base, ref: REF, retryCount: 99 });
+    await holder.waitFor('paused');
+    // The waiter reads the holder's lock file while its pid is alive, then polls the same file.
+    const waiting = saveAndTime(await otherWriter(base, 20_000));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await listFiles(sessionPath(base))).toContain('.lock');
+    const killedAt = performance.now();
+    holder.kill('SIGKILL');
+    await holder.exited;
+    const { revision } = await waiting;
+    expect(performance.now() - killedAt).toBeLessThan(10_000);
+    expect(revision).toBe(2);
+    expect((await phaseOneCheckpoint(base)).retry_count).toBe(7);
+    expect((await listFiles(sessionPath(base))).filter((name) => name.startsWith('.lock'))).toEqual([]);
+  });
+
   it('a holder paused with SIGSTOP is taken over after the stale timeout, not before, and once resumed writes nothing', async () => {
     const base = await tempDir();
     await createFullSession(base);

@@ -61,8 +61,21 @@ export interface TimedText {
   modifiedMs: number;
 }
 
-/** A write's `unchanged` document had changed: nothing was written. */
-export class StaleStampError extends Error {}
+/**
+ * A write's `unchanged` document had changed: nothing was written. A signal its caller acts on, never
+ * shown to anyone, so no stack is captured: with several writers on one session most saves meet one.
+ */
+export class StaleStampError extends Error {
+  constructor(message: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+}
 
 /**
  * What a withLock action will read first, as readAll takes it. A hint: an engine may read it with the

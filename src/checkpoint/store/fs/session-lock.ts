@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { fstatSync, lstatSync } from 'node:fs';
+import { fstatSync, lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError } from '../../model/errors.js';
 import {
@@ -126,19 +126,31 @@ export async function acquireLock(
   const deadline = Date.now() + options.timeoutMs;
   // Once linked in, the draft's descriptor stays open with the lock, which closes it on release.
   let lock: HeldLock | undefined;
+  // The holder's lock file as last read, kept open while this call waits (see Pinned).
+  let pinned: Pinned | undefined;
   try {
     const file = fstatSync(fd, { bigint: true });
     for (let attempt = 0; ; attempt++) {
-      // A lock's age is its file's mtime: written afresh before each try, a lock won after a long wait is not born stale.
-      writeOwner(fs, fd, { pid: PID, host: HOST, token, acquired: new Date().toISOString() }, attempt > 0);
-      try {
-        fs.linkSync(draft, path);
-        lock = new HeldLock(fs, path, token, label, fd, file);
-        return lock;
-      } catch (error) {
-        if (errnoCode(error) !== 'EEXIST') throw error;
+      // After a wait, a lock still in place is judged again without a new try: no draft rewritten, no
+      // link made to fail (each failure a thrown error), no owner read again while it is the same file.
+      let stat = attempt === 0 ? undefined : await lstatIfThere(fs, path);
+      if (stat === undefined) {
+        // A lock's age is its file's mtime: written afresh before each try, a lock won after a long wait is not born stale.
+        writeOwner(fs, fd, { pid: PID, host: HOST, token, acquired: new Date().toISOString() }, attempt > 0);
+        try {
+          fs.linkSync(draft, path);
+          lock = new HeldLock(fs, path, token, label, fd, file);
+          return lock;
+        } catch (error) {
+          if (errnoCode(error) !== 'EEXIST') throw error;
+        }
+        stat = await lstatIfThere(fs, path);
       }
-      const holder = await inspect(fs, path);
+      if (stat !== undefined && !pinned?.is(stat)) {
+        pinned?.close();
+        pinned = pin(fs, path, stat);
+      }
+      const holder = stat && judge(stat, pinned);
       if (holder && isStale(holder, options.staleMs)) {
         await moveAside(fs, path, holder.owner?.token, token);
         continue;
@@ -155,6 +167,7 @@ export async function acquireLock(
       await sleep(backoff(attempt));
     }
   } finally {
+    pinned?.close();
     try {
       if (lock === undefined) fs.closeSync(fd);
     } finally {
@@ -184,16 +197,53 @@ interface Holder {
   foreign: boolean;
 }
 
-async function inspect(fs: StoreFs, path: string): Promise<Holder | undefined> {
+async function lstatIfThere(fs: StoreFs, path: string): Promise<Stats | undefined> {
   try {
-    const stat = await fs.lstat(path);
-    // A link or directory planted under the lock's name is no lock: it is moved aside at once.
-    if (!stat.isFile()) return { owner: undefined, ageMs: 0, foreign: true };
-    return { owner: readOwner(fs, path), ageMs: Date.now() - stat.mtimeMs, foreign: false };
+    return await fs.lstat(path);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/**
+ * The lock file a waiter read, held open while it waits: an open file's inode is never given to
+ * another, and a holder never rewrites its lock file, so while the file at the lock's name is this one
+ * (the same inode, size and times) its owner is the one read. A waiter polls every few milliseconds.
+ */
+interface Pinned {
+  owner: LockOwner | undefined;
+  is(stat: Stats): boolean;
+  close(): void;
+}
+
+/** Opens and reads the lock file at `path` (whose lstat is `stat`); undefined when it is no file of ours to read. */
+function pin(fs: StoreFs, path: string, stat: Stats): Pinned | undefined {
+  // A link or directory planted under the lock's name is no lock: judged foreign, never opened.
+  if (!stat.isFile()) return undefined;
+  const read = openOwner(fs, path);
+  if (read === undefined) return undefined;
+  const { fd, file, owner } = read;
+  return {
+    owner,
+    is: (now) =>
+      now.ino === file.ino &&
+      now.dev === file.dev &&
+      now.size === file.size &&
+      now.mtimeMs === file.mtimeMs &&
+      now.ctimeMs === file.ctimeMs,
+    close: () => fs.closeSync(fd),
+  };
+}
+
+/** The holder of the lock file whose lstat is `stat`, by the owner `pinned` read from it when it is that file. */
+function judge(stat: Stats, pinned: Pinned | undefined): Holder {
+  if (!stat.isFile()) return { owner: undefined, ageMs: 0, foreign: true };
+  return {
+    owner: pinned?.is(stat) ? pinned.owner : undefined,
+    ageMs: Date.now() - stat.mtimeMs,
+    foreign: false,
+  };
 }
 
 function isStale(holder: Holder, staleMs: number): boolean {
@@ -237,25 +287,45 @@ function restore(fs: StoreFs, aside: string, path: string): void {
 const LOCK_FILE_BYTES = 64 * 1024;
 
 /**
- * Who holds the lock at `path`, for a writer that waits for it or moves a stale one aside. Read with
- * synchronous calls: each asynchronous read cost four trips through libuv's thread pool.
+ * Who holds the lock at `path`, for a writer that moves a stale one aside. Read with synchronous calls:
+ * each asynchronous read cost four trips through libuv's thread pool.
  */
 function readOwner(fs: StoreFs, path: string): LockOwner | undefined {
-  let text: string;
+  const read = openOwner(fs, path);
+  if (read !== undefined) fs.closeSync(read.fd);
+  return read?.owner;
+}
+
+/**
+ * The lock file at `path` opened, its fstat and its owner (undefined for a file that is no lock of
+ * ours, judged by its age alone); the caller closes `fd`. Undefined when there is no file to open.
+ */
+function openOwner(
+  fs: StoreFs,
+  path: string,
+): { fd: number; file: Stats; owner: LockOwner | undefined } | undefined {
+  let fd: number;
   try {
-    const fd = fs.openSync(path, OPEN_READ_NOW);
-    try {
-      const stat = fs.fstatSync(fd);
-      if (!stat.isFile() || stat.size > LOCK_FILE_BYTES) return undefined;
-      text = readRestSync(fs, fd, stat.size).toString('utf8');
-    } finally {
-      fs.closeSync(fd);
-    }
+    fd = fs.openSync(path, OPEN_READ_NOW);
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT' || code === 'ELOOP' || code === 'EISDIR') return undefined;
     throw error;
   }
+  try {
+    const file = fs.fstatSync(fd);
+    const owner =
+      file.isFile() && file.size <= LOCK_FILE_BYTES
+        ? ownerOf(readRestSync(fs, fd, file.size).toString('utf8'))
+        : undefined;
+    return { fd, file, owner };
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+}
+
+function ownerOf(text: string): LockOwner | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
     if (
