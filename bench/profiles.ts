@@ -8,7 +8,15 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { rawToolsList } from './cold-start.js';
 import { nestedListsAndTables, proseOfSize } from './lib/fixtures.js';
 import { FLOOR_BUNDLE, FLOOR_LAUNCHER } from './lib/floor-build.js';
-import { type Breakdown, nowUs, perCall, profileArgs, profileDir, readProfile } from './lib/profile.js';
+import {
+  type Breakdown,
+  nowUs,
+  perCall,
+  profileArgs,
+  profileDir,
+  readProfile,
+  type Stages,
+} from './lib/profile.js';
 import { SCALE_PROJECT, seedSessions, sessionId } from './lib/seed.js';
 import { type Connection, callTool, connect, cpuMs, SERVER_ENTRY } from './lib/server.js';
 import { summarize } from './lib/stats.js';
@@ -120,14 +128,55 @@ function mixedSave(client: Client, ref: Ref, worker: number, n: number): Promise
   return saveOutput(client, ref, phase, agent, `${agent}\n${proseOfSize(1024, n)}`);
 }
 
-/** A server to profile: the bin it is started by and the bundle it runs. */
+/** A server to profile: the bin it is started by, the bundle it runs and the stages of its saves. */
 interface ProfiledServer {
   entry: string;
   bundle: string;
+  stages: Stages;
 }
 
-const CHECKPOINT_MCP: ProfiledServer = { entry: SERVER_ENTRY, bundle: SERVER_ENTRY.replace(/\.js$/, '.cjs') };
-const FLOOR_SERVER: ProfiledServer = { entry: FLOOR_LAUNCHER, bundle: FLOOR_BUNDLE };
+const FS = 'src/checkpoint/store/fs';
+
+/**
+ * What a save_checkpoint does on the file engine, stage by stage, each for a guarantee (see the section
+ * "save_checkpoint against the floor server"); the functions of each, by module. A function's time
+ * holds what it calls but for another stage's functions: a path check made by a read is a path check.
+ */
+export const CHECKPOINT_STAGES: Stages = {
+  lock: {
+    [`${FS}/session-lock.ts`]: ['acquireLock', 'writeOwner', 'assertHeld', 'release', 'isOurs'],
+  },
+  reads: {
+    'src/checkpoint/session/session-files.ts': ['readCheckpoints', 'manifestUnderLock'],
+    [`${FS}/fs-store.ts`]: ['readAll', 'readAllChecked'],
+  },
+  paths: { [`${FS}/fs-base.ts`]: ['locate', 'resolve', 'checksFor'] },
+  history: { [`${FS}/history.ts`]: ['archive', 'alreadyKept', 'archiveCopy', 'linkAsNext'] },
+  render: {
+    'src/checkpoint/formats/checkpoint.ts': ['renderCheckpoint'],
+    'src/checkpoint/formats/manifest.ts': ['renderManifest'],
+    'src/checkpoint/session/session-state.ts': ['buildManifest', 'sessionMetrics', 'assertMetricsFit'],
+    'src/checkpoint/save-checkpoint.ts': ['buildCheckpoint'],
+  },
+  writes: {
+    [`${FS}/atomic-write.ts`]: ['writeTemporary', 'writeSmall'],
+    [`${FS}/fs-store.ts`]: ['writeAll', 'prepare', 'prepareChecked', 'place', 'rename', 'flush', 'settle'],
+    [`${FS}/fs-base.ts`]: ['readWithStat', 'makeDirectory', 'syncDirectory', 'flushDirectory'],
+  },
+};
+
+/** The floor server's saves: its durable writes, and the link of the version replaced into history/. */
+const FLOOR_STAGES: Stages = {
+  writes: { 'bench/lib/floor.ts': ['durableWrite'] },
+  history: { 'bench/lib/floor.ts': ['durableLink'] },
+};
+
+const CHECKPOINT_MCP: ProfiledServer = {
+  entry: SERVER_ENTRY,
+  bundle: SERVER_ENTRY.replace(/\.js$/, '.cjs'),
+  stages: CHECKPOINT_STAGES,
+};
+const FLOOR_SERVER: ProfiledServer = { entry: FLOOR_LAUNCHER, bundle: FLOOR_BUNDLE, stages: FLOOR_STAGES };
 
 async function startProfiled(dir: string, args: string[], server = CHECKPOINT_MCP): Promise<Connection> {
   return connect([...profileArgs(dir), server.entry, ...args]);
@@ -164,7 +213,7 @@ export async function profileCalls(
   } finally {
     await server.close();
   }
-  const { breakdowns } = await readProfile(dir, measured, profiled.bundle);
+  const { breakdowns } = await readProfile(dir, measured, profiled.bundle, profiled.stages);
   return Object.fromEntries(
     measured.map((run, i) => [
       run.name,

@@ -1,7 +1,7 @@
 // The report's last section: for each target this run misses, where the time goes (bench/profiles.ts)
 // and what of it is the floor, in sentences made from this run's figures.
 import { ms, table } from './lib/markdown.js';
-import { type Breakdown, BUCKETS, type Bucket, busyMs } from './lib/profile.js';
+import { type Breakdown, BUCKETS, type Bucket, busyMs, OUTSIDE, REST } from './lib/profile.js';
 import type { Results } from './lib/results.js';
 import { FLOOR_SERVER_CHECKPOINT, FLOOR_SERVER_SAVE } from './operations.js';
 import type { ProfiledCalls } from './profiles.js';
@@ -405,6 +405,64 @@ function postgresCheckpoint(results: Results, profile: ProfiledCalls): string[] 
   ];
 }
 
+/** The stages of a save_checkpoint (see CHECKPOINT_STAGES), in the order it makes them. */
+const STAGE_ROWS: ReadonlyArray<readonly [string, string]> = [
+  [
+    'lock',
+    'the session’s lock: made whole by a link, checked before each rename, given back by a rename that proves it this holder’s',
+  ],
+  [
+    'reads',
+    'every phase’s checkpoint, the time of every review and the manifest read (the manifest is rebuilt from them)',
+  ],
+  [
+    'paths',
+    'every folder on the way to each document looked at (no symbolic link, nothing outside the base)',
+  ],
+  ['history', 'the version replaced linked into history/'],
+  ['render', 'the checkpoint and the manifest built, their sums made and rendered as markdown'],
+  ['writes', 'the checkpoint and the manifest written: temporary files, fsyncs, renames, folders flushed'],
+  [REST, 'the rest of the server’s own code (its stdio transport, the tool’s arguments and answer)'],
+  [
+    OUTSIDE,
+    'the SDK, zod, Node’s streams and V8 outside the stages above: the MCP call itself, garbage collection',
+  ],
+];
+
+/** A stage's CPU per call: its share of the busy samples, of the main thread's CPU (as cpuOf). */
+function stageCpu(calls: ProfiledCalls, stage: string): number {
+  return ((calls.breakdown.stages[stage] ?? 0) / Math.max(busyMs(calls.breakdown), 1e-9)) * calls.mainCpuMs;
+}
+
+function stageRows(columns: readonly ProfiledCalls[]): string[][] {
+  return [
+    ...STAGE_ROWS.map(([stage, label]) => [label, ...columns.map((column) => ms(stageCpu(column, stage)))]),
+    ['main thread CPU (/proc)', ...columns.map((column) => ms(column.mainCpuMs))],
+  ];
+}
+
+/** The main thread's CPU beyond the floor server's, by stage, largest first. */
+function stageGap(ours: ProfiledCalls, floor: ProfiledCalls): string[] {
+  const gaps = STAGE_ROWS.map(([stage]) => ({ stage, gap: stageCpu(ours, stage) - stageCpu(floor, stage) }))
+    .filter(({ gap }) => Math.abs(gap) >= 0.005)
+    .sort((a, b) => b.gap - a.gap);
+  const named: Record<string, string> = {
+    lock: 'the lock',
+    reads: 'the reads',
+    paths: 'the path checks',
+    history: 'history/',
+    render: 'building and rendering',
+    writes: 'the writes',
+    [REST]: 'the rest of its own code',
+    [OUTSIDE]: 'the MCP call',
+  };
+  return [
+    `checkpoint-mcp’s main thread took ${ms(ours.mainCpuMs - floor.mainCpuMs)} more CPU per save_checkpoint than the floor server’s: ${gaps
+      .map(({ stage, gap }) => `${named[stage] ?? stage} ${gap >= 0 ? '+' : ''}${ms(gap)}`)
+      .join(', ')}.`,
+  ];
+}
+
 /** What a tools/call costs on this SDK beyond a ping, as section 1's floor server measured it. */
 function sdkShare(results: Results): string[] {
   const ops = results.operations?.operations;
@@ -439,6 +497,17 @@ function checkpointAgainstFloor(results: Results): string[] {
     '',
     `checkpoint-mcp’s own code per save_checkpoint, by file: ${ourFiles(checkpoint.breakdown, 8)}.`,
     `Beyond the floor server (profiled main threads): ${growth(floorCheckpoint, checkpoint, 4)}.`,
+    '',
+    'The same main threads by what the save does: each sample counted to the innermost function of a stage on',
+    'its stack (bench/profiles.ts names them), with the file system calls and other native work it makes, as',
+    'CPU (its share of the busy samples, of the main thread’s CPU). The floor server does two of these.',
+    '',
+    table(
+      ['Per save_checkpoint, main thread CPU', 'checkpoint-mcp', 'the floor server'],
+      stageRows([checkpoint, floorCheckpoint]),
+    ),
+    '',
+    ...stageGap(checkpoint, floorCheckpoint),
     ...(ours !== undefined && floorServer !== undefined
       ? [
           `Section 1 timed the save at ${ms(ours)} and section 2 the floor server's at ${ms(floorServer)}, in the same rounds.`,
@@ -450,5 +519,8 @@ function checkpointAgainstFloor(results: Results): string[] {
     'phase’s checkpoint and the time of every review, because the manifest is rebuilt from them and a person',
     'may have edited one by hand; it looks at every folder on the way to each document it reads or writes (no',
     'symbolic link, nothing outside the base); and it renders the checkpoint and the manifest as markdown.',
+    'Its writes do more than the floor server’s too: a version replaced by one of the same size is read back',
+    'first (the same bytes again add no version), each document written is kept parsed for the next read, and',
+    'the manifest’s new stamp is taken, so that the next save_agent_output trusts its phases without a read.',
   ];
 }

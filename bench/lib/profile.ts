@@ -33,7 +33,24 @@ export interface Breakdown {
   ourFiles: Array<{ file: string; ms: number }>;
   /** zod's time by whose code called it: the SDK's (its protocol schemas), ours (the tools'), other. */
   zodFrom: Record<ZodCaller, number>;
+  /**
+   * The busy time by stage (see Stages), when stages were asked for: each sample counted to the innermost
+   * function of a stage on its stack; under none, to REST when it is in the server's own code, else OUTSIDE.
+   */
+  stages: Record<string, number>;
 }
+
+/**
+ * Stages of an operation, each named by its key: the functions doing it, by the bundled module that
+ * holds them. A function's time holds what it calls (the file system calls it makes among them), but for
+ * a function of another stage: a path check made by a write is the path checks'. A stage's function
+ * found in no module of the bundle is an error: its row would read nothing.
+ */
+export type Stages = Record<string, Record<string, readonly string[]>>;
+/** A stage: a sample in the server's own code under no stage's function. */
+export const REST = 'rest';
+/** A stage: any other sample under no stage's function (the SDK, zod, Node's streams, V8, the collector). */
+export const OUTSIDE = 'outside';
 
 type ZodCaller = 'sdk' | 'ours' | 'other';
 
@@ -85,11 +102,15 @@ export async function readProfile(
   windows: readonly Window[],
   /** The bundle the server ran (the floor server's is another). */
   bundle = BUNDLE,
+  stages: Stages = {},
 ): Promise<{ startUs: number; breakdowns: Breakdown[] }> {
   const profile = await profileIn(dir);
   await rm(dir, { recursive: true, force: true });
   const modules = await bundleModules(bundle);
+  await assertStagesFound(bundle, modules, stages);
   const byNode = classifyNodes(profile, modules, bundle);
+  const stageOf = stagesOfNodes(profile, modules, bundle, stages);
+  const staged = Object.keys(stages).length > 0;
   const breakdowns = windows.map(() => emptyBreakdown());
   let at = profile.startTime;
   profile.samples.forEach((node, i) => {
@@ -104,23 +125,30 @@ export async function readProfile(
       breakdown.ms[where.bucket] += delta / 1000;
       if (where.zodCaller) breakdown.zodFrom[where.zodCaller] += delta / 1000;
       if (where.file) breakdown.files.set(where.file, (breakdown.files.get(where.file) ?? 0) + delta / 1000);
+      if (staged && where.bucket !== 'idle') {
+        const stage = stageOf.get(node) ?? (where.bucket === 'ours' ? REST : OUTSIDE);
+        breakdown.stages[stage] = (breakdown.stages[stage] ?? 0) + delta / 1000;
+      }
     });
   });
   return {
     startUs: profile.startTime,
-    breakdowns: breakdowns.map(({ ms, files, zodFrom }) => ({
+    breakdowns: breakdowns.map(({ ms, files, zodFrom, stages: byStage }) => ({
       ms,
       ourFiles: [...files].map(([file, time]) => ({ file, ms: time })).sort((a, b) => b.ms - a.ms),
       zodFrom,
+      stages: byStage,
     })),
   };
 }
 
 /** The sum of breakdowns, each divided by `per` (calls, starts). */
 export function perCall(breakdowns: readonly Breakdown[], per: number): Breakdown {
-  const { ms, zodFrom } = emptyBreakdown();
+  const { ms, zodFrom, stages } = emptyBreakdown();
   const files = new Map<string, number>();
   for (const breakdown of breakdowns) {
+    for (const [stage, time] of Object.entries(breakdown.stages))
+      stages[stage] = (stages[stage] ?? 0) + time / per;
     for (const bucket of Object.keys(ms) as Bucket[]) ms[bucket] += breakdown.ms[bucket] / per;
     for (const caller of Object.keys(zodFrom) as ZodCaller[])
       zodFrom[caller] += breakdown.zodFrom[caller] / per;
@@ -130,6 +158,7 @@ export function perCall(breakdowns: readonly Breakdown[], per: number): Breakdow
     ms,
     ourFiles: [...files].map(([file, time]) => ({ file, ms: time })).sort((a, b) => b.ms - a.ms),
     zodFrom,
+    stages,
   };
 }
 
@@ -158,11 +187,87 @@ interface Tally {
   ms: Record<Bucket, number>;
   files: Map<string, number>;
   zodFrom: Record<ZodCaller, number>;
+  stages: Record<string, number>;
 }
 
 function emptyBreakdown(): Tally {
   const ms = Object.fromEntries(Object.keys(BUCKETS).map((bucket) => [bucket, 0])) as Record<Bucket, number>;
-  return { ms, files: new Map(), zodFrom: { sdk: 0, ours: 0, other: 0 } };
+  return { ms, files: new Map(), zodFrom: { sdk: 0, ours: 0, other: 0 }, stages: {} };
+}
+
+/**
+ * The stage of every node of the profile that has one: the stage of its own function, else its
+ * caller's, nearest first. esbuild numbers a top-level function whose
+ * name another module's takes (`archive2`): the number is not part of the name.
+ */
+function stagesOfNodes(
+  profile: CpuProfile,
+  modules: Array<{ line: number; module: string }>,
+  bundle: string,
+  stages: Stages,
+): Map<number, string> {
+  const byFunction = new Map<string, string>();
+  for (const [stage, functions] of Object.entries(stages))
+    for (const [module, names] of Object.entries(functions))
+      for (const name of names) byFunction.set(`${module}#${name}`, stage);
+  const found = new Map<number, string>();
+  const visit = (node: ProfileNode, outer: string | undefined) => {
+    let stage = outer;
+    const { url, lineNumber, functionName } = node.callFrame;
+    if (url === bundle || url.endsWith(bundle)) {
+      const module = moduleAt(modules, lineNumber + 1);
+      const own = byFunction.get(`${module}#${functionName.replace(/\d+$/, '')}`);
+      if (own !== undefined) stage = own;
+    }
+    if (stage !== undefined) found.set(node.id, stage);
+    for (const child of node.children ?? []) {
+      const next = nodesById(profile).get(child);
+      if (next) visit(next, stage);
+    }
+  };
+  const root = profile.nodes.find((node) => node.callFrame.functionName === '(root)');
+  if (root && Object.keys(stages).length > 0) visit(root, undefined);
+  return found;
+}
+
+const byIdOf = new WeakMap<CpuProfile, Map<number, ProfileNode>>();
+
+function nodesById(profile: CpuProfile): Map<number, ProfileNode> {
+  let byId = byIdOf.get(profile);
+  if (byId === undefined) {
+    byId = new Map(profile.nodes.map((node) => [node.id, node]));
+    byIdOf.set(profile, byId);
+  }
+  return byId;
+}
+
+/** Every function a stage names is defined in its module of `bundle`, as a function or a method. */
+async function assertStagesFound(
+  bundle: string,
+  modules: ReadonlyArray<{ line: number; module: string }>,
+  stages: Stages,
+): Promise<void> {
+  if (Object.keys(stages).length === 0) return;
+  const lines = (await readFile(bundle, 'utf8')).split('\n');
+  for (const functions of Object.values(stages)) {
+    for (const [module, names] of Object.entries(functions)) {
+      // A module's code may lie in more than one stretch of the bundle.
+      const text = modules
+        .flatMap((entry, i) =>
+          entry.module === module
+            ? [lines.slice(entry.line, modules[i + 1]?.line ?? lines.length).join('\n')]
+            : [],
+        )
+        .join('\n');
+      if (text === '') throw new Error(`${bundle} holds no module ${module}`);
+      for (const name of names) {
+        if (!new RegExp(`(?:function\\s+|^\\s+(?:async\\s+|static\\s+)*)${name}\\d*\\s*\\(`, 'm').test(text))
+          throw new Error(
+            `${module} in ${bundle} defines no function ${name}: bench's stages are out of date`,
+          );
+      }
+    }
+  }
 }
 
 /**
