@@ -153,8 +153,9 @@ async function sourceFiles(dir: string): Promise<string[]> {
 /** SQL statements of the PostgreSQL engine: read by the database, never by an agent or a person. */
 const SQL = /^\s*(WITH|SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DO|BEGIN|COMMIT|ROLLBACK|SET|LISTEN)\b/;
 
-/** Flags the server hands V8 for itself (transports/memory.ts): told to no one, so no option of ours. */
-const V8_FLAGS: ReadonlySet<string> = new Set(['--expose-gc']);
+/** Flags the server hands V8 for itself (transports/memory.ts, launch.ts): told to no one, so no
+ * option of ours. */
+const V8_FLAGS: ReadonlySet<string> = new Set(['--expose-gc', '--no-regexp-tier-up']);
 
 async function sourceLiterals(): Promise<Literal[]> {
   const literals: Literal[] = [];
