@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { callOk, connectedClient } from '../helpers/client.js';
+import { callOk, connectedClient, spawnedOnEngine } from '../helpers/client.js';
 import { type Documents, editDocument, readDocument } from '../helpers/engine.js';
 
 const ref = { project_id: 'p1', session_id: 's1' };
@@ -158,5 +161,43 @@ describe('resources', () => {
     await editDocument(m, OUTPUT, 'again');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(updated).toHaveLength(count);
+  });
+
+  it('tells the client over stdio that the list changed after writes, once for a burst, and not after reads', async () => {
+    const { client } = await spawnedOnEngine();
+    let told = 0;
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      told++;
+    });
+    await callOk(client, 'create_session', { ...ref, user_id: 'u1' });
+    await expect.poll(() => told, { timeout: 5000 }).toBe(1);
+    // One notification at most per 100 ms of writes: a burst of 20 saves is told a few times at most.
+    const burst = performance.now();
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        callOk(client, 'save_agent_output', {
+          ...ref,
+          phase_num: 1,
+          agent_name: `agent_${i}`,
+          output_content: `output ${i}`,
+        }),
+      ),
+    );
+    const burstMs = performance.now() - burst;
+    await expect.poll(() => told, { timeout: 5000 }).toBeGreaterThan(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(told - 1).toBeLessThanOrEqual(Math.ceil(burstMs / 100) + 1);
+    expect(told - 1).toBeLessThan(20);
+    // What the notification announces is there: the new documents are listed.
+    const { resources } = await client.listResources();
+    expect(resources.map((resource) => resource.uri)).toContain(
+      'checkpoint://p1/sessions/s1/phase_1_concept/agent_19.md',
+    );
+    const afterWrites = told;
+    await callOk(client, 'load_session', ref);
+    await callOk(client, 'get_agent_output', { ...ref, phase_num: 1, agent_name: 'agent_3' });
+    await client.listResources();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(told).toBe(afterWrites);
   });
 });
