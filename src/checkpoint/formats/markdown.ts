@@ -9,7 +9,6 @@ import type {
   RootContent,
   Table,
   TableRow,
-  Text,
 } from 'mdast';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import { gfmToMarkdown } from 'mdast-util-gfm';
@@ -247,7 +246,10 @@ export function splitVerbatim(text: string, verbatimHeading: string): SplitDocum
 export interface Section {
   title: string;
   line: number;
+  /** The markdown parser's blocks of the section; none where `plain` holds it. */
   nodes: RootContent[];
+  /** The section as canonicalSections read it: its list items in order and its first table's rows. */
+  plain?: { items: Item[]; rows: Row[] | undefined };
 }
 
 export interface ParsedHead {
@@ -257,10 +259,10 @@ export interface ParsedHead {
 
 /** Parses a file's head into its `##` sections, keyed by lower-case title. */
 export function parseHead(head: string): ParsedHead {
-  return sectionsOf(canonicalBlocks(head) ?? fromMarkdown(head, PARSE_OPTIONS).children);
+  return canonicalSections(head) ?? sectionsOf(fromMarkdown(head, PARSE_OPTIONS).children);
 }
 
-/** parseHead through the markdown parser always (canonicalBlocks' reference). */
+/** parseHead through the markdown parser always (canonicalSections' reference). */
 export function parseHeadThroughMdast(head: string): ParsedHead {
   return sectionsOf(fromMarkdown(head, PARSE_OPTIONS).children);
 }
@@ -287,90 +289,98 @@ function sectionsOf(blocks: readonly RootContent[]): ParsedHead {
 const TABLE_DELIMITER = /^-+$/;
 
 /**
- * The blocks of a head in exactly the form plainMarkdown writes (headings, tight lists and tables of
- * plain text, one blank line between blocks), as the markdown parser would give them, without it: the
- * parser costs milliseconds per file, and every save under contention reads what others wrote.
- * Undefined for anything else (a hand edit, an escape, a code block), which the parser then reads.
- * test/checkpoint/formats/plain-markdown.test.ts holds the two to the same sections, items and rows.
+ * The sections of a head in exactly the form plainMarkdown writes (headings, tight lists and tables of
+ * plain text, one blank line between blocks), as sectionsOf makes them of the markdown parser's
+ * blocks, without the parser and without its nodes: each section's list items and first table as the
+ * readers take them. The parser costs milliseconds per file, and every save under contention, and
+ * every first call of a fresh process, reads what others wrote. Undefined for anything else (a hand
+ * edit, an escape, a code block), which the parser then reads. test/checkpoint/formats/
+ * plain-markdown.test.ts holds the two to the same title, sections, items, rows and code.
  */
-export function canonicalBlocks(head: string): RootContent[] | undefined {
+export function canonicalSections(head: string): ParsedHead | undefined {
   if (head.includes('\r')) return undefined;
   const lines = head.split('\n');
   while (lines.length > 0 && lines.at(-1) === '') lines.pop();
-  const blocks: RootContent[] = [];
+  const sections = new Map<string, Section>();
+  let title: string | undefined;
+  let current: Section | undefined;
+  let blocks = 0;
+  let afterList = false;
   let i = 0;
   while (i < lines.length) {
     const start = i;
     while (i < lines.length && lines[i] !== '') i++;
-    const block = lines.slice(start, i);
-    const node = canonicalBlock(block, start + 1);
-    if (node === undefined) return undefined;
-    // Two lists in a row are written apart by a bullet of another kind, never as two "-" lists.
-    if (node.type === 'list' && blocks.at(-1)?.type === 'list') return undefined;
-    blocks.push(node);
+    const first = lines[start] ?? '';
+    const line = start + 1;
+    if (first.startsWith('#')) {
+      const match = /^(#{1,3}) (.*)$/.exec(first);
+      const text = match?.[2];
+      if (i - start !== 1 || match === null || text === undefined || !PLAIN.test(text)) return undefined;
+      const depth = (match[1] as string).length;
+      if (depth === 1 && title === undefined && current === undefined) {
+        title = text.trim();
+      } else if (depth === 2) {
+        // As sectionsOf: the first section of a title keeps it; a later one of the same title still
+        // takes what follows it.
+        current = { title: text.trim(), line, nodes: [], plain: { items: [], rows: undefined } };
+        const key = normalizeKey(current.title);
+        if (!sections.has(key)) sections.set(key, current);
+      }
+      afterList = false;
+    } else if (first.startsWith('- ')) {
+      // Two lists in a row are written apart by a bullet of another kind, never as two "-" lists.
+      if (afterList) return undefined;
+      for (let index = start; index < i; index++) {
+        const item = lines[index] as string;
+        const value = item.slice(2);
+        if (!item.startsWith('- ') || !PLAIN.test(value)) return undefined;
+        current?.plain?.items.push({ text: value.trim(), line: index + 1 });
+      }
+      afterList = true;
+    } else if (first.startsWith('| ')) {
+      const rows = plainTableRows(lines, start, i);
+      if (rows === undefined) return undefined;
+      if (current?.plain !== undefined && current.plain.rows === undefined) current.plain.rows = rows;
+      afterList = false;
+    } else {
+      return undefined;
+    }
+    blocks++;
     // Exactly one blank line between blocks.
     if (i < lines.length) {
       i++;
       if (lines[i] === '') return undefined;
     }
   }
-  return blocks.length > 0 ? blocks : undefined;
+  return blocks > 0 ? { title, sections } : undefined;
 }
 
-function canonicalBlock(lines: readonly string[], firstLine: number): RootContent | undefined {
-  const [first = ''] = lines;
-  const at = (line: number) => ({ start: { line, column: 1 }, end: { line, column: 1 } });
-  const text = (value: string, line: number): Text => ({ type: 'text', value, position: at(line) });
-  if (first.startsWith('#')) {
-    const match = /^(#{1,3}) (.*)$/.exec(first);
-    if (lines.length !== 1 || !match || !PLAIN.test(match[2] as string)) return undefined;
-    return {
-      type: 'heading',
-      depth: (match[1] as string).length as 1 | 2 | 3,
-      children: [text(match[2] as string, firstLine)],
-      position: at(firstLine),
-    };
-  }
-  if (first.startsWith('- ')) {
-    const items: ListItem[] = [];
-    for (const [index, line] of lines.entries()) {
-      const value = line.slice(2);
-      if (!line.startsWith('- ') || !PLAIN.test(value)) return undefined;
-      const position = at(firstLine + index);
-      items.push({
-        type: 'listItem',
-        spread: false,
-        children: [{ type: 'paragraph', children: [text(value, firstLine + index)], position }],
-        position,
-      });
+/** The rows of a plain table on lines [start, end) (the delimiter row left out), or undefined. */
+function plainTableRows(lines: readonly string[], start: number, end: number): Row[] | undefined {
+  const cellsOf = (index: number): string[] | undefined => {
+    const line = lines[index] as string;
+    return line.startsWith('| ') && line.endsWith(' |') ? line.slice(2, -2).split(' | ') : undefined;
+  };
+  const header = cellsOf(start);
+  const delimiter = start + 1 < end ? cellsOf(start + 1) : undefined;
+  if (header === undefined || delimiter === undefined) return undefined;
+  const columns = header.length;
+  if (delimiter.length !== columns || !delimiter.every((cell) => TABLE_DELIMITER.test(cell)))
+    return undefined;
+  const rows: Row[] = [];
+  for (let index = start; index < end; index++) {
+    if (index === start + 1) continue;
+    const cells = index === start ? header : cellsOf(index);
+    if (cells === undefined || cells.length !== columns) return undefined;
+    const texts: string[] = [];
+    for (const cell of cells) {
+      const value = cell.trimEnd();
+      if (!PLAIN_CELL.test(value)) return undefined;
+      texts.push(value.trim());
     }
-    return { type: 'list', ordered: false, spread: false, children: items, position: at(firstLine) };
+    rows.push({ cells: texts, line: index + 1 });
   }
-  if (first.startsWith('| ')) {
-    const rows: string[][] = [];
-    for (const line of lines) {
-      if (!line.startsWith('| ') || !line.endsWith(' |')) return undefined;
-      rows.push(line.slice(2, -2).split(' | '));
-    }
-    const [header, delimiter, ...body] = rows;
-    const columns = header?.length ?? 0;
-    if (!delimiter || delimiter.length !== columns || !delimiter.every((cell) => TABLE_DELIMITER.test(cell)))
-      return undefined;
-    const tableRows: TableRow[] = [];
-    for (const [index, cells] of [header ?? [], ...body].entries()) {
-      const line = index === 0 ? firstLine : firstLine + index + 1;
-      if (cells.length !== columns) return undefined;
-      const tableCells = [];
-      for (const cell of cells) {
-        const value = cell.trimEnd();
-        if (!PLAIN_CELL.test(value)) return undefined;
-        tableCells.push({ type: 'tableCell' as const, children: [text(value, line)], position: at(line) });
-      }
-      tableRows.push({ type: 'tableRow', children: tableCells, position: at(line) });
-    }
-    return { type: 'table', align: header?.map(() => null), children: tableRows, position: at(firstLine) };
-  }
-  return undefined;
+  return rows;
 }
 
 export function normalizeKey(key: string): string {
@@ -386,8 +396,15 @@ export interface Item {
   line: number;
 }
 
+/** A table row: its cells' text, trimmed. */
+export interface Row {
+  cells: string[];
+  line: number;
+}
+
 /** The text of every list item in a section, in order. */
 export function listItems(section: Section): Item[] {
+  if (section.plain !== undefined) return [...section.plain.items];
   const items: Item[] = [];
   for (const node of section.nodes) if (node.type === 'list') collectItems(node, items);
   return items;
@@ -423,7 +440,9 @@ export function keyValues(section: Section): Map<string, Field> {
   return fields;
 }
 
-export function tableRows(section: Section): Array<{ cells: string[]; line: number }> | undefined {
+export function tableRows(section: Section): Row[] | undefined {
+  if (section.plain !== undefined)
+    return section.plain.rows?.map((row) => ({ ...row, cells: [...row.cells] }));
   const found = section.nodes.find((node): node is Table => node.type === 'table');
   if (!found) return undefined;
   return found.children.map((row) => ({
@@ -433,6 +452,7 @@ export function tableRows(section: Section): Array<{ cells: string[]; line: numb
 }
 
 export function codeBlock(section: Section): string | undefined {
+  // A plain head holds no code block.
   const found = section.nodes.find((node): node is Code => node.type === 'code');
   return found?.value;
 }

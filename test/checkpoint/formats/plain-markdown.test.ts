@@ -5,7 +5,8 @@ import { renderAgentOutput } from '../../../src/checkpoint/formats/agent-output.
 import { parseCheckpoint, renderCheckpoint } from '../../../src/checkpoint/formats/checkpoint.js';
 import {
   bulletList,
-  canonicalBlocks,
+  canonicalSections,
+  codeBlock,
   heading,
   keyValueList,
   listItems,
@@ -13,6 +14,7 @@ import {
   parseHead,
   parseHeadThroughMdast,
   plainMarkdown,
+  type Section,
   serializeNodes,
   table,
   tableRows,
@@ -196,7 +198,7 @@ describe('plainMarkdown', () => {
           const text = plainMarkdown([heading(2, 'Section'), ...nodes]);
           if (text === undefined) return;
           expect(view(parseHead(text))).toEqual(view(parseHeadThroughMdast(text)));
-          if (canonicalBlocks(text) !== undefined) read++;
+          if (canonicalSections(text) !== undefined) read++;
         },
       ),
       { numRuns: 20_000 },
@@ -233,9 +235,88 @@ describe('plainMarkdown', () => {
     expect(text).toContain(
       '- Agent Execution Times: market_analyst: 30s, competitor_scout: 31s, trend_reader: 32s\n',
     );
-    expect(canonicalBlocks(text)).toBeDefined();
+    expect(canonicalSections(text)).toBeDefined();
     expect(view(parseHead(text))).toEqual(view(parseHeadThroughMdast(text)));
     expect(parseCheckpoint(text, 'checkpoint.md')).toEqual(checkpoint);
+  });
+
+  it('reads any head made of lines like its own as the markdown parser does, plain or not', () => {
+    // Not only what plainMarkdown writes: headings, bullets, rows and delimiters of any width, blank
+    // lines one or two, text of the rule or with markup, in any order. Where canonicalSections answers
+    // it must answer as the parser does; where it does not, the parser reads.
+    const word = fc.oneof(
+      // A few words again and again: sections of one title, repeated items.
+      { weight: 2, arbitrary: fc.constantFrom('Metadata', 'metadata', 'Status', 'Status: done') },
+      { weight: 6, arbitrary: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,6}[A-Za-z0-9]$/) },
+      { weight: 2, arbitrary: chars(RULE) },
+      { weight: 1, arbitrary: chars([...RULE, '#', '|', '*', '`', '\\', '<', '\t']) },
+    );
+    const cellsOf = (columns: number) => fc.array(word, { minLength: columns, maxLength: columns });
+    const rowOf = (cells: string[]) => `| ${cells.join(' | ')} |`;
+    const line = fc.oneof(
+      fc.tuple(fc.integer({ min: 1, max: 4 }), word).map(([depth, text]) => `${'#'.repeat(depth)} ${text}`),
+      word.map((text) => `- ${text}`),
+      word.map((text) => `* ${text}`),
+      word.map((text) => `  - ${text}`),
+      fc.integer({ min: 1, max: 3 }).chain(cellsOf).map(rowOf),
+      fc.integer({ min: 1, max: 3 }).map((columns) => rowOf(Array(columns).fill('---'))),
+      word,
+    );
+    const block = fc.oneof(
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(fc.integer({ min: 1, max: 3 }), word)
+          .map(([d, text]) => `${'#'.repeat(d)} ${text}`),
+      },
+      {
+        weight: 3,
+        arbitrary: fc
+          .array(word, { minLength: 1, maxLength: 3 })
+          .map((items) => items.map((item) => `- ${item}`).join('\n')),
+      },
+      {
+        weight: 3,
+        arbitrary: fc
+          .integer({ min: 1, max: 3 })
+          .chain((columns) =>
+            fc
+              .tuple(cellsOf(columns), fc.array(cellsOf(columns), { maxLength: 2 }))
+              .map(([header, rows]) =>
+                [rowOf(header), rowOf(Array(columns).fill('-'.repeat(3))), ...rows.map(rowOf)].join('\n'),
+              ),
+          ),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.array(line, { minLength: 1, maxLength: 4 }).map((lines) => lines.join('\n')),
+      },
+    );
+    let plain = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(block, fc.constantFrom('\n\n', '\n\n', '\n\n', '\n\n\n', '\n')), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (blocks) => {
+          const text = blocks.map(([lines, gap]) => `${lines}${gap}`).join('');
+          expect(view(parseHead(text)), JSON.stringify(text)).toEqual(view(parseHeadThroughMdast(text)));
+          if (canonicalSections(text) !== undefined) plain++;
+        },
+      ),
+      { numRuns: 5_000 },
+    );
+    // Not vacuous: many of them take the parser-free path.
+    expect(plain).toBeGreaterThan(200);
+    // A title given twice: the first section keeps it, the second still takes the blocks after it.
+    const twice =
+      '# T\n\n## Metadata\n\n- Status: done\n\n## metadata\n\n- Status: failed\n\n| A |\n| - |\n| 1 |\n';
+    expect(canonicalSections(twice)).toBeDefined();
+    expect(view(parseHead(twice))).toEqual(view(parseHeadThroughMdast(twice)));
+    expect(listItems(parseHead(twice).sections.get('metadata') as Section)).toEqual([
+      { text: 'Status: done', line: 5 },
+    ]);
   });
 
   it('leaves a head edited by hand to the markdown parser, and reads it as the parser does', () => {
@@ -250,7 +331,7 @@ describe('plainMarkdown', () => {
       table(['Phase', 'Name', 'Duration'], [['1', 'Concept Expansion', '-']]),
     ]);
     expect(written).toBeDefined();
-    expect(canonicalBlocks(written ?? '')).toBeDefined();
+    expect(canonicalSections(written ?? '')).toBeDefined();
     const edits = [
       (text: string) => text.replaceAll('\n', '\r\n'),
       (text: string) => text.replace('- Status', '* Status'),
@@ -263,13 +344,13 @@ describe('plainMarkdown', () => {
     ];
     for (const edit of edits) {
       const text = edit(written ?? '');
-      expect(canonicalBlocks(text), JSON.stringify(text)).toBeUndefined();
+      expect(canonicalSections(text), JSON.stringify(text)).toBeUndefined();
       expect(view(parseHead(text))).toEqual(view(parseHeadThroughMdast(text)));
     }
   });
 });
 
-/** What the readers of a head use: the title, each section's title and line, its items and table rows. */
+/** What the readers of a head use: the title, each section's title and line, its items, table rows and code. */
 function view(head: ParsedHead) {
   return {
     title: head.title,
@@ -279,7 +360,7 @@ function view(head: ParsedHead) {
       line: section.line,
       items: listItems(section),
       rows: tableRows(section),
-      kinds: section.nodes.map((node) => node.type),
+      code: codeBlock(section),
     })),
   };
 }
