@@ -292,10 +292,10 @@ const TABLE_DELIMITER = /^-+$/;
  * The sections of a head in exactly the form plainMarkdown writes (headings, tight lists and tables of
  * plain text, one blank line between blocks), as sectionsOf makes them of the markdown parser's
  * blocks, without the parser and without its nodes: each section's list items and first table as the
- * readers take them. The parser costs milliseconds per file, and every save under contention, and
- * every first call of a fresh process, reads what others wrote. Undefined for anything else (a hand
- * edit, an escape, a code block), which the parser then reads. test/checkpoint/formats/
- * plain-markdown.test.ts holds the two to the same title, sections, items, rows and code.
+ * readers take them. The parser costs milliseconds per file, and both a save under contention and the
+ * first call of a fresh process read what others wrote. Undefined for anything else (a hand edit, an
+ * escape, a code block), which the parser then reads. test/checkpoint/formats/plain-markdown.test.ts
+ * holds the two to the same title, sections, items, rows and code.
  */
 export function canonicalSections(head: string): ParsedHead | undefined {
   if (head.includes('\r')) return undefined;
