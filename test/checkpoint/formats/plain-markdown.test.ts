@@ -241,8 +241,8 @@ describe('plainMarkdown', () => {
   });
 
   it('reads any head made of lines like its own as the markdown parser does, plain or not', () => {
-    // Not only what plainMarkdown writes: headings, bullets, rows and delimiters of any width, blank
-    // lines one or two, text of the rule or with markup, in any order. Where canonicalSections answers
+    // Not only what plainMarkdown writes: headings, bullets, rows and delimiters of any width, no blank
+    // line between blocks or one or two, text of the rule or with markup, in any order. Where canonicalSections answers
     // it must answer as the parser does; where it does not, the parser reads.
     const word = fc.oneof(
       // A few words again and again: sections of one title, repeated items.
