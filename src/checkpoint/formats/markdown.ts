@@ -404,7 +404,7 @@ export interface Row {
 
 /** The text of every list item in a section, in order. */
 export function listItems(section: Section): Item[] {
-  if (section.plain !== undefined) return [...section.plain.items];
+  if (section.plain !== undefined) return section.plain.items;
   const items: Item[] = [];
   for (const node of section.nodes) if (node.type === 'list') collectItems(node, items);
   return items;
@@ -441,8 +441,7 @@ export function keyValues(section: Section): Map<string, Field> {
 }
 
 export function tableRows(section: Section): Row[] | undefined {
-  if (section.plain !== undefined)
-    return section.plain.rows?.map((row) => ({ ...row, cells: [...row.cells] }));
+  if (section.plain !== undefined) return section.plain.rows;
   const found = section.nodes.find((node): node is Table => node.type === 'table');
   if (!found) return undefined;
   return found.children.map((row) => ({
