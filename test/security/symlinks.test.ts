@@ -1,6 +1,8 @@
 import { constants, symlinkSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeFs, type StoreFs } from '../../src/checkpoint/store/fs/store-fs.js';
 import { seed } from './corpus.js';
@@ -360,6 +362,41 @@ describe('links at the lock and temporary file names', () => {
       }
     });
   }
+
+  it('a folder on the way swapped for a link while a save waits for the lock is refused once the lock is taken', async () => {
+    const sandbox = await seeded();
+    const session = join(sandbox.base, 'proj/sessions/s1');
+    const checkpointFile = join(sandbox.base, PHASE_1, 'checkpoint.md');
+    const before = await fsp.readFile(checkpointFile);
+    // A live holder on this host: the save waits for it, polling.
+    const owner = {
+      pid: process.pid,
+      host: hostname(),
+      token: 'held-by-the-test',
+      acquired: new Date().toISOString(),
+    };
+    await fsp.writeFile(join(session, '.lock'), `${JSON.stringify(owner)}\n`);
+    const saving = call(sandbox.client, 'save_checkpoint', checkpoint(1));
+    // The save's draft of its own lock file shows it has looked at the folders and is trying the lock.
+    while (!(await fsp.readdir(session)).some((name) => /^\.lock\..+\.tmp$/.test(name))) await delay(2);
+    // The project folder becomes a link to the very same folder: every path still leads where it did,
+    // so the lock can be taken, but the way to it now passes a link.
+    const real = join(sandbox.base, 'proj-real');
+    await fsp.rename(join(sandbox.base, 'proj'), real);
+    await fsp.symlink(real, join(sandbox.base, 'proj'));
+    await fsp.rm(join(real, 'sessions/s1/.lock'));
+
+    const result = await saving;
+
+    // The look taken before the wait does not stand for the folders after it: they are looked at again.
+    expect(result.isError, resultText(result)).toBe(true);
+    expect(codeOf(result)).toBe('CORRUPT_FILE');
+    expect(resultText(result)).toContain('proj is a symbolic link');
+    expect(await fsp.readFile(join(real, 'sessions/s1/phase_1_concept/checkpoint.md'))).toEqual(before);
+    expect((await fsp.readdir(join(real, 'sessions/s1'))).filter((name) => name.startsWith('.lock'))).toEqual(
+      [],
+    );
+  });
 
   it('a directory named .lock is moved aside the same way', async () => {
     const sandbox = await seeded();

@@ -63,12 +63,22 @@ export class FsBase {
    * process. A path's last component is always checked, and a folder swapped for a link mid-operation is
    * still refused where it is opened (O_NOFOLLOW on the document). Kept by folder, not by async context:
    * Node 20's AsyncLocalStorage hooks every promise of the process (a checkpoint save's CPU 2 % more here).
+   * `looked`, locate's look at `rel` itself taken just before with nothing waited for since, counts as
+   * the operation's check of `rel` and the folders on its way.
    */
-  async checkingOnce<T>(rel: RelPath, action: () => Promise<T>): Promise<T> {
+  async checkingOnce<T>(rel: RelPath, action: () => Promise<T>, looked?: Located): Promise<T> {
     // A key, not a path to open: joined as it is, not normalised (locate's own join does that). Names the
     // rules refuse never reach a normalised path, so a key made of them matches none and shares nothing.
     const folder = rel.length === 0 ? this.root : this.prefix + rel.join(sep);
-    const scope = this.scopes.get(folder) ?? { checked: new Set(), operations: 0 };
+    const scope = this.scopes.get(folder) ?? { checked: new Set<string>(), operations: 0 };
+    // Every component was lstat'ed on the way and none a link; the last a folder, so the others are too.
+    if (looked !== undefined && looked.found === rel.length && looked.stat?.isDirectory()) {
+      let current = '';
+      for (const [depth, name] of rel.entries()) {
+        current = depth === 0 ? this.prefix + name : current + sep + name;
+        scope.checked.add(current);
+      }
+    }
     scope.operations++;
     this.scopes.set(folder, scope);
     try {

@@ -337,11 +337,13 @@ export class FsStore implements Engine {
 
   /** Runs `action` holding the lock of directory `rel`, shared by every process on this base directory. */
   async withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>): Promise<T> {
-    const path = lockPathOf(this.base.resolve(rel));
-    // Calls in this process queue here instead of polling the lock file against each other.
-    const before = this.localLocks.get(path) ?? Promise.resolve();
+    // Calls in this process queue here instead of polling the lock file against each other. The key is
+    // the names: the folders are looked at when the call's turn comes, just before the lock is tried.
+    const key = rel.join('/');
+    const before = this.localLocks.get(key) ?? Promise.resolve();
     const run = before.then(async () => {
-      const lock = await acquireLock(this.base.fs, path, this.label(rel), {
+      const looked = this.base.locate(rel);
+      const lock = await acquireLock(this.base.fs, lockPathOf(looked.path), this.label(rel), {
         timeoutMs: this.lockTimeoutMs,
         staleMs: this.staleLockMs,
       }).catch(async (error: unknown) => {
@@ -353,18 +355,20 @@ export class FsStore implements Engine {
         throw this.base.ioError('locking', rel, error);
       });
       try {
-        return await this.base.checkingOnce(rel, () => action(lock));
+        // A lock taken at the first try followed that look at once, which then stands as the action's
+        // check of the folders; after a wait the action looks at them again.
+        return await this.base.checkingOnce(rel, () => action(lock), lock.atFirstTry ? looked : undefined);
       } finally {
         // The action's result or error is what the caller must hear; a lock file that cannot be removed goes stale.
         await lock.release().catch(() => undefined);
       }
     });
     const settled = run.catch(() => undefined);
-    this.localLocks.set(path, settled);
+    this.localLocks.set(key, settled);
     try {
       return await run;
     } finally {
-      if (this.localLocks.get(path) === settled) this.localLocks.delete(path);
+      if (this.localLocks.get(key) === settled) this.localLocks.delete(key);
     }
   }
 

@@ -60,6 +60,8 @@ export class HeldLock {
     readonly label: string,
     private readonly fd: number,
     private readonly file: FileIdentity,
+    /** Taken at the first try: nothing was waited for between the call and the lock. */
+    readonly atFirstTry = false,
   ) {}
 
   async assertHeld(): Promise<void> {
@@ -139,7 +141,7 @@ export async function acquireLock(
         writeOwner(fs, fd, { pid: PID, host: HOST, token, acquired: new Date().toISOString() }, attempt > 0);
         try {
           fs.linkSync(draft, path);
-          lock = new HeldLock(fs, path, token, label, fd, file);
+          lock = new HeldLock(fs, path, token, label, fd, file, attempt === 0);
           return lock;
         } catch (error) {
           if (errnoCode(error) !== 'EEXIST') throw error;
