@@ -86,6 +86,43 @@ describe('sumDecimals', () => {
   );
 
   it(
+    'equals the sum in BigInt where units, or their running sums, pass what a double holds exactly (2^53)',
+    () => {
+      const near = (center: bigint) => fc.bigInt({ min: center - 10n ** 6n, max: center + 10n ** 6n });
+      const units = fc.oneof(
+        fc.bigInt({ min: 0n, max: 10n ** 15n }),
+        near(10n ** 15n),
+        near(2n ** 53n),
+        near(2n ** 53n / 9n),
+      );
+      // One scale for a whole list: its units are then the very digit strings added up.
+      const lists = fc
+        .tuple(fc.array(units, { maxLength: 12 }), fc.integer({ min: 0, max: MAX_COST_PLACES }))
+        .map(([list, scale]) =>
+          list.map((unit) => ({ units: unit, scale, text: decimalFromUnits(unit, scale) })),
+        );
+      fc.assert(
+        fc.property(lists, (amounts) => {
+          const total = amounts.reduce(
+            (sum, { units, scale }) => sum + units * 10n ** BigInt(MAX_COST_PLACES - scale),
+            0n,
+          );
+          expect(sumDecimals(amounts.map(({ text }) => text))).toBe(decimalFromUnits(total, MAX_COST_PLACES));
+        }),
+        RUNS,
+      );
+      // The running sum past the largest safe integer on the last amount, and a unit count past it alone.
+      const nines = Array<string>(9).fill('999999999999999');
+      expect(sumDecimals([...nines, '7199254740992'])).toBe('9007199254740983');
+      expect(sumDecimals([...nines, '7199254740992', '10'])).toBe('9007199254740993');
+      expect(sumDecimals(['9007199254740993', '0'])).toBe('9007199254740993');
+      expect(sumDecimals(['0.9007199254740993', '1'])).toBe('1.9007199254740993');
+      expect(sumDecimals([...nines.map((n) => `0.${n}`), '0.000000000000001'])).toBe('8.999999999999992');
+    },
+    PROPERTY_TIMEOUT,
+  );
+
+  it(
     'reads back every decimal text of at most ten places as itself',
     () => {
       fc.assert(

@@ -51,10 +51,23 @@ export function placesOf(text: DecimalText): number {
 
 /** The exact sum of decimal texts, as decimal text: `0.05 + 0.001` is `0.051`, never a binary fraction. */
 export function sumDecimals(texts: readonly DecimalText[]): DecimalText {
-  const scale = Math.max(0, ...texts.map(placesOf));
+  let scale = 0;
+  for (const text of texts) scale = Math.max(scale, placesOf(text));
+  // A double holds every integer up to 2^53 - 1 exactly: while the units and their running sum stay
+  // safe integers, the sum is exact, and the costs and durations of a session add up without a BigInt.
+  // A unit count past that reads as one past it too (rounding never crosses 2^53), as does the sum.
+  let total = 0;
+  for (const text of texts) {
+    total += Number(unitDigits(text, scale));
+    if (!Number.isSafeInteger(total)) return bigSum(texts, scale);
+  }
+  return fromUnits(String(total), scale);
+}
+
+function bigSum(texts: readonly DecimalText[], scale: number): DecimalText {
   let total = 0n;
-  for (const text of texts) total += unitsOf(text, scale);
-  return fromUnits(total, scale);
+  for (const text of texts) total += BigInt(unitDigits(text, scale));
+  return fromUnits(total.toString(), scale);
 }
 
 /**
@@ -83,13 +96,17 @@ export function decimalNumber(text: DecimalText): number {
   return Number(text);
 }
 
-function unitsOf(text: DecimalText, scale: number): bigint {
-  const [whole = '0', fraction = ''] = text.split('.');
-  return BigInt(`${whole}${fraction.padEnd(scale, '0')}`);
+/** `text` times 10^scale as a string of digits (scale at least its places). */
+function unitDigits(text: DecimalText, scale: number): string {
+  const point = text.indexOf('.');
+  return point === -1
+    ? text + '0'.repeat(scale)
+    : text.slice(0, point) + text.slice(point + 1).padEnd(scale, '0');
 }
 
-function fromUnits(units: bigint, scale: number): DecimalText {
-  const digits = units.toString().padStart(scale + 1, '0');
+/** Decimal text of `units` (digits, no sign) divided by 10^scale. */
+function fromUnits(units: string, scale: number): DecimalText {
+  const digits = units.padStart(scale + 1, '0');
   return canonical(digits.slice(0, digits.length - scale), digits.slice(digits.length - scale));
 }
 
