@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { renderAgentOutput } from './formats/agent-output.js';
 import { type ManagerContext, sessionRef } from './manager-context.js';
+import { sha256 } from './model/digest.js';
 import { CheckpointError } from './model/errors.js';
 import { assertIdentifier } from './model/identifiers.js';
 import { agentFile, manifestFile, type RelPath, type SessionRef } from './model/paths.js';
@@ -40,7 +40,7 @@ async function save(
 ): Promise<Saved> {
   const phase = phaseIn(plan, request.phase_num);
   const file = agentFile(ref, phase, request.agent_name);
-  const sha256 = createHash('sha256').update(request.output_content, 'utf8').digest('hex');
+  const digest = sha256(request.output_content, 'hex');
   const text = renderAgentOutput({
     agent_name: request.agent_name,
     phase_num: phase.num,
@@ -48,7 +48,7 @@ async function save(
     executed: checked.executed,
     status: request.status ?? 'completed',
     tools_used: checked.tools_used,
-    sha256,
+    sha256: digest,
     content: request.output_content,
     // The renderer writes an absent field and an undefined one alike: no copy without the undefined ones.
     duration: request.duration,
@@ -66,7 +66,12 @@ async function save(
     refuseCaseTwin: (twin) => caseTwinConflict(request.agent_name, twin, phase),
     ...(unchanged && { unchanged }),
   });
-  return { phase_num: phase.num, agent_name: request.agent_name, file: ctx.store.label(file), sha256 };
+  return {
+    phase_num: phase.num,
+    agent_name: request.agent_name,
+    file: ctx.store.label(file),
+    sha256: digest,
+  };
 }
 
 function caseTwinConflict(agentName: string, twin: string, phase: PhaseDefinition): CheckpointError {

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { agentOutputFile, type CheckpointRecord, parseCheckpoint } from '../formats/checkpoint.js';
 import { type ManifestRecord, parseManifest } from '../formats/manifest.js';
 import { parseUserFeedback } from '../formats/user-feedback.js';
+import { sha256 } from '../model/digest.js';
 import { CheckpointError } from '../model/errors.js';
 import { checkpointFile, feedbackFile, manifestFile, phaseDir, type SessionRef } from '../model/paths.js';
 import type { PhaseDefinition } from '../model/phases.js';
@@ -135,7 +135,7 @@ async function checkOutputs(
     }
     if (output.phase_num !== phase.num)
       errors.push(`${label}: Phase is ${output.phase_num} but the file is in phase ${phase.num}`);
-    const sha = createHash('sha256').update(output.content, 'utf8').digest('hex');
+    const sha = sha256(output.content, 'hex');
     if (sha !== output.sha256) {
       warnings.push(
         `${label}: content SHA-256 differs from the recorded one: the output was edited by hand or truncated`,

@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { sep } from 'node:path';
+import { sha256 } from '../../model/digest.js';
 import type { RelPath } from '../engine.js';
 import type { FsBase } from './fs-base.js';
 import { OPEN_NEW_FILE, PID } from './store-fs.js';
@@ -74,5 +75,5 @@ async function writeLarge(base: FsBase, temp: string, data: Buffer, mtime: Date 
  * parse cached for the older would be served for the newer: a lost manifest update.
  */
 export function contentIdentity(data: Buffer): string {
-  return `${data.length}:${createHash('sha256').update(data).digest('base64url')}`;
+  return `${data.length}:${sha256(data, 'base64url')}`;
 }
