@@ -2,7 +2,16 @@ import { MAX_PHASE_NUM } from '../model/phases.js';
 import { parseNumberText } from '../model/values.js';
 import type { WorkflowDefinition, WorkflowMode, WorkflowPhase } from '../model/workflows.js';
 import { HeadReader } from './fields.js';
-import { corrupt, heading, keyValueList, parseHead, renderDocument, table, tableRows } from './markdown.js';
+import {
+  corrupt,
+  heading,
+  keyValueList,
+  parseHead,
+  type Row,
+  renderDocument,
+  table,
+  tableRows,
+} from './markdown.js';
 
 const PHASE_HEADER = ['Phase', 'Name', 'Folder'];
 const MODE_HEADER = ['Mode', 'Phases'];
@@ -72,12 +81,7 @@ export function parseWorkflow(text: string, file: string): WorkflowDefinition {
 }
 
 /** The table of a section with the wanted columns found by name; each row's cells in that order. */
-function rowsOf(
-  reader: HeadReader,
-  title: string,
-  wanted: readonly string[],
-  file: string,
-): Array<{ cells: string[]; line: number }> {
+function rowsOf(reader: HeadReader, title: string, wanted: readonly string[], file: string): Row[] {
   const section = reader.section(title);
   const rows = tableRows(section);
   if (!rows || rows.length === 0) throw corrupt(file, section.line, `section "## ${title}" has no table`);
