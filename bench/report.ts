@@ -24,6 +24,12 @@ export function renderReport(results: Results): string {
     `Machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.platform}, Node ${machine.node}; ${machine.date}.`,
     `Load average (1/5/15 min) ${machine.loadBefore.map((n) => n.toFixed(2)).join(' / ')} at the start,`,
     `${machine.loadAfter.map((n) => n.toFixed(2)).join(' / ')} at the end; the run took ${machine.seconds.toFixed(0)} s.`,
+    ...(machine.stealShare === undefined
+      ? []
+      : [
+          `The hypervisor took ${(machine.stealShare * 100).toFixed(1)} % of the machine's CPU time during the run (steal, /proc/stat):`,
+          'time the figures below waited for a CPU that was not there; compare figures of one run, not of two.',
+        ]),
     ...(machine.spreadFolders
       ? [
           "Each section's files lie in a block group of their own (ext4's T attribute on the run's folder): on",

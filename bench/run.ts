@@ -11,6 +11,7 @@ import { buildFloorServer } from './lib/floor-build.js';
 import { primeCodeCache, primeFloorCodeCache } from './lib/prime.js';
 import type { Results } from './lib/results.js';
 import { nowMs } from './lib/stats.js';
+import { cpuTicks, stealShare } from './lib/steal.js';
 import { benchMemory } from './memory.js';
 import { benchOperations } from './operations.js';
 import { benchPeer } from './peer.js';
@@ -54,6 +55,7 @@ await buildFloorServer();
 await primeFloorCodeCache(workDir);
 const started = nowMs();
 const loadBefore = loadavg();
+const ticksBefore = cpuTicks();
 const results: Omit<Results, 'targets' | 'machine'> = {};
 const step = async <T>(section: Section, run: () => Promise<T>): Promise<T | undefined> => {
   if (!wanted(section)) return undefined;
@@ -100,6 +102,7 @@ const complete: Results = {
     cpuModel: cpu[0]?.model ?? 'unknown',
     loadBefore,
     loadAfter: loadavg(),
+    stealShare: stealShare(ticksBefore, cpuTicks()),
     seconds: (nowMs() - started) / 1000,
     spreadFolders: spread,
   },

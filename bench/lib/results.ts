@@ -19,6 +19,8 @@ export interface Machine {
   loadBefore: number[];
   loadAfter: number[];
   seconds: number;
+  /** The share of the machine's CPU time the hypervisor took during the run (steal, /proc/stat). */
+  stealShare?: number;
   /** Whether each section's folder was placed in a block group of its own (see spreadFolders in run.ts). */
   spreadFolders?: boolean;
 }
