@@ -55,7 +55,8 @@ export function sumDecimals(texts: readonly DecimalText[]): DecimalText {
   for (const text of texts) scale = Math.max(scale, placesOf(text));
   // A double holds every integer up to 2^53 - 1 exactly: while the units and their running sum stay
   // safe integers, the sum is exact, and the costs and durations of a session add up without a BigInt.
-  // A unit count past that reads as one past it too (rounding never crosses 2^53), as does the sum.
+  // A unit count or a sum of 2^53 or more is still 2^53 or more as a double (rounding keeps order), so
+  // it is never taken for a safe one: the sum is then made again in BigInt.
   let total = 0;
   for (const text of texts) {
     total += Number(unitDigits(text, scale));
