@@ -152,7 +152,18 @@ export const CHECKPOINT_STAGES: Stages = {
   },
   paths: { [`${FS}/fs-base.ts`]: ['locate', 'resolve', 'checksFor'] },
   history: { [`${FS}/history.ts`]: ['archive', 'alreadyKept', 'archiveCopy', 'linkAsNext'] },
+  // A save_agent_output's own: a new name's folder read for a case twin, and the manifest's stamp.
+  twin: {
+    [`${FS}/fs-store.ts`]: ['caseTwinIn'],
+    [`${FS}/folder-names.ts`]: ['twinOf', 'twinIn'],
+  },
+  stamp: {
+    [`${FS}/fs-store.ts`]: ['stampNow'],
+    // The manifest read again when its stamp moved (another process saved a checkpoint).
+    'src/checkpoint/session/session-files.ts': ['planOf'],
+  },
   render: {
+    'src/checkpoint/formats/agent-output.ts': ['renderAgentOutput'],
     'src/checkpoint/formats/checkpoint.ts': ['renderCheckpoint'],
     'src/checkpoint/formats/manifest.ts': ['renderManifest'],
     'src/checkpoint/session/session-state.ts': ['buildManifest', 'sessionMetrics', 'assertMetricsFit'],
@@ -306,7 +317,11 @@ async function profileEight(
     await Promise.all(servers.map((server) => server.close()));
   }
   const breakdowns = await Promise.all(
-    dirs.map(async (dir) => (await readProfile(dir, [{ from, to }])).breakdowns[0] as Breakdown),
+    dirs.map(
+      async (dir) =>
+        (await readProfile(dir, [{ from, to }], CHECKPOINT_MCP.bundle, CHECKPOINT_MCP.stages))
+          .breakdowns[0] as Breakdown,
+    ),
   );
   return {
     processes: EIGHT,
