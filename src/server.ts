@@ -79,6 +79,7 @@ export function createServer(deps: ServerDependencies): McpServer {
     set: deps.tools ?? 'all',
     logger: deps.logger,
     activity,
+    maxResponseBytes: deps.checkpoints.limits.maxResponseBytes,
     onWrite: deps.onListChanged ?? (() => listChanged(server)),
   });
   registerAllTools({

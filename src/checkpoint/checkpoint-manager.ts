@@ -1,5 +1,6 @@
 import { type CreateSessionResult, createSession } from './create-session.js';
 import { type ManagerContext, sessionRef } from './manager-context.js';
+import { encodedSize, sliceEnd } from './model/budget.js';
 import { assertIdentifier } from './model/identifiers.js';
 import { type Clock, DEFAULT_LIMITS, type Limits, systemClock } from './model/limits.js';
 import { phaseDir, type SessionRef, sessionDir } from './model/paths.js';
@@ -185,8 +186,18 @@ export class CheckpointManager implements ManagerContext {
     return reviewPrompt(this.store, this.files, this.limits, sessionRef(request), phase);
   }
 
+  /** The report, cut to the response budget with a note saying where the rest is (its reviews can be 1 MiB each). */
   async exportSession(ref: SessionRef): Promise<{ markdown: string }> {
-    return { markdown: await exportSession(this.store, this.files, sessionRef(ref)) };
+    const checked = sessionRef(ref);
+    const markdown = await exportSession(this.store, this.files, checked);
+    const budget = this.limits.maxResponseBytes;
+    if (encodedSize(markdown) <= budget) return { markdown };
+    const note = (cut: number) =>
+      `\n\n[Cut to fit the response budget: ${cut} of ${markdown.length} characters. Every checkpoint, review and output is a file under ${this.store.label(sessionDir(checked))}: read them as resources, or an output with get_agent_output]`;
+    // The note's own size, with the widest numbers it can hold, comes off the budget first.
+    const room = Math.max(1, budget - encodedSize(note(markdown.length)));
+    const cut = sliceEnd(markdown, 0, markdown.length, room);
+    return { markdown: `${markdown.slice(0, cut)}${note(cut)}` };
   }
 
   /** The session's phases, from its manifest or, if that is lost, from what is on disk; NOT_FOUND without a session. */

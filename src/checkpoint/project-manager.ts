@@ -19,6 +19,9 @@ import type {
 } from './session/requests.js';
 import type { Engine } from './store/engine.js';
 
+/** UTF-8 bytes of a project's name: a title, shown with hundreds of others by list_projects. */
+export const MAX_PROJECT_NAME_BYTES = 256;
+
 export interface ProjectSummary {
   project_id: string;
   project_name: string;
@@ -56,7 +59,14 @@ export class ProjectManager {
       'Shorten the idea and call again; put the long material in a phase 1 agent output with save_agent_output',
     );
     const name =
-      request.project_name === undefined ? undefined : metadataValue('project_name', request.project_name);
+      request.project_name === undefined
+        ? undefined
+        : assertTextLimit(
+            'project_name',
+            metadataValue('project_name', request.project_name),
+            MAX_PROJECT_NAME_BYTES,
+            'A name is a title (list_projects shows hundreds a page): shorten it, and describe the project in startup_idea',
+          );
     // The workflow and mode its sessions run, checked before anything is made.
     const definition = await this.checkpoints.workflows.get(request.workflow_type ?? BUILT_IN_WORKFLOW);
     const plan = planOf(definition, request.execution_mode);

@@ -61,6 +61,8 @@ export class ToolCatalog {
       set: ToolSet;
       logger: Logger;
       activity: Activity;
+      /** The response budget (--max-response-bytes), which answerSize holds every answer near. */
+      maxResponseBytes: number;
       /** Called after a successful write. */
       onWrite?: () => void;
     },
@@ -125,10 +127,32 @@ export class ToolCatalog {
         throw new CheckpointError('INVALID_ARGUMENT', argumentProblem(parsed.error, entry.input));
       const value = await this.options.activity.track(() => entry.run(parsed.data as never));
       if (entry.writes) this.options.onWrite?.();
-      return toolResult(value);
+      const result = toolResult(value);
+      if (!entry.writes) this.assertSendable(result);
+      return result;
     } catch (error) {
       return this.errorResult(name, error);
     }
+  }
+
+  /**
+   * Every read holds its answer within the response budget by itself; a document edited by hand can
+   * still hold a value far past anything the server writes (a 6 MB model name). Its answer, sent twice
+   * (text and structuredContent), would pass what a client reads in one message (the SDK client's
+   * 10 MiB) and cut the connection: LIMIT_EXCEEDED instead, past twice the budget, or 3 MiB.
+   */
+  private assertSendable(result: CallToolResult): void {
+    const [content] = result.content;
+    const text = content?.type === 'text' ? content.text : '';
+    const limit = Math.max(2 * this.options.maxResponseBytes, SENDABLE_BYTES);
+    // UTF-8 takes at most 3 bytes a UTF-16 unit: most answers are measured by their length alone.
+    if (text.length * 3 <= limit) return;
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes <= limit) return;
+    throw new CheckpointError(
+      'LIMIT_EXCEEDED',
+      `the answer would be ${bytes} bytes of JSON, more than a client reads in one message (the response budget is ${this.options.maxResponseBytes} bytes); nothing was changed. A document read holds a value longer than the server ever writes, likely edited by hand: validate_session names the documents, shorten the value in the file`,
+    );
   }
 
   private errorResult(tool: string, error: unknown): CallToolResult {
@@ -146,6 +170,9 @@ export class ToolCatalog {
     );
   }
 }
+
+/** The smallest answer assertSendable refuses, whatever the budget: a third of the SDK client's 10 MiB. */
+const SENDABLE_BYTES = 3 * 1024 * 1024;
 
 /** Bounds the argument tree zod walks, far above 1,000 agents of 8 fields each. */
 const MAX_ARGUMENT_ELEMENTS = 50_000;

@@ -20,9 +20,23 @@ export function assertWellFormed(field: string, text: string): string {
 }
 
 /**
- * A metadata value: one line, trimmed, never "-" (which marks a missing value in the files).
+ * UTF-8 bytes of one metadata value (a model, an error, a requested change): a line of a document's
+ * head, which reads hand back whole, so it stays far below the response budget.
  */
-export function metadataValue(field: string, text: string): string {
+export const MAX_VALUE_BYTES = 4096;
+
+/** UTF-8 bytes of one list of metadata values together (errors, requested changes, tools used). */
+export const MAX_LIST_BYTES = 64 * 1024;
+
+/**
+ * A metadata value: one line of at most MAX_VALUE_BYTES, trimmed, never "-" (which marks a missing
+ * value in the files). `longer` says where longer text goes.
+ */
+export function metadataValue(
+  field: string,
+  text: string,
+  longer = 'put long text in the comments or the agent output instead',
+): string {
   assertWellFormed(field, text);
   if (METADATA_FORBIDDEN.test(text)) {
     throw new CheckpointError(
@@ -37,7 +51,25 @@ export function metadataValue(field: string, text: string): string {
       `${field} must not be empty or "-"; leave the field out instead`,
     );
   }
+  assertTextLimit(
+    field,
+    value,
+    MAX_VALUE_BYTES,
+    `A value of one line is at most ${MAX_VALUE_BYTES} bytes: shorten it, or ${longer}`,
+  );
   return value;
+}
+
+/** LIMIT_EXCEEDED when the values of list `field` together pass MAX_LIST_BYTES of UTF-8. */
+export function assertListLimit(field: string, values: readonly string[], advice: string): void {
+  let bytes = 0;
+  for (const value of values) bytes += Buffer.byteLength(value, 'utf8');
+  if (bytes > MAX_LIST_BYTES) {
+    throw new CheckpointError(
+      'LIMIT_EXCEEDED',
+      `${field} together are ${bytes} bytes of UTF-8, over the limit of ${MAX_LIST_BYTES}; nothing was saved. ${advice}`,
+    );
+  }
 }
 
 /**

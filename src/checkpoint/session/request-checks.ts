@@ -5,6 +5,7 @@ import type { Limits } from '../model/limits.js';
 import { MAX_PAGE_SIZE } from '../model/paging.js';
 import {
   assertCountLimit,
+  assertListLimit,
   assertNonNegativeInteger,
   assertNonNegativeNumber,
   assertTextLimit,
@@ -61,10 +62,15 @@ export function validateCheckpointRequest(
   }
   assertNonNegativeNumber('duration', request.duration);
   assertNonNegativeInteger('retry_count', request.retry_count);
-  return {
-    errors: (request.errors ?? []).map((error, i) => metadataValue(`errors[${i}]`, error)),
-    costs,
-  };
+  const errors = (request.errors ?? []).map((error, i) =>
+    metadataValue(`errors[${i}]`, error, 'keep the full text in the agent output or its stack_trace'),
+  );
+  assertListLimit(
+    'errors',
+    errors,
+    'Send the first lines of each error; the full text belongs in the agent output',
+  );
+  return { errors, costs };
 }
 
 export interface CheckedAgentOutput {
@@ -96,6 +102,7 @@ export function validateAgentOutput(request: SaveAgentOutputRequest, limits: Lim
     }
     return value;
   });
+  assertListLimit('tools_used', tools, 'Name each tool once, by its short name');
   if (request.stack_trace !== undefined)
     assertTextLimit(
       'stack_trace',
@@ -107,7 +114,10 @@ export function validateAgentOutput(request: SaveAgentOutputRequest, limits: Lim
     model: optionalValue('model', request.model),
     tools_used: tools,
     error_type: optionalValue('error_type', request.error_type),
-    error_message: optionalValue('error_message', request.error_message),
+    error_message:
+      request.error_message === undefined
+        ? undefined
+        : metadataValue('error_message', request.error_message, 'put the full text in stack_trace'),
     stack_trace: request.stack_trace === undefined ? undefined : normalizeStackTrace(request.stack_trace),
   };
 }
@@ -130,11 +140,11 @@ export function validateFeedback(
       'approved is true but action is retry_with_changes; send approved: false to ask for a retry, or action: "approved"',
     );
   }
-  return {
-    requested_changes: (request.requested_changes ?? []).map((change, i) =>
-      metadataValue(`requested_changes[${i}]`, change),
-    ),
-  };
+  const changes = (request.requested_changes ?? []).map((change, i) =>
+    metadataValue(`requested_changes[${i}]`, change, 'put the details in comments'),
+  );
+  assertListLimit('requested_changes', changes, 'Name each change in a line; put the details in comments');
+  return { requested_changes: changes };
 }
 
 export function assertPageLimit(limit: number | undefined): void {
