@@ -1,8 +1,8 @@
-import { renderProject } from './formats/project.js';
+import { parseProject, renderProject } from './formats/project.js';
 import { type ManagerContext, sessionRef } from './manager-context.js';
-import { CheckpointError } from './model/errors.js';
+import { CheckpointError, isCheckpointError, isPlantedLink } from './model/errors.js';
 import { assertIdentifier } from './model/identifiers.js';
-import { phaseDir, projectFile, sessionDir } from './model/paths.js';
+import { phaseDir, projectFile, type SessionRef, sessionDir } from './model/paths.js';
 import { BUILT_IN_WORKFLOW, type ExecutionMode, planNums, type SessionPlan } from './model/phases.js';
 import { planOf } from './model/workflows.js';
 import type { CreateSessionRequest } from './session/requests.js';
@@ -30,7 +30,7 @@ export async function createSession(
   const planned = planOf(definition, request.execution_mode);
   const mode = planned.execution_mode;
   const workflow = definition.workflow_type;
-  await ensureProject(ctx, ref.project_id, request.user_id, planned);
+  await ensureProject(ctx, ref, request.user_id, planned);
   await ctx.store.ensureDirectory(sessionDir(ref));
   const plan = await ctx.store.withLock(sessionDir(ref), async (lock): Promise<SessionPlan> => {
     const stored = await ctx.files.readManifestFile(ref);
@@ -73,13 +73,26 @@ export async function createSession(
   };
 }
 
+/**
+ * The session's project, made when there is none. An archived project starts no session: one that
+ * exists already is answered as it is, a new one is CONFLICT before anything is made.
+ */
 async function ensureProject(
   ctx: ManagerContext,
-  projectId: string,
+  ref: SessionRef,
   userId: string,
   plan: SessionPlan,
 ): Promise<void> {
-  if (await ctx.store.exists(projectFile(projectId))) return;
+  const projectId = ref.project_id;
+  if (await ctx.store.exists(projectFile(projectId))) {
+    if ((await projectStatus(ctx, projectId)) === 'archived' && !(await ctx.store.exists(sessionDir(ref)))) {
+      throw new CheckpointError(
+        'CONFLICT',
+        `project "${projectId}" is archived; no new session can start in it. Call create_project for a new one, or list_sessions for the sessions it has`,
+      );
+    }
+    return;
+  }
   await ctx.store.ensureDirectory([projectId]);
   await ctx.store.withLock([projectId], async (lock) => {
     if (await ctx.store.exists(projectFile(projectId))) return;
@@ -97,4 +110,14 @@ async function ensureProject(
     };
     await ctx.store.write(projectFile(projectId), renderProject(project), { lock });
   });
+}
+
+/** The project's status, when its file can be read (one edited into something else does not stop a session). */
+async function projectStatus(ctx: ManagerContext, projectId: string): Promise<string | undefined> {
+  try {
+    return (await ctx.store.parsed.read(projectFile(projectId), parseProject))?.status;
+  } catch (error) {
+    if (isCheckpointError(error) && error.code === 'CORRUPT_FILE' && !isPlantedLink(error)) return undefined;
+    throw error;
+  }
 }

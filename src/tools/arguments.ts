@@ -22,7 +22,9 @@ export function argumentProblem(error: z.ZodError, schema: z.ZodType): string {
         : 'leave it out';
     return `unknown argument ${where}${name}; ${advice}`;
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `${path} is required`;
+  // A missing argument: zod calls a missing enum an invalid value, of input undefined (JSON has none).
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined)
+    return `${path} is required`;
   if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input'))
     return `${path} must be ${withArticle(issue.expected)}, got ${describeValue(issue.input)}`;
   // Our schemas write their own messages, naming the field: the path says which one (agents[0].cost).

@@ -531,6 +531,20 @@ describe('saveCheckpoint', () => {
     expect((await manifestOf(m)).metrics.total_tokens).toBe(Number.MAX_SAFE_INTEGER);
   });
 
+  it("answers LIMIT_EXCEEDED naming the checkpoint's own duration when the phases' durations add up past any number", async () => {
+    const m = await setup();
+    await m.checkpoints.saveCheckpoint(checkpointOf(1, { agents: [], duration: 1e308 }));
+    const before = await documentTree(m);
+    const error = await rejected(
+      m.checkpoints.saveCheckpoint(checkpointOf(2, { agents: [], duration: 1e308 })),
+    );
+    expect(error.code).toBe('LIMIT_EXCEEDED');
+    expect(error.message).toBe(
+      "total duration of the session (the phases' durations added up) is not a finite number; check this checkpoint's duration",
+    );
+    expect(await documentTree(m)).toStrictEqual(before);
+  });
+
   it('answers CORRUPT_FILE naming another phase whose checkpoint cannot be read, before writing', async () => {
     const m = await setup();
     await editDocument(m, [...SESSION, 'phase_3_niche_selection', 'checkpoint.md'], '# Phase Checkpoint\n');
@@ -1355,15 +1369,30 @@ describe('validateCheckpoint', () => {
     expect(await validate(m)).toStrictEqual({ is_valid: true, errors: [], warnings: [] });
   });
 
-  it('reports a missing checkpoint as an error that says what to call', async () => {
+  it('reports a phase not saved yet as valid, with a warning that says what to call, as validate_session does', async () => {
     const m = await setup();
     expect(await validate(m, 2)).toStrictEqual({
-      is_valid: false,
-      errors: [
-        'p1/sessions/s1/phase_2_market_research/checkpoint.md: missing; call save_checkpoint for phase 2',
+      is_valid: true,
+      errors: [],
+      warnings: [
+        'p1/sessions/s1/phase_2_market_research/checkpoint.md: not saved yet, phase 2 is pending; save_checkpoint for phase 2 writes it',
       ],
-      warnings: [],
     });
+    const session = await m.checkpoints.validateSession(REF);
+    expect(session.phases['2']).toStrictEqual({ is_valid: true, errors: [], warnings: [] });
+    expect(session.is_valid).toBe(true);
+  });
+
+  it('reports a checkpoint lost after its phase ran as an error, in both validations', async () => {
+    const m = await setup();
+    await m.checkpoints.saveCheckpoint(checkpointOf(2));
+    await removeDocument(m, ...SESSION, 'phase_2_market_research', 'checkpoint.md');
+    const error =
+      'p1/sessions/s1/phase_2_market_research/checkpoint.md: missing, though p1/sessions/s1/session_manifest.md says phase 2 is completed; restore it from history/, or call save_checkpoint for phase 2';
+    expect(await validate(m, 2)).toStrictEqual({ is_valid: false, errors: [error], warnings: [] });
+    const session = await m.checkpoints.validateSession(REF);
+    expect(session.phases['2']).toStrictEqual({ is_valid: false, errors: [error], warnings: [] });
+    expect(session.is_valid).toBe(false);
   });
 
   it('reports a phase number or name that does not match the folder as errors', async () => {
@@ -1419,6 +1448,32 @@ describe('validateCheckpoint', () => {
     expect(report.warnings).toStrictEqual([
       'p1/sessions/s1/phase_1_concept/writer.md: Status is completed but the checkpoint lists agent writer as failed',
       'p1/sessions/s1/phase_1_concept/critic.md: agent critic is listed as failed but has no output file; call save_agent_output',
+    ]);
+  });
+
+  it('names an output whose file name differs only in letter case as the checkpoint to fix, not the output to save', async () => {
+    const m = await setup();
+    await m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'market', output_content: 'x' });
+    await m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'notes', output_content: 'y' });
+    await m.checkpoints.saveCheckpoint(
+      checkpointOf(1, {
+        agents: [
+          { agent_name: 'MARKET', status: 'completed' },
+          { agent_name: 'critic', status: 'completed', output_file: 'Notes.md' },
+        ],
+      }),
+    );
+    // What the advice says to do is refused otherwise: save_agent_output will not make a case twin.
+    expect(
+      (
+        await rejected(
+          m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'MARKET', output_content: 'x' }),
+        )
+      ).code,
+    ).toBe('CONFLICT');
+    expect((await validate(m)).errors).toStrictEqual([
+      'p1/sessions/s1/phase_1_concept/MARKET.md: agent MARKET is listed as completed but has no output file; market.md differs from it only in letter case: call save_checkpoint with the agent listed as "market"',
+      'p1/sessions/s1/phase_1_concept/Notes.md: agent critic is listed as completed but has no output file; notes.md differs from it only in letter case: call save_checkpoint with output_file "notes.md"',
     ]);
   });
 

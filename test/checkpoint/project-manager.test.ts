@@ -210,6 +210,32 @@ describe('startSession', () => {
   });
 });
 
+describe('createSession in an archived project', () => {
+  it('answers an existing session as it is, and refuses a new one as CONFLICT without making anything', async () => {
+    const m = await setup();
+    await m.projects.createProject({ user_id: 'u1', project_id: 'p1', startup_idea: '' });
+    const existing = { project_id: 'p1', session_id: 's1', user_id: 'u1' };
+    const created = await m.checkpoints.createSession(existing);
+    await m.projects.archiveProject({ project_id: 'p1' });
+    const before = await documentTree(m);
+    expect(await m.checkpoints.createSession(existing)).toStrictEqual(created);
+    expect(await rejected(m.checkpoints.createSession({ ...existing, session_id: 's2' }))).toMatchObject({
+      code: 'CONFLICT',
+      message:
+        'project "p1" is archived; no new session can start in it. Call create_project for a new one, or list_sessions for the sessions it has',
+    });
+    expect(await documentTree(m)).toStrictEqual(before);
+  });
+
+  it('still starts a session in a project whose file was edited into something unreadable, as before', async () => {
+    const m = await setup();
+    await m.projects.createProject({ user_id: 'u1', project_id: 'p1', startup_idea: '' });
+    await editDocument(m, ['p1', 'project.md'], 'scribbled over\n');
+    const result = await m.checkpoints.createSession({ project_id: 'p1', session_id: 's1', user_id: 'u1' });
+    expect(result.session_id).toBe('s1');
+  });
+});
+
 describe('listProjects', () => {
   async function withProjects(): Promise<Managers> {
     const m = await setup();

@@ -81,6 +81,16 @@ describe.each(CONNECTIONS)('tool arguments through $name', ({ connect }) => {
         agents: [{ status: 'completed' }],
       }),
     ).toBe('INVALID_ARGUMENT: agents[0].agent_name is required');
+    // A missing enum, which zod reports as an invalid value rather than a missing one.
+    expect(await failsWithoutWriting(connection, 'save_checkpoint', without(CHECKPOINT, 'status'))).toBe(
+      'INVALID_ARGUMENT: status is required',
+    );
+    expect(
+      await failsWithoutWriting(connection, 'save_checkpoint', {
+        ...CHECKPOINT,
+        agents: [{ agent_name: 'market' }],
+      }),
+    ).toBe('INVALID_ARGUMENT: agents[0].status is required');
     expect(await failsWithoutWriting(connection, 'load_session', without(REF, 'session_id'))).toBe(
       'INVALID_ARGUMENT: session_id is required',
     );

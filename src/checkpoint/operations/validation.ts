@@ -27,6 +27,7 @@ export async function validatePhase(
   ref: SessionRef,
   phase: PhaseDefinition,
   manifest: ManifestRecord | undefined,
+  /** Whether a phase not saved yet is worth a warning (one phase asked about), or nothing (a session). */
   options: { required: boolean },
 ): Promise<ValidationReport> {
   const errors: string[] = [];
@@ -36,7 +37,17 @@ export async function validatePhase(
   const checkpoint = await capture(errors, () => store.parsed.read(rel, parseCheckpoint));
   if (checkpoint === null) return finish(errors, warnings);
   if (checkpoint === undefined) {
-    if (options.required) errors.push(`${label}: missing; call save_checkpoint for phase ${phase.num}`);
+    // A phase not run yet has no checkpoint, and is no fault; one the manifest says has run lost its file.
+    const row = manifest?.phases.find((found) => found.phase_num === phase.num);
+    if (row !== undefined && row.status !== 'pending') {
+      errors.push(
+        `${label}: missing, though ${store.label(manifestFile(ref))} says phase ${phase.num} is ${row.status}; restore it from history/, or call save_checkpoint for phase ${phase.num}`,
+      );
+    } else if (options.required) {
+      warnings.push(
+        `${label}: not saved yet, phase ${phase.num} is pending; save_checkpoint for phase ${phase.num} writes it`,
+      );
+    }
     return finish(errors, warnings);
   }
   if (checkpoint.phase_num !== phase.num) {
@@ -119,13 +130,26 @@ async function checkOutputs(
   errors: string[],
   warnings: string[],
 ): Promise<void> {
+  let names: string[] | undefined;
   for (const agent of checkpoint.agents) {
-    const rel = [...phaseDir(ref, phase), agentOutputFile(agent)];
+    const file = agentOutputFile(agent);
+    const rel = [...phaseDir(ref, phase), file];
     const label = store.label(rel);
     const output = await capture(errors, () => readAgentOutputFile(store, rel));
     if (output === null) continue;
     if (output === undefined) {
-      const message = `${label}: agent ${agent.agent_name} is listed as ${agent.status} but has no output file; call save_agent_output`;
+      // A name differing only in letter case: save_agent_output refuses this one, the checkpoint is what to fix.
+      names ??= (await store.list(phaseDir(ref, phase))).map((entry) => entry.name);
+      const twin = names.find((name) => name !== file && name.toLowerCase() === file.toLowerCase());
+      const advice =
+        twin === undefined
+          ? 'call save_agent_output'
+          : `${twin} differs from it only in letter case: call save_checkpoint with ${
+              agent.output_file === undefined
+                ? `the agent listed as "${twin.replace(/\.md$/, '')}"`
+                : `output_file "${twin}"`
+            }`;
+      const message = `${label}: agent ${agent.agent_name} is listed as ${agent.status} but has no output file; ${advice}`;
       if (agent.status === 'completed') errors.push(message);
       else if (agent.status === 'failed') warnings.push(message);
       continue;

@@ -117,15 +117,15 @@ export function sessionMetrics(
  * lose their last digits, and cost or duration past the largest number become Infinity.
  */
 export function assertMetricsFit(metrics: ManifestRecord['metrics']): void {
+  // Tokens and cost add up the agents' numbers; the duration, each phase's own (the checkpoint's duration).
   const problem = !Number.isSafeInteger(metrics.total_tokens)
-    ? `total tokens of the session (${metrics.total_tokens}) are over ${Number.MAX_SAFE_INTEGER}`
+    ? `total tokens of the session (${metrics.total_tokens}) are over ${Number.MAX_SAFE_INTEGER}; check the tokens of this checkpoint's agents`
     : !Number.isFinite(decimalNumber(metrics.total_cost))
-      ? 'total cost of the session is not a finite number'
+      ? "total cost of the session is not a finite number; check the cost of this checkpoint's agents"
       : !Number.isFinite(metrics.total_duration)
-        ? 'total duration of the session is not a finite number'
+        ? "total duration of the session (the phases' durations added up) is not a finite number; check this checkpoint's duration"
         : undefined;
-  if (problem)
-    throw new CheckpointError('LIMIT_EXCEEDED', `${problem}; check the numbers of this checkpoint's agents`);
+  if (problem) throw new CheckpointError('LIMIT_EXCEEDED', problem);
 }
 
 /** The phase checkpointed last, by its Updated time; a later phase wins a tie. */
