@@ -190,7 +190,7 @@ describe('large payloads over stdio with the default limits', () => {
 
 describe('the stdio transport', () => {
   it(
-    'answers a 30 MiB line with a LIMIT_EXCEEDED JSON-RPC error and keeps serving',
+    'answers a 30 MiB tool call with a LIMIT_EXCEEDED error result and keeps serving',
     async () => {
       const server = ServerProcess.start(['--base-dir', await tempDir()]);
       await server.initialize();
@@ -206,8 +206,16 @@ describe('the stdio transport', () => {
       });
       await server.write(`${request}\n`);
       const response = await answer;
-      expect(response).toMatchObject({ jsonrpc: '2.0', id: 41, error: { code: expect.any(Number) } });
-      expect((response.error as { message: string }).message).toMatch(/^LIMIT_EXCEEDED:/);
+      expect(response).toMatchObject({
+        jsonrpc: '2.0',
+        id: 41,
+        result: { isError: true, _meta: { code: 'LIMIT_EXCEEDED' } },
+      });
+      expect(response).not.toHaveProperty('error');
+      const [content] = (response.result as { content: Array<{ type: string; text: string }> }).content;
+      expect(content?.text).toMatch(
+        /^LIMIT_EXCEEDED: the request is longer than \d+ bytes, so it was not read and nothing was saved/,
+      );
       const next = await server.callTool('create_session', { ...REF, user_id: 'u1' });
       expect(next.result).toMatchObject({ structuredContent: { session_id: 'big-session' } });
       expect(await server.stop()).toEqual({ code: 0, signal: null });
@@ -229,7 +237,25 @@ describe('the stdio transport', () => {
       );
       expect(await answer).toMatchObject({
         id: 'last-member',
-        error: { message: expect.stringMatching(/^LIMIT_EXCEEDED:/) },
+        result: { isError: true, _meta: { code: 'LIMIT_EXCEEDED' } },
+      });
+      // Another method, named at the end of the line: a protocol error, as it has no error result.
+      const other = server.response(7);
+      await server.write(
+        `{"params":{"uri":"${'u'.repeat(9 * MiB)}"},"jsonrpc":"2.0","method":"resources/read","id":7}\n`,
+      );
+      expect(await other).toMatchObject({
+        id: 7,
+        error: { code: -32600, message: expect.stringMatching(/^LIMIT_EXCEEDED:/) },
+      });
+      // A tools/call named at the end of the line, after its parameters, is still a tool call.
+      const trailing = server.response(8);
+      await server.write(
+        `{"params":${JSON.stringify({ name: 'save_agent_output', arguments: args })},"method":"tools/call","jsonrpc":"2.0","id":8}\n`,
+      );
+      expect(await trailing).toMatchObject({
+        id: 8,
+        result: { isError: true, _meta: { code: 'LIMIT_EXCEEDED' } },
       });
       const next = await server.callTool('save_agent_output', { ...args, output_content: 'z'.repeat(1001) });
       expect(next.result).toMatchObject({ isError: true });
@@ -247,6 +273,35 @@ describe('the stdio transport', () => {
     const list = await server.request('tools/list');
     const names = (list.result as { tools: Array<{ name: string }> }).tools.map((tool) => tool.name);
     expect(names).toContain('save_agent_output');
+  });
+
+  it('answers a line that is not valid UTF-8 with a parse error carrying its id, and saves nothing in its place', async () => {
+    const base = await tempDir();
+    const server = ServerProcess.start(['--base-dir', base]);
+    await server.initialize();
+    await server.callTool('create_session', { ...REF, user_id: 'u1' });
+    const [before, after] = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 12,
+      method: 'tools/call',
+      params: {
+        name: 'save_agent_output',
+        arguments: { ...REF, phase_num: 1, agent_name: 'bytes', output_content: '__BYTES__' },
+      },
+    }).split('__BYTES__');
+    const refused = server.response(12);
+    await server.write(
+      Buffer.concat([Buffer.from(before ?? ''), Buffer.from([0xff, 0xfe]), Buffer.from(`${after ?? ''}\n`)]),
+    );
+    expect(await refused).toMatchObject({
+      id: 12,
+      error: {
+        code: -32700,
+        message: 'Parse error: the line is not valid UTF-8; send the message as UTF-8 text',
+      },
+    });
+    const listed = await server.callTool('get_phase_outputs', { ...REF, phase_nums: [1] });
+    expect(listed.result).toMatchObject({ structuredContent: { outputs: { '1': {} } } });
   });
 
   it('answers a JSON line that is not JSON-RPC with an invalid-request error carrying its id', async () => {

@@ -1,3 +1,4 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import type { Readable, Writable } from 'node:stream';
 import { isSpecType, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
 import { decodeUtf8 } from '../checkpoint/model/utf8.js';
@@ -145,17 +146,20 @@ export class StdioTransport implements Transport {
   private finishLine(): void {
     if (this.discarding) {
       this.discarding = false;
-      this.reject(
-        requestId(this.discardedHead, this.discardedTail.toString('utf8')),
-        INVALID_REQUEST,
-        `LIMIT_EXCEEDED: the request is longer than ${this.options.maxLineBytes} bytes, so it was not read and nothing was saved. Keep agent output within --max-content-bytes and comments within 1 MiB`,
-      );
+      const tail = this.discardedTail.toString('utf8');
+      const id = requestId(this.discardedHead, tail);
+      const message = `LIMIT_EXCEEDED: the request is longer than ${this.options.maxLineBytes} bytes, so it was not read and nothing was saved. Keep agent output within --max-content-bytes and comments within 1 MiB`;
+      // A tool call gets the tool's own answer to a value over a limit: an error result, which the
+      // agent reads, where a protocol error may only reach its host.
+      if (id !== null && isToolCall(this.discardedHead, tail)) this.refuseToolCall(id, message);
+      else this.reject(id, INVALID_REQUEST, message);
       collectAfterLargeRequest();
       return;
     }
     if (this.pending === 0) return;
     const bytes = this.pending;
-    let text = decodeUtf8(Buffer.concat(this.chunks, this.pending));
+    const line = Buffer.concat(this.chunks, this.pending);
+    let text = decodeUtf8(line);
     this.chunks = [];
     this.pending = 0;
     if (text.endsWith('\r')) text = text.slice(0, -1);
@@ -166,6 +170,16 @@ export class StdioTransport implements Transport {
     } catch {
       this.options.onDiagnostic?.(`skipped a line that is not JSON (${text.length} characters)`);
       this.reject(null, PARSE_ERROR, 'Parse error: the line is not JSON');
+      return;
+    }
+    // Bytes that are not UTF-8 were read as U+FFFD: saved, the text would not be what was sent.
+    if (!isAscii(line) && !isUtf8(line)) {
+      this.options.onDiagnostic?.('skipped a line that is not valid UTF-8');
+      this.reject(
+        idOf(parsed),
+        PARSE_ERROR,
+        'Parse error: the line is not valid UTF-8; send the message as UTF-8 text',
+      );
       return;
     }
     if (nestedDeeperThan(parsed, MAX_MESSAGE_DEPTH)) {
@@ -213,6 +227,21 @@ export class StdioTransport implements Transport {
     }
   }
 
+  /** A tools/call answered with an isError result, as the catalog answers one (its code in `_meta`). */
+  private refuseToolCall(id: string | number, text: string): void {
+    const code = text.slice(0, text.indexOf(':'));
+    // resultType: the 2026 revision requires it on every result; an earlier client ignores it.
+    const result = {
+      content: [{ type: 'text', text }],
+      isError: true,
+      _meta: { code },
+      resultType: 'complete',
+    };
+    this.send({ jsonrpc: '2.0', id, result } as unknown as JSONRPCMessage).catch((error: unknown) =>
+      this.onerror?.(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
   private reject(id: string | number | null, code: number, message: string): void {
     // JSON-RPC answers an unidentifiable bad request with id null; the SDK's types want a real id.
     const response = { jsonrpc: '2.0', id, error: { code, message } } as unknown as JSONRPCMessage;
@@ -254,6 +283,18 @@ const ID = String.raw`"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.){0,200}")`;
 // The top-level id comes before any nested object, or is the last member of the line.
 const LEADING_ID = new RegExp(String.raw`^\s*\{[^{\[]*?${ID}`);
 const TRAILING_ID = new RegExp(String.raw`${ID}\s*\}\s*$`);
+
+const TOOL_CALL = String.raw`"method"\s*:\s*"tools/call"`;
+// Before any nested object, or among the scalar members that end the line.
+const LEADING_TOOL_CALL = new RegExp(String.raw`^\s*\{[^{\[]*?${TOOL_CALL}`);
+const TRAILING_TOOL_CALL = new RegExp(
+  String.raw`${TOOL_CALL}(?:\s*,\s*"\w+"\s*:\s*(?:-?\d+|"(?:[^"\\]|\\.){0,200}"))*\s*\}\s*$`,
+);
+
+/** Whether a request too long to parse is a tools/call, from its first and last bytes. */
+function isToolCall(head: string, tail: string): boolean {
+  return LEADING_TOOL_CALL.test(head) || TRAILING_TOOL_CALL.test(tail);
+}
 
 /** The id of a request too long to parse, from its first and last bytes, so it still gets an answer. */
 function requestId(head: string, tail: string): string | number | null {

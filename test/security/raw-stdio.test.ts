@@ -230,9 +230,14 @@ describe('the stdio server fed malformed JSON-RPC', () => {
     // schema, which the SDK (1.32) reports as -32603 rather than -32602: an error either way, never a crash.
     expect((await errorOf(4))?.code).toBe(INVALID_REQUEST);
     for (const id of [5, 6, 7]) expect((await errorOf(id))?.code, `id ${id}`).toBeOneOf([-32602, -32603]);
-    const tooLong = await errorOf(8);
-    expect(tooLong?.code).toBe(INVALID_REQUEST);
-    expect(tooLong?.message).toMatch(/^LIMIT_EXCEEDED: /);
+    // A tool call: the tool's own error result, which the agent reads, rather than a protocol error.
+    const tooLong = await server.response(8);
+    expect(tooLong.error).toBeUndefined();
+    expect(tooLong.result).toMatchObject({
+      isError: true,
+      _meta: { code: 'LIMIT_EXCEEDED' },
+      content: [{ type: 'text', text: expect.stringMatching(/^LIMIT_EXCEEDED: /) }],
+    });
 
     for (const id of [11, 30, 31, 32]) {
       expect(await errorOf(id), `id ${id}`).toEqual({
