@@ -258,15 +258,24 @@ function httpOptions(
       .split(',')
       .map((item) => item.trim())
       .filter((item) => item !== '');
+  const names = (name: string) => {
+    const found = list(name);
+    const bad = found.find((item) => !ALLOWED_NAME.test(item));
+    if (bad !== undefined)
+      throw new Error(
+        `--${name} takes host names or addresses without a scheme, port or path (example.com, 10.0.0.5, [::1]), got ${JSON.stringify(bad)}`,
+      );
+    return found;
+  };
   const tokenFile = text('token-file');
-  const token = env.CHECKPOINT_HTTP_TOKEN;
+  const token = env.CHECKPOINT_HTTP_TOKEN?.trim();
   return {
     host: text('host') ?? defaultOf('host'),
     port,
-    ...(token !== undefined && token !== '' ? { token } : {}),
+    ...(token !== undefined && token !== '' ? { token: bearerToken(token, 'CHECKPOINT_HTTP_TOKEN') } : {}),
     ...(tokenFile !== undefined && tokenFile !== '' ? { tokenFile } : {}),
-    allowedHosts: list('allowed-hosts'),
-    allowedOrigins: list('allowed-origins'),
+    allowedHosts: names('allowed-hosts'),
+    allowedOrigins: names('allowed-origins'),
     maxConnections: positive(
       '--max-connections',
       text('max-connections'),
@@ -312,4 +321,19 @@ function positive(name: string, text: string | undefined, fallback: number): num
   if (!Number.isSafeInteger(value) || value <= 0)
     throw new Error(`${name} must be a whole number > 0, got ${JSON.stringify(text)}`);
   return value;
+}
+
+/** A name --allowed-hosts or --allowed-origins takes: a host name, an IPv4 address or a bracketed IPv6 one. */
+const ALLOWED_NAME = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$/;
+
+/**
+ * A bearer token as an Authorization header can carry it: one word of visible characters (RFC 6750).
+ * One with a space inside would be accepted here and then refuse every request.
+ */
+export function bearerToken(token: string, source: string): string {
+  if (!/^[\x21-\x7E]+$/.test(token))
+    throw new Error(
+      `the bearer token in ${source} holds a space, a control character or a character outside ASCII, which no Authorization header carries; use one word of letters, digits and -._~+/=`,
+    );
+  return token;
 }

@@ -12,7 +12,7 @@ import { formatRepairReport, removeOrphanFiles, repairBaseDirectory } from './ch
 import { WorkflowManager } from './checkpoint/workflow-manager.js';
 import { ICONS } from './icons.js';
 import { openStore } from './open-store.js';
-import { type CliOptions, type HttpOptions, parseOptions, USAGE } from './options.js';
+import { bearerToken, type CliOptions, type HttpOptions, parseOptions, USAGE } from './options.js';
 import { Activity } from './tools/activity.js';
 import { ToolCatalog, type ToolSet } from './tools/catalog.js';
 import { listChanged } from './tools/define.js';
@@ -213,6 +213,13 @@ async function httpToken(http: HttpOptions): Promise<string | undefined> {
   const { isLoopback } = await import('./transports/http-guards.js');
   const token = http.tokenFile === undefined ? http.token : (await readFile(http.tokenFile, 'utf8')).trim();
   if (token === '') throw new StartupError(`--token-file ${http.tokenFile} is empty`);
+  if (token !== undefined && http.tokenFile !== undefined) {
+    try {
+      bearerToken(token, `--token-file ${http.tokenFile}`);
+    } catch (error) {
+      throw new StartupError((error as Error).message);
+    }
+  }
   if (token === undefined && !isLoopback(http.host)) {
     throw new StartupError(
       `--host ${http.host} is reachable from other machines, so HTTP needs a bearer token: set CHECKPOINT_HTTP_TOKEN or --token-file <path> (a file holding one long random line), or listen on 127.0.0.1`,

@@ -28,7 +28,31 @@ export function requestGuards(options: {
         : originValidation(
             options.allowedHosts.length > 0 ? [...options.allowedHosts] : [bracketed(options.host)],
           );
-  return [hosts, origins];
+  return [wellFormedHost, hosts, origins];
+}
+
+/** A host name, an IPv4 address or a bracketed IPv6 one, with an optional port: nothing else is a Host. */
+const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/;
+
+/**
+ * 400 for a Host header that is not a host and port: `evil.com@localhost` or `localhost/x` would
+ * otherwise read as localhost to the name check and then fail, as a URL, inside the handler.
+ */
+function wellFormedHost(req: IncomingMessage, res: ServerResponse): boolean {
+  const host = req.headers.host;
+  if (host !== undefined && HOST_HEADER.test(host)) return true;
+  res.writeHead(400, { 'Content-Type': 'application/json' });
+  res.end(
+    JSON.stringify({
+      jsonrpc: '2.0',
+      error: {
+        code: -32000,
+        message: 'Bad Request: the Host header must be a host name or address, with an optional port',
+      },
+      id: null,
+    }),
+  );
+  return false;
 }
 
 export function isLoopback(host: string): boolean {

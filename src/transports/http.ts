@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
@@ -8,7 +9,7 @@ import type { Logger } from '../tools/logger.js';
 import { NO_SUBSCRIPTIONS, type SubscriptionRegistry, Subscriptions } from '../tools/subscriptions.js';
 import { bearerMatches, digestOf, requestGuards } from './http-guards.js';
 import { collectAfterLargeRequest, LARGE_REQUEST_BYTES } from './memory.js';
-import { listenedUris } from './stdio.js';
+import { listenedUris, MAX_MESSAGE_DEPTH, nestedDeeperThan } from './stdio.js';
 
 export interface HttpServing {
   /** Builds the server of one request: any replica answers any request, nothing is kept between them. */
@@ -36,6 +37,9 @@ export interface HttpServer {
 }
 
 const ENDPOINT = '/mcp';
+
+/** Resources one subscriptions/listen may name: each is watched, so a listen of a million is refused. */
+export const MAX_LISTEN_URIS = 1000;
 
 /**
  * Streamable HTTP at /mcp, stateless: the 2025-11-25 and 2026-07-28 revisions both, through the SDK's
@@ -78,27 +82,52 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
       return;
     }
     inFlight++;
-    let counted = true;
+    let counted = 1;
     try {
-      const read = req.method === 'POST' ? await readJsonBody(req, res, serving.maxBodyBytes) : undefined;
+      const read =
+        req.method === 'POST'
+          ? await readJsonBody(req, res, serving.maxBodyBytes, serving.requestTimeoutMs)
+          : undefined;
       if (read === NO_BODY) return;
       const body = read?.body;
       if (isListen(body)) {
         // A listen lasts until the client leaves: it holds no place among the requests under way.
-        counted = false;
+        counted = 0;
         release();
         await listen(req, res, body);
         return;
       }
+      // A batch (the 2025 revision's SDK still takes one) is as many requests as it holds.
+      const more = Array.isArray(body) ? body.length - 1 : 0;
+      if (more > 0) {
+        if (inFlight + more > serving.maxConnections) {
+          busy(res, `${serving.maxConnections} requests under way, and a batch of ${more + 1}`);
+          return;
+        }
+        inFlight += more;
+        counted += more;
+      }
       await serving.activity.track(() => forward(req, res, body));
       if (read !== undefined && read.bytes >= LARGE_REQUEST_BYTES) collectAfterLargeRequest();
     } finally {
-      if (counted) release();
+      for (; counted > 0; counted--) release();
     }
   };
   const listen = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
+    const uris = listenedUris((body as { params?: unknown }).params);
+    if (uris.length > MAX_LISTEN_URIS) {
+      res.writeHead(400, { 'Content-Type': 'application/json' });
+      res.end(
+        rpcError(
+          -32602,
+          `Invalid params: a listen names ${uris.length} resources, over the limit of ${MAX_LISTEN_URIS}; listen for fewer (a session's documents), or open another listen`,
+          (body as { id?: unknown }).id,
+        ),
+      );
+      return;
+    }
     const owner = `http listen ${++listenCount}`;
-    for (const uri of listenedUris((body as { params?: unknown }).params)) {
+    for (const uri of uris) {
       await subscriptions.add(owner, uri).catch((error: unknown) => {
         logger.warning(`listen: ${uri} cannot be watched: ${String(error)}`);
       });
@@ -107,7 +136,9 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
     await forward(req, res, body);
   };
 
-  const server = createHttpServer((req, res) => {
+  // Node looks for requests past their time only this often (30 s unless told): a fraction of the limit.
+  const checking = Math.min(30_000, Math.max(250, Math.floor(serving.requestTimeoutMs / 4)));
+  const server = createHttpServer({ connectionsCheckingInterval: checking }, (req, res) => {
     if (stopping) {
       // A request on a connection kept alive arrives after SIGTERM: it is refused, not begun.
       res.setHeader('Connection', 'close');
@@ -124,7 +155,7 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
       return;
     }
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz' && req.method === 'GET') {
+    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       void health(serving, res);
       return;
     }
@@ -134,6 +165,11 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
       return;
     }
     serveMcp(req, res).catch((error: unknown) => {
+      if (req.destroyed || (error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET') {
+        // The client went away while its request arrived: nothing was read, nobody is left to answer.
+        logger.warning(`http: a client left before its request arrived (${String(error)})`);
+        return;
+      }
       logger.error(`http: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
       res.end(rpcError(-32603, 'Internal error'));
@@ -166,11 +202,16 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
 
 const NO_BODY = Symbol('answered');
 
-/** The request's JSON body and its length, or NO_BODY once 413 or 400 has been answered. */
+/**
+ * The request's JSON body and its length, or NO_BODY once 413, 408 or 400 has been answered. A body
+ * still arriving `timeoutMs` after its headers is cut with 408 by this request's own timer: Node's
+ * check of requestTimeout stops once the server closes, and a stalled upload must not hold a shutdown.
+ */
 function readJsonBody(
   req: IncomingMessage,
   res: ServerResponse,
   limit: number,
+  timeoutMs: number,
 ): Promise<{ body: unknown; bytes: number } | typeof NO_BODY> {
   const declared = Number(req.headers['content-length']);
   const over = Number.isFinite(declared) && declared > limit;
@@ -181,29 +222,61 @@ function readJsonBody(
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = setTimeout(() => {
+      req.off('data', onData);
+      chunks.length = 0;
+      res.writeHead(408, { 'Content-Type': 'application/json', Connection: 'close' });
+      res.end(
+        rpcError(
+          -32600,
+          `Request Timeout: the body did not arrive within ${timeoutMs} ms (--request-timeout-ms), so nothing was read or saved`,
+        ),
+        () => req.destroy(),
+      );
+      resolve(NO_BODY);
+    }, timeoutMs);
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size <= limit) {
         chunks.push(chunk);
         return;
       }
+      clearTimeout(timer);
       req.off('data', onData);
       chunks.length = 0;
       tooLarge(req, res, limit, size);
       resolve(NO_BODY);
     };
     req.on('data', onData);
-    req.once('error', reject);
+    req.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     req.once('end', () => {
-      if (size > limit) return;
+      clearTimeout(timer);
+      if (size > limit || res.headersSent) return;
+      const bytes = Buffer.concat(chunks, size);
+      const refuse = (code: number, message: string) => {
+        res.writeHead(400, { 'Content-Type': 'application/json' });
+        res.end(rpcError(code, message));
+        resolve(NO_BODY);
+      };
+      // Bytes that are not UTF-8 would be read as U+FFFD and saved changed: refused, as stdio refuses them.
+      if (!isUtf8(bytes)) return refuse(-32700, 'Parse error: the body is not valid UTF-8');
+      let body: unknown;
       try {
-        resolve({ body: JSON.parse(Buffer.concat(chunks, size).toString('utf8')), bytes: size });
+        body = JSON.parse(bytes.toString('utf8'));
       } catch {
         // Not JSON: JSON-RPC's parse error, before anything reads it.
-        res.writeHead(400, { 'Content-Type': 'application/json' });
-        res.end(rpcError(-32700, 'Parse error: the body is not JSON'));
-        resolve(NO_BODY);
+        return refuse(-32700, 'Parse error: the body is not JSON');
       }
+      // Deeper input would overflow the stack of the code that walks it (the SDK's checks, ours).
+      if (nestedDeeperThan(body, MAX_MESSAGE_DEPTH))
+        return refuse(
+          -32600,
+          `Invalid Request: the message is nested more than ${MAX_MESSAGE_DEPTH} levels deep`,
+        );
+      resolve({ body, bytes: size });
     });
   });
 }
@@ -247,8 +320,9 @@ function isListen(body: unknown): boolean {
   );
 }
 
-function rpcError(code: number, message: string): string {
-  return JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
+function rpcError(code: number, message: string, id: unknown = null): string {
+  const answered = typeof id === 'string' || typeof id === 'number' ? id : null;
+  return JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: answered });
 }
 
 function debounce(action: () => void, ms: number): () => void {
