@@ -1,4 +1,4 @@
-import { copyFileSync, linkSync, lstatSync, readFileSync, renameSync } from 'node:fs';
+import { copyFileSync, linkSync, lstatSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeFs } from '../../src/checkpoint/store/fs/store-fs.js';
@@ -131,5 +131,130 @@ describe('history/ keeps the replaced file itself', () => {
     expect(kept.ino).toBe(current.ino);
     const page = await checkpoints.getAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', version: 1 });
     expect(page.content).toBe('first\n');
+  });
+});
+
+describe('a file put at the name while a save is under way (a person saving in an editor)', () => {
+  /** An fs whose history links run `edit` right after linking the version they keep, `times` times. */
+  function editingAfterLink(edit: (target: string) => void, times: number) {
+    let left = 0;
+    const fs = {
+      ...nodeFs,
+      linkSync: (from: Parameters<typeof linkSync>[0], to: Parameters<typeof linkSync>[1]) => {
+        linkSync(from, to);
+        if (left > 0 && basename(String(to)).startsWith('writer.v')) {
+          left--;
+          edit(String(from));
+        }
+      },
+    };
+    return { fs, arm: () => (left = times) };
+  }
+
+  /** What an editor does: the output's new body in a file of its own, renamed over the name. */
+  const editorSaves = (body: string) => (target: string) => {
+    const edited = readFileSync(target, 'utf8').replace(/## Output\n\n[\s\S]*$/, `## Output\n\n${body}`);
+    writeFileSync(`${target}.editor`, edited);
+    renameSync(`${target}.editor`, target);
+  };
+
+  it('keeps the edited version in history/ before putting the new one in place', async () => {
+    const { fs, arm } = editingAfterLink(editorSaves('edited by hand\n'), 1);
+    const { checkpoints } = await managers({ engine: 'file', store: { fs } });
+    await checkpoints.createSession({ ...REF, user_id: 'u' });
+    await checkpoints.saveAgentOutput(output('first\n'));
+    arm();
+    await checkpoints.saveAgentOutput(output('second\n'));
+
+    const page = (version?: number) =>
+      checkpoints.getAgentOutput({
+        ...REF,
+        phase_num: 1,
+        agent_name: 'writer',
+        ...(version ? { version } : {}),
+      });
+    expect(
+      (await checkpoints.listHistory({ ...REF, phase_num: 1 })).versions.map((entry) => entry.version),
+    ).toEqual([1, 2]);
+    expect((await page(1)).content).toBe('first\n');
+    expect((await page(2)).content).toBe('edited by hand\n');
+    expect((await page()).content).toBe('second\n');
+  });
+
+  it('keeps the edited version when the history link itself met the editor’s rename (ENOENT), and saves', async () => {
+    let race = false;
+    const fs = {
+      ...nodeFs,
+      linkSync: (from: Parameters<typeof linkSync>[0], to: Parameters<typeof linkSync>[1]) => {
+        if (race && basename(String(to)).startsWith('writer.v')) {
+          race = false;
+          // The editor's rename lands between the lookup of the name and the link: link() finds no file.
+          editorSaves('edited by hand\n')(String(from));
+          throw Object.assign(new Error(`ENOENT: no such file or directory, link '${String(from)}'`), {
+            code: 'ENOENT',
+          });
+        }
+        linkSync(from, to);
+      },
+    };
+    const { checkpoints } = await managers({ engine: 'file', store: { fs } });
+    await checkpoints.createSession({ ...REF, user_id: 'u' });
+    await checkpoints.saveAgentOutput(output('first\n'));
+    race = true;
+    await checkpoints.saveAgentOutput(output('second\n'));
+
+    const { versions } = await checkpoints.listHistory({ ...REF, phase_num: 1 });
+    const contents = await Promise.all(
+      versions.map(
+        async ({ version }) =>
+          (await checkpoints.getAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', version })).content,
+      ),
+    );
+    expect(contents).toContain('edited by hand\n');
+    expect((await checkpoints.getAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer' })).content).toBe(
+      'second\n',
+    );
+  });
+
+  it('gives up with CONFLICT when the name keeps changing, with every version it had kept and the new one not in place', async () => {
+    let edits = 0;
+    const { fs, arm } = editingAfterLink((target) => editorSaves(`edit ${++edits}\n`)(target), 100);
+    const { base, checkpoints } = await managers({ engine: 'file', store: { fs } });
+    await checkpoints.createSession({ ...REF, user_id: 'u' });
+    await checkpoints.saveAgentOutput(output('first\n'));
+    arm();
+    await expect(checkpoints.saveAgentOutput(output('second\n'))).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('kept changing while it was saved'),
+    });
+    const { versions } = await checkpoints.listHistory({ ...REF, phase_num: 1 });
+    const contents = await Promise.all(
+      versions.map(
+        async ({ version }) =>
+          (await checkpoints.getAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', version })).content,
+      ),
+    );
+    // Every edit but the last is kept, and the last is the current file: nothing was lost.
+    expect(contents).toEqual(['first\n', ...Array.from({ length: edits - 1 }, (_, i) => `edit ${i + 1}\n`)]);
+    expect(readFileSync(join(base, PHASE, 'writer.md'), 'utf8').endsWith(`## Output\n\nedit ${edits}\n`)).toBe(true);
+    expect(await tempFiles(base)).toEqual([]);
+  });
+});
+
+describe('a version kept by a save of another process that failed or crashed', () => {
+  it('is not kept twice by a process that kept an earlier version itself', async () => {
+    const { base, checkpoints } = await managers({ engine: 'file' });
+    await checkpoints.createSession({ ...REF, user_id: 'u' });
+    await checkpoints.saveAgentOutput(output('first\n'));
+    await checkpoints.saveAgentOutput(output('second\n'));
+    // What another process left when it was killed between keeping the current file and its rename.
+    linkSync(join(base, PHASE, 'writer.md'), join(base, PHASE, 'history', 'writer.v2.md'));
+
+    await checkpoints.saveAgentOutput(output('third\n'));
+
+    const { versions } = await checkpoints.listHistory({ ...REF, phase_num: 1 });
+    expect(versions.map((entry) => entry.version)).toEqual([1, 2]);
+    const page = await checkpoints.getAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', version: 2 });
+    expect(page.content).toBe('second\n');
   });
 });

@@ -286,7 +286,8 @@ export class FsStore implements Engine {
       base.removeQuietly(temp);
       throw error instanceof CheckpointError ? error : base.ioError('writing', rel, error);
     }
-    return { rel, target, folder, temp, data, options };
+    // What stands at the name now is kept (or is these very bytes): rename checks it is still that file.
+    return { rel, target, folder, temp, data, options, accounted: replaced };
   }
 
   /** Renames a prepared write over its name and flushes the folder: the write is then durable. */
@@ -297,11 +298,29 @@ export class FsStore implements Engine {
     return true;
   }
 
-  /** Renames a prepared write over its name, holding the lock when it has one: the write is then visible. */
-  private async rename({ rel, target, temp, options }: Prepared): Promise<void> {
+  /**
+   * Renames a prepared write over its name, holding the lock when it has one: the write is then visible.
+   * A write that keeps history looks at the name first: a file put there since the version it kept (a
+   * person's editor saving, which a lock does not stop) is kept too, so the rename never drops a
+   * version nobody kept. The look and the rename follow each other with nothing waited for between.
+   */
+  private async rename(write: Prepared): Promise<void> {
+    const { rel, target, temp, options } = write;
     const base = this.base;
     try {
-      await options.lock?.assertHeld();
+      for (let looks = 1; ; looks++) {
+        await options.lock?.assertHeld();
+        const found = options.keepHistory ? unkeptAt(target, write.accounted) : undefined;
+        if (found === undefined) break;
+        if (looks > MAX_LOOKS) {
+          throw new CheckpointError(
+            'CONFLICT',
+            `${this.label(rel)} kept changing while it was saved (edited by hand, or by a program other than this server); every version it had is in history/, and the new one was not put in place. Call the tool again once it is left alone`,
+          );
+        }
+        await archive(base, rel, target, found);
+        write.accounted = found;
+      }
       // rename is atomic: a reader sees the old file or the new, never half of one.
       base.fs.renameSync(temp, target);
     } catch (error) {
@@ -459,6 +478,19 @@ async function caseTwinIn(
   }
 }
 
+/** How often rename keeps a file that appeared at the name before it gives up with CONFLICT. */
+const MAX_LOOKS = 4;
+
+/**
+ * The regular file at `target` when it is not `accounted` (the version a write kept, or none): one put
+ * there since. Anything else at the name (a link, a folder) is left for the rename to meet, as before.
+ */
+function unkeptAt(target: string, accounted: Stats | undefined): Stats | undefined {
+  const now = lstatSync(target, { throwIfNoEntry: false });
+  if (now === undefined || !now.isFile()) return undefined;
+  return accounted !== undefined && now.ino === accounted.ino && now.dev === accounted.dev ? undefined : now;
+}
+
 /** The longest folder path that every document of `rels` lies in (the base directory for none). */
 function commonFolder(rels: readonly RelPath[]): RelPath {
   const [first, ...rest] = rels;
@@ -486,4 +518,6 @@ interface Prepared {
   /** The new version's bytes. */
   data: Buffer;
   options: WriteOptions;
+  /** The file at the name that is kept in history/ (or holds these very bytes); none when there was none. */
+  accounted: Stats | undefined;
 }

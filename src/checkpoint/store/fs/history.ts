@@ -1,4 +1,4 @@
-import { lstatSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { HISTORY_DIR, type HistoryVersion, type RelPath } from '../engine.js';
 import { writeTemporary } from './atomic-write.js';
@@ -54,7 +54,12 @@ export async function archive(base: FsBase, rel: RelPath, target: string, curren
   // What this process kept last is known by number and file: no listing. Another process may have kept
   // versions since; link() below then moves past the numbers it took.
   const known = base.archived.get(key);
-  const newest = known?.version ?? Math.max(0, ...(await historyNumbers(base, rel)));
+  // A file with a second name may be the version a failed or crashed save of another process kept
+  // after this one last looked: the newest version on disk is looked at, not the one remembered.
+  const newest =
+    known !== undefined && current.nlink === 1
+      ? known.version
+      : Math.max(0, ...(await historyNumbers(base, rel)));
   if (newest > 0 && (await alreadyKept(base, rel, newest, target, current, known))) return;
   // Made by another writer since it was looked at: makeDirectory finds it there and goes on.
   if (!folder?.isDirectory()) await base.makeDirectory(historyRel);
@@ -66,8 +71,9 @@ export async function archive(base: FsBase, rel: RelPath, target: string, curren
       kept = { version: linkAsNext(base, target, directory, stem, newest + 1), ino: current.ino };
     } catch (error) {
       const code = errnoCode(error);
-      // Removed by hand since it was looked at: there is no version left to keep.
-      if (code === 'ENOENT' && lstatSync(target, { throwIfNoEntry: false }) === undefined) return;
+      // Removed or replaced by hand since it was looked at (link() races a rename over the name): that
+      // version is gone, and a file now at the name is kept by the write before it renames (see FsStore).
+      if (code === 'ENOENT') return;
       if (code === undefined || !NO_HARD_LINKS.has(code)) throw error;
     }
   }
