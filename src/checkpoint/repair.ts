@@ -1,7 +1,7 @@
 import type { CheckpointManager } from './checkpoint-manager.js';
 import { CheckpointError } from './model/errors.js';
 import { identifierProblem } from './model/identifiers.js';
-import { manifestFile, type SessionRef, sessionDir, sessionsDir } from './model/paths.js';
+import { manifestFile, type RelPath, type SessionRef, sessionDir, sessionsDir } from './model/paths.js';
 import type { ManifestProblem } from './session/session-files.js';
 import type { Engine } from './store/engine.js';
 
@@ -18,6 +18,9 @@ export interface RepairReport {
   changes: RepairChange[];
 }
 
+/** The file engine's lock file in a locked folder (see session-lock.ts). */
+const LOCK_NAME = '.lock';
+
 /** Depth of history/ below the base directory: project, sessions, session, phase, history. */
 const TREE_DEPTH = 5;
 
@@ -29,7 +32,8 @@ const MANIFEST_REASONS: Record<ManifestProblem, string> = {
 
 /**
  * Brings a whole base directory back to a consistent state: orphaned temporary files and lock
- * leftovers are removed, and every manifest that is not a true view of its checkpoints is rebuilt.
+ * leftovers are removed, so is the lock file of a writer killed while it held it, and every manifest
+ * that is not a true view of its checkpoints is rebuilt.
  */
 export async function repairBaseDirectory(
   store: Engine,
@@ -40,12 +44,14 @@ export async function repairBaseDirectory(
   let sessions = 0;
   for (const projectId of await childDirectories(store, [])) {
     projects++;
+    const projectLock = await releaseLeftLock(store, [projectId]);
+    if (projectLock) changes.push(projectLock);
     for (const sessionId of await childDirectories(store, sessionsDir(projectId))) {
       sessions++;
-      const change = await repairSession(store, checkpoints, {
-        project_id: projectId,
-        session_id: sessionId,
-      });
+      const ref = { project_id: projectId, session_id: sessionId };
+      const lock = await releaseLeftLock(store, sessionDir(ref));
+      if (lock) changes.push(lock);
+      const change = await repairSession(store, checkpoints, ref);
       if (change) changes.push(change);
     }
   }
@@ -78,6 +84,29 @@ export function formatRepairReport(report: RepairReport): string[] {
       : `${checked}: ${plural(count('removed'), 'file')} removed, ${plural(count('rebuilt'), 'manifest')} rebuilt, ${plural(count('failed'), 'session')} not repaired`,
   );
   return lines;
+}
+
+/**
+ * A lock file left by a holder that is gone (killed while it saved), which would otherwise stay until
+ * the next save to its folder: taken over as any writer takes it (a dead or stale holder only; a live
+ * one is waited for) and given back, which removes it. Nothing on an engine without lock files.
+ */
+async function releaseLeftLock(store: Engine, folder: RelPath): Promise<RepairChange | undefined> {
+  const lock = [...folder, LOCK_NAME];
+  if (!(await store.exists(lock))) return undefined;
+  try {
+    await store.withLock(folder, async () => undefined);
+  } catch (error) {
+    // Held by a writer at work all along: no leftover.
+    if (error instanceof CheckpointError && error.code === 'LOCK_TIMEOUT') return undefined;
+    throw error;
+  }
+  if (await store.exists(lock)) return undefined;
+  return {
+    path: store.label(lock),
+    action: 'removed',
+    reason: 'lock file of a writer that is gone (killed while it saved); taken over and given back',
+  };
 }
 
 async function repairSession(

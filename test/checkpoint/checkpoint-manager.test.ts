@@ -1134,6 +1134,16 @@ describe('getPhaseOutputs', () => {
     expect(result.outputs['1']).toStrictEqual({ Beta: 'b1', alpha: 'a1 again', zeta: 'z1' });
   });
 
+  it('reads an output an editor saved with a byte order mark, as it reads every other document', async () => {
+    const m = await withOutputs();
+    const text = await readDocument(m, ...PHASE_1, 'zeta.md');
+    await editDocument(m, [...PHASE_1, 'zeta.md'], `\uFEFF${text.replace(/z1$/, 'z1 edited')}`);
+    const result = await m.checkpoints.getPhaseOutputs({ ...REF, phase_nums: [1] });
+    expect(result.outputs['1']).toStrictEqual({ Beta: 'b1', alpha: 'a1', zeta: 'z1 edited' });
+    const resume = await m.checkpoints.resumeSession(REF);
+    expect(resume.prior_outputs.map((output) => output.agent_name)).toContain('zeta');
+  });
+
   it('cuts the largest outputs to the response budget and lists them as truncated', async () => {
     const m = await setup({ limits: { maxResponseBytes: 30 } });
     await m.checkpoints.saveAgentOutput({

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/checkpoint/formats/manifest.js';
@@ -142,4 +144,30 @@ describe('repair of a whole base directory', () => {
       expect(await tempFiles(m.base)).toEqual([live]);
     },
   );
+});
+
+describe.skipIf(fileOnly('lock files'))('repair and the lock file of a writer killed while it saved', () => {
+  const lockOf = (pid: number) =>
+    `${JSON.stringify({ pid, host: hostname(), token: 'abc123', acquired: new Date().toISOString() })}\n`;
+
+  it('removes it, through the takeover any writer makes, and reports it; a live holder’s lock stays', async () => {
+    const m = await managers({ store: { lockTimeoutMs: 300 } });
+    await m.checkpoints.createSession({ project_id: 'p', session_id: 'dead', user_id: 'u' });
+    await m.checkpoints.createSession({ project_id: 'p', session_id: 'live', user_id: 'u' });
+    await writeFile(join(m.base, 'p', 'sessions', 'dead', '.lock'), lockOf(deadPid()));
+    await writeFile(join(m.base, 'p', 'sessions', 'live', '.lock'), lockOf(process.pid));
+
+    const report = await repairBaseDirectory(m.store, m.checkpoints);
+
+    expect(report.changes).toEqual([
+      {
+        path: 'p/sessions/dead/.lock',
+        action: 'removed',
+        reason: 'lock file of a writer that is gone (killed while it saved); taken over and given back',
+      },
+    ]);
+    expect(existsSync(join(m.base, 'p', 'sessions', 'dead', '.lock'))).toBe(false);
+    expect(existsSync(join(m.base, 'p', 'sessions', 'live', '.lock'))).toBe(true);
+    expect(await tempFiles(m.base)).toEqual([]);
+  });
 });

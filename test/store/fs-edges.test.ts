@@ -205,3 +205,37 @@ describe('the file engine at its edges', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
+
+describe('a system call refused for what stands at a name, not for the disk', () => {
+  it('a directory where the manifest goes is CORRUPT_FILE naming it, and list_sessions goes on with the other sessions', async () => {
+    const m = await session();
+    await m.checkpoints.createSession({ ...REF, session_id: 'other', user_id: 'u' });
+    rmSync(m.at(SESSION, 'session_manifest.md'));
+    mkdirSync(m.at(SESSION, 'session_manifest.md'));
+    const error = await rejected(m.checkpoints.loadSession(REF));
+    expect(error.code).toBe('CORRUPT_FILE');
+    expect(error.message).toContain('p/sessions/s/session_manifest.md');
+    expect(error.message).toContain('Move the directory away');
+    const listed = await m.checkpoints.listSessions({ project_id: 'p' });
+    expect(listed.sessions.map((found) => found.session_id)).toEqual(['other']);
+  });
+
+  it('a refused permission says so and what to fix, not a disk problem', async () => {
+    const denied = { path: '' };
+    const fs: StoreFs = {
+      ...nodeFs,
+      openSync: ((path: PathLike, ...rest: unknown[]) => {
+        if (denied.path !== '' && String(path) === denied.path) throw errno('EACCES');
+        return (nodeFs.openSync as (...args: unknown[]) => number)(path, ...rest);
+      }) as StoreFs['openSync'],
+    };
+    const m = await session({ fs });
+    await m.save('writer');
+    denied.path = m.at(PHASE, 'writer.md');
+    const error = await rejected(m.read('writer'));
+    expect(error.code).toBe('INTERNAL');
+    expect(error.message).toBe(
+      "reading p/sessions/s/phase_1_concept/writer.md failed (EACCES); nothing was acknowledged and the previous version is intact. Call the tool again once this server's user may read and write it again (its permissions or owner were changed, say by chmod)",
+    );
+  });
+});

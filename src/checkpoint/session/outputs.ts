@@ -6,7 +6,8 @@ import { phaseDir, type SessionRef } from '../model/paths.js';
 import type { PhaseDefinition } from '../model/phases.js';
 import type { Engine, RelPath } from '../store/engine.js';
 
-const AGENT_TITLE = /^# Agent Output:/;
+// A byte order mark before the title (an editor saving "UTF-8 with BOM") is read past, as every head is.
+const AGENT_TITLE = /^\uFEFF?# Agent Output:/;
 
 /**
  * The agent outputs of a phase, in name order. Only `{agent_name}.md` files whose first line is an

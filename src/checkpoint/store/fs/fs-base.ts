@@ -313,12 +313,29 @@ export class FsBase {
     );
   }
 
+  /**
+   * A failed system call as the caller should hear it: a folder where a document belongs is the stored
+   * data at fault (CORRUPT_FILE, like a link there), a refused permission or a full disk is said as
+   * such, anything else is a disk problem. Nothing was acknowledged in any case.
+   */
   ioError(action: string, rel: RelPath, error: unknown): CheckpointError {
     const code = errnoCode(error) ?? 'unknown error';
     const where = relative(this.root, join(this.root, ...rel)) || '.';
+    if (code === 'EISDIR') {
+      return new CheckpointError(
+        'CORRUPT_FILE',
+        `${action} ${where} failed: a directory stands where the store keeps a file. Move the directory away (the store never deletes it), or restore the file from history/; nothing was acknowledged`,
+      );
+    }
+    const fix =
+      code === 'EACCES' || code === 'EPERM'
+        ? "once this server's user may read and write it again (its permissions or owner were changed, say by chmod)"
+        : code === 'ENOSPC' || code === 'EDQUOT'
+          ? 'once the disk has room again'
+          : 'once the disk problem is fixed';
     return new CheckpointError(
       'INTERNAL',
-      `${action} ${where} failed (${code}); nothing was acknowledged and the previous version is intact. Call the tool again once the disk problem is fixed`,
+      `${action} ${where} failed (${code}); nothing was acknowledged and the previous version is intact. Call the tool again ${fix}`,
     );
   }
 }
