@@ -324,7 +324,7 @@ function positive(name: string, text: string | undefined, fallback: number): num
 }
 
 /** A name --allowed-hosts or --allowed-origins takes: a host name, an IPv4 address or a bracketed IPv6 one. */
-const ALLOWED_NAME = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$/;
+const ALLOWED_NAME = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?)$/;
 
 /**
  * A bearer token as an Authorization header can carry it: one word of visible characters (RFC 6750).

@@ -304,6 +304,24 @@ describe('the stdio transport', () => {
     expect(listed.result).toMatchObject({ structuredContent: { outputs: { '1': {} } } });
   });
 
+  it('refuses an argument named __proto__ as every unknown argument is, instead of letting it vanish', async () => {
+    const server = ServerProcess.start(['--base-dir', await tempDir()]);
+    await server.initialize();
+    await server.callTool('create_session', { ...REF, user_id: 'u1' });
+    const answer = server.response(13);
+    await server.write(
+      `{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":"load_session","arguments":{"project_id":"${REF.project_id}","session_id":"${REF.session_id}","__proto__":{"x":1}}}}\n`,
+    );
+    expect(await answer).toMatchObject({
+      id: 13,
+      result: {
+        isError: true,
+        _meta: { code: 'INVALID_ARGUMENT' },
+        content: [{ type: 'text', text: 'INVALID_ARGUMENT: unknown argument __proto__; leave it out' }],
+      },
+    });
+  });
+
   it('answers a JSON line that is not JSON-RPC with an invalid-request error carrying its id', async () => {
     const server = ServerProcess.start(['--base-dir', await tempDir()]);
     await server.initialize();

@@ -32,7 +32,8 @@ export function requestGuards(options: {
 }
 
 /** A host name, an IPv4 address or a bracketed IPv6 one, with an optional port: nothing else is a Host. */
-const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/;
+// Underscores too: container and service names (Docker's) carry them, though DNS names may not.
+const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/;
 
 /**
  * 400 for a Host header that is not a host and port: `evil.com@localhost` or `localhost/x` would

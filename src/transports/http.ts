@@ -9,7 +9,13 @@ import type { Logger } from '../tools/logger.js';
 import { NO_SUBSCRIPTIONS, type SubscriptionRegistry, Subscriptions } from '../tools/subscriptions.js';
 import { bearerMatches, digestOf, requestGuards } from './http-guards.js';
 import { collectAfterLargeRequest, LARGE_REQUEST_BYTES } from './memory.js';
-import { listenedUris, MAX_MESSAGE_DEPTH, nestedDeeperThan } from './stdio.js';
+import {
+  listenedUris,
+  MAX_MESSAGE_DEPTH,
+  nestedDeeperThan,
+  toolErrorResponse,
+  unreadableArgument,
+} from './stdio.js';
 
 export interface HttpServing {
   /** Builds the server of one request: any replica answers any request, nothing is kept between them. */
@@ -90,6 +96,12 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
           : undefined;
       if (read === NO_BODY) return;
       const body = read?.body;
+      const refused = unreadableArgument(body);
+      if (refused !== undefined) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(toolErrorResponse(refused.id, refused.text)));
+        return;
+      }
       if (isListen(body)) {
         // A listen lasts until the client leaves: it holds no place among the requests under way.
         counted = 0;

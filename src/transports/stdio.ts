@@ -197,6 +197,11 @@ export class StdioTransport implements Transport {
       return;
     }
     const data = parsed;
+    const refused = unreadableArgument(data);
+    if (refused !== undefined) {
+      this.refuseToolCall(refused.id, refused.text);
+      return;
+    }
     const awaited = 'method' in data && 'id' in data ? data.id : undefined;
     if (awaited !== undefined && 'method' in data && data.method === LISTEN) {
       // A listen lasts as long as the client wants it: a drain does not wait for its answer.
@@ -227,17 +232,9 @@ export class StdioTransport implements Transport {
     }
   }
 
-  /** A tools/call answered with an isError result, as the catalog answers one (its code in `_meta`). */
+  /** A tools/call answered with an isError result (see toolErrorResponse). */
   private refuseToolCall(id: string | number, text: string): void {
-    const code = text.slice(0, text.indexOf(':'));
-    // resultType: the 2026 revision requires it on every result; an earlier client ignores it.
-    const result = {
-      content: [{ type: 'text', text }],
-      isError: true,
-      _meta: { code },
-      resultType: 'complete',
-    };
-    this.send({ jsonrpc: '2.0', id, result } as unknown as JSONRPCMessage).catch((error: unknown) =>
+    this.send(toolErrorResponse(id, text)).catch((error: unknown) =>
       this.onerror?.(error instanceof Error ? error : new Error(String(error))),
     );
   }
@@ -252,6 +249,33 @@ export class StdioTransport implements Transport {
 }
 
 const LISTEN = 'subscriptions/listen';
+
+/**
+ * A tools/call whose arguments name `__proto__`: the SDK copies the arguments key by key before any
+ * tool sees them, and a copy cannot hold that key, so the argument would vanish instead of being
+ * refused as every other unknown argument is. Its id and the error to answer with, else undefined.
+ */
+export function unreadableArgument(message: unknown): { id: string | number; text: string } | undefined {
+  const call = message as { method?: unknown; id?: unknown; params?: { arguments?: unknown } } | null;
+  if (call === null || typeof call !== 'object' || call.method !== 'tools/call') return undefined;
+  const args = call.params?.arguments;
+  if (typeof args !== 'object' || args === null || !Object.hasOwn(args, '__proto__')) return undefined;
+  if (typeof call.id !== 'string' && typeof call.id !== 'number') return undefined;
+  return { id: call.id, text: 'INVALID_ARGUMENT: unknown argument __proto__; leave it out' };
+}
+
+/** A tools/call answered with an isError result, as the catalog answers one (its code in `_meta`). */
+export function toolErrorResponse(id: string | number, text: string): JSONRPCMessage {
+  const code = text.slice(0, text.indexOf(':'));
+  // resultType: the 2026 revision requires it on every result; an earlier client ignores it.
+  const result = {
+    content: [{ type: 'text', text }],
+    isError: true,
+    _meta: { code },
+    resultType: 'complete',
+  };
+  return { jsonrpc: '2.0', id, result } as unknown as JSONRPCMessage;
+}
 
 /** The resource URIs a subscriptions/listen request asks about (SubscriptionFilter.resourceSubscriptions). */
 export function listenedUris(params: unknown): string[] {

@@ -145,6 +145,27 @@ describe('requests that are not what they claim', () => {
     expect(listed.outputs['1'] ?? {}).toEqual({});
   });
 
+  it('refuses an argument named __proto__ with an error result, as every unknown argument is', async () => {
+    const server = await startHttpServer(['--base-dir', await tempDir()]);
+    const body = toolCallBody(3, 'load_session', { ...REF, extra: 1 }).replace(
+      '"extra":1',
+      '"__proto__":{"x":1}',
+    );
+    const answer = await fetch(server.url, {
+      method: 'POST',
+      headers: toolCallHeaders('load_session'),
+      body,
+    });
+    expect(answer.status).toBe(200);
+    expect(rpcMessageOf(answer.headers.get('content-type'), await answer.text())).toMatchObject({
+      id: 3,
+      result: {
+        isError: true,
+        content: [{ type: 'text', text: 'INVALID_ARGUMENT: unknown argument __proto__; leave it out' }],
+      },
+    });
+  });
+
   it('counts a batch as the requests it holds against --max-connections', async () => {
     const server = await startHttpServer(['--base-dir', await tempDir(), '--max-connections', '2']);
     const client = await connectClient(server.url, 'v2 pinned to 2026-07-28');

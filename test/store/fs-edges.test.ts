@@ -207,7 +207,7 @@ describe('the file engine at its edges', () => {
 });
 
 describe('a system call refused for what stands at a name, not for the disk', () => {
-  it('a directory where the manifest goes is CORRUPT_FILE naming it, and list_sessions goes on with the other sessions', async () => {
+  it('a directory where the manifest goes is CORRUPT_FILE naming it, in load_session and list_sessions alike', async () => {
     const m = await session();
     await m.checkpoints.createSession({ ...REF, session_id: 'other', user_id: 'u' });
     rmSync(m.at(SESSION, 'session_manifest.md'));
@@ -216,8 +216,10 @@ describe('a system call refused for what stands at a name, not for the disk', ()
     expect(error.code).toBe('CORRUPT_FILE');
     expect(error.message).toContain('p/sessions/s/session_manifest.md');
     expect(error.message).toContain('Move the directory away');
-    const listed = await m.checkpoints.listSessions({ project_id: 'p' });
-    expect(listed.sessions.map((found) => found.session_id)).toEqual(['other']);
+    // As a session whose documents cannot be read at all is: the listing names the file to fix.
+    const listing = await rejected(m.checkpoints.listSessions({ project_id: 'p' }));
+    expect(listing.code).toBe('CORRUPT_FILE');
+    expect(listing.message).toContain('p/sessions/s/session_manifest.md');
   });
 
   it('a refused permission says so and what to fix, not a disk problem', async () => {

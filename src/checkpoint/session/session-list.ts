@@ -132,14 +132,7 @@ export class SessionLister {
       // A link planted in place of a manifest is no session of ours: the listing goes on without it.
       if (isPlantedLink(error)) return undefined;
       if (!(error instanceof CheckpointError && error.code === 'CORRUPT_FILE')) throw error;
-      try {
-        manifest = (await this.files.load(ref)).manifest;
-      } catch (rebuild) {
-        // Not even rebuilt (a folder where the manifest goes, a checkpoint nobody can read): load_session
-        // names what to fix, and the listing of every other session goes on without it.
-        if (rebuild instanceof CheckpointError && rebuild.code === 'CORRUPT_FILE') return undefined;
-        throw rebuild;
-      }
+      manifest = (await this.files.load(ref)).manifest;
     }
     // No manifest yet: create_session is still writing it, so the session is not listed yet.
     if (manifest === undefined) return undefined;

@@ -1,4 +1,4 @@
-import type { Stats } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { HISTORY_DIR, type HistoryVersion, type RelPath } from '../engine.js';
 import { writeTemporary } from './atomic-write.js';
@@ -73,7 +73,11 @@ export async function archive(base: FsBase, rel: RelPath, target: string, curren
       const code = errnoCode(error);
       // Removed or replaced by hand since it was looked at (link() races a rename over the name): that
       // version is gone, and a file now at the name is kept by the write before it renames (see FsStore).
-      if (code === 'ENOENT') return;
+      // The same file still there failed for history/'s sake (removed meanwhile): an error, as any.
+      if (code === 'ENOENT') {
+        const now = lstatSync(target, { throwIfNoEntry: false });
+        if (now === undefined || now.ino !== current.ino || now.dev !== current.dev) return;
+      }
       if (code === undefined || !NO_HARD_LINKS.has(code)) throw error;
     }
   }
