@@ -236,7 +236,9 @@ describe('a file put at the name while a save is under way (a person saving in a
     );
     // Every edit but the last is kept, and the last is the current file: nothing was lost.
     expect(contents).toEqual(['first\n', ...Array.from({ length: edits - 1 }, (_, i) => `edit ${i + 1}\n`)]);
-    expect(readFileSync(join(base, PHASE, 'writer.md'), 'utf8').endsWith(`## Output\n\nedit ${edits}\n`)).toBe(true);
+    expect(
+      readFileSync(join(base, PHASE, 'writer.md'), 'utf8').endsWith(`## Output\n\nedit ${edits}\n`),
+    ).toBe(true);
     expect(await tempFiles(base)).toEqual([]);
   });
 });
