@@ -61,7 +61,7 @@ export class ToolCatalog {
       set: ToolSet;
       logger: Logger;
       activity: Activity;
-      /** The response budget (--max-response-bytes), which answerSize holds every answer near. */
+      /** The response budget (--max-response-bytes), which assertSendable holds every read answer near. */
       maxResponseBytes: number;
       /** Called after a successful write. */
       onWrite?: () => void;
