@@ -31,8 +31,10 @@ export function requestGuards(options: {
   return [wellFormedHost, hosts, origins];
 }
 
-/** A host name, an IPv4 address or a bracketed IPv6 one, with an optional port: nothing else is a Host. */
-// Underscores too: container and service names (Docker's) carry them, though DNS names may not.
+/**
+ * A host name, an IPv4 address or a bracketed IPv6 one, with an optional port: nothing else is a Host.
+ * Underscores too: container and service names (Docker's) carry them, though DNS names may not.
+ */
 const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/;
 
 /**
