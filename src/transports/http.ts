@@ -187,7 +187,9 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
       res.end(rpcError(-32603, 'Internal error'));
     });
   });
-  server.requestTimeout = serving.requestTimeoutMs;
+  // A body's own timer (readJsonBody) answers a late body with 408 and says why; Node's bound on the
+  // whole request stays behind it as a backstop, so the informative answer comes first.
+  server.requestTimeout = 2 * serving.requestTimeoutMs;
   server.headersTimeout = Math.min(60_000, serving.requestTimeoutMs);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -11,7 +11,7 @@ const CHECKPOINT = { ...REF, phase_num: 1, status: 'failed', agents: [] };
 const REVIEW = { ...REF, phase_num: 1, reviewed: true, approved: false, action: 'retry_with_changes' };
 
 /** A one-line value of `bytes` bytes of UTF-8 (two-byte letters, so a count of characters would pass it). */
-function valueOf(bytes: number): string {
+function lineOf(bytes: number): string {
   return 'é'.repeat(Math.floor(bytes / 2)) + 'x'.repeat(bytes % 2);
 }
 
@@ -33,7 +33,7 @@ async function withSession(): Promise<Connected> {
 }
 
 describe('one-line values have a length limit, checked before anything is written', () => {
-  const over = valueOf(MAX_VALUE_BYTES + 1);
+  const over = lineOf(MAX_VALUE_BYTES + 1);
   const cases: Array<[string, string, Record<string, unknown>]> = [
     ['model', 'save_agent_output', { ...OUTPUT, model: over }],
     ['error_type', 'save_agent_output', { ...OUTPUT, error_type: over }],
@@ -58,7 +58,7 @@ describe('one-line values have a length limit, checked before anything is writte
 
   it('takes a value of exactly the limit, and stores it whole', async () => {
     const m = await withSession();
-    const model = valueOf(MAX_VALUE_BYTES);
+    const model = lineOf(MAX_VALUE_BYTES);
     await callOk(m.client, 'save_agent_output', { ...OUTPUT, model });
     const output = await callOk<{ model: string }>(m.client, 'get_agent_output', {
       ...REF,
@@ -73,12 +73,12 @@ describe('one-line values have a length limit, checked before anything is writte
     const text = await refusedWithoutWriting(m, 'create_project', {
       user_id: 'u1',
       startup_idea: 'idea',
-      project_name: valueOf(MAX_PROJECT_NAME_BYTES + 1),
+      project_name: lineOf(MAX_PROJECT_NAME_BYTES + 1),
     });
     expect(text).toContain(
       `project_name is ${MAX_PROJECT_NAME_BYTES + 1} bytes of UTF-8, over the limit of ${MAX_PROJECT_NAME_BYTES}`,
     );
-    const name = valueOf(MAX_PROJECT_NAME_BYTES);
+    const name = lineOf(MAX_PROJECT_NAME_BYTES);
     const created = await callOk<{ project_name: string }>(m.client, 'create_project', {
       user_id: 'u1',
       startup_idea: 'idea',
@@ -89,7 +89,7 @@ describe('one-line values have a length limit, checked before anything is writte
 });
 
 describe('lists of one-line values have a length limit together', () => {
-  const item = valueOf(MAX_VALUE_BYTES);
+  const item = lineOf(MAX_VALUE_BYTES);
   const fits = Array.from({ length: MAX_LIST_BYTES / MAX_VALUE_BYTES }, () => item);
   const over = [...fits, 'one more'];
   const cases: Array<[string, string, (list: string[]) => Record<string, unknown>]> = [
