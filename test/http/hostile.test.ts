@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { MAX_LISTEN_URIS } from '../../src/transports/http.js';
 import {
@@ -14,36 +14,11 @@ import {
 
 const REF = { project_id: 'p1', session_id: 's1' };
 
-/** Headers, then the first `sent` bytes of a body of `declared` bytes, over a raw socket; the rest never comes. */
-function stalledUpload(
-  origin: string,
-  declared: number,
-  sent: string,
-): { socket: Socket; answer: Promise<string> } {
+/** `request` written whole to the server over a raw socket, and all it answered until it closed. */
+function rawRequest(origin: string, request: string): Promise<string> {
   const { hostname, port } = new URL(origin);
   const socket = connect(Number(port), hostname);
-  socket.write(
-    `POST /mcp HTTP/1.1\r\nHost: localhost:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${declared}\r\n\r\n${sent}`,
-  );
-  const answer = new Promise<string>((resolve) => {
-    let text = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    socket.on('close', () => resolve(text));
-    socket.on('error', () => resolve(text));
-  });
-  return { socket, answer };
-}
-
-/** A raw POST to /mcp with the Host header given (fetch will not send a false one). */
-function postWithHost(origin: string, host: string, body: string): Promise<string> {
-  const { hostname, port } = new URL(origin);
-  const socket = connect(Number(port), hostname);
-  socket.write(
-    `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-11-25\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  socket.write(request);
   return new Promise<string>((resolve) => {
     let text = '';
     socket.setEncoding('utf8');
@@ -55,13 +30,35 @@ function postWithHost(origin: string, host: string, body: string): Promise<strin
   });
 }
 
+/** Headers, then the first bytes of a body of `declared` bytes: the rest never comes. */
+function stalledUpload(origin: string, declared: number, sent: string): Promise<string> {
+  const port = new URL(origin).port;
+  return rawRequest(
+    origin,
+    `POST /mcp HTTP/1.1\r\nHost: localhost:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${declared}\r\n\r\n${sent}`,
+  );
+}
+
+/** A POST to /mcp with the Host header given (fetch will not send a false one). */
+function postWithHost(origin: string, host: string, body: string): Promise<string> {
+  return rawRequest(
+    origin,
+    `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-11-25\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** A 2026-07-28 tools/call of `tool` with `body` as it is, through fetch. */
+function postToolCall(url: string, tool: string, body: BodyInit): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: toolCallHeaders(tool), body });
+}
+
 const LIST_TOOLS = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
 
 describe('a request body that stops arriving', () => {
   it('is answered 408 once --request-timeout-ms has passed, not at Node’s next 30-second check', async () => {
     const server = await startHttpServer(['--base-dir', await tempDir(), '--request-timeout-ms', '1000']);
     const started = Date.now();
-    const { answer } = stalledUpload(server.origin, 100, '{"jsonrpc"');
+    const answer = stalledUpload(server.origin, 100, '{"jsonrpc"');
     const text = await answer;
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(text).toContain('Request Timeout: the body did not arrive within 1000 ms (--request-timeout-ms)');
@@ -74,7 +71,7 @@ describe('a request body that stops arriving', () => {
 
   it('does not hold a SIGTERM: the server answers it 408 and exits 0', async () => {
     const server = await startHttpServer(['--base-dir', await tempDir(), '--request-timeout-ms', '2000']);
-    const { answer } = stalledUpload(server.origin, 100, '{"jsonrpc"');
+    const answer = stalledUpload(server.origin, 100, '{"jsonrpc"');
     await new Promise((resolve) => setTimeout(resolve, 300));
     // stop() sends SIGKILL after 20 s: an exit held by the upload would show as that signal.
     expect(await server.stop('SIGTERM')).toEqual({ code: 0, signal: null });
@@ -98,11 +95,7 @@ describe('requests that are not what they claim', () => {
     const server = await startHttpServer(['--base-dir', await tempDir()]);
     const deep = `${'['.repeat(5000)}1${']'.repeat(5000)}`;
     const body = toolCallBody(1, 'load_session', { ...REF, extra: '__DEEP__' }).replace('"__DEEP__"', deep);
-    const answer = await fetch(server.url, {
-      method: 'POST',
-      headers: toolCallHeaders('load_session'),
-      body,
-    });
+    const answer = await postToolCall(server.url, 'load_session', body);
     expect(answer.status).toBe(400);
     expect(await answer.json()).toMatchObject({
       error: { code: -32600, message: 'Invalid Request: the message is nested more than 256 levels deep' },
@@ -125,11 +118,7 @@ describe('requests that are not what they claim', () => {
       Buffer.from([0xff, 0xfe]),
       Buffer.from(after ?? ''),
     ]);
-    const answer = await fetch(server.url, {
-      method: 'POST',
-      headers: toolCallHeaders('save_agent_output'),
-      body,
-    });
+    const answer = await postToolCall(server.url, 'save_agent_output', body);
     expect(answer.status).toBe(400);
     expect(await answer.json()).toMatchObject({
       error: { code: -32700, message: 'Parse error: the body is not valid UTF-8' },
@@ -151,11 +140,7 @@ describe('requests that are not what they claim', () => {
       '"extra":1',
       '"__proto__":{"x":1}',
     );
-    const answer = await fetch(server.url, {
-      method: 'POST',
-      headers: toolCallHeaders('load_session'),
-      body,
-    });
+    const answer = await postToolCall(server.url, 'load_session', body);
     expect(answer.status).toBe(200);
     expect(rpcMessageOf(answer.headers.get('content-type'), await answer.text())).toMatchObject({
       id: 3,
