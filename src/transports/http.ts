@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { createMcpHandler, type McpServer } from '@modelcontextprotocol/server';
+import { createMcpHandler, isJsonContentType, type McpServer } from '@modelcontextprotocol/server';
 import type { Engine } from '../checkpoint/store/engine.js';
 import type { Activity } from '../tools/activity.js';
 import type { Logger } from '../tools/logger.js';
@@ -87,6 +87,12 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
       busy(res, `${serving.maxConnections} requests under way`);
       return;
     }
+    // The SDK's answer to another media type, given before the body is read: the body of a request
+    // that is not JSON is not ours to judge, so it gets 415 and not a parse error.
+    if (req.method === 'POST' && !isJsonContentType(req.headers['content-type'] ?? null)) {
+      refuseUnread(req, res, 415, UNSUPPORTED_MEDIA_TYPE, serving.maxBodyBytes);
+      return;
+    }
     inFlight++;
     let counted = 1;
     try {
@@ -100,6 +106,18 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
       if (refused !== undefined) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(toolErrorResponse(refused.id, refused.text)));
+        return;
+      }
+      // In a batch the SDK would answer the others and let that argument vanish: the batch is refused whole.
+      const inBatch = Array.isArray(body) ? body.findIndex((message) => unreadableArgument(message)) : -1;
+      if (inBatch !== -1) {
+        res.writeHead(400, { 'Content-Type': 'application/json' });
+        res.end(
+          rpcError(
+            -32600,
+            `Invalid Request: the tools/call at index ${inBatch} of the batch names the argument __proto__, which no tool takes; nothing in the batch was run. Send it again without that argument`,
+          ),
+        );
         return;
       }
       if (isListen(body)) {
@@ -300,17 +318,32 @@ function readJsonBody(
  * instead of a reset; past as much again as the limit, the connection is cut.
  */
 function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number, read: number): void {
-  res.writeHead(413, { 'Content-Type': 'application/json' });
-  res.end(
-    rpcError(
-      -32600,
-      `LIMIT_EXCEEDED: the request body is over ${limit} bytes, so it was not read and nothing was saved. Keep agent output within --max-content-bytes`,
-    ),
-  );
-  let discarded = read;
+  const text = `LIMIT_EXCEEDED: the request body is over ${limit} bytes, so it was not read and nothing was saved. Keep agent output within --max-content-bytes`;
+  refuseUnread(req, res, 413, rpcError(-32600, text), 2 * limit - read);
+}
+
+const UNSUPPORTED_MEDIA_TYPE = rpcError(
+  -32000,
+  'Unsupported Media Type: Content-Type must be application/json; nothing was read or saved',
+);
+
+/**
+ * Answers `status` without reading the body. What the client still sends is read and dropped, so it
+ * reads the answer instead of a reset; past `dropAtMost` bytes the connection is cut.
+ */
+function refuseUnread(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: string,
+  dropAtMost: number,
+): void {
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(body);
+  let dropped = 0;
   req.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > 2 * limit) req.destroy();
+    dropped += chunk.length;
+    if (dropped > dropAtMost) req.destroy();
   });
   req.resume();
 }

@@ -1,7 +1,6 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { Readable, Writable } from 'node:stream';
 import { isSpecType, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
-import { decodeUtf8 } from '../checkpoint/model/utf8.js';
 import { collectAfterLargeRequest, LARGE_REQUEST_BYTES } from './memory.js';
 
 export interface StdioOptions {
@@ -159,7 +158,9 @@ export class StdioTransport implements Transport {
     if (this.pending === 0) return;
     const bytes = this.pending;
     const line = Buffer.concat(this.chunks, this.pending);
-    let text = decodeUtf8(line);
+    // One scan for ASCII serves the decoding and the UTF-8 check below (nearly every line is ASCII).
+    const ascii = isAscii(line);
+    let text = ascii ? line.toString('ascii') : line.toString('utf8');
     this.chunks = [];
     this.pending = 0;
     if (text.endsWith('\r')) text = text.slice(0, -1);
@@ -173,7 +174,7 @@ export class StdioTransport implements Transport {
       return;
     }
     // Bytes that are not UTF-8 were read as U+FFFD: saved, the text would not be what was sent.
-    if (!isAscii(line) && !isUtf8(line)) {
+    if (!ascii && !isUtf8(line)) {
       this.options.onDiagnostic?.('skipped a line that is not valid UTF-8');
       this.reject(
         idOf(parsed),

@@ -173,6 +173,76 @@ describe('requests that are not what they claim', () => {
     expect(fits.status).toBe(200);
   });
 
+  it('refuses a batch whose tools/call names __proto__ whole, running none of it', async () => {
+    const base = await tempDir();
+    const server = await startHttpServer(['--base-dir', base]);
+    const client = await connectClient(server.url, 'v2 pinned to 2026-07-28');
+    await callOk(client, 'create_session', { ...REF, user_id: 'u1' });
+    const save = (id: number, agent: string) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: {
+        name: 'save_agent_output',
+        arguments: { ...REF, phase_num: 1, agent_name: agent, output_content: 'text' },
+      },
+    });
+    const body = JSON.stringify([save(1, 'first'), save(2, 'second')]).replace(
+      '"output_content":"text"}}}]',
+      '"output_content":"text","__proto__":{"x":1}}}}]',
+    );
+    const headers = { ...toolCallHeaders('save_agent_output'), 'MCP-Protocol-Version': '2025-11-25' };
+    const answer = await fetch(server.url, { method: 'POST', headers, body });
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toMatchObject({
+      error: {
+        code: -32600,
+        message: expect.stringMatching(
+          /^Invalid Request: the tools\/call at index 1 of the batch names the argument __proto__/,
+        ),
+      },
+    });
+    // Neither save ran, the one without __proto__ included.
+    const listed = await callOk<{ outputs: Record<string, Record<string, string>> }>(
+      client,
+      'get_phase_outputs',
+      {
+        ...REF,
+        phase_nums: [1],
+      },
+    );
+    expect(listed.outputs['1'] ?? {}).toEqual({});
+  });
+
+  it('answers a POST that is not application/json with 415 before reading its body, JSON or not', async () => {
+    const server = await startHttpServer(['--base-dir', await tempDir()]);
+    for (const [type, body] of [
+      ['text/plain', 'not json at all'],
+      ['text/plain', LIST_TOOLS],
+      ['application/x-www-form-urlencoded', 'a=1'],
+    ] as const) {
+      const answer = await fetch(server.url, {
+        method: 'POST',
+        headers: { ...toolCallHeaders('load_session'), 'Content-Type': type },
+        body,
+      });
+      expect(answer.status, `${type} ${body}`).toBe(415);
+      expect(await answer.json()).toMatchObject({
+        error: {
+          code: -32000,
+          message: expect.stringMatching(/^Unsupported Media Type: Content-Type must be application\/json/),
+        },
+      });
+    }
+    // Parameters of the media type are fine.
+    const fine = await fetch(server.url, {
+      method: 'POST',
+      headers: { ...toolCallHeaders('load_session'), 'Content-Type': 'application/json; charset=utf-8' },
+      body: toolCallBody(1, 'load_session', REF),
+    });
+    expect(fine.status).toBe(200);
+  });
+
   it(`refuses a listen naming more than ${MAX_LISTEN_URIS} resources with -32602, watching none of them`, async () => {
     const server = await startHttpServer(['--base-dir', await tempDir()]);
     const uris = Array.from(
