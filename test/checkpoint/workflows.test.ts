@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WorkflowManager } from '../../src/checkpoint/workflow-manager.js';
-import { type Managers, managers, steppingClock } from '../helpers/base-dir.js';
-import { editDocument, isStored, makeFolder, readDocument } from '../helpers/engine.js';
+import { type Managers, managers, managersOn, steppingClock } from '../helpers/base-dir.js';
+import { editDocument, isStored, makeFolder, readDocument, removeDocument } from '../helpers/engine.js';
 import { rejected } from '../helpers/errors.js';
 import { CODE_REVIEW } from '../helpers/workflows.js';
 
@@ -268,5 +268,134 @@ describe('workflows of your own', () => {
     expect(manifest).not.toContain('Folder');
     expect(manifest).toContain('| 1     | Concept Expansion | pending |');
     expect(await readDocument(m, 'idea', 'project.md')).not.toContain('Workflow Type');
+  });
+});
+
+describe('a lost or unreadable manifest of a workflow’s session', () => {
+  const CR = { project_id: 'ideas', session_id: 'cr' };
+  const MANIFEST = ['ideas', 'sessions', 'cr', 'session_manifest.md'];
+
+  /** A built-in project (mvp) holding a quick code_review session with phase 1 done and approved. */
+  async function reviewed() {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    await m.checkpoints.createSession({ project_id: 'ideas', session_id: 'seed', user_id: 'u' });
+    await m.checkpoints.createSession({ ...CR, user_id: 'ann', workflow_type: 'code_review' });
+    await m.checkpoints.saveAgentOutput({
+      ...CR,
+      phase_num: 1,
+      agent_name: 'reader',
+      output_content: 'notes',
+    });
+    await m.checkpoints.saveCheckpoint({
+      ...CR,
+      phase_num: 1,
+      status: 'completed',
+      agents: [{ agent_name: 'reader', status: 'completed' }],
+    });
+    await m.checkpoints.saveUserFeedback({ ...CR, phase_num: 1, reviewed: true, approved: true });
+    return m;
+  }
+
+  /** What a rebuild must keep; `user` is the project's when nothing of the manifest is left to say it. */
+  async function expectTheReviewKept(m: Awaited<ReturnType<typeof reviewed>>, user = 'ann') {
+    const state = await m.checkpoints.loadSession(CR);
+    expect(state).toMatchObject({
+      user_id: user,
+      workflow_type: 'code_review',
+      execution_mode: 'quick',
+      completed_phases: [1],
+      phase_statuses: { '1': 'completed', '3': 'pending' },
+      next_phase: 3,
+    });
+    expect(await m.checkpoints.getPhaseOutputs(CR)).toMatchObject({ outputs: { '1': { reader: 'notes' } } });
+    const manifest = await readDocument(m, ...MANIFEST);
+    expect(manifest).toContain(
+      '- Workflow Type: code_review\n- Workflow Revision: 1\n- Execution Mode: quick',
+    );
+    expect(manifest).toContain('| 3     | Verdict         | phase_3_verdict | pending   |');
+    // The next save goes to the session's own folder, not to the project's workflow's.
+    const saved = await m.checkpoints.saveAgentOutput({
+      ...CR,
+      phase_num: 1,
+      agent_name: 'again',
+      output_content: 'x',
+    });
+    expect(saved.file).toBe('ideas/sessions/cr/phase_1_read/again.md');
+  }
+
+  it('keeps the workflow, mode, user and phases a manifest mistyped by hand still names', async () => {
+    const m = await reviewed();
+    const text = await readDocument(m, ...MANIFEST);
+    await editDocument(m, MANIFEST, text.replace(/- Revision: \d+/, '- Revision: x'));
+    await expectTheReviewKept(m);
+    expect(await readDocument(m, ...MANIFEST)).toContain(text.match(/- Created: .*/)?.[0] ?? 'no Created');
+  });
+
+  it('finds a deleted manifest’s workflow and mode by the phase folders, not by the project', async () => {
+    const m = await reviewed();
+    await removeDocument(m, ...MANIFEST);
+    await expectTheReviewKept(m, 'u');
+  });
+
+  it('recovers a built-in session in a project of another workflow, and a quick session in a deep project', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    const repo = { project_id: 'repo', user_id: 'u', workflow_type: 'code_review', execution_mode: 'deep' };
+    await m.checkpoints.createSession({ ...repo, session_id: 'deep' });
+    await m.checkpoints.createSession({ ...repo, session_id: 'quick', execution_mode: 'quick' });
+    await m.checkpoints.createSession({
+      project_id: 'repo',
+      session_id: 'idea',
+      user_id: 'u',
+      workflow_type: 'idea_validation',
+    });
+    for (const session_id of ['deep', 'quick', 'idea'])
+      await removeDocument(m, 'repo', 'sessions', session_id, 'session_manifest.md');
+    const load = (session_id: string) => m.checkpoints.loadSession({ project_id: 'repo', session_id });
+    expect(await load('deep')).toMatchObject({ workflow_type: 'code_review', execution_mode: 'deep' });
+    expect(await load('quick')).toMatchObject({
+      workflow_type: 'code_review',
+      execution_mode: 'quick',
+      phase_statuses: { '1': 'pending', '3': 'pending' },
+    });
+    expect(await load('idea')).toMatchObject({
+      workflow_type: 'idea_validation',
+      execution_mode: 'mvp',
+      phase_statuses: { '1': 'pending', '2': 'pending', '3': 'pending', '6': 'pending', '7': 'pending' },
+    });
+  });
+
+  it('reads a copy of a phase folder beside it as no second phase, with or without the workflow', async () => {
+    const m = await reviewed();
+    const checkpoint = await readDocument(m, 'ideas', 'sessions', 'cr', 'phase_1_read', 'checkpoint.md');
+    // A person keeps a copy of phase 1 as it was (completed); then the phase is run again and fails.
+    await makeFolder(m, 'ideas', 'sessions', 'cr', 'phase_1_backup');
+    await editDocument(m, ['ideas', 'sessions', 'cr', 'phase_1_backup', 'checkpoint.md'], checkpoint);
+    await m.checkpoints.saveCheckpoint({ ...CR, phase_num: 1, status: 'failed', agents: [] });
+    const failed = { phase_statuses: { '1': 'failed', '3': 'pending' }, completed_phases: [] };
+    await removeDocument(m, ...MANIFEST);
+    expect(await m.checkpoints.loadSession(CR)).toMatchObject({ workflow_type: 'code_review', ...failed });
+    // With the workflow gone too, the folders alone: the checkpoint saved last is the phase's.
+    await removeDocument(m, 'workflows', 'code_review.md');
+    await removeDocument(m, ...MANIFEST);
+    expect(await m.checkpoints.loadSession(CR)).toMatchObject({ workflow_type: 'unknown', ...failed });
+    // A server started afresh reads the rebuilt manifest: the phase's folder is the one kept in it.
+    const fresh = managersOn(m.store).checkpoints;
+    const saved = await fresh.saveAgentOutput({
+      ...CR,
+      phase_num: 1,
+      agent_name: 'b',
+      output_content: 'x',
+    });
+    expect(saved.file).toBe('ideas/sessions/cr/phase_1_read/b.md');
+  });
+
+  it('takes nothing from a manifest copied over from another session', async () => {
+    const m = await reviewed();
+    await m.checkpoints.createSession({ project_id: 'ideas', session_id: 'other', user_id: 'bob' });
+    const other = await readDocument(m, 'ideas', 'sessions', 'other', 'session_manifest.md');
+    await editDocument(m, MANIFEST, other.replace(/- Revision: \d+/, '- Revision: x'));
+    await expectTheReviewKept(m, 'u');
   });
 });

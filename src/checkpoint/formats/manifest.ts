@@ -1,4 +1,5 @@
 import type { DecimalText } from '../model/decimal.js';
+import { identifierProblem } from '../model/identifiers.js';
 import {
   BUILT_IN_WORKFLOW,
   type ExecutionMode,
@@ -219,4 +220,96 @@ function optionalCell(text: string, file: string, line: number, column: string):
   if (!isTimestamp(text))
     throw corrupt(file, line, `${column} ${JSON.stringify(text)} is not an RFC 3339 timestamp`);
   return text;
+}
+
+/** What salvageManifest could still read of a manifest that does not parse: each field only if it is sound. */
+export interface SalvagedManifest {
+  session_id?: string;
+  user_id?: string;
+  created?: string;
+  workflow_type?: WorkflowType;
+  workflow_revision?: number;
+  execution_mode?: ExecutionMode;
+  /** The phase table, when every row names a phase 1-99 and its folder (the built-in one's by number). */
+  phases?: Array<{ num: number; name: string; dir: string }>;
+}
+
+/** Longest manifest read line by line for salvage: a head is a few KB, a file pasted over it is not. */
+const SALVAGE_BYTES = 256 * 1024;
+
+/**
+ * The identity fields and phase table of a manifest that parseManifest refused (a field mistyped by
+ * hand), read line by line without the markdown parser: a rebuild then keeps who the session belongs
+ * to, its workflow, mode and phases, instead of guessing them from the project. A field that is not
+ * sound on its own is left out.
+ */
+export function salvageManifest(text: string): SalvagedManifest {
+  const lines = text.slice(0, SALVAGE_BYTES).split(/\r?\n/);
+  const field = (key: string): string | undefined => {
+    const pattern = new RegExp(`^\\s*[-*+]\\s+${key}\\s*:\\s*(.*?)\\s*$`, 'i');
+    for (const line of lines) {
+      const match = pattern.exec(line);
+      if (match) return match[1];
+    }
+    return undefined;
+  };
+  const salvaged: SalvagedManifest = {};
+  const sound = (value: string | undefined): value is string =>
+    value !== undefined && identifierProblem(value) === undefined;
+  const sessionId = field('Session ID');
+  if (sound(sessionId)) salvaged.session_id = sessionId;
+  const userId = field('User ID');
+  if (sound(userId)) salvaged.user_id = userId;
+  const created = field('Created');
+  if (created !== undefined && isTimestamp(created)) salvaged.created = created;
+  const workflowType = field('Workflow Type');
+  if (sound(workflowType)) salvaged.workflow_type = workflowOfFile(workflowType);
+  const revision = field('Workflow Revision');
+  if (revision !== undefined && /^[1-9]\d{0,8}$/.test(revision))
+    salvaged.workflow_revision = Number(revision);
+  const mode = field('Execution Mode');
+  if (sound(mode) && salvaged.workflow_type !== undefined)
+    salvaged.execution_mode = modeOfFile(salvaged.workflow_type, mode);
+  const phases = salvagePhaseTable(lines, salvaged.workflow_type === BUILT_IN_WORKFLOW);
+  if (phases !== undefined) salvaged.phases = phases;
+  return salvaged;
+}
+
+function salvagePhaseTable(
+  lines: readonly string[],
+  builtIn: boolean,
+): SalvagedManifest['phases'] | undefined {
+  const start = lines.findIndex((line) => /^\s*##\s+phase status\s*$/i.test(line));
+  if (start < 0) return undefined;
+  const rows: string[][] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (/^\s*#/.test(line)) break;
+    const trimmed = line.trim();
+    if (!trimmed.startsWith('|')) continue;
+    rows.push(
+      trimmed
+        .replace(/^\|/, '')
+        .replace(/\|$/, '')
+        .split(/(?<!\\)\|/)
+        // CommonMark's backslash escapes of ASCII punctuation, as the renderer writes them in a name.
+        .map((cell) => cell.trim().replace(/\\([!-/:-@[-`{-~])/g, '$1')),
+    );
+  }
+  const [header, rule, ...body] = rows;
+  if (header === undefined || rule === undefined || body.length === 0) return undefined;
+  const column = (name: string) => header.findIndex((cell) => cell.toLowerCase() === name);
+  const [num, name, folder] = [column('phase'), column('name'), column('folder')];
+  if (num < 0 || name < 0) return undefined;
+  const phases: Array<{ num: number; name: string; dir: string }> = [];
+  for (const cells of body) {
+    const phaseNum = parseNumberText(cells[num] ?? '');
+    if (phaseNum === undefined || !Number.isSafeInteger(phaseNum) || phaseNum < 1 || phaseNum > MAX_PHASE_NUM)
+      return undefined;
+    const dir = builtIn ? PHASES.find((phase) => phase.num === phaseNum)?.dir : cells[folder];
+    if (dir === undefined || PHASE_DIR.exec(dir)?.[1] !== String(phaseNum)) return undefined;
+    if (phases.some((phase) => phase.num === phaseNum)) return undefined;
+    const text = cells[name] ?? '';
+    phases.push({ num: phaseNum, name: text === '' || text === MISSING ? `Phase ${phaseNum}` : text, dir });
+  }
+  return phases;
 }

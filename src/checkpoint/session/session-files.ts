@@ -1,5 +1,11 @@
 import { type CheckpointRecord, parseCheckpoint } from '../formats/checkpoint.js';
-import { type ManifestRecord, parseManifest, renderManifest } from '../formats/manifest.js';
+import {
+  type ManifestRecord,
+  parseManifest,
+  renderManifest,
+  type SalvagedManifest,
+  salvageManifest,
+} from '../formats/manifest.js';
 import { parseProject } from '../formats/project.js';
 import { CheckpointError, isPlantedLink } from '../model/errors.js';
 import type { Clock } from '../model/limits.js';
@@ -13,14 +19,14 @@ import {
   sessionDir,
 } from '../model/paths.js';
 import {
-  BUILT_IN_MODES,
   BUILT_IN_WORKFLOW,
-  builtInPlan,
-  PHASES,
+  modeOfFile,
   type PhaseDefinition,
   phaseOfDirectory,
+  planNums,
   type SessionPlan,
 } from '../model/phases.js';
+import { type WorkflowDefinition, planOf as workflowPlan } from '../model/workflows.js';
 import {
   type Engine,
   type LockReads,
@@ -32,6 +38,7 @@ import {
 } from '../store/engine.js';
 import { applyReview, reviewOverride } from './review-override.js';
 import { buildManifest, identityOf, manifestAgrees, type SessionIdentity } from './session-state.js';
+import { WorkflowRegistry } from './workflow-registry.js';
 
 /** Why a stored manifest is not a true view of its checkpoints. */
 export type ManifestProblem = 'missing' | 'unreadable' | 'disagrees';
@@ -334,56 +341,163 @@ export class SessionFiles {
   }
 
   /**
-   * Identity of a session whose manifest is lost: project.md (user, workflow, mode), the phase folders
-   * on disk (which phases; for a user's workflow their names from their checkpoints), the folder's age.
+   * Identity of a session whose manifest is lost or unreadable. What a manifest mistyped by hand still
+   * says soundly (salvageManifest) comes first: its user, creation time, workflow, mode and phase table.
+   * Else the phases are the plan, of every workflow's modes, that the phase folders on disk fit best
+   * (a session is made with its plan's folders); project.md breaks a tie, and names the user.
    */
   async recoverIdentity(ref: SessionRef): Promise<SessionIdentity> {
     const projectRel = projectFile(ref.project_id);
     const projectText = await this.store.read(projectRel);
     const project =
       projectText === undefined ? undefined : parseProject(projectText, this.store.label(projectRel));
-    const folders = (await this.store.list(sessionDir(ref)))
-      .filter((entry) => entry.kind === 'directory')
-      .map((entry) => entry.name);
-    const created = (await this.store.createdAt(sessionDir(ref))) ?? this.clock();
-    const workflow = project?.workflow_type ?? BUILT_IN_WORKFLOW;
+    const onDisk = (await this.store.list(sessionDir(ref))).flatMap((entry) => {
+      const found = entry.kind === 'directory' ? phaseOfDirectory(entry.name) : undefined;
+      return found ? [{ num: found.num, dir: entry.name }] : [];
+    });
+    const salvaged = await this.salvagedManifest(ref);
+    const created =
+      salvaged.created ?? ((await this.store.createdAt(sessionDir(ref))) ?? this.clock()).toISOString();
     return {
       session_id: ref.session_id,
       project_id: ref.project_id,
-      user_id: project?.user_id ?? 'unknown',
-      created: created.toISOString(),
-      plan:
-        workflow === BUILT_IN_WORKFLOW
-          ? builtInPlan(recoverBuiltInMode(folders, project?.execution_mode))
-          : await this.recoverPlan(ref, workflow, project?.execution_mode ?? 'unknown', folders),
+      user_id: salvaged.user_id ?? project?.user_id ?? 'unknown',
+      created,
+      plan: await this.recoverPlan(ref, onDisk, salvaged, project),
     };
+  }
+
+  /** What can still be read of an unreadable manifest of this session (nothing when it is missing). */
+  private async salvagedManifest(ref: SessionRef): Promise<SalvagedManifest> {
+    let text: string | undefined;
+    try {
+      text = await this.store.read(manifestFile(ref));
+    } catch (error) {
+      if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return {};
+      throw error;
+    }
+    if (text === undefined) return {};
+    const salvaged = salvageManifest(text);
+    // A manifest copied over from another session says nothing of this one.
+    return salvaged.session_id === undefined || salvaged.session_id === ref.session_id ? salvaged : {};
   }
 
   private async recoverPlan(
     ref: SessionRef,
-    workflowType: string,
-    mode: string,
-    folders: readonly string[],
+    onDisk: ReadonlyArray<{ num: number; dir: string }>,
+    salvaged: SalvagedManifest,
+    project: { workflow_type?: string; execution_mode?: string } | undefined,
   ): Promise<SessionPlan> {
-    const phases: PhaseDefinition[] = [];
-    for (const dir of folders) {
-      const found = phaseOfDirectory(dir);
-      if (!found) continue;
-      const phase = { num: found.num, name: `Phase ${found.num}`, dir };
-      const checkpoint = await this.readCheckpointFile(ref, phase).catch(() => undefined);
-      phases.push({ ...phase, name: checkpoint?.phase_name ?? phase.name });
+    const { workflow_type: type, execution_mode: mode, phases } = salvaged;
+    if (type !== undefined && mode !== undefined && phases !== undefined) {
+      return withRevision(
+        { workflow_type: type, execution_mode: mode, phases: phases.map((phase) => ({ ...phase })) },
+        salvaged.workflow_revision,
+      );
     }
-    phases.sort((a, b) => a.num - b.num);
-    return { workflow_type: workflowType, execution_mode: mode, phases };
+    const candidates = await this.candidatePlans(salvaged, project);
+    const folders = new Set(onDisk.map((folder) => folder.dir));
+    let best: { plan: SessionPlan; covered: number; missing: number } | undefined;
+    for (const plan of candidates) {
+      const covered = plan.phases.filter((phase) => folders.has(phase.dir)).length;
+      const missing = plan.phases.length - covered;
+      // A tie goes to the earlier candidate: the manifest's own workflow and mode, then the project's.
+      const better =
+        best === undefined || covered > best.covered || (covered === best.covered && missing < best.missing);
+      if (covered > 0 && better) best = { plan, covered, missing };
+    }
+    const chosen = best?.plan ?? (onDisk.length === 0 ? candidates[0] : undefined);
+    // No workflow there is fits the folders, the built-in one included: a user's workflow since removed
+    // or changed, named as the manifest or the project names one, else as unknown.
+    const projectType = project?.workflow_type;
+    const named = [type, projectType].find((each) => each !== undefined && each !== BUILT_IN_WORKFLOW);
+    const base: SessionPlan = chosen ?? {
+      workflow_type: named ?? UNKNOWN,
+      execution_mode: (named === type ? mode : project?.execution_mode) ?? UNKNOWN,
+      phases: [],
+    };
+    // Phase folders of phases the plan lacks stay the session's (the built-in plan has no others). One more
+    // folder of a phase the plan has (phase_2_backup beside phase_2_market_research) is no second phase 2.
+    const more =
+      base.workflow_type === BUILT_IN_WORKFLOW
+        ? []
+        : await this.folderPhases(ref, onDisk, new Set(planNums(base)));
+    const all = [...base.phases, ...more];
+    all.sort((a, b) => a.num - b.num);
+    const revision = salvaged.workflow_type === base.workflow_type ? salvaged.workflow_revision : undefined;
+    return withRevision({ ...base, phases: all }, revision ?? base.workflow_revision);
+  }
+
+  /**
+   * The plans a session could have: the workflow and mode its manifest names, the project's, then every
+   * mode of those workflows, of the built-in one and of every other workflow there is. A workflow that
+   * cannot be read, or a mode it lacks, is passed over.
+   */
+  private async candidatePlans(
+    salvaged: SalvagedManifest,
+    project: { workflow_type?: string; execution_mode?: string } | undefined,
+  ): Promise<SessionPlan[]> {
+    const registry = new WorkflowRegistry(this.store);
+    const definitions = new Map<string, WorkflowDefinition | undefined>();
+    const definitionOf = async (type: string) => {
+      if (!definitions.has(type)) definitions.set(type, await registry.get(type).catch(() => undefined));
+      return definitions.get(type);
+    };
+    const plans: SessionPlan[] = [];
+    const add = (definition: WorkflowDefinition | undefined, mode: string | undefined) => {
+      if (definition === undefined || mode === undefined) return;
+      try {
+        plans.push(workflowPlan(definition, modeOfFile(definition.workflow_type, mode)));
+      } catch {
+        // Not a mode of this workflow.
+      }
+    };
+    const projectType = project?.workflow_type ?? BUILT_IN_WORKFLOW;
+    if (salvaged.workflow_type !== undefined)
+      add(await definitionOf(salvaged.workflow_type), salvaged.execution_mode);
+    add(await definitionOf(projectType), project?.execution_mode);
+    const others = await registry.types().catch(() => [] as string[]);
+    const types = new Set([salvaged.workflow_type ?? projectType, projectType, BUILT_IN_WORKFLOW, ...others]);
+    for (const type of types) {
+      const definition = await definitionOf(type);
+      for (const each of definition?.modes ?? []) add(definition, each.name);
+    }
+    return plans;
+  }
+
+  /**
+   * The phases of the folders on disk whose numbers are not `taken`, one a number, each named by its
+   * checkpoint. Of two folders of one phase (a copy a person made), the one whose checkpoint was saved
+   * last: saves go to the session's own folder.
+   */
+  private async folderPhases(
+    ref: SessionRef,
+    onDisk: ReadonlyArray<{ num: number; dir: string }>,
+    taken: ReadonlySet<number>,
+  ): Promise<PhaseDefinition[]> {
+    const byNum = new Map<number, { phase: PhaseDefinition; saved: number }>();
+    for (const { num, dir } of [...onDisk].sort((a, b) => (a.dir < b.dir ? -1 : 1))) {
+      if (taken.has(num)) continue;
+      const phase = { num, name: `Phase ${num}`, dir };
+      const checkpoint = await this.readCheckpointFile(ref, phase).catch(() => undefined);
+      const saved = checkpoint === undefined ? Number.NEGATIVE_INFINITY : Date.parse(checkpoint.updated);
+      const known = byNum.get(num);
+      if (known !== undefined && !(saved > known.saved)) continue;
+      byNum.set(num, { phase: { ...phase, name: checkpoint?.phase_name ?? phase.name }, saved });
+    }
+    return [...byNum.values()].map((entry) => entry.phase);
   }
 }
 
-/** full when a folder only full has is there, else the project's mode (mvp by default). */
-function recoverBuiltInMode(folders: readonly string[], projectMode: string | undefined): string {
-  const mvp = BUILT_IN_MODES.mvp ?? [];
-  const fullOnly = PHASES.filter((phase) => !mvp.includes(phase.num));
-  if (fullOnly.some((phase) => folders.includes(phase.dir))) return 'full';
-  return projectMode !== undefined && Object.hasOwn(BUILT_IN_MODES, projectMode) ? projectMode : 'mvp';
+/** The workflow or mode of a session whose manifest is lost and whose folders fit no workflow there is. */
+const UNKNOWN = 'unknown';
+
+/** `plan` with the workflow revision a user's workflow records; the built-in one records none. */
+function withRevision(plan: SessionPlan, revision: number | undefined): SessionPlan {
+  const { workflow_revision: _, ...rest } = plan;
+  return plan.workflow_type === BUILT_IN_WORKFLOW || revision === undefined
+    ? rest
+    : { ...rest, workflow_revision: revision };
 }
 
 /** An unreadable file read as none. */
