@@ -4,7 +4,7 @@ import { CheckpointError, isCheckpointError, isPlantedLink } from './model/error
 import { assertIdentifier } from './model/identifiers.js';
 import { phaseDir, projectFile, type SessionRef, sessionDir } from './model/paths.js';
 import { BUILT_IN_WORKFLOW, type ExecutionMode, planNums, type SessionPlan } from './model/phases.js';
-import { planOf } from './model/workflows.js';
+import { planOf, type WorkflowDefinition } from './model/workflows.js';
 import type { CreateSessionRequest } from './session/requests.js';
 import { identityOf, type SessionIdentity } from './session/session-state.js';
 
@@ -26,7 +26,17 @@ export async function createSession(
 ): Promise<CreateSessionResult> {
   const ref = sessionRef(request);
   assertIdentifier('user_id', request.user_id);
-  const definition = await ctx.workflows.get(request.workflow_type ?? BUILT_IN_WORKFLOW);
+  const type = request.workflow_type ?? BUILT_IN_WORKFLOW;
+  let definition: WorkflowDefinition;
+  try {
+    definition = await ctx.workflows.get(type);
+  } catch (error) {
+    // Asked again for a session that exists, it is answered as it is: its phases are its own, whatever
+    // became of the workflow's document since (removed, or edited into something unreadable).
+    const existing = await sameSession(ctx, ref, request, type);
+    if (existing) return existing;
+    throw error;
+  }
   const planned = planOf(definition, request.execution_mode);
   const mode = planned.execution_mode;
   const workflow = definition.workflow_type;
@@ -64,6 +74,34 @@ export async function createSession(
     await ctx.files.commit(ref, lock, { identity });
     return planned;
   });
+  return {
+    project_id: ref.project_id,
+    session_id: ref.session_id,
+    execution_mode: plan.execution_mode,
+    phases: planNums(plan),
+    path: ctx.store.label(sessionDir(ref)),
+  };
+}
+
+/**
+ * The session as it is, when it exists with these settings (the mode only if the request names one), as
+ * create_session answers a repeated call; undefined otherwise.
+ */
+async function sameSession(
+  ctx: ManagerContext,
+  ref: SessionRef,
+  request: CreateSessionRequest,
+  type: string,
+): Promise<CreateSessionResult | undefined> {
+  const stored = await ctx.files.readStoredManifest(ref).catch(() => undefined);
+  if (
+    stored === undefined ||
+    stored.user_id !== request.user_id ||
+    stored.workflow_type !== type ||
+    (request.execution_mode !== undefined && stored.execution_mode !== request.execution_mode)
+  )
+    return undefined;
+  const plan = identityOf(stored).plan;
   return {
     project_id: ref.project_id,
     session_id: ref.session_id,

@@ -100,13 +100,18 @@ export class ProjectManager {
     }
     // The project's workflow and mode, unless another workflow is asked for (then its default mode).
     const workflow = request.workflow_type ?? project.workflow_type;
-    const session = await this.checkpoints.createSession({
-      project_id: project.project_id,
-      session_id: this.ids.next(this.checkpoints.clock().getTime()),
-      user_id: request.user_id ?? project.user_id,
-      workflow_type: workflow,
-      ...(workflow === project.workflow_type ? { execution_mode: project.execution_mode } : {}),
-    });
+    const ownMode = workflow === project.workflow_type;
+    const session = await this.checkpoints
+      .createSession({
+        project_id: project.project_id,
+        session_id: this.ids.next(this.checkpoints.clock().getTime()),
+        user_id: request.user_id ?? project.user_id,
+        workflow_type: workflow,
+        ...(ownMode ? { execution_mode: project.execution_mode } : {}),
+      })
+      .catch(async (error: unknown) => {
+        throw ownMode ? await this.staleProjectMode(project, error) : error;
+      });
     return {
       session_id: session.session_id,
       project_id: session.project_id,
@@ -115,6 +120,21 @@ export class ProjectManager {
       completed_phases: [] as number[],
       phases: session.phases,
     };
+  }
+
+  /**
+   * The error of a session started in the project's own mode that its workflow no longer has (redefined
+   * without it): the agent named no mode, so it hears where the mode came from and the two ways on.
+   */
+  private async staleProjectMode(project: ProjectRecord, error: unknown): Promise<unknown> {
+    if (!(error instanceof CheckpointError) || error.code !== 'INVALID_ARGUMENT') return error;
+    const definition = await this.checkpoints.workflows.get(project.workflow_type).catch(() => undefined);
+    const modes = definition?.modes.map((mode) => mode.name);
+    if (modes === undefined || modes.includes(project.execution_mode)) return error;
+    return new CheckpointError(
+      'CONFLICT',
+      `project "${project.project_id}" runs workflow ${project.workflow_type} in mode "${project.execution_mode}", which the workflow no longer has (its modes are ${modes.join(', ')}); call create_session with project_id "${project.project_id}", a new session_id, your user_id, workflow_type "${project.workflow_type}" and an execution_mode of those, or edit Execution Mode in ${project.project_id}/project.md`,
+    );
   }
 
   async listProjects(

@@ -399,3 +399,99 @@ describe('a lost or unreadable manifest of a workflow’s session', () => {
     await expectTheReviewKept(m, 'u');
   });
 });
+
+describe('workflow names and definitions the base cannot hold', () => {
+  it('refuses the type "project" in any case: workflows/project.md would mark the folder as a project', async () => {
+    const m = await setup();
+    for (const workflow_type of ['project', 'Project', 'PROJECT']) {
+      await expect(m.workflows.define({ ...CODE_REVIEW, workflow_type })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining(`workflow_type "${workflow_type}" is reserved (any letter case)`),
+      });
+    }
+    expect(await isStored(m, 'workflows')).toBe(false);
+    await m.projects.createProject({ user_id: 'u', startup_idea: 'x', project_id: 'kept' });
+    expect((await m.projects.listProjects({})).projects.map((p) => p.project_id)).toEqual(['kept']);
+  });
+
+  it('takes no workflow from a file put in by hand under the built-in name in another case', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    const text = (await readDocument(m, 'workflows', 'code_review.md'))
+      .replace('Workflow Type: code_review', 'Workflow Type: IDEA_VALIDATION')
+      .replace('# Workflow: Code review', '# Workflow: Shadow');
+    await editDocument(m, ['workflows', 'IDEA_VALIDATION.md'], text);
+    expect((await m.workflows.list()).workflows.map((w) => w.workflow_type)).toEqual([
+      'idea_validation',
+      'code_review',
+    ]);
+    await expect(
+      m.checkpoints.createSession({ ...REF, user_id: 'u', workflow_type: 'IDEA_VALIDATION' }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('differs from the built-in idea_validation only in letter case'),
+    });
+    expect(await isStored(m, 'repo', 'sessions', 'pr-1')).toBe(false);
+  });
+
+  it('refuses more than 50 modes with LIMIT_EXCEEDED, writing nothing', async () => {
+    const m = await setup();
+    const modes = Array.from({ length: 51 }, (_, i) => ({ name: `m${i}`, phases: [1, 3] }));
+    await expect(m.workflows.define({ ...CODE_REVIEW, default_mode: 'm0', modes })).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+      message: expect.stringContaining('modes has 51 modes, over the limit of 50'),
+    });
+    expect(await isStored(m, 'workflows', 'code_review.md')).toBe(false);
+    expect(
+      await m.workflows.define({ ...CODE_REVIEW, default_mode: 'm0', modes: modes.slice(0, 50) }),
+    ).toEqual({
+      workflow_type: 'code_review',
+      revision: 1,
+    });
+  });
+
+  it('answers a repeated create_session as it is once the workflow’s document is gone or broken', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    const request = { ...REF, user_id: 'u', workflow_type: 'code_review' };
+    const made = await m.checkpoints.createSession(request);
+    await editDocument(m, ['workflows', 'code_review.md'], '# Workflow: broken\n');
+    expect(await m.checkpoints.createSession(request)).toEqual(made);
+    expect(await m.checkpoints.createSession({ ...request, execution_mode: 'quick' })).toEqual(made);
+    // Other settings still meet the workflow's own error: nothing can be compared or made.
+    await expect(m.checkpoints.createSession({ ...request, execution_mode: 'deep' })).rejects.toMatchObject({
+      code: 'CORRUPT_FILE',
+    });
+    await expect(m.checkpoints.createSession({ ...request, session_id: 'pr-2' })).rejects.toMatchObject({
+      code: 'CORRUPT_FILE',
+    });
+    expect(await isStored(m, 'repo', 'sessions', 'pr-2')).toBe(false);
+  });
+
+  it('start_session in a project whose mode the workflow lost names create_session and the modes there are', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    const project = await m.projects.createProject({
+      user_id: 'u',
+      startup_idea: 'PR 17',
+      project_id: 'repo',
+      workflow_type: 'code_review',
+      execution_mode: 'deep',
+    });
+    await m.workflows.define({ ...CODE_REVIEW, modes: [{ name: 'quick', phases: [1, 3] }] });
+    await expect(m.projects.startSession({ project_id: project.project_id })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining(
+        'project "repo" runs workflow code_review in mode "deep", which the workflow no longer has (its modes are quick); call create_session with project_id "repo"',
+      ),
+    });
+    const started = await m.checkpoints.createSession({
+      project_id: 'repo',
+      session_id: 's2',
+      user_id: 'u',
+      workflow_type: 'code_review',
+      execution_mode: 'quick',
+    });
+    expect(started.phases).toEqual([1, 3]);
+  });
+});

@@ -36,6 +36,13 @@ export interface WorkflowDefinition {
 }
 
 export const FOLDER_SLUG = /^[a-z0-9_]{1,40}$/;
+/**
+ * Modes a workflow has at most. Each names up to 50 phases: within this a definition stays a few KB, and
+ * list_workflows a page the response budget holds.
+ */
+export const MAX_MODES = 50;
+/** No workflow has this type: workflows/project.md would mark the definitions folder as a project. */
+export const RESERVED_WORKFLOW_TYPE = 'project';
 const NAME_LIMIT = 80;
 const TITLE_LIMIT = 200;
 
@@ -73,6 +80,8 @@ function workflowMessage(definition: Omit<WorkflowDefinition, 'revision'>): stri
   const { phases, modes } = definition;
   const typeProblem = identifierProblem(definition.workflow_type);
   if (typeProblem) return `workflow_type ${JSON.stringify(definition.workflow_type)} ${typeProblem}`;
+  if (definition.workflow_type.toLowerCase() === RESERVED_WORKFLOW_TYPE)
+    return `workflow_type ${JSON.stringify(definition.workflow_type)} is reserved (any letter case): workflows/${RESERVED_WORKFLOW_TYPE}.md would read as a project's own document; choose another name`;
   if (phases.length === 0) return 'phases is empty; a workflow has at least one phase';
   if (phases.length > MAX_PHASES)
     return `phases has ${phases.length} phases, over the limit of ${MAX_PHASES}`;
@@ -92,6 +101,7 @@ function workflowMessage(definition: Omit<WorkflowDefinition, 'revision'>): stri
     folders.add(phase.folder);
   }
   if (modes.length === 0) return 'modes is empty; a workflow has at least one mode';
+  if (modes.length > MAX_MODES) return `modes has ${modes.length} modes, over the limit of ${MAX_MODES}`;
   const modeNames = new Set<string>();
   for (const [i, mode] of modes.entries()) {
     const at = `modes[${i}]`;
@@ -120,6 +130,12 @@ export function assertWorkflow(definition: Omit<WorkflowDefinition, 'revision'>)
     throw new CheckpointError(
       'LIMIT_EXCEEDED',
       `phases has ${definition.phases.length} phases, over the limit of ${MAX_PHASES}; nothing was saved. Define at most ${MAX_PHASES}`,
+    );
+  }
+  if (definition.modes.length > MAX_MODES) {
+    throw new CheckpointError(
+      'LIMIT_EXCEEDED',
+      `modes has ${definition.modes.length} modes, over the limit of ${MAX_MODES}; nothing was saved. Define at most ${MAX_MODES}`,
     );
   }
   const problem = workflowProblem(definition);

@@ -3,7 +3,12 @@ import { CheckpointError } from '../model/errors.js';
 import { identifierProblem } from '../model/identifiers.js';
 import { WORKFLOWS_DIR, workflowFile } from '../model/paths.js';
 import { BUILT_IN_WORKFLOW } from '../model/phases.js';
-import { IDEA_VALIDATION, type WorkflowDefinition, workflowProblem } from '../model/workflows.js';
+import {
+  IDEA_VALIDATION,
+  RESERVED_WORKFLOW_TYPE,
+  type WorkflowDefinition,
+  workflowProblem,
+} from '../model/workflows.js';
 import type { Engine, SessionLock } from '../store/engine.js';
 
 /**
@@ -17,6 +22,18 @@ export class WorkflowRegistry {
   /** The current definition; NOT_FOUND naming list_workflows when there is none. */
   async get(workflowType: string): Promise<WorkflowDefinition> {
     if (workflowType === BUILT_IN_WORKFLOW) return IDEA_VALIDATION;
+    // A file of such a name (put there by hand; define_workflow refuses the names) is no workflow: a
+    // session of it would read, once its manifest is parsed again, as the built-in one or as a project.
+    const reserved = [BUILT_IN_WORKFLOW, RESERVED_WORKFLOW_TYPE].find(
+      (name) => workflowType.toLowerCase() === name,
+    );
+    if (reserved !== undefined)
+      throw new CheckpointError(
+        'INVALID_ARGUMENT',
+        reserved === BUILT_IN_WORKFLOW
+          ? `workflow_type "${workflowType}" differs from the built-in ${BUILT_IN_WORKFLOW} only in letter case; use "${BUILT_IN_WORKFLOW}"`
+          : `workflow_type "${workflowType}" is reserved (any letter case); call list_workflows for the workflows there are`,
+      );
     const problem = identifierProblem(workflowType);
     if (problem)
       throw new CheckpointError(
@@ -42,7 +59,12 @@ export class WorkflowRegistry {
     const names = (await this.store.list([WORKFLOWS_DIR]))
       .filter((entry) => entry.kind === 'file' && entry.name.endsWith('.md'))
       .map((entry) => entry.name.slice(0, -3))
-      .filter((name) => identifierProblem(name) === undefined && name !== BUILT_IN_WORKFLOW)
+      .filter(
+        (name) =>
+          identifierProblem(name) === undefined &&
+          name.toLowerCase() !== BUILT_IN_WORKFLOW &&
+          name.toLowerCase() !== RESERVED_WORKFLOW_TYPE,
+      )
       .sort();
     return [BUILT_IN_WORKFLOW, ...names];
   }
