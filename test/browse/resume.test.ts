@@ -220,6 +220,44 @@ describe('resume_session: one answer for each reason', () => {
     expect(answer.instruction).toContain('1 requested change:');
   });
 
+  it('resume_session of a rerun the review asked for keeps its changes while it runs and when it fails again', async () => {
+    const { client } = await connectedClient();
+    await phaseOneDone(client);
+    await requestRetry(client, 1, ['Add EU market', 'Cite sources']);
+    for (const status of ['in_progress', 'failed'] as const) {
+      // An orchestrator marks the rerun begun (or failed), then the run dies.
+      await callOk(client, 'save_checkpoint', { ...REF, phase_num: 1, status, agents: [] });
+      const answer = await resume(client);
+      expect(answer).toMatchObject({
+        next_phase: 1,
+        reason: status,
+        requested_changes: ['Add EU market', 'Cite sources'],
+      });
+      expect(answer.instruction).toContain('applying the 2 requested changes of its review');
+    }
+    await completePhase(client, 1, ['analyst', 'critic']);
+    expect(await resume(client)).toMatchObject({ next_phase: 2, requested_changes: [] });
+    // A phase in progress with no review asking for a rerun carries no changes.
+    await callOk(client, 'save_checkpoint', { ...REF, phase_num: 2, status: 'in_progress', agents: [] });
+    expect(await resume(client)).toMatchObject({
+      next_phase: 2,
+      reason: 'in_progress',
+      requested_changes: [],
+    });
+  });
+
+  it('resume_session of a retry whose review lists no changes points to its comments, not to 0 changes', async () => {
+    const { client } = await connectedClient();
+    await phaseOneDone(client);
+    await requestRetry(client, 1, []);
+    const answer = await resume(client);
+    expect(answer).toMatchObject({ reason: 'retry_requested', requested_changes: [] });
+    expect(answer.instruction).toContain(
+      'as its review asks (the review lists no changes: its comments say what to do)',
+    );
+    expect(answer.instruction).not.toContain('0 requested');
+  });
+
   it('resume_session after a completed phase says next_phase with the outputs of the phases done', async () => {
     const { client } = await connectedClient();
     await phaseOneDone(client);

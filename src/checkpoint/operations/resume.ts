@@ -54,7 +54,14 @@ export async function planResume(store: Engine, files: SessionFiles, ref: Sessio
     (phase) => phase.num < next.num && checkpoints.get(phase.num)?.status === 'completed',
   );
   const prior = await priorOutputs(store, ref, [...before, next]);
-  const requested = status === 'requires_retry' ? await requestedChanges(store, ref, next) : [];
+  // A rerun the review asked for keeps its changes while it runs (in progress, or failed again), until
+  // the phase is done or another review replaces them.
+  const rerun = status === 'requires_retry' || status === 'in_progress' || status === 'failed';
+  const review = rerun ? await reviewOf(store, ref, next) : undefined;
+  const requested =
+    review !== undefined && (status === 'requires_retry' || review.action === 'retry_with_changes')
+      ? review.requested_changes
+      : [];
   const reason: ResumeReason =
     status === 'requires_retry'
       ? 'retry_requested'
@@ -72,11 +79,16 @@ export async function planResume(store: Engine, files: SessionFiles, ref: Sessio
     prior.length > 0
       ? `read the prior outputs with get_phase_outputs (phase_nums [${priorPhases.join(', ')}]), then `
       : '';
+  const changes =
+    requested.length === 0
+      ? 'as its review asks (the review lists no changes: its comments say what to do)'
+      : `applying the ${requested.length} requested change${requested.length === 1 ? '' : 's'}`;
+  const forReview = requested.length > 0 && status !== 'requires_retry' ? `, ${changes} of its review` : '';
   const instructions: Record<Exclude<ResumeReason, 'session_completed'>, string> = {
     not_started: `Start ${target}: ${read}save each agent's result with save_agent_output and call save_checkpoint.`,
-    in_progress: `Continue ${target}, which was in progress: ${read}save the missing agent outputs with save_agent_output and call save_checkpoint.`,
-    failed: `Rerun ${target}, which failed: ${read}save each agent's new output with save_agent_output and call save_checkpoint.`,
-    retry_requested: `Rerun ${target} applying the ${requested.length} requested change${requested.length === 1 ? '' : 's'}: ${read}save each agent's revised output with save_agent_output and call save_checkpoint.`,
+    in_progress: `Continue ${target}, which was in progress${forReview}: ${read}save the missing agent outputs with save_agent_output and call save_checkpoint.`,
+    failed: `Rerun ${target}, which failed${forReview}: ${read}save each agent's new output with save_agent_output and call save_checkpoint.`,
+    retry_requested: `Rerun ${target} ${changes}: ${read}save each agent's revised output with save_agent_output and call save_checkpoint.`,
     next_phase: `Run ${target}: ${read}save each agent's result with save_agent_output and call save_checkpoint.`,
   };
   return {
@@ -103,8 +115,8 @@ async function priorOutputs(
   return found;
 }
 
-async function requestedChanges(store: Engine, ref: SessionRef, phase: PhaseDefinition): Promise<string[]> {
+async function reviewOf(store: Engine, ref: SessionRef, phase: PhaseDefinition) {
   const rel = feedbackFile(ref, phase);
   const text = await store.read(rel);
-  return text === undefined ? [] : parseUserFeedback(text, store.label(rel)).requested_changes;
+  return text === undefined ? undefined : parseUserFeedback(text, store.label(rel));
 }
