@@ -47,6 +47,18 @@ function describe(verb: string, counts: TreeCounts, dir: string | undefined): st
     ...counts.skipped.map(
       (path) => `skipped ${path}: not something the store keeps (a link, or a name it never writes)`,
     ),
+    ...counts.diverged.map(
+      ({ unit, differing }) =>
+        `skipped ${unit}: the database holds other content for ${namedFew(differing)}, saved since this tree was written or from another tree; nothing of ${unit} was imported and the database's copy stands. Export the database to see it, or import into a database without ${unit}`,
+    ),
     `${verb} ${counts.folders} folders, ${counts.documents} documents and ${counts.versions} kept versions (${dir})`,
   ];
+}
+
+/** The paths a line names at most; the rest are counted. */
+const NAMED = 5;
+
+function namedFew(paths: readonly string[]): string {
+  const named = paths.slice(0, NAMED).join(', ');
+  return paths.length > NAMED ? `${named} and ${paths.length - NAMED} more` : named;
 }

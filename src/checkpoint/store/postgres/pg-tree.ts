@@ -16,6 +16,11 @@ export interface TreeCounts {
   versions: number;
   /** Entries passed over: links, names the store would never write, other kinds of file. */
   skipped: string[];
+  /**
+   * Units (a session, or a project's own documents) left as the database has them, each with the tree's
+   * files the database holds with other bytes.
+   */
+  diverged: Array<{ unit: string; differing: string[] }>;
 }
 
 /**
@@ -39,7 +44,7 @@ export async function exportTree(pool: pg.Pool, toDir: string): Promise<TreeCoun
 }
 
 async function exportSnapshot(db: pg.PoolClient, toDir: string): Promise<TreeCounts> {
-  const counts: TreeCounts = { folders: 0, documents: 0, versions: 0, skipped: [] };
+  const counts: TreeCounts = { folders: 0, documents: 0, versions: 0, skipped: [], diverged: [] };
   await mkdir(toDir, { recursive: true });
   const folders = await db.query('SELECT path FROM checkpoint_folders ORDER BY path');
   for (const row of folders.rows as Array<{ path: string }>) {
@@ -72,11 +77,12 @@ async function exportSnapshot(db: pg.PoolClient, toDir: string): Promise<TreeCou
 
 /**
  * Loads a file tree into the database, one session (or one project's own documents) per transaction:
- * a tree loaded twice gives the same rows, and a session is there whole or not at all. Documents take
- * the tree's bytes and times; kept versions keep their numbers.
+ * a session is there whole or not at all. Documents take the tree's bytes and times; kept versions
+ * keep their numbers. Nothing stored is replaced (see loadUnit), so a tree loaded twice gives the same
+ * rows, and no save acknowledged in between is undone.
  */
 export async function importTree(pool: pg.Pool, fromDir: string): Promise<TreeCounts> {
-  const counts: TreeCounts = { folders: 0, documents: 0, versions: 0, skipped: [] };
+  const counts: TreeCounts = { folders: 0, documents: 0, versions: 0, skipped: [], diverged: [] };
   const root = await lstat(fromDir).catch(() => undefined);
   if (!root?.isDirectory()) {
     throw new CheckpointError(
@@ -100,12 +106,24 @@ export async function importTree(pool: pg.Pool, fromDir: string): Promise<TreeCo
 interface Row {
   kind: 'folder' | 'document' | 'version';
   path: string;
+  /** Where the tree keeps it, relative to the tree's root (a kept version's file under history/). */
+  file: string;
   /** The file's bytes, as they are: the database keeps bytes, so nothing is decoded on the way. */
   body?: Buffer;
   version?: number;
   at?: Date;
 }
 
+type Tally = Pick<TreeCounts, 'folders' | 'documents' | 'versions'>;
+
+/**
+ * Loads one unit (a session, or a project's own documents) in one transaction, holding the unit's row
+ * in checkpoint_locks as a save of it does, so that a save and the import wait for each other and the
+ * import compares against what the last save committed. Import only adds: a document or kept version
+ * already in the database is left as it is. When one of them holds other bytes than the tree's (a save
+ * acknowledged since the tree was written, or another tree), the whole unit is left as the database
+ * has it and named: loading the rest of it would mix two histories of one session.
+ */
 async function loadUnit(
   pool: pg.Pool,
   root: string,
@@ -114,10 +132,21 @@ async function loadUnit(
   exclude: Set<string>,
 ): Promise<void> {
   const rows: Row[] = [];
-  await collect(root, unit, rows, counts, exclude);
+  await collect(root, unit, rows, counts.skipped, exclude);
   const client = await checkout(pool);
   try {
     await client.query('BEGIN');
+    await client.query(
+      'INSERT INTO checkpoint_locks (path) VALUES ($1) ON CONFLICT (path) DO UPDATE SET path = excluded.path',
+      [unit.join('/')],
+    );
+    // Compared under the lock: a save of the unit either committed before (and is seen) or waits.
+    const differing = await differingFiles(client, rows);
+    if (differing.length > 0) {
+      await client.query('ROLLBACK');
+      counts.diverged.push({ unit: unit.join('/'), differing });
+      return;
+    }
     // The unit's ancestors (a session's project and sessions folders) come first.
     for (let depth = 1; depth < unit.length; depth++) {
       const path = unit.slice(0, depth).join('/');
@@ -126,45 +155,20 @@ async function loadUnit(
         [path, unit.slice(0, depth - 1).join('/'), unit[depth - 1]],
       );
     }
-    for (const row of rows) {
-      const parent = row.path.includes('/') ? row.path.slice(0, row.path.lastIndexOf('/')) : '';
-      const name = row.path.slice(row.path.lastIndexOf('/') + 1);
-      if (row.kind === 'folder') {
-        await client.query(
-          'INSERT INTO checkpoint_folders (path, parent, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (path) DO NOTHING',
-          [row.path, parent, name, row.at],
-        );
-        counts.folders++;
-      } else if (row.kind === 'document') {
-        await client.query(
-          `INSERT INTO checkpoint_documents (path, parent, name, body, write_id, updated_at) VALUES ($1, $2, $3, $4, gen_random_uuid(), $5)
-           ON CONFLICT (path) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at,
-             write_id = CASE WHEN checkpoint_documents.body = excluded.body AND checkpoint_documents.updated_at = excluded.updated_at
-               THEN checkpoint_documents.write_id ELSE excluded.write_id END`,
-          [row.path, parent, name, row.body, row.at],
-        );
-        await client.query('SELECT pg_notify($1, json_build_array(current_schema(), $2::text)::text)', [
-          CHANGES_CHANNEL,
-          row.path,
-        ]);
-        counts.documents++;
-      } else {
-        await client.query(
-          `INSERT INTO checkpoint_history (path, parent, version, body, saved_at) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (path, version) DO UPDATE SET body = excluded.body, saved_at = excluded.saved_at`,
-          [row.path, parent, row.version, row.body, row.at],
-        );
-        counts.versions++;
-      }
-    }
-    // A document's version counter follows the versions loaded for it.
+    const loaded: Tally = { folders: 0, documents: 0, versions: 0 };
+    for (const row of rows) await loadRow(client, row, loaded);
+    // A document's version counter follows the versions loaded for it, and never goes back: a number
+    // a save already gave is never given again.
     await client.query(
       `UPDATE checkpoint_documents d SET versions = h.newest
        FROM (SELECT path, max(version) AS newest FROM checkpoint_history WHERE path = ANY($1::text[]) GROUP BY path) h
-       WHERE d.path = h.path AND d.versions <> h.newest`,
+       WHERE d.path = h.path AND d.versions < h.newest`,
       [rows.filter((row) => row.kind === 'version').map((row) => row.path)],
     );
     await client.query('COMMIT');
+    counts.folders += loaded.folders;
+    counts.documents += loaded.documents;
+    counts.versions += loaded.versions;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -173,60 +177,123 @@ async function loadUnit(
   }
 }
 
+/** Writes one row where the database has none; a row already there is left as it is. */
+async function loadRow(client: pg.PoolClient, row: Row, counts: Tally): Promise<void> {
+  const parent = row.path.includes('/') ? row.path.slice(0, row.path.lastIndexOf('/')) : '';
+  const name = row.path.slice(row.path.lastIndexOf('/') + 1);
+  if (row.kind === 'folder') {
+    await client.query(
+      'INSERT INTO checkpoint_folders (path, parent, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (path) DO NOTHING',
+      [row.path, parent, name, row.at],
+    );
+    counts.folders++;
+  } else if (row.kind === 'document') {
+    // Announced only when written, and on commit, as a save's change is.
+    await client.query(
+      `WITH written AS (
+         INSERT INTO checkpoint_documents (path, parent, name, body, write_id, updated_at)
+         VALUES ($1, $2, $3, $4, gen_random_uuid(), $5) ON CONFLICT (path) DO NOTHING RETURNING path
+       )
+       SELECT pg_notify($6, json_build_array(current_schema(), path)::text) FROM written`,
+      [row.path, parent, name, row.body, row.at, CHANGES_CHANNEL],
+    );
+    counts.documents++;
+  } else {
+    await client.query(
+      `INSERT INTO checkpoint_history (path, parent, version, body, saved_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (path, version) DO NOTHING`,
+      [row.path, parent, row.version, row.body, row.at],
+    );
+    counts.versions++;
+  }
+}
+
+/**
+ * The tree's files whose document or kept version the database holds with other bytes, read under the
+ * unit's lock. Times are not compared: the same bytes are the same document, whenever written.
+ */
+async function differingFiles(client: pg.PoolClient, rows: readonly Row[]): Promise<string[]> {
+  const documents = rows.filter((row) => row.kind === 'document');
+  const versions = rows.filter((row) => row.kind === 'version');
+  const stored = new Map<string, Buffer>();
+  const found = await client.query(
+    `SELECT path, body FROM checkpoint_documents WHERE path = ANY($1::text[])
+     UNION ALL SELECT h.path || ' v' || h.version, h.body
+     FROM unnest($2::text[], $3::int[]) AS t(path, version) JOIN checkpoint_history h USING (path, version)`,
+    [documents.map((row) => row.path), versions.map((row) => row.path), versions.map((row) => row.version)],
+  );
+  for (const row of found.rows as Array<{ path: string; body: Buffer }>) stored.set(row.path, row.body);
+  return rows
+    .filter((row) => {
+      const body = stored.get(row.kind === 'version' ? `${row.path} v${row.version}` : row.path);
+      return body !== undefined && row.body !== undefined && !body.equals(row.body);
+    })
+    .map((row) => row.file);
+}
+
 /** Every folder, document and kept version below `rel`, folders first; what cannot be stored is skipped. */
 async function collect(
   root: string,
   rel: string[],
   rows: Row[],
-  counts: TreeCounts,
+  skipped: string[],
   exclude: Set<string>,
 ): Promise<void> {
   const absolute = join(root, ...rel);
   const stat = await lstat(absolute);
-  rows.push({ kind: 'folder', path: rel.join('/'), at: stat.birthtimeMs > 0 ? stat.birthtime : stat.mtime });
+  const path = rel.join('/');
+  rows.push({ kind: 'folder', path, file: path, at: stat.birthtimeMs > 0 ? stat.birthtime : stat.mtime });
   for (const entry of await readdir(absolute, { withFileTypes: true })) {
     if (entry.name.startsWith('.')) continue;
-    const path = [...rel, entry.name];
+    const child = [...rel, entry.name];
+    const childPath = child.join('/');
     if (exclude.has(entry.name)) {
       // Loaded as units of their own: only the folder itself belongs here.
       if (entry.isDirectory())
-        rows.push({ kind: 'folder', path: path.join('/'), at: (await lstat(join(root, ...path))).mtime });
-      else counts.skipped.push(path.join('/'));
+        rows.push({
+          kind: 'folder',
+          path: childPath,
+          file: childPath,
+          at: (await lstat(join(root, ...child))).mtime,
+        });
+      else skipped.push(childPath);
       continue;
     }
     if (!SEGMENT.test(entry.name)) {
-      counts.skipped.push(path.join('/'));
+      skipped.push(childPath);
     } else if (entry.isDirectory() && entry.name === HISTORY_DIR) {
-      await collectHistory(root, path, rows, counts);
+      await collectHistory(root, child, rows, skipped);
     } else if (entry.isDirectory()) {
-      await collect(root, path, rows, counts, new Set());
+      await collect(root, child, rows, skipped, new Set());
     } else if (entry.isFile()) {
-      const file = join(root, ...path);
+      const file = join(root, ...child);
       rows.push({
         kind: 'document',
-        path: path.join('/'),
+        path: childPath,
+        file: childPath,
         body: await readFile(file),
         at: (await lstat(file)).mtime,
       });
     } else {
       // Links and devices: the store never follows or keeps them.
-      counts.skipped.push(path.join('/'));
+      skipped.push(childPath);
     }
   }
 }
 
-async function collectHistory(root: string, rel: string[], rows: Row[], counts: TreeCounts): Promise<void> {
+async function collectHistory(root: string, rel: string[], rows: Row[], skipped: string[]): Promise<void> {
   for (const entry of await readdir(join(root, ...rel), { withFileTypes: true })) {
     const match = HISTORY_NAME.exec(entry.name);
     if (entry.name.startsWith('.')) continue;
     if (!entry.isFile() || !match?.[1] || !SEGMENT.test(entry.name)) {
-      counts.skipped.push([...rel, entry.name].join('/'));
+      skipped.push([...rel, entry.name].join('/'));
       continue;
     }
     const file = join(root, ...rel, entry.name);
     rows.push({
       kind: 'version',
       path: [...rel.slice(0, -1), `${match[1]}.md`].join('/'),
+      file: [...rel, entry.name].join('/'),
       version: Number(match[2]),
       body: await readFile(file),
       at: (await lstat(file)).mtime,
