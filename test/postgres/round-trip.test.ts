@@ -21,7 +21,7 @@ import { FsStore } from '../../src/checkpoint/store/fs/fs-store.js';
 import { createServer } from '../../src/server.js';
 import { callOk, silentLogger } from '../helpers/client.js';
 import { startCluster, type TestCluster } from '../helpers/postgres.js';
-import { PG_UNAVAILABLE, runCli, treeRows } from './pg-harness.js';
+import { PG_UNAVAILABLE, runCli, treeRows, withDatabase } from './pg-harness.js';
 
 /** Every folder and file below `dir` (names starting with "." left out), a file with its bytes. */
 async function tree(dir: string, rel = ''): Promise<Map<string, Buffer | 'folder'>> {
@@ -315,6 +315,36 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('import, then export, gives the fi
     const exported = await runCli(['export', '--store', url, '--to', out]);
     expect(exported.code, exported.stderr).toBe(0);
     expect(await treeLines(out)).toEqual(original);
+  });
+
+  it('a kept version named with a number the store never writes is skipped and named, and the import goes on', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'checkpoint-pg-numbers-'));
+    scratch.push(root);
+    const odd = join(root, 'base');
+    await copyTree(base, odd);
+    // s1 comes first: before, its bad name stopped the import there, with s2 and handmade not loaded.
+    const history = 'alpha/sessions/s1/phase_1_concept/history';
+    const unwritten = ['critic.v0.md', 'critic.v01.md', 'critic.v2147483648.md', 'critic.v99999999999.md'];
+    for (const name of unwritten) await writeFile(join(odd, history, name), 'never written by the store');
+    await writeFile(join(odd, history, 'critic.v2147483647.md'), 'the largest number kept');
+
+    const url = await cluster.database('numbers');
+    const imported = await runCli(['import', '--from', odd, '--store', url]);
+    expect(imported.code, imported.stderr).toBe(0);
+    const skipped = imported.stdout.split('\n').filter((line) => line.startsWith('skipped '));
+    expect(skipped.map((line) => line.split(':')[0]).sort()).toEqual(
+      unwritten.map((name) => `skipped ${history}/${name}`).sort(),
+    );
+    const largest = await withDatabase(url, (db) =>
+      db.query('SELECT version FROM checkpoint_history WHERE path = $1', [
+        'alpha/sessions/s1/phase_1_concept/critic.md',
+      ]),
+    );
+    expect(largest.rows).toEqual([{ version: 2_147_483_647 }]);
+    const rows = await treeRows(url);
+    expect(rows.checkpoint_documents.map((row) => row[0])).toEqual(
+      expect.arrayContaining(['alpha/sessions/s2/session_manifest.md', 'handmade/project.md']),
+    );
   });
 });
 

@@ -8,7 +8,10 @@ import { checkout } from './pg-errors.js';
 import { CHANGES_CHANNEL } from './pg-watch.js';
 
 const SEGMENT = /^[A-Za-z0-9_.-]{1,255}$/;
-const HISTORY_NAME = /^(.+)\.v(\d+)\.md$/;
+/** `{stem}.v{n}.md` as the store writes it: n from 1, no leading zero. */
+const HISTORY_NAME = /^(.+)\.v([1-9]\d*)\.md$/;
+/** The largest version the history table's integer column holds. */
+const MAX_VERSION = 2_147_483_647;
 
 export interface TreeCounts {
   folders: number;
@@ -285,7 +288,8 @@ async function collectHistory(root: string, rel: string[], rows: Row[], skipped:
   for (const entry of await readdir(join(root, ...rel), { withFileTypes: true })) {
     const match = HISTORY_NAME.exec(entry.name);
     if (entry.name.startsWith('.')) continue;
-    if (!entry.isFile() || !match?.[1] || !SEGMENT.test(entry.name)) {
+    // A number the store never writes (0, a leading zero, past the column) is a name it never writes.
+    if (!entry.isFile() || !match?.[1] || !SEGMENT.test(entry.name) || Number(match[2]) > MAX_VERSION) {
       skipped.push([...rel, entry.name].join('/'));
       continue;
     }
