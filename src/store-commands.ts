@@ -1,6 +1,12 @@
 import pg from 'pg';
+import { CheckpointError } from './checkpoint/model/errors.js';
 import { isConnectionError, redactUrl, storeError } from './checkpoint/store/postgres/pg-errors.js';
-import { migrate } from './checkpoint/store/postgres/pg-migrate.js';
+import {
+  LATEST_VERSION,
+  migrate,
+  schemaBehind,
+  schemaVersion,
+} from './checkpoint/store/postgres/pg-migrate.js';
 import { exportTree, importTree, type TreeCounts } from './checkpoint/store/postgres/pg-tree.js';
 import type { CliOptions } from './options.js';
 
@@ -34,8 +40,10 @@ async function storeCommand(options: CliOptions, pool: pg.Pool, url: string): Pr
     ];
   }
   if (options.command === 'export') {
-    // The tables must be there to read: an empty database is brought up to date first.
-    await migrate(pool);
+    // Export only reads, so a read-only role or database can take one: the schema is checked, not
+    // brought up to date (that takes the rights to create tables).
+    const version = await schemaVersion(pool);
+    if (version < LATEST_VERSION) throw new CheckpointError('UNAVAILABLE', schemaBehind(url, version));
     return describe('exported', await exportTree(pool, options.treeDir as string), options.treeDir);
   }
   await migrate(pool);

@@ -1,8 +1,11 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/checkpoint/store/postgres/migrations.js';
 import { spawnHttpServer, startHttpServer } from '../helpers/http-server.js';
 import { startCluster, type TestCluster } from '../helpers/postgres.js';
-import { PG_UNAVAILABLE, runCli, withDatabase } from './pg-harness.js';
+import { migratedDatabase, PG_UNAVAILABLE, runCli, withDatabase } from './pg-harness.js';
 
 const VERSIONS = MIGRATIONS.map((migration) => migration.version);
 
@@ -88,6 +91,53 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('checkpoint-mcp migrate', () => {
     expect(runs.filter((run) => run.stdout.includes('is up to date'))).toHaveLength(3);
     expect((await migrationRows(url)).map((row) => row.version)).toEqual(VERSIONS);
     expect(await tableNames(url)).toEqual(TABLES);
+  });
+
+  it('export of a database that is behind exits 2, names checkpoint-mcp migrate --store and creates nothing', async () => {
+    const url = await cluster.database('behind_export');
+    const out = await mkdtemp(join(tmpdir(), 'checkpoint-pg-behind-'));
+    try {
+      const run = await runCli(['export', '--store', url, '--to', join(out, 'tree')]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toContain('has schema version 0');
+      expect(run.stderr).toContain('checkpoint-mcp migrate --store');
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(await tableNames(url)).toEqual([]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it('export only reads: a role that may only SELECT, and a database read-only by default, export the tree', async () => {
+    const url = await migratedDatabase(cluster, 'read_only_export');
+    const root = await mkdtemp(join(tmpdir(), 'checkpoint-pg-read-only-'));
+    try {
+      await mkdir(join(root, 'tree', 'p', 'sessions', 's'), { recursive: true });
+      await writeFile(join(root, 'tree', 'p', 'sessions', 's', 'session_manifest.md'), 'a manifest');
+      const imported = await runCli(['import', '--from', join(root, 'tree'), '--store', url]);
+      expect(imported.code, imported.stderr).toBe(0);
+      await withDatabase(url, async (client) => {
+        await client.query('CREATE ROLE reader LOGIN');
+        await client.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader');
+      });
+      const reader = url.replace('postgres@', 'reader@');
+      const byReader = await runCli(['export', '--store', reader, '--to', join(root, 'by-reader')]);
+      expect(byReader.code, byReader.stderr).toBe(0);
+      expect(
+        await readFile(join(root, 'by-reader', 'p', 'sessions', 's', 'session_manifest.md'), 'utf8'),
+      ).toBe('a manifest');
+
+      await withDatabase(url, (client) =>
+        client.query('ALTER DATABASE read_only_export SET default_transaction_read_only = on'),
+      );
+      const readOnly = await runCli(['export', '--store', url, '--to', join(root, 'read-only')]);
+      expect(readOnly.code, readOnly.stderr).toBe(0);
+      expect(
+        await readFile(join(root, 'read-only', 'p', 'sessions', 's', 'session_manifest.md'), 'utf8'),
+      ).toBe('a manifest');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it.for(['migrate', 'export', 'import'])(

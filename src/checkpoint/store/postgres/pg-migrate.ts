@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
-import { checkout } from './pg-errors.js';
+import { checkout, redactUrl } from './pg-errors.js';
 
 /** Any number: replicas that start together take this advisory lock in turn, so each step runs once. */
 const MIGRATION_LOCK = 741_908_233;
@@ -47,6 +47,14 @@ export async function schemaVersion(pool: pg.Pool): Promise<number> {
   if (!exists.rows[0]?.present) return 0;
   const result = await pool.query('SELECT coalesce(max(version), 0) AS version FROM checkpoint_migrations');
   return Number(result.rows[0]?.version ?? 0);
+}
+
+/**
+ * What to say of a database whose schema is older than this build's (`version` < LATEST_VERSION): the
+ * command that brings it up to date.
+ */
+export function schemaBehind(url: string, version: number): string {
+  return `the database ${redactUrl(url)} has schema version ${version}, this server needs ${LATEST_VERSION}: run checkpoint-mcp migrate --store <url> first`;
 }
 
 async function appliedVersions(client: pg.PoolClient): Promise<Set<number>> {

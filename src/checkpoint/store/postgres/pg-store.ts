@@ -19,7 +19,7 @@ import {
 } from '../engine.js';
 import { ParseCache } from '../parse-cache.js';
 import { checkout, isConnectionError, redactUrl, storeError } from './pg-errors.js';
-import { LATEST_VERSION, schemaVersion } from './pg-migrate.js';
+import { LATEST_VERSION, schemaBehind, schemaVersion } from './pg-migrate.js';
 import { CHANGES_CHANNEL, ChangeListener } from './pg-watch.js';
 
 export interface PgStoreOptions {
@@ -144,9 +144,7 @@ export class PgStore implements Engine {
     try {
       const version = await schemaVersion(pool);
       if (version < LATEST_VERSION) {
-        throw new SchemaBehindError(
-          `the database ${redactUrl(url)} has schema version ${version}, this server needs ${LATEST_VERSION}: run checkpoint-mcp migrate --store <url> first`,
-        );
+        throw new SchemaBehindError(schemaBehind(url, version));
       }
     } catch (error) {
       await pool.end();
