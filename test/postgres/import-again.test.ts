@@ -1,18 +1,13 @@
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
-import { ProjectManager } from '../../src/checkpoint/project-manager.js';
-import type { Engine } from '../../src/checkpoint/store/engine.js';
 import { FsStore } from '../../src/checkpoint/store/fs/fs-store.js';
 import { PgStore } from '../../src/checkpoint/store/postgres/pg-store.js';
-import { createServer } from '../../src/server.js';
-import { callOk, silentLogger } from '../helpers/client.js';
+import { callOk } from '../helpers/client.js';
 import { startCluster, type TestCluster } from '../helpers/postgres.js';
-import { PG_UNAVAILABLE, runCli, sleep, treeRows, withDatabase } from './pg-harness.js';
+import { PG_UNAVAILABLE, runCli, serverOn, sleep, treeRows, withDatabase } from './pg-harness.js';
 
 const S1 = { project_id: 'alpha', session_id: 's1' };
 const S1_DIR = 'alpha/sessions/s1';
@@ -24,36 +19,13 @@ const PHASE_1 = `${S1_DIR}/phase_1_concept`;
  */
 const FIXED_CLOCK = () => new Date('2024-11-24T10:00:00.000Z');
 
-/** A real client in-process with a server on `store`; closing it closes the store. */
-async function serverOn(
-  store: Engine & { close(): Promise<void> },
-): Promise<{ client: Client; close(): Promise<void> }> {
-  const checkpoints = new CheckpointManager(store, FIXED_CLOCK);
-  const server = createServer({
-    checkpoints,
-    projects: new ProjectManager(store, checkpoints),
-    logger: silentLogger,
-  });
-  const client = new Client({ name: 'checkpoint-mcp-import-again', version: '1.0.0' });
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
-  return {
-    client,
-    close: async () => {
-      await client.close();
-      await server.close();
-      await store.close();
-    },
-  };
-}
-
 function saveWriter(client: Client, output_content: string): Promise<unknown> {
   return callOk(client, 'save_agent_output', { ...S1, phase_num: 1, agent_name: 'writer', output_content });
 }
 
 /** The tree the file engine writes for two sessions, one with a kept version of an output. */
 async function writeTree(base: string): Promise<void> {
-  const { client, close } = await serverOn(await FsStore.open(base));
+  const { client, close } = await serverOn(await FsStore.open(base), FIXED_CLOCK);
   try {
     await callOk(client, 'create_project', {
       project_id: 'alpha',
@@ -110,7 +82,7 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('importing a tree into a database 
 
   it('saves acknowledged after an import survive importing the same tree again, which names the session it left alone', async () => {
     const url = await imported('saved_since');
-    const pg = await serverOn(await PgStore.open(url));
+    const pg = await serverOn(await PgStore.open(url), FIXED_CLOCK);
     let revision: number;
     try {
       await saveWriter(pg.client, 'LIVE: saved after the import');
@@ -136,7 +108,7 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('importing a tree into a database 
     expect(again.stdout).not.toContain('skipped alpha/sessions/s2');
     expect(await treeRows(url)).toEqual(before);
 
-    const after = await serverOn(await PgStore.open(url));
+    const after = await serverOn(await PgStore.open(url), FIXED_CLOCK);
     try {
       const session = await callOk<{ revision: number; phase_statuses: Record<string, string> }>(
         after.client,
@@ -223,7 +195,7 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('importing a tree into a database 
 
   it("keeps a document's version counter where saves left it, so the next save takes a new number", async () => {
     const url = await imported('counter');
-    const pg = await serverOn(await PgStore.open(url));
+    const pg = await serverOn(await PgStore.open(url), FIXED_CLOCK);
     try {
       // Back to the tree's body: the tree and the database agree on it, the database kept two more versions.
       await saveWriter(pg.client, 'third draft');
@@ -234,7 +206,7 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('importing a tree into a database 
     const again = await runCli(['import', '--from', base, '--store', url]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).not.toContain(`skipped ${S1_DIR}`);
-    const after = await serverOn(await PgStore.open(url));
+    const after = await serverOn(await PgStore.open(url), FIXED_CLOCK);
     try {
       await saveWriter(after.client, 'fourth draft');
       const history = await callOk<{ versions: Array<{ file: string; version: number }> }>(

@@ -1,6 +1,13 @@
 import { spawn } from 'node:child_process';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import pg from 'pg';
-import { SERVER_ENTRY } from '../helpers/client.js';
+import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
+import type { Clock } from '../../src/checkpoint/model/limits.js';
+import { ProjectManager } from '../../src/checkpoint/project-manager.js';
+import type { Engine } from '../../src/checkpoint/store/engine.js';
+import { createServer } from '../../src/server.js';
+import { SERVER_ENTRY, silentLogger } from '../helpers/client.js';
 import { postgresUnavailable, type TestCluster } from '../helpers/postgres.js';
 
 /** Why this folder's tests cannot run here (no PostgreSQL binaries), or undefined when they can. */
@@ -37,6 +44,30 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** A real client in-process with a server on `store` (either engine); closing it closes the store. */
+export async function serverOn(
+  store: Engine & { close(): Promise<void> },
+  clock?: Clock,
+): Promise<{ client: Client; close(): Promise<void> }> {
+  const checkpoints = new CheckpointManager(store, clock);
+  const server = createServer({
+    checkpoints,
+    projects: new ProjectManager(store, checkpoints),
+    logger: silentLogger,
+  });
+  const client = new Client({ name: 'checkpoint-mcp-pg-tests', version: '1.0.0' });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+  return {
+    client,
+    close: async () => {
+      await client.close();
+      await server.close();
+      await store.close();
+    },
+  };
 }
 
 /** A fresh database of the cluster brought up to date by `checkpoint-mcp migrate`: its URL. */
