@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { type Dirent, lstatSync, type Stats } from 'node:fs';
-import { basename, dirname, join, sep } from 'node:path';
+import { join, sep } from 'node:path';
+import {
+  type CreatedIndex,
+  createdIndexPath,
+  createdIndexText,
+  INDEX_HEADER,
+  parseCreatedIndex,
+} from '../created-index.js';
 import type { Entry, RelPath } from '../engine.js';
 import { type FsBase, SEGMENT } from './fs-base.js';
 import { errnoCode, isProcessAlive, OPEN_APPEND, OPEN_NEW_FILE, OPEN_READ_NOW } from './store-fs.js';
@@ -96,27 +103,13 @@ export async function listDirectoriesCreated(
   const pinned = probe !== undefined && probe.clockMs > before.mtimeMs ? stamp : undefined;
   // Folders removed since are dropped from the index when it is next written, not before.
   if (learned > 0 || found.length < index.times.size || index.times !== times || pinned !== index.stamp) {
-    probe?.commit(indexText(found, pinned));
+    probe?.commit(createdIndexText(found, pinned));
   } else {
     probe?.discard();
   }
   return found;
 }
 
-/**
- * The cache of folder creation times of a listed folder, in a file beside it (`.sessions-index` for
- * `sessions/`): a header, then `stamp {stamp}` when the index is all the folder held at that stamp,
- * then `{ms} {name}` lines, the last line of a name standing. It lies outside the folder so that
- * writing it leaves the folder's stamp alone. Nothing in it is trusted beyond a time and, while the
- * folder's stamp is the one it records, the names: a name is listed only when it is one path
- * component that is no dot name, it is read (never followed) as any name a listing gives, and a
- * missing, unreadable or foreign index is the same as an empty one; a line cut short by a crash is skipped.
- */
-export function createdIndexPath(listed: string): string {
-  return join(dirname(listed), `.${basename(listed)}-index`);
-}
-const INDEX_HEADER = '# checkpoint-mcp: the folders here and their creation times, a cache; safe to delete';
-const STAMP_LINE = 'stamp ';
 /** Where earlier versions kept the index: inside the listed folder. Read for its times, then removed. */
 export const LEGACY_CREATED_INDEX = '.created-index';
 const LEGACY_HEADER = '# checkpoint-mcp: creation times of the folders here, a cache; safe to delete';
@@ -142,41 +135,14 @@ function stampOf(stat: Stats): string {
   return `${stat.ino}:${stat.mtimeMs}:${stat.nlink}`;
 }
 
-interface CreatedIndex {
-  stamp: string | undefined;
-  times: Map<string, number>;
-}
-
 function readCreatedIndex(base: FsBase, indexPath: string, header = INDEX_HEADER): CreatedIndex {
-  const index: CreatedIndex = { stamp: undefined, times: new Map() };
   let text: string;
   try {
     text = readWhole(base, indexPath);
   } catch {
-    return index;
+    return { stamp: undefined, times: new Map() };
   }
-  if (!text.startsWith(`${header}\n`)) return index;
-  let start = header.length + 1;
-  if (text.startsWith(STAMP_LINE, start)) {
-    const end = text.indexOf('\n', start);
-    if (end === -1) return index;
-    index.stamp = text.slice(start + STAMP_LINE.length, end);
-    start = end + 1;
-  }
-  // Read by hand, not by a pattern per line: a fresh process reads 10,000 lines in half the time.
-  while (start < text.length) {
-    const end = text.indexOf('\n', start);
-    if (end === -1) break;
-    const space = text.indexOf(' ', start);
-    const ms = space > start && space < end ? Number(text.slice(start, space)) : Number.NaN;
-    const name = text.slice(space + 1, end);
-    if (Number.isFinite(ms) && ms >= 0 && !name.startsWith('.') && SEGMENT.test(name))
-      index.times.set(name, ms);
-    start = end + 1;
-  }
-  // A line cut short at the end makes the names incomplete: the times still hold, the stamp does not.
-  if (start < text.length) index.stamp = undefined;
-  return index;
+  return parseCreatedIndex(text, header);
 }
 
 /**
@@ -200,14 +166,6 @@ function readWhole(base: FsBase, path: string): string {
   } finally {
     base.fs.closeSync(fd);
   }
-}
-
-function indexText(
-  folders: ReadonlyArray<{ name: string; createdMs: number }>,
-  stamp: string | undefined,
-): string {
-  const lines = folders.map((folder) => `${folder.createdMs} ${folder.name}\n`);
-  return `${INDEX_HEADER}\n${stamp === undefined ? '' : `${STAMP_LINE}${stamp}\n`}${lines.join('')}`;
 }
 
 /**

@@ -1,8 +1,9 @@
-import type { Dirent } from 'node:fs';
+import { constants, type Dirent } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { CheckpointError } from '../../model/errors.js';
+import { createdIndexPath, createdIndexText, parseCreatedIndex } from '../created-index.js';
 import { HISTORY_DIR } from '../engine.js';
 import { checkout } from './pg-errors.js';
 import { CHANGES_CHANNEL } from './pg-watch.js';
@@ -28,7 +29,9 @@ export interface TreeCounts {
 
 /**
  * Writes the whole database as the file engine keeps it: every folder, every document with its
- * last-written time, and every kept version as `history/{stem}.v{n}.md` with the time it was written.
+ * last-written time, every kept version as `history/{stem}.v{n}.md` with the time it was written, and
+ * beside each project's sessions folder the index of when each session was created (the order
+ * list_sessions gives, newest first).
  */
 export async function exportTree(pool: pg.Pool, toDir: string): Promise<TreeCounts> {
   const client = await checkout(pool);
@@ -49,10 +52,24 @@ export async function exportTree(pool: pg.Pool, toDir: string): Promise<TreeCoun
 async function exportSnapshot(db: pg.PoolClient, toDir: string): Promise<TreeCounts> {
   const counts: TreeCounts = { folders: 0, documents: 0, versions: 0, skipped: [], diverged: [] };
   await mkdir(toDir, { recursive: true });
-  const folders = await db.query('SELECT path FROM checkpoint_folders ORDER BY path');
-  for (const row of folders.rows as Array<{ path: string }>) {
+  // A folder made now has the time of the export, so the index keeps each session's own. Made in the
+  // order they were created, the folders also list in that order without it (those made within one
+  // millisecond aside).
+  const folders = await db.query(
+    'SELECT path, parent, name, created_at FROM checkpoint_folders ORDER BY created_at, path',
+  );
+  const sessionTimes = new Map<string, Array<{ name: string; createdMs: number }>>();
+  for (const row of folders.rows as Array<{ path: string; parent: string; name: string; created_at: Date }>) {
     await mkdir(join(toDir, ...row.path.split('/')), { recursive: true });
     counts.folders++;
+    if (!isSessionsFolder(row.parent)) continue;
+    const times = sessionTimes.get(row.parent) ?? [];
+    times.push({ name: row.name, createdMs: row.created_at.getTime() });
+    sessionTimes.set(row.parent, times);
+  }
+  for (const [sessions, times] of sessionTimes) {
+    const index = createdIndexPath(join(toDir, ...sessions.split('/')));
+    await writeDurably(index, Buffer.from(createdIndexText(times), 'utf8'), new Date());
   }
   const documents = await db.query('SELECT path, body, updated_at FROM checkpoint_documents ORDER BY path');
   for (const row of documents.rows as Array<{ path: string; body: Buffer; updated_at: Date }>) {
@@ -101,7 +118,11 @@ export async function importTree(pool: pg.Pool, fromDir: string): Promise<TreeCo
     ]);
     // The project's own documents and folders, without its sessions.
     await loadUnit(pool, fromDir, [project], counts, new Set(['sessions']));
-    for (const session of sessions) await loadUnit(pool, fromDir, session, counts, new Set());
+    const created = await indexedTimes(fromDir, [project, 'sessions']);
+    for (const session of sessions) {
+      const ms = created.get(session[2] as string);
+      await loadUnit(pool, fromDir, session, counts, new Set(), ms === undefined ? undefined : new Date(ms));
+    }
   }
   return counts;
 }
@@ -133,9 +154,10 @@ async function loadUnit(
   unit: string[],
   counts: TreeCounts,
   exclude: Set<string>,
+  created?: Date,
 ): Promise<void> {
   const rows: Row[] = [];
-  await collect(root, unit, rows, counts.skipped, exclude);
+  await collect(root, unit, rows, counts.skipped, exclude, created);
   const client = await checkout(pool);
   try {
     await client.query('BEGIN');
@@ -234,18 +256,23 @@ async function differingFiles(client: pg.PoolClient, rows: readonly Row[]): Prom
     .map((row) => row.file);
 }
 
-/** Every folder, document and kept version below `rel`, folders first; what cannot be stored is skipped. */
+/**
+ * Every folder, document and kept version below `rel`, folders first; what cannot be stored is skipped.
+ * `rel` was created at `created` when known, else when the file system says.
+ */
 async function collect(
   root: string,
   rel: string[],
   rows: Row[],
   skipped: string[],
   exclude: Set<string>,
+  created?: Date,
 ): Promise<void> {
   const absolute = join(root, ...rel);
   const stat = await lstat(absolute);
   const path = rel.join('/');
-  rows.push({ kind: 'folder', path, file: path, at: stat.birthtimeMs > 0 ? stat.birthtime : stat.mtime });
+  const at = created ?? (stat.birthtimeMs > 0 ? stat.birthtime : stat.mtime);
+  rows.push({ kind: 'folder', path, file: path, at });
   for (const entry of await readdir(absolute, { withFileTypes: true })) {
     if (entry.name.startsWith('.')) continue;
     const child = [...rel, entry.name];
@@ -321,6 +348,36 @@ async function childFolders(root: string, rel: string[], counts: TreeCounts): Pr
     else counts.skipped.push([...rel, entry.name].join('/'));
   }
   return folders.sort();
+}
+
+/** Whether `path` is a project's sessions folder, whose folders list_sessions orders by creation. */
+function isSessionsFolder(path: string): boolean {
+  const parts = path.split('/');
+  return parts.length === 2 && parts[1] === 'sessions';
+}
+
+/**
+ * The creation times the file engine keeps for the folders of `rel` in the index beside it (see
+ * createdIndexPath): a tree copied or exported keeps them there, while its folders' own times are
+ * those of the copy. Only times are taken from it; no index (or a link in its place) gives none.
+ */
+async function indexedTimes(root: string, rel: string[]): Promise<Map<string, number>> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(
+      createdIndexPath(join(root, ...rel)),
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+    );
+  } catch {
+    // None, a link in its place (ELOOP) or unreadable: as the file engine reads it, an empty index.
+    return new Map();
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return new Map();
+    return parseCreatedIndex(await handle.readFile('utf8')).times;
+  } finally {
+    await handle.close();
+  }
 }
 
 async function writeDurably(path: string, body: Buffer, at: Date): Promise<void> {
