@@ -169,9 +169,10 @@ export const USAGE = `Usage: checkpoint-mcp [serve] [--http] [options]
 serve (the default) runs the MCP server over stdio, or over Streamable HTTP at /mcp with --http.
 repair rebuilds every session manifest from its checkpoints, removes orphaned temporary files and
 the lock files of writers killed while they saved, and prints what changed. migrate brings a
-PostgreSQL database to this version's schema (serve refuses a database that is behind). export writes
-a database's documents, history included, as the file tree the file engine keeps; import loads such a
-tree (again and again gives the same result).
+PostgreSQL database to this version's schema (serve and export refuse a database that is behind).
+export writes a database's documents, history included, as the file tree the file engine keeps, and
+only reads; import loads such a tree, adding only what the database lacks (again and again gives the
+same result): a session the database holds otherwise, saved since, is left as it is and named.
 
 Options:
 ${OPTIONS.map(usageLine).join('\n')}
