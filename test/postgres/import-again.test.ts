@@ -74,8 +74,9 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('importing a tree into a database 
   }
 
   async function copyOfTree(): Promise<string> {
-    const copy = join(await mkdtemp(join(tmpdir(), 'checkpoint-pg-again-copy-')), 'base');
-    scratch.push(copy);
+    const folder = await mkdtemp(join(tmpdir(), 'checkpoint-pg-again-copy-'));
+    scratch.push(folder);
+    const copy = join(folder, 'base');
     await cp(base, copy, { recursive: true, preserveTimestamps: true });
     return copy;
   }

@@ -256,8 +256,9 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('import, then export, gives the fi
     // The same bytes are the same document: import adds what the database lacks and replaces nothing,
     // so a time (and with it the write id a save read the document by) moves only when a save writes.
     const url = await cluster.database('retimed');
-    const copy = join(await mkdtemp(join(tmpdir(), 'checkpoint-pg-retimed-')), 'base');
-    scratch.push(copy);
+    const folder = await mkdtemp(join(tmpdir(), 'checkpoint-pg-retimed-'));
+    scratch.push(folder);
+    const copy = join(folder, 'base');
     await cp(base, copy, { recursive: true, preserveTimestamps: true });
     expect((await runCli(['import', '--from', copy, '--store', url])).code).toBe(0);
     const before = await treeRows(url);
