@@ -44,7 +44,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: '<set>',
     env: 'CHECKPOINT_TOOLS',
     default: 'all',
-    description: `tools to offer: ${TOOL_SETS.join(' or ')} (core: the seed's operations and resume_session)`,
+    description: `tools to offer: ${TOOL_SETS.join(' or ')} (core: the seed's operations, resume_session and get_agent_output)`,
   },
   {
     name: 'max-content-bytes',

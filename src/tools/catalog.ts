@@ -30,7 +30,10 @@ interface Entry {
   run: (input: never) => Promise<object>;
 }
 
-/** Which tools a server offers: every one, or the seed's operations plus resume_session. */
+/**
+ * Which tools a server offers: every one, or the seed's operations plus resume_session and
+ * get_agent_output (what get_phase_outputs cuts to fit is read with it).
+ */
 export const TOOL_SETS = ['all', 'core'] as const;
 export type ToolSet = (typeof TOOL_SETS)[number];
 
@@ -45,6 +48,7 @@ export const CORE_TOOLS: readonly string[] = [
   'get_phase_outputs',
   'validate_checkpoint',
   'resume_session',
+  'get_agent_output',
 ];
 
 /**

@@ -22,6 +22,17 @@ export const SAVE: ToolAnnotations = {
   openWorldHint: false,
 };
 
+/**
+ * Writes that keep earlier versions but count each call: a review asking for a retry adds one to the
+ * phase's retry count each time it is sent (unless it names retry_count), so repeating it is not safe.
+ */
+export const REVIEW: ToolAnnotations = {
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: false,
+  openWorldHint: false,
+};
+
 /** Writes that create something new on each call. */
 export const CREATE: ToolAnnotations = {
   readOnlyHint: false,

@@ -1,6 +1,6 @@
 import { ApprovedPhasesOutput, SaveUserFeedbackInput, SaveUserFeedbackOutput } from '../schemas/feedback.js';
 import { SessionRef } from '../schemas/sessions.js';
-import { defineTool, READ_ONLY, SAVE } from './define.js';
+import { defineTool, READ_ONLY, REVIEW } from './define.js';
 import type { ToolContext } from './deps.js';
 
 export function registerFeedbackTools(context: ToolContext): void {
@@ -13,7 +13,7 @@ export function registerFeedbackTools(context: ToolContext): void {
         'Record a human review of one phase in user_feedback.md; returns the phase status it leaves. Next: resume_session.',
       input: SaveUserFeedbackInput,
       output: SaveUserFeedbackOutput,
-      annotations: SAVE,
+      annotations: REVIEW,
     },
     (input) => checkpoints.saveUserFeedback(input),
   );
