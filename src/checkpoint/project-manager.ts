@@ -63,7 +63,7 @@ export class ProjectManager {
         ? undefined
         : assertTextLimit(
             'project_name',
-            metadataValue('project_name', request.project_name),
+            metadataValue('project_name', request.project_name, 'describe the project in startup_idea'),
             MAX_PROJECT_NAME_BYTES,
             'A name is a title (list_projects shows hundreds a page): shorten it, and describe the project in startup_idea',
           );

@@ -74,6 +74,17 @@ describe('createProject', () => {
     expect((await projectFile(m, 'my-app-3')).project_name).toBe('My App');
   });
 
+  it('sends a name of several lines to startup_idea, an argument create_project has', async () => {
+    const m = await setup();
+    await expect(
+      m.projects.createProject({ user_id: 'u1', project_name: 'My App\nwith a pitch', startup_idea: '' }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message:
+        'project_name must be a single line without control characters; describe the project in startup_idea',
+    });
+  });
+
   it('slugs accents, punctuation and reserved device names the way a file system can hold them', () => {
     expect(slugify('Café Crème: the "best" app!')).toBe('cafe-creme-the-best-app');
     expect(slugify('  --Hello   World--  ')).toBe('hello-world');

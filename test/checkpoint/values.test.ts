@@ -30,6 +30,17 @@ describe('metadataValue', () => {
     });
   });
 
+  it('says where multi-line text goes: an argument of the same tool, by default the agent output', () => {
+    expect(thrown(() => metadataValue('model', 'a\nb')).message).toBe(
+      'model must be a single line without control characters; put long text in the agent output (output_content) instead',
+    );
+    expect(
+      thrown(() => metadataValue('requested_changes[0]', 'a\nb', 'put the details in comments')).message,
+    ).toBe(
+      'requested_changes[0] must be a single line without control characters; put the details in comments',
+    );
+  });
+
   it('rejects an empty value and "-", which marks a missing value in the files', () => {
     for (const value of ['', '   ', ' - ']) {
       expect(thrown(() => metadataValue('model', value)).message).toBe(

@@ -30,18 +30,18 @@ export const MAX_LIST_BYTES = 64 * 1024;
 
 /**
  * A metadata value: one line of at most MAX_VALUE_BYTES, trimmed, never "-" (which marks a missing
- * value in the files). `longer` says where longer text goes.
+ * value in the files). `longer` says where longer or multi-line text goes: an argument of the same tool.
  */
 export function metadataValue(
   field: string,
   text: string,
-  longer = 'put long text in the comments or the agent output instead',
+  longer = 'put long text in the agent output (output_content) instead',
 ): string {
   assertWellFormed(field, text);
   if (METADATA_FORBIDDEN.test(text)) {
     throw new CheckpointError(
       'INVALID_ARGUMENT',
-      `${field} must be a single line without control characters; put long or multi-line text in the content or comments instead`,
+      `${field} must be a single line without control characters; ${longer}`,
     );
   }
   const value = text.trim();
