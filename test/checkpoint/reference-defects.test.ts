@@ -198,7 +198,7 @@ describe('defects of the reference design', () => {
     expect(await m.checkpoints.validateCheckpoint({ ...REF, phase_num: 1 })).toStrictEqual({
       is_valid: false,
       errors: [
-        `p1/sessions/s1/phase_1_concept/checkpoint.md:11: "Retry Count" is "twice", expected a whole number >= 0; fix the file by hand, or restore it from the phase's history/ folder`,
+        `p1/sessions/s1/phase_1_concept/checkpoint.md:11: "Retry Count" is "twice", expected a whole number >= 0; fix the file by hand, or restore an earlier version from the phase's history/ folder (list_history lists them)`,
       ],
       warnings: [],
     });

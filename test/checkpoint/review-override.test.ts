@@ -215,7 +215,7 @@ describe('a review edited by hand after its checkpoint takes effect', () => {
     expect(await m.checkpoints.validateCheckpoint({ ...REF, phase_num: 1 })).toStrictEqual({
       is_valid: false,
       errors: [
-        `${REVIEW_LABEL}:1: missing section "## User Comments"; fix the file by hand, or restore it from the phase's history/ folder`,
+        `${REVIEW_LABEL}:1: missing section "## User Comments"; fix the file by hand, or restore an earlier version from the phase's history/ folder (list_history lists them)`,
       ],
       warnings: [],
     });

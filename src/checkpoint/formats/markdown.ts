@@ -459,6 +459,14 @@ export function codeBlock(section: Section): string | undefined {
 export function corrupt(file: string, line: number, problem: string): CheckpointError {
   return new CheckpointError(
     'CORRUPT_FILE',
-    `${file}:${line}: ${problem}; fix the file by hand, or restore it from the phase's history/ folder`,
+    `${file}:${line}: ${problem}; fix the file by hand${restoring(file)}`,
   );
+}
+
+/** The way back for a document besides fixing it: the manifest is rebuilt, project.md keeps no versions. */
+function restoring(file: string): string {
+  if (file.endsWith('session_manifest.md'))
+    return ', or delete it: load_session rebuilds it from the phase checkpoints';
+  if (file.endsWith('project.md')) return ' (project.md keeps no earlier versions)';
+  return ", or restore an earlier version from the phase's history/ folder (list_history lists them)";
 }
