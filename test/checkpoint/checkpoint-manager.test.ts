@@ -1487,6 +1487,21 @@ describe('validateCheckpoint', () => {
     ]);
   });
 
+  it('names an output_file save_agent_output never writes as the checkpoint to fix, and the fix works', async () => {
+    const m = await setup();
+    await m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', output_content: 'x' });
+    const listing = (output_file: string | undefined) =>
+      checkpointOf(1, {
+        agents: [{ agent_name: 'writer', status: 'completed', ...(output_file && { output_file }) }],
+      });
+    await m.checkpoints.saveCheckpoint(listing('other.md'));
+    expect((await validate(m)).errors).toStrictEqual([
+      'p1/sessions/s1/phase_1_concept/other.md: agent writer is listed as completed but has no output file; save_agent_output writes writer.md: call save_checkpoint without output_file for this agent (writer.md is there)',
+    ]);
+    await m.checkpoints.saveCheckpoint(listing(undefined));
+    expect((await validate(m)).errors).toStrictEqual([]);
+  });
+
   it('answers NOT_FOUND for an unknown session and PHASE_NOT_IN_MODE outside the mode', async () => {
     const m = await setup();
     expect(

@@ -141,9 +141,13 @@ async function checkOutputs(
       // A name differing only in letter case: save_agent_output refuses this one, the checkpoint is what to fix.
       names ??= (await store.list(phaseDir(ref, phase))).map((entry) => entry.name);
       const twin = names.find((name) => name !== file && name.toLowerCase() === file.toLowerCase());
+      // save_agent_output writes {agent_name}.md: an output_file naming another file is the checkpoint's to fix.
+      const own = `${agent.agent_name}.md`;
       const advice =
         twin === undefined
-          ? 'call save_agent_output'
+          ? agent.output_file === undefined || agent.output_file === own
+            ? 'call save_agent_output'
+            : `save_agent_output writes ${own}: call save_checkpoint without output_file for this agent${names.includes(own) ? ` (${own} is there)` : ', once save_agent_output saved it'}`
           : `${twin} differs from it only in letter case: call save_checkpoint with ${
               agent.output_file === undefined
                 ? `the agent listed as "${twin.replace(/\.md$/, '')}"`
