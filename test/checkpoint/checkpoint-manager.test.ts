@@ -1496,10 +1496,31 @@ describe('validateCheckpoint', () => {
       });
     await m.checkpoints.saveCheckpoint(listing('other.md'));
     expect((await validate(m)).errors).toStrictEqual([
-      'p1/sessions/s1/phase_1_concept/other.md: agent writer is listed as completed but has no output file; save_agent_output writes writer.md: call save_checkpoint without output_file for this agent (writer.md is there)',
+      'p1/sessions/s1/phase_1_concept/other.md: agent writer is listed as completed but has no output file; save_agent_output writes writer.md, which is there: call save_checkpoint without output_file for this agent',
     ]);
     await m.checkpoints.saveCheckpoint(listing(undefined));
     expect((await validate(m)).errors).toStrictEqual([]);
+  });
+
+  it('names an output no reader can parse, listed or not: what stops get_phase_outputs and resume_session', async () => {
+    const m = await setup();
+    await m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', output_content: 'x' });
+    await m.checkpoints.saveCheckpoint(
+      checkpointOf(1, { agents: [{ agent_name: 'writer', status: 'completed' }] }),
+    );
+    // A half-edited copy of an output, beside the ones the checkpoint lists.
+    await editDocument(
+      m,
+      [...SESSION, 'phase_1_concept', 'notes.md'],
+      '# Agent Output: notes\n\nhalf done\n',
+    );
+    const problem =
+      'p1/sessions/s1/phase_1_concept/notes.md:1: missing section "## Output"; fix the file by hand, or restore an earlier version from the phase\'s history/ folder (list_history lists them)';
+    await expect(m.checkpoints.getPhaseOutputs(REF)).rejects.toMatchObject({ message: problem });
+    expect((await validate(m)).errors).toStrictEqual([problem]);
+    const session = await m.checkpoints.validateSession(REF);
+    expect(session.is_valid).toBe(false);
+    expect(session.phases['1']?.errors).toStrictEqual([problem]);
   });
 
   it('answers NOT_FOUND for an unknown session and PHASE_NOT_IN_MODE outside the mode', async () => {

@@ -236,7 +236,7 @@ describe('defects of the reference design', () => {
     expect(await m.checkpoints.validateCheckpoint({ ...REF, phase_num: 1 })).toStrictEqual({
       is_valid: false,
       errors: [
-        'p1/sessions/s1/phase_1_concept/ghost_report.md: agent ghost is listed as completed but has no output file; call save_agent_output',
+        'p1/sessions/s1/phase_1_concept/ghost_report.md: agent ghost is listed as completed but has no output file; save_agent_output writes ghost.md: call it, then save_checkpoint without output_file for this agent',
       ],
       warnings: [],
     });

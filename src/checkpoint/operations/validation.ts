@@ -5,7 +5,7 @@ import { sha256 } from '../model/digest.js';
 import { CheckpointError } from '../model/errors.js';
 import { checkpointFile, feedbackFile, manifestFile, phaseDir, type SessionRef } from '../model/paths.js';
 import type { PhaseDefinition } from '../model/phases.js';
-import { inOrder, readAgentOutputFile } from '../session/outputs.js';
+import { inOrder, readAgentOutputFile, unreadableOutputs } from '../session/outputs.js';
 import { applyReview, reviewOverride } from '../session/review-override.js';
 import type { SessionFiles } from '../session/session-files.js';
 import { buildManifest, identityOf, planOfManifest } from '../session/session-state.js';
@@ -32,10 +32,14 @@ export async function validatePhase(
 ): Promise<ValidationReport> {
   const errors: string[] = [];
   const warnings: string[] = [];
+  // An output get_phase_outputs and resume_session cannot read stops them, listed or not: named here too.
+  const outputs = await unreadableOutputs(store, ref, phase);
+  const report = () =>
+    finish([...errors, ...outputs.filter((message) => !errors.includes(message))], warnings);
   const rel = checkpointFile(ref, phase);
   const label = store.label(rel);
   const checkpoint = await capture(errors, () => store.parsed.read(rel, parseCheckpoint));
-  if (checkpoint === null) return finish(errors, warnings);
+  if (checkpoint === null) return report();
   if (checkpoint === undefined) {
     // A phase not run yet has no checkpoint, and is no fault; one the manifest says has run lost its file.
     const row = manifest?.phases.find((found) => found.phase_num === phase.num);
@@ -48,7 +52,7 @@ export async function validatePhase(
         `${label}: not saved yet, phase ${phase.num} is pending; save_checkpoint for phase ${phase.num} writes it`,
       );
     }
-    return finish(errors, warnings);
+    return report();
   }
   if (checkpoint.phase_num !== phase.num) {
     errors.push(
@@ -73,7 +77,7 @@ export async function validatePhase(
   }
   const effective = override ? applyReview(checkpoint, override) : checkpoint;
   if (manifest) checkManifestRow(store, ref, effective, manifest, warnings);
-  return finish(errors, warnings);
+  return report();
 }
 
 /** Every phase of the session plus the manifest, in one report. */
@@ -147,7 +151,9 @@ async function checkOutputs(
         twin === undefined
           ? agent.output_file === undefined || agent.output_file === own
             ? 'call save_agent_output'
-            : `save_agent_output writes ${own}: call save_checkpoint without output_file for this agent${names.includes(own) ? ` (${own} is there)` : ', once save_agent_output saved it'}`
+            : names.includes(own)
+              ? `save_agent_output writes ${own}, which is there: call save_checkpoint without output_file for this agent`
+              : `save_agent_output writes ${own}: call it, then save_checkpoint without output_file for this agent`
           : `${twin} differs from it only in letter case: call save_checkpoint with ${
               agent.output_file === undefined
                 ? `the agent listed as "${twin.replace(/\.md$/, '')}"`

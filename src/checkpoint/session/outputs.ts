@@ -36,6 +36,37 @@ export async function readAgentOutputs(
 }
 
 /**
+ * The CORRUPT_FILE message of every output of the phase that readAgentOutputs (get_phase_outputs,
+ * resume_session) cannot read, one for each file: what stops them, for validation to name.
+ */
+export async function unreadableOutputs(
+  store: Engine,
+  ref: SessionRef,
+  phase: PhaseDefinition,
+): Promise<string[]> {
+  const messages: string[] = [];
+  let entries: Awaited<ReturnType<Engine['list']>>;
+  try {
+    entries = await store.list(phaseDir(ref, phase));
+  } catch (error) {
+    // A phase folder that is a link, say: the phase's other checks name it.
+    if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return messages;
+    throw error;
+  }
+  for (const entry of entries) {
+    if (entry.kind !== 'file' || !entry.name.endsWith('.md')) continue;
+    if (agentNameProblem(entry.name.slice(0, -3)) !== undefined) continue;
+    try {
+      await readOutputFile(store, [...phaseDir(ref, phase), entry.name], true);
+    } catch (error) {
+      if (!(error instanceof CheckpointError) || error.code !== 'CORRUPT_FILE') throw error;
+      messages.push(error.message);
+    }
+  }
+  return messages;
+}
+
+/**
  * Awaits reads started together (their disk calls overlap), failing as reading them one after
  * another would: with the error of the first in order that failed.
  */
