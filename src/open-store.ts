@@ -16,6 +16,7 @@ export async function openStore(options: CliOptions, logger: Logger): Promise<En
     return PgStore.open(options.storeUrl, {
       lockTimeoutMs: options.lockTimeoutMs,
       staleLockMs: options.staleLockMs,
+      dbTimeoutMs: options.dbTimeoutMs,
       onWarning: (message) => logger.warning(message),
     }).catch((error: unknown) => {
       throw error instanceof SchemaBehindError ? new CheckpointError('UNAVAILABLE', error.message) : error;

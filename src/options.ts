@@ -129,6 +129,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '30000',
     description: 'take over a session lock held longer than this',
   },
+  {
+    name: 'db-timeout-ms',
+    value: '<n>',
+    default: '5000',
+    description:
+      'with --store: longest wait for PostgreSQL to connect, or to answer a statement beyond --lock-timeout-ms, before the call is UNAVAILABLE',
+  },
   { name: 'help', short: 'h', default: '', description: 'print this help' },
   { name: 'version', short: 'v', default: '', description: 'print the version' },
 ];
@@ -156,6 +163,8 @@ export interface CliOptions {
   limits: Limits;
   lockTimeoutMs: number;
   staleLockMs: number;
+  /** How long PostgreSQL may take to answer, besides a lock wait (see PgStoreOptions). */
+  dbTimeoutMs: number;
   /** Set with --http: serve Streamable HTTP instead of stdio. */
   http?: HttpOptions;
 }
@@ -223,6 +232,7 @@ export function parseOptions(
     },
     lockTimeoutMs: number('lock-timeout-ms'),
     staleLockMs: number('stale-lock-ms'),
+    dbTimeoutMs: number('db-timeout-ms'),
     ...(values.http === true ? { http: httpOptions(text, env) } : {}),
     ...storeOptions(command, text),
   };

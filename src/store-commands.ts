@@ -16,7 +16,8 @@ import type { CliOptions } from './options.js';
  */
 export async function runStoreCommand(options: CliOptions): Promise<string[]> {
   const url = options.storeUrl as string;
-  const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5_000 });
+  // Statements are not bounded here: a migration may rewrite a table, and waits for a replica's.
+  const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: options.dbTimeoutMs });
   // An idle connection the server dropped reports here, not as an uncaught error.
   pool.on('error', () => undefined);
   try {

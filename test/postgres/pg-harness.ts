@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import pg from 'pg';
@@ -130,3 +131,63 @@ export async function inParallel<T>(
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A TCP proxy in front of a database that can stop forwarding while keeping every socket open, as a
+ * network partition does: nothing is lost (TCP would retransmit), it waits in the buffers until heal().
+ * `answers` stops only what the database sends back, so what a client sends still reaches it.
+ */
+export interface Partition {
+  /** `url` with the proxy's port instead of the database's. */
+  url: (url: string) => string;
+  cut: (direction?: 'both' | 'answers') => void;
+  heal: () => void;
+  close: () => Promise<void>;
+}
+
+export async function partitionable(port: number): Promise<Partition> {
+  let cut: 'both' | 'answers' | undefined;
+  const pairs: Array<{ client: Socket; server: Socket }> = [];
+  const apply = ({ client, server }: { client: Socket; server: Socket }) => {
+    if (cut === 'both') client.pause();
+    else client.resume();
+    if (cut !== undefined) server.pause();
+    else server.resume();
+  };
+  const proxy = createTcpServer((client) => {
+    const server = connect(port, '127.0.0.1');
+    const pair = { client, server };
+    pairs.push(pair);
+    client.on('data', (chunk) => server.write(chunk));
+    server.on('data', (chunk) => client.write(chunk));
+    // One side gone is both gone: the database sees its client leave, as it would without the proxy.
+    for (const [one, other] of [
+      [client, server],
+      [server, client],
+    ] as const) {
+      one.on('error', () => other.destroy());
+      one.on('close', () => other.destroy());
+    }
+    apply(pair);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const proxyPort = (proxy.address() as AddressInfo).port;
+  return {
+    url: (url) => url.replace(`:${port}/`, `:${proxyPort}/`),
+    cut: (direction = 'both') => {
+      cut = direction;
+      for (const pair of pairs) apply(pair);
+    },
+    heal: () => {
+      cut = undefined;
+      for (const pair of pairs) apply(pair);
+    },
+    close: async () => {
+      for (const { client, server } of pairs) {
+        client.destroy();
+        server.destroy();
+      }
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    },
+  };
+}

@@ -25,7 +25,8 @@ export const ERROR_MEANINGS: Record<ErrorCode, string> = {
   LOCK_TIMEOUT: 'another writer held the session too long; call again',
   CORRUPT_FILE:
     'a stored document cannot be understood (or is a symbolic link); the text names the file and line to fix or restore from history/',
-  UNAVAILABLE: 'the storage engine cannot be reached; nothing was written; call again',
+  UNAVAILABLE:
+    'the storage engine cannot be reached or did not answer in time; nothing was written, unless the text says a save may have been (then read it back first); call again',
   INTERNAL: 'an unexpected failure (disk full, I/O error); nothing was acknowledged; call again once fixed',
 };
 

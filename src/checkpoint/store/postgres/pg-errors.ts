@@ -21,14 +21,30 @@ const CONNECTION_CODES = new Set([
 ]);
 
 const LOCK_NOT_AVAILABLE = '55P03';
+/** statement_timeout: the database gave up on a statement of ours itself. */
+const QUERY_CANCELED = '57014';
 
 export function isConnectionError(error: unknown): boolean {
   const code = codeOf(error);
   if (code !== undefined && CONNECTION_CODES.has(code)) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(
-    message,
+  return (
+    isUnanswered(error) ||
+    /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(
+      message,
+    )
   );
+}
+
+/**
+ * A statement or a connection the database did not answer within its bound (pg's query_timeout, which
+ * destroys the connection, the pool's wait for one, statement_timeout): the database is hung or cut
+ * off, and asking it again at once would only wait as long again.
+ */
+export function isUnanswered(error: unknown): boolean {
+  if (codeOf(error) === QUERY_CANCELED) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Query read timeout|timeout exceeded when trying to connect|connection timeout/i.test(message);
 }
 
 /**
@@ -38,6 +54,12 @@ export function isConnectionError(error: unknown): boolean {
  */
 export function storeError(error: unknown, action: string): CheckpointError {
   if (error instanceof CheckpointError) return error;
+  if (isUnanswered(error)) {
+    return new CheckpointError(
+      'UNAVAILABLE',
+      `the database did not answer in time while ${action} (${codeOf(error) ?? 'no answer'}); nothing was acknowledged. Call the tool again in a while: the server reconnects on its own, and saving the same content twice is harmless`,
+    );
+  }
   if (isConnectionError(error)) {
     const code = codeOf(error) ?? 'connection lost';
     return new CheckpointError(
@@ -55,6 +77,19 @@ export function storeError(error: unknown, action: string): CheckpointError {
   return new CheckpointError(
     'INTERNAL',
     `the database refused ${action} (${code}); nothing was acknowledged. Call the tool again, and report it if it persists`,
+  );
+}
+
+/**
+ * A locked action whose COMMIT was sent and never answered: the database may have committed it before
+ * the connection was lost, so the caller is told to look before saving again, not that nothing was saved.
+ */
+export function unsettledCommitError(error: unknown, path: string): CheckpointError {
+  const why = isUnanswered(error) ? 'did not answer' : 'could not be reached';
+  const code = codeOf(error) ?? (isUnanswered(error) ? 'no answer' : 'connection lost');
+  return new CheckpointError(
+    'UNAVAILABLE',
+    `the database ${why} after the writes under ${path} were sent with their COMMIT (${code}), so they may or may not have been saved. Once the database answers, read them back (load_session, get_agent_output) and call the tool again only if they are missing; saving the same content twice is harmless`,
   );
 }
 

@@ -18,7 +18,14 @@ import {
   type WriteOptions,
 } from '../engine.js';
 import { ParseCache } from '../parse-cache.js';
-import { checkout, isConnectionError, redactUrl, storeError } from './pg-errors.js';
+import {
+  checkout,
+  isConnectionError,
+  isUnanswered,
+  redactUrl,
+  storeError,
+  unsettledCommitError,
+} from './pg-errors.js';
 import { LATEST_VERSION, schemaBehind, schemaVersion } from './pg-migrate.js';
 import { CHANGES_CHANNEL, ChangeListener } from './pg-watch.js';
 
@@ -33,6 +40,12 @@ export interface PgStoreOptions {
    * session for the next writer: the file engine's stale-lock takeover.
    */
   staleLockMs?: number;
+  /**
+   * How long the database may take to answer, besides a wait for a session lock: to open a connection,
+   * and to answer a statement (past the lock wait it may include). Past it the call is UNAVAILABLE and
+   * the connection is destroyed, never given to the next caller.
+   */
+  dbTimeoutMs?: number;
   onWarning?: (message: string) => void;
 }
 
@@ -90,6 +103,12 @@ const KNOWN_SESSIONS = 64;
 const MISSED_COOLDOWN = 16;
 
 const DEFAULT_POOL_SIZE = 10;
+const DEFAULT_DB_TIMEOUT_MS = 5_000;
+/**
+ * Idle this long, a connection's socket is probed (TCP keepalive): a database cut off while nothing was
+ * asked of it (the lane, the LISTEN connection, an idle pooled one) is found out, not trusted for ever.
+ */
+const KEEPALIVE_DELAY_MS = 10_000;
 
 /**
  * The PostgreSQL engine: the same markdown documents, byte for byte, keyed by the same relative paths,
@@ -121,20 +140,41 @@ export class PgStore implements Engine {
     this.root = redactUrl(url);
     this.poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
     const warn = options.onWarning ?? (() => undefined);
-    this.changes = new ChangeListener({ connectionString: url }, warn);
+    const dbTimeoutMs = wholeMs(options.dbTimeoutMs ?? DEFAULT_DB_TIMEOUT_MS);
+    this.changes = new ChangeListener(
+      {
+        connectionString: url,
+        connectionTimeoutMillis: dbTimeoutMs,
+        query_timeout: dbTimeoutMs,
+        keepAlive: true,
+        keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+      },
+      warn,
+    );
     // An idle connection the server dropped reports here; the pool replaces it on its own.
     pool.on('error', (error) => warn(`a pooled connection was lost (${error.message})`));
   }
 
   /** Connects and checks the schema: a database behind this server's migrations refuses to serve. */
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
+    const dbTimeoutMs = wholeMs(options.dbTimeoutMs ?? DEFAULT_DB_TIMEOUT_MS);
+    // Any statement may wait for a lock (a session's, a row's) as long as lock_timeout before it runs.
+    const answerMs = wholeMs((options.lockTimeoutMs ?? 10_000) + dbTimeoutMs);
     const pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? DEFAULT_POOL_SIZE,
       idleTimeoutMillis: 10_000,
-      connectionTimeoutMillis: 5_000,
+      // Also the longest wait for a connection of the pool when all are in use.
+      connectionTimeoutMillis: dbTimeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+      // A statement not answered in time fails, and pg destroys its connection (pipeline mode): the
+      // database ends the backend's transaction, and with it the locks it held, once it hears of it.
+      query_timeout: answerMs,
       // Settings of every connection, sent when it opens: no statement ever carries them.
       lock_timeout: wholeMs(options.lockTimeoutMs ?? 10_000),
+      // The database's own bound, so that a statement the client gave up on does not run on.
+      statement_timeout: answerMs,
       idle_in_transaction_session_timeout: wholeMs(options.staleLockMs ?? 30_000),
       // A statement is sent without waiting for the answer to the one before it on the connection: a
       // transaction's BEGIN, lock and first reads travel in one round trip (see withLock). Each statement
@@ -484,6 +524,7 @@ export class PgStore implements Engine {
     };
     let broken = false;
     let ended = false;
+    let committing = false;
     try {
       if (!known) {
         if ((await locked).rowCount === 0) throw new MissingFolderError(`${path} does not exist`);
@@ -512,6 +553,7 @@ export class PgStore implements Engine {
       const commit = client.query('COMMIT');
       flush(state);
       ended = true;
+      committing = true;
       // Awaited below, unless a lost connection is thrown first.
       commit.catch(() => undefined);
       const outcome = begun && fresh ? await speculation(begun, locked, fresh) : 'held';
@@ -528,6 +570,7 @@ export class PgStore implements Engine {
     } catch (error) {
       broken = isConnectionError(error);
       if (!ended) await client.query('ROLLBACK').catch(() => undefined);
+      if (committing && broken) throw unsettledCommitError(error, path);
       throw error instanceof MissingFolderError ? error : storeError(error, `holding ${path}`);
     } finally {
       // A connection that failed mid-transaction is not handed to the next caller.
@@ -637,7 +680,7 @@ export class PgStore implements Engine {
       try {
         return await this.onLane(work);
       } catch (error) {
-        if (attempt < 2 && isConnectionError(error)) continue;
+        if (attempt < 2 && isConnectionError(error) && !isUnanswered(error)) continue;
         throw storeError(error, action);
       }
     }
@@ -701,7 +744,7 @@ export class PgStore implements Engine {
         return { client, locked, ...(read && { read }) };
       } catch (error) {
         client?.release(true);
-        if (attempt < 2 && isConnectionError(error)) continue;
+        if (attempt < 2 && isConnectionError(error) && !isUnanswered(error)) continue;
         throw storeError(error, 'beginning a transaction');
       }
     }
@@ -757,7 +800,8 @@ async function speculation(
   try {
     await begun;
   } catch (error) {
-    if (isConnectionError(error)) return 'lost';
+    // Not answered is not lost: what was sent behind BEGIN, COMMIT too, may have reached the database.
+    if (isConnectionError(error) && !isUnanswered(error)) return 'lost';
     throw error;
   }
   if ((await locked).rowCount === 0) return 'stale';

@@ -59,9 +59,15 @@ export class ChangeListener {
     });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));
-    await client.connect();
-    this.schema = (await client.query('SELECT current_schema() AS schema')).rows[0]?.schema as string;
-    await client.query('LISTEN checkpoint_changes');
+    try {
+      await client.connect();
+      this.schema = (await client.query('SELECT current_schema() AS schema')).rows[0]?.schema as string;
+      await client.query('LISTEN checkpoint_changes');
+    } catch (error) {
+      // A statement past its query_timeout leaves the socket open: end() closes it.
+      void client.end().catch(() => undefined);
+      throw error;
+    }
     this.client = client;
   }
 
