@@ -118,6 +118,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: 'longest time to receive one HTTP request',
   },
   {
+    name: 'health-timeout-ms',
+    value: '<n>',
+    default: '2000',
+    description: 'with --http: GET /healthz answers 503 when the storage has not answered within this',
+  },
+  {
     name: 'lock-timeout-ms',
     value: '<n>',
     default: '10000',
@@ -150,6 +156,7 @@ export interface HttpOptions {
   allowedOrigins: string[];
   maxConnections: number;
   requestTimeoutMs: number;
+  healthTimeoutMs: number;
 }
 
 export interface CliOptions {
@@ -297,6 +304,11 @@ function httpOptions(
       '--request-timeout-ms',
       text('request-timeout-ms'),
       Number(defaultOf('request-timeout-ms')),
+    ),
+    healthTimeoutMs: positive(
+      '--health-timeout-ms',
+      text('health-timeout-ms'),
+      Number(defaultOf('health-timeout-ms')),
     ),
   };
 }

@@ -34,6 +34,8 @@ export interface HttpServing {
   maxConnections: number;
   /** Whether the storage engine answers, for GET /healthz. */
   healthy: () => Promise<boolean>;
+  /** GET /healthz answers 503 when `healthy` has not answered within this. */
+  healthTimeoutMs: number;
 }
 
 export interface HttpServer {
@@ -353,8 +355,17 @@ function busy(res: ServerResponse, why: string): void {
   res.end(rpcError(-32000, `the server is busy (${why}); retry in a second`));
 }
 
+/**
+ * 200 or 503 within healthTimeoutMs: a storage that does not answer (a hung database, a partition) is
+ * unhealthy, and a load balancer must hear so before its own probe gives up, not never.
+ */
 async function health(serving: HttpServing, res: ServerResponse): Promise<void> {
-  const ok = await serving.healthy().catch(() => false);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), serving.healthTimeoutMs);
+  });
+  const ok = await Promise.race([serving.healthy().catch(() => false), late]);
+  clearTimeout(timer);
   res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
 }

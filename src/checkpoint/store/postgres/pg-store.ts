@@ -127,6 +127,8 @@ export class PgStore implements Engine {
   private laneBusy = false;
   private readonly poolSize: number;
   private closing = false;
+  /** The health check under way (see healthy). */
+  private checking: Promise<boolean> | undefined;
   /** By lock path: what its early reads gave, as this store's last transaction there left them. */
   private readonly known = new Map<string, ReadRows>();
   /** By lock path: locked actions to run before the next speculative run, after one missed. */
@@ -637,8 +639,14 @@ export class PgStore implements Engine {
     return [];
   }
 
-  async healthy(): Promise<boolean> {
-    return this.run('checking', async (db) => (await db.query('SELECT 1')).rowCount === 1).catch(() => false);
+  /** One check at a time: a load balancer probing often while the database hangs adds no statements. */
+  healthy(): Promise<boolean> {
+    this.checking ??= this.run('checking', async (db) => (await db.query('SELECT 1')).rowCount === 1)
+      .catch(() => false)
+      .finally(() => {
+        this.checking = undefined;
+      });
+    return this.checking;
   }
 
   async close(): Promise<void> {
