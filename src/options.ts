@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS, type Limits } from './checkpoint/model/limits.js';
+import { INVALID_STORE_URL } from './checkpoint/store/postgres/pg-errors.js';
 import { TOOL_SETS, type ToolSet } from './tools/catalog.js';
 
 /** One command-line option: the single source of --help, the README table and the parser. */
@@ -256,6 +257,8 @@ function storeOptions(
     throw new Error(
       '--store must be a postgres:// or postgresql:// URL (leave it out for the files of --base-dir)',
     );
+  if (url !== undefined && !readableUrl(url))
+    throw new Error(`--store (or CHECKPOINT_STORE_URL) ${INVALID_STORE_URL}`);
   const needsStore = command === 'migrate' || command === 'export' || command === 'import';
   if (needsStore && url === undefined)
     throw new Error(`${command} needs --store <postgres url> (or CHECKPOINT_STORE_URL)`);
@@ -263,6 +266,25 @@ function storeOptions(
   if ((command === 'export' || command === 'import') && !treeDir)
     throw new Error(`${command} needs ${command === 'export' ? '--to' : '--from'} <dir>`);
   return { ...(url ? { storeUrl: url } : {}), ...(treeDir ? { treeDir } : {}) };
+}
+
+/**
+ * Whether `url` reads as the URL it was meant to be. An unencoded #, ? or / in a password ends the
+ * authority early: the URL fails to parse, or parses with what follows as a fragment, a path or a query
+ * (`u:12#x@db/name` names host u, port 12), and pg would go looking for the wrong server.
+ */
+function readableUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    const misplaced = (text: string) => text.includes('@');
+    return (
+      !url.includes('#') &&
+      !misplaced(parsed.pathname) &&
+      ![...parsed.searchParams.keys()].some((key) => misplaced(key) || key.includes('/'))
+    );
+  } catch {
+    return false;
+  }
 }
 
 function httpOptions(

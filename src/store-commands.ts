@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { CheckpointError } from './checkpoint/model/errors.js';
-import { isConnectionError, redactUrl, storeError } from './checkpoint/store/postgres/pg-errors.js';
+import { redactUrl, startupError } from './checkpoint/store/postgres/pg-errors.js';
 import {
   LATEST_VERSION,
   migrate,
@@ -23,9 +23,8 @@ export async function runStoreCommand(options: CliOptions): Promise<string[]> {
   try {
     return await storeCommand(options, pool, url);
   } catch (error) {
-    // Out of reach is a setting to fix (say so in one line); anything else keeps its stack.
-    if (isConnectionError(error)) throw storeError(error, `running ${options.command} on ${redactUrl(url)}`);
-    throw error;
+    // The database out of reach or refusing us is a setting to fix (said in one line); a bug keeps its stack.
+    throw startupError(error, url) ?? error;
   } finally {
     await pool.end();
   }

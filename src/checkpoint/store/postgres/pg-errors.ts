@@ -21,6 +21,13 @@ const CONNECTION_CODES = new Set([
 ]);
 
 const LOCK_NOT_AVAILABLE = '55P03';
+/** invalid_password, invalid_authorization_specification (no pg_hba.conf entry, no such role, NOLOGIN). */
+const CREDENTIAL_CODES = new Set(['28P01', '28000']);
+const NO_SUCH_DATABASE = '3D000';
+
+/** Why a connection string is refused before anything is sent: never the string itself. */
+export const INVALID_STORE_URL =
+  'is not a valid postgres:// URL: special characters in the user name or password must be percent-encoded (# as %23, ? as %3F, / as %2F, @ as %40, : as %3A, % as %25; encodeURIComponent does it)';
 /** statement_timeout: the database gave up on a statement of ours itself. */
 const QUERY_CANCELED = '57014';
 
@@ -34,6 +41,15 @@ export function isConnectionError(error: unknown): boolean {
       message,
     )
   );
+}
+
+/** The database refused the user name or password of the URL (or there was none): a retry cannot help. */
+export function isCredentialError(error: unknown): boolean {
+  const code = codeOf(error);
+  if (code !== undefined && CREDENTIAL_CODES.has(code)) return true;
+  // pg's own refusal when the server asks for a password and the URL has none.
+  const message = error instanceof Error ? error.message : '';
+  return /client password must be a string/i.test(message);
 }
 
 /**
@@ -54,6 +70,12 @@ export function isUnanswered(error: unknown): boolean {
  */
 export function storeError(error: unknown, action: string): CheckpointError {
   if (error instanceof CheckpointError) return error;
+  if (isCredentialError(error)) {
+    return new CheckpointError(
+      'INTERNAL',
+      `the database refused this server's credentials while ${action} (${codeOf(error) ?? 'no password'}); nothing was acknowledged. Calling again fails the same way until whoever runs this server fixes the user name or password in CHECKPOINT_STORE_URL (or --store), or the role's password in PostgreSQL: tell them`,
+    );
+  }
   if (isUnanswered(error)) {
     return new CheckpointError(
       'UNAVAILABLE',
@@ -93,6 +115,45 @@ export function unsettledCommitError(error: unknown, path: string): CheckpointEr
   );
 }
 
+/**
+ * Why serve, migrate, export or import could not use the database at `url`, said for the terminal
+ * that started it: what to fix, then start again; never a tool to call, never the password. Undefined
+ * for an error that is not the database's (a file of an import, a bug).
+ */
+export function startupError(error: unknown, url: string): CheckpointError | undefined {
+  if (error instanceof CheckpointError) return error;
+  const code = codeOf(error);
+  const where = 'in --store or CHECKPOINT_STORE_URL';
+  if (code === 'ERR_INVALID_URL')
+    return new CheckpointError('INVALID_ARGUMENT', `the connection string ${INVALID_STORE_URL}`);
+  const database = `the database ${redactUrl(url)}`;
+  if (isCredentialError(error)) {
+    return new CheckpointError(
+      'INTERNAL',
+      `${database} refused the credentials (${code ?? 'no password given'}): fix the user name or password ${where} (special characters percent-encoded), or the role, its password or its host-based authentication rules in PostgreSQL, then start again`,
+    );
+  }
+  if (code === NO_SUCH_DATABASE) {
+    return new CheckpointError(
+      'INTERNAL',
+      `${database} does not exist (${code}): create it, or fix the database name ${where}, then start again`,
+    );
+  }
+  if (isUnanswered(error) || isConnectionError(error)) {
+    return new CheckpointError(
+      'UNAVAILABLE',
+      `${database} could not be reached (${code ?? (isUnanswered(error) ? 'no answer within --db-timeout-ms' : 'connection lost')}): check the host and port ${where} and that PostgreSQL runs and is reachable from here, then start again`,
+    );
+  }
+  if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
+    return new CheckpointError(
+      'INTERNAL',
+      `${database} refused what this server asked of it (SQLSTATE ${code}): check the role's rights on that database, then start again`,
+    );
+  }
+  return undefined;
+}
+
 function codeOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
     ? error.code
@@ -104,6 +165,8 @@ export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
+    // An unencoded # in a password starts the fragment: what follows it may be the rest of the password.
+    parsed.hash = '';
     // libpq also takes the password as a parameter of the query string.
     for (const key of [...parsed.searchParams.keys()]) {
       if (/password/i.test(key)) parsed.searchParams.set(key, '***');

@@ -23,6 +23,7 @@ import {
   isConnectionError,
   isUnanswered,
   redactUrl,
+  startupError,
   storeError,
   unsettledCommitError,
 } from './pg-errors.js';
@@ -190,7 +191,9 @@ export class PgStore implements Engine {
       }
     } catch (error) {
       await pool.end();
-      throw error instanceof SchemaBehindError ? error : storeError(error, 'opening the store');
+      throw error instanceof SchemaBehindError
+        ? error
+        : (startupError(error, url) ?? storeError(error, 'opening the store'));
     }
     return new PgStore(pool, url, options);
   }
