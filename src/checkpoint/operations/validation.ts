@@ -32,10 +32,13 @@ export async function validatePhase(
 ): Promise<ValidationReport> {
   const errors: string[] = [];
   const warnings: string[] = [];
-  // An output get_phase_outputs and resume_session cannot read stops them, listed or not: named here too.
-  const outputs = await unreadableOutputs(store, ref, phase);
-  const report = () =>
-    finish([...errors, ...outputs.filter((message) => !errors.includes(message))], warnings);
+  // An output get_phase_outputs and resume_session cannot read stops them, listed or not: named here
+  // too. Those the checkpoint lists are read by checkOutputs, which names them.
+  const listed = new Set<string>();
+  const report = async () => {
+    const outputs = await unreadableOutputs(store, ref, phase, listed);
+    return finish([...errors, ...outputs.filter((message) => !errors.includes(message))], warnings);
+  };
   const rel = checkpointFile(ref, phase);
   const label = store.label(rel);
   const checkpoint = await capture(errors, () => store.parsed.read(rel, parseCheckpoint));
@@ -67,6 +70,7 @@ export async function validatePhase(
   if (checkpoint.status === 'completed' && checkpoint.completed === undefined) {
     warnings.push(`${label}: status is completed but Completed has no time`);
   }
+  for (const agent of checkpoint.agents) listed.add(agentOutputFile(agent));
   await checkOutputs(store, ref, phase, checkpoint, errors, warnings);
   await capture(errors, () => store.parsed.read(feedbackFile(ref, phase), parseUserFeedback));
   const override = await reviewOverride(store, ref, phase, checkpoint);

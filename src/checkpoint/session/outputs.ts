@@ -37,12 +37,14 @@ export async function readAgentOutputs(
 
 /**
  * The CORRUPT_FILE message of every output of the phase that readAgentOutputs (get_phase_outputs,
- * resume_session) cannot read, one for each file: what stops them, for validation to name.
+ * resume_session) cannot read, one for each file but those named in `passed` (read elsewhere): what
+ * stops them, for validation to name.
  */
 export async function unreadableOutputs(
   store: Engine,
   ref: SessionRef,
   phase: PhaseDefinition,
+  passed: ReadonlySet<string> = new Set(),
 ): Promise<string[]> {
   const messages: string[] = [];
   let entries: Awaited<ReturnType<Engine['list']>>;
@@ -54,7 +56,7 @@ export async function unreadableOutputs(
     throw error;
   }
   for (const entry of entries) {
-    if (entry.kind !== 'file' || !entry.name.endsWith('.md')) continue;
+    if (entry.kind !== 'file' || !entry.name.endsWith('.md') || passed.has(entry.name)) continue;
     if (agentNameProblem(entry.name.slice(0, -3)) !== undefined) continue;
     try {
       await readOutputFile(store, [...phaseDir(ref, phase), entry.name], true);
