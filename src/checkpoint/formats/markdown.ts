@@ -410,6 +410,24 @@ export function listItems(section: Section): Item[] {
   return items;
 }
 
+/**
+ * listItems, and each line of a paragraph as one more item, in file order: a list a person typed as
+ * plain lines (no bullets) is read as the list it means.
+ */
+export function itemsOrLines(section: Section): Item[] {
+  if (section.plain !== undefined) return section.plain.items;
+  const items: Item[] = [];
+  for (const node of section.nodes) {
+    if (node.type === 'list') collectItems(node, items);
+    else if (node.type === 'paragraph') {
+      const line = lineOf(node);
+      for (const [i, text] of nodeText(node).split('\n').entries())
+        if (text.trim() !== '') items.push({ text: text.trim(), line: line + i });
+    }
+  }
+  return items;
+}
+
 /** An item indented by hand becomes a list nested in the item above it: it still counts, in file order. */
 function collectItems(list: List, items: Item[]): void {
   for (const item of list.children) {

@@ -4,8 +4,8 @@ import {
   bulletList,
   corrupt,
   heading,
+  itemsOrLines,
   keyValueList,
-  listItems,
   parseHead,
   renderDocument,
   splitVerbatim,
@@ -57,7 +57,8 @@ export function parseUserFeedback(text: string, file: string): UserFeedbackRecor
   const review = reader.fields('Review Status');
   const action = reader.fields('Action Taken');
   const changesSection = reader.optionalSection('Requested Changes');
-  const requested = (changesSection ? listItems(changesSection) : [])
+  // A person may type the changes as plain lines: each line is one, as each bullet is.
+  const requested = (changesSection ? itemsOrLines(changesSection) : [])
     .map((item) => item.text)
     .filter((text) => text.toLowerCase() !== NO_CHANGES.toLowerCase())
     .map((text) => text.replace(CHANGE_ITEM, ''));

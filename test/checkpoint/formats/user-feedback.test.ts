@@ -96,6 +96,19 @@ describe('user_feedback.md', () => {
     expect(parseUserFeedback(`${head}${feedback.comments}`, FILE)).toStrictEqual(feedback);
   });
 
+  it('reads changes a person typed as plain lines, one a line, as the bullets they mean', () => {
+    const typed = { ...feedback, requested_changes: ['Focus on small restaurants', 'Cite sources'] };
+    const rendered = renderUserFeedback(typed);
+    const bullets = '- Change 1: Focus on small restaurants\n- Change 2: Cite sources\n';
+    const plain = withLine(rendered, bullets, 'Focus on small restaurants\nCite sources\n');
+    expect(parseUserFeedback(plain, FILE)).toStrictEqual(typed);
+    const mixed = withLine(rendered, bullets, `${bullets}\nAlso check the numbers.\n`);
+    expect(parseUserFeedback(mixed, FILE).requested_changes).toStrictEqual([
+      ...typed.requested_changes,
+      'Also check the numbers.',
+    ]);
+  });
+
   it('keeps comments with CRLF and lone CR line ends exact', () => {
     const comments = 'line one\r\nline two\rline three\r\n\r\n';
     const text = renderUserFeedback({ ...feedback, comments });
