@@ -379,6 +379,10 @@ describe('links at the lock and temporary file names', () => {
     const saving = call(sandbox.client, 'save_checkpoint', checkpoint(1));
     // The save's draft of its own lock file shows it has looked at the folders and is trying the lock.
     while (!(await fsp.readdir(session)).some((name) => /^\.lock\..+\.tmp$/.test(name))) await delay(2);
+    // Its polls back off to 25-50 ms apart within some 100 ms. The swap below is a rename, then a link: a
+    // poll between the two finds no folder at all, fails there, and leaves its draft in the moved folder,
+    // a race of this test's own making. Swapped between polls that far apart, the save sees either side.
+    await delay(400);
     // The project folder becomes a link to the very same folder: every path still leads where it did,
     // so the lock can be taken, but the way to it now passes a link.
     const real = join(sandbox.base, 'proj-real');
