@@ -74,6 +74,11 @@ export async function createSession(
     await ctx.files.commit(ref, lock, { identity });
     return planned;
   });
+  return answerOf(ctx, ref, plan);
+}
+
+/** What create_session answers for the session of `plan`. */
+function answerOf(ctx: ManagerContext, ref: SessionRef, plan: SessionPlan): CreateSessionResult {
   return {
     project_id: ref.project_id,
     session_id: ref.session_id,
@@ -101,14 +106,7 @@ async function sameSession(
     (request.execution_mode !== undefined && stored.execution_mode !== request.execution_mode)
   )
     return undefined;
-  const plan = identityOf(stored).plan;
-  return {
-    project_id: ref.project_id,
-    session_id: ref.session_id,
-    execution_mode: plan.execution_mode,
-    phases: planNums(plan),
-    path: ctx.store.label(sessionDir(ref)),
-  };
+  return answerOf(ctx, ref, identityOf(stored).plan);
 }
 
 /**
