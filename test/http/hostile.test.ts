@@ -52,6 +52,19 @@ function postToolCall(url: string, tool: string, body: BodyInit): Promise<Respon
   return fetch(url, { method: 'POST', headers: toolCallHeaders(tool), body });
 }
 
+/** Phase 1 of REF holds no saved output: the refused request saved nothing. */
+async function expectNoOutputs(client: Parameters<typeof callOk>[0]): Promise<void> {
+  const listed = await callOk<{ outputs: Record<string, Record<string, string>> }>(
+    client,
+    'get_phase_outputs',
+    {
+      ...REF,
+      phase_nums: [1],
+    },
+  );
+  expect(listed.outputs['1'] ?? {}).toEqual({});
+}
+
 const LIST_TOOLS = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
 
 describe('a request body that stops arriving', () => {
@@ -123,15 +136,7 @@ describe('requests that are not what they claim', () => {
     expect(await answer.json()).toMatchObject({
       error: { code: -32700, message: 'Parse error: the body is not valid UTF-8' },
     });
-    const listed = await callOk<{ outputs: Record<string, Record<string, string>> }>(
-      client,
-      'get_phase_outputs',
-      {
-        ...REF,
-        phase_nums: [1],
-      },
-    );
-    expect(listed.outputs['1'] ?? {}).toEqual({});
+    await expectNoOutputs(client);
   });
 
   it('refuses an argument named __proto__ with an error result, as every unknown argument is', async () => {
@@ -203,15 +208,7 @@ describe('requests that are not what they claim', () => {
       },
     });
     // Neither save ran, the one without __proto__ included.
-    const listed = await callOk<{ outputs: Record<string, Record<string, string>> }>(
-      client,
-      'get_phase_outputs',
-      {
-        ...REF,
-        phase_nums: [1],
-      },
-    );
-    expect(listed.outputs['1'] ?? {}).toEqual({});
+    await expectNoOutputs(client);
   });
 
   it('answers a POST that is not application/json with 415 before reading its body, JSON or not', async () => {
