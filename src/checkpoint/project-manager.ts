@@ -152,7 +152,7 @@ export class ProjectManager {
       summaries.push({ ...summary, id: summary.project_id, created: summary.created_at });
     }
     summaries.sort(compareNewestFirst);
-    const { page, next_cursor } = pageOf(summaries, request.limit, request.cursor);
+    const { page, next_cursor } = pageOf(summaries, request.limit, request.cursor, 'projects');
     return {
       projects: page.map(({ id: _id, created: _created, ...summary }) => summary),
       ...definedOnly({ next_cursor }),

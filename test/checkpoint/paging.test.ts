@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { compareNewestFirst, encodeCursor, pageOf, type SortKey } from '../../src/checkpoint/model/paging.js';
+import {
+  compareNewestFirst,
+  encodeCursor,
+  type ListingScope,
+  pageOf,
+  type SortKey,
+} from '../../src/checkpoint/model/paging.js';
 import { managers, steppingClock } from '../helpers/base-dir.js';
 
 /** Every page from the first to the one without next_cursor; at most `most` pages, so a loop cannot hang. */
@@ -26,6 +32,8 @@ function keys(count: number): SortKey[] {
   })).sort(compareNewestFirst);
 }
 
+const scope: ListingScope = 'projects';
+
 const ids = (pages: SortKey[][]) => pages.map((page) => page.map((key) => key.id));
 
 describe('pageOf', () => {
@@ -38,7 +46,7 @@ describe('pageOf', () => {
     for (const size of [1, 2, 3, 5]) {
       const items = keys(2 * size);
       const pages = await walk(async (cursor) => {
-        const { page, next_cursor } = pageOf(items, size, cursor);
+        const { page, next_cursor } = pageOf(items, size, cursor, scope);
         return { items: page, next_cursor };
       });
       expect(ids(pages)).toStrictEqual([
@@ -49,16 +57,16 @@ describe('pageOf', () => {
   });
 
   it('a listing of exactly one page, or of none, has no next_cursor', () => {
-    expect(pageOf(keys(4), 4, undefined)).toStrictEqual({ page: keys(4), next_cursor: undefined });
-    expect(pageOf(keys(3), 4, undefined)).toStrictEqual({ page: keys(3), next_cursor: undefined });
-    expect(pageOf([], 4, undefined)).toStrictEqual({ page: [], next_cursor: undefined });
+    expect(pageOf(keys(4), 4, undefined, scope)).toStrictEqual({ page: keys(4), next_cursor: undefined });
+    expect(pageOf(keys(3), 4, undefined, scope)).toStrictEqual({ page: keys(3), next_cursor: undefined });
+    expect(pageOf([], 4, undefined, scope)).toStrictEqual({ page: [], next_cursor: undefined });
   });
 
   it('the page after a cursor starts just after its item, also among items of the same time', () => {
     const items = keys(10);
     for (let at = 0; at < items.length; at++) {
-      const cursor = encodeCursor(items[at] as SortKey);
-      const { page } = pageOf(items, 3, cursor);
+      const cursor = encodeCursor(items[at] as SortKey, scope);
+      const { page } = pageOf(items, 3, cursor, scope);
       expect(page).toStrictEqual(items.slice(at + 1, at + 4));
     }
   });
@@ -67,11 +75,65 @@ describe('pageOf', () => {
     const items = keys(6);
     const gone = items[2] as SortKey;
     const left = items.filter((key) => key !== gone);
-    expect(pageOf(left, 2, encodeCursor(gone)).page).toStrictEqual(items.slice(3, 5));
-    expect(pageOf(left, 2, encodeCursor(items[5] as SortKey))).toStrictEqual({
+    expect(pageOf(left, 2, encodeCursor(gone, scope), scope).page).toStrictEqual(items.slice(3, 5));
+    expect(pageOf(left, 2, encodeCursor(items[5] as SortKey, scope), scope)).toStrictEqual({
       page: [],
       next_cursor: undefined,
     });
+  });
+});
+
+describe('a cursor belongs to the listing that returned it', () => {
+  const key = keys(4)[0] as SortKey;
+
+  it("another listing's cursor is refused, naming the listing it was passed to", () => {
+    const listings: ListingScope[] = ['projects', { sessions: 'p1' }, { sessions: 'p2' }, { sessions: 'P1' }];
+    for (const made of listings) {
+      for (const passed of listings) {
+        const call = () => pageOf(keys(4), 2, encodeCursor(key, made), passed);
+        if (made === passed) expect(call().page).toStrictEqual(keys(4).slice(1, 3));
+        else
+          expect(call).toThrow(
+            expect.objectContaining({
+              code: 'INVALID_ARGUMENT',
+              message: expect.stringMatching(
+                /^cursor is the next_cursor of another listing, not of (list_projects|list_sessions of project "P?p?\d")/,
+              ),
+            }),
+          );
+      }
+    }
+  });
+
+  it("a list_sessions cursor passed to list_projects, or to another project's list_sessions, is INVALID_ARGUMENT", async () => {
+    const m = await managers({ clock: steppingClock(), store: { durable: false } });
+    for (const project_id of ['p1', 'p2']) {
+      for (const session_id of ['s1', 's2', 's3']) {
+        await m.checkpoints.createSession({ project_id, session_id, user_id: 'u1' });
+      }
+    }
+    const sessions = await m.checkpoints.listSessions({ project_id: 'p1', limit: 1 });
+    const projects = await m.projects.listProjects({ limit: 1 });
+    const refused = [
+      () => m.projects.listProjects({ cursor: sessions.next_cursor }),
+      () => m.checkpoints.listSessions({ project_id: 'p2', cursor: sessions.next_cursor }),
+      () => m.checkpoints.listSessions({ project_id: 'p1', cursor: projects.next_cursor }),
+    ];
+    for (const call of refused) {
+      await expect(call()).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('next_cursor of another listing'),
+      });
+    }
+    // Each listing goes on with its own.
+    const next = await m.checkpoints.listSessions({
+      project_id: 'p1',
+      limit: 5,
+      cursor: sessions.next_cursor,
+    });
+    expect(next.sessions.map((session) => session.session_id)).toStrictEqual(['s2', 's1']);
+    const rest = await m.projects.listProjects({ cursor: projects.next_cursor });
+    expect(rest.projects.map((project) => project.project_id)).toStrictEqual(['p1']);
   });
 });
 

@@ -56,7 +56,9 @@ export class SessionLister {
         if ((await this.summary(projectId, key.id))?.status === wanted) candidates.push(key);
       }
     }
-    const { page, next_cursor } = pageOf(candidates, request.limit, request.cursor);
+    const { page, next_cursor } = pageOf(candidates, request.limit, request.cursor, {
+      sessions: projectId,
+    });
     const sessions = (await Promise.all(page.map((key) => this.summary(projectId, key.id)))).filter(
       (summary): summary is SessionSummary => summary !== undefined,
     );
