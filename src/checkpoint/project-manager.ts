@@ -1,5 +1,11 @@
 import type { CheckpointManager } from './checkpoint-manager.js';
-import { type ProjectRecord, parseProject, renderProject } from './formats/project.js';
+import {
+  type ProjectRecord,
+  parseProject,
+  renderProject,
+  type SalvagedProject,
+  salvageProject,
+} from './formats/project.js';
 import { encodedSize, sliceEnd } from './model/budget.js';
 import { definedOnly } from './model/define.js';
 import { CheckpointError, isPlantedLink } from './model/errors.js';
@@ -30,6 +36,11 @@ export interface ProjectSummary {
   execution_mode: ExecutionMode;
   status: ProjectRecord['status'];
   created_at: string;
+}
+
+/** A project as list_projects shows it: with the problem of a project.md that does not parse. */
+export interface ListedProject extends ProjectSummary {
+  problem?: string;
 }
 
 export interface ProjectDetails extends ProjectSummary {
@@ -139,10 +150,10 @@ export class ProjectManager {
 
   async listProjects(
     request: ListProjectsRequest,
-  ): Promise<{ projects: ProjectSummary[]; next_cursor?: string }> {
+  ): Promise<{ projects: ListedProject[]; next_cursor?: string }> {
     if (request.user_id !== undefined) assertIdentifier('user_id', request.user_id);
     assertPageLimit(request.limit);
-    const summaries: Array<ProjectSummary & { id: string; created: string }> = [];
+    const summaries: Array<ListedProject & { id: string; created: string }> = [];
     for (const entry of await this.store.list([])) {
       if (entry.kind !== 'directory') continue;
       const summary = await this.summary(entry.name);
@@ -201,7 +212,7 @@ export class ProjectManager {
     return project;
   }
 
-  private async summary(projectId: string): Promise<ProjectSummary | undefined> {
+  private async summary(projectId: string): Promise<ListedProject | undefined> {
     if (identifierProblem(projectId)) return undefined;
     try {
       const project = await this.store.parsed.read(projectFile(projectId), parseProject);
@@ -209,8 +220,33 @@ export class ProjectManager {
     } catch (error) {
       // A link planted in place of a project is no project of ours: the listing goes on without it.
       if (isPlantedLink(error)) return undefined;
+      // A project.md broken by hand hides no other project: it is listed with its problem.
+      if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE')
+        return this.unreadable(projectId, error);
       throw error;
     }
+  }
+
+  /** A project whose project.md does not parse, as much of it as salvageProject still reads. */
+  private async unreadable(projectId: string, problem: CheckpointError): Promise<ListedProject> {
+    let salvaged: SalvagedProject = {};
+    try {
+      const text = await this.store.read(projectFile(projectId));
+      if (text !== undefined) salvaged = salvageProject(text);
+    } catch (error) {
+      if (!(error instanceof CheckpointError && error.code === 'CORRUPT_FILE')) throw error;
+    }
+    const created = salvaged.created ?? (await this.store.createdAt(projectDir(projectId)))?.toISOString();
+    return {
+      project_id: projectId,
+      project_name: salvaged.project_name ?? projectId,
+      user_id: salvaged.user_id ?? 'unknown',
+      workflow_type: salvaged.workflow_type ?? 'unknown',
+      execution_mode: salvaged.execution_mode ?? 'unknown',
+      status: salvaged.status ?? 'active',
+      created_at: created ?? new Date(0).toISOString(),
+      problem: problem.message,
+    };
   }
 
   /** The requested id, or a slug of the name (else a UUIDv7) made unique by claiming its directory. */

@@ -50,6 +50,6 @@ export const ListProjectsInput = z.strictObject({
 });
 
 export const ListProjectsOutput = z.object({
-  projects: z.array(ProjectSummary).describe('Newest first.'),
+  projects: z.array(ProjectSummary.extend({ problem: z.string().optional() })).describe('Newest first.'),
   next_cursor: NextCursor.optional(),
 });

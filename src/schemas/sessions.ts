@@ -38,7 +38,7 @@ export const CreateSessionOutput = z.object({
 
 export const StartSessionInput = z.strictObject({
   project_id: ProjectId,
-  workflow_type: WorkflowType.optional(),
+  workflow_type: WorkflowType.optional().describe("Default: the project's."),
   user_id: UserId.optional().describe("Default: the project's user_id."),
 });
 

@@ -327,12 +327,47 @@ describe('listProjects', () => {
     expect((await m.projects.listProjects({})).projects).toHaveLength(3);
   });
 
-  it('answers CORRUPT_FILE naming a project.md that cannot be read', async () => {
+  it('lists a project.md that cannot be read with its problem, and what its lines still say; the others as ever', async () => {
     const m = await withProjects();
+    const listed = async (request: object = {}) => (await m.projects.listProjects(request)).projects;
+    const before = await listed();
+    // A status mistyped by hand: every other field still reads.
+    const b1 = await readDocument(m, 'b1', 'project.md');
+    await editDocument(m, ['b1', 'project.md'], b1.replace('- Status: active', '- Status: paused'));
+    expect(await listed()).toStrictEqual([
+      before[0],
+      {
+        ...before[1],
+        problem: expect.stringMatching(
+          /^b1\/project\.md:\d+: .*Status.*fix the file by hand \(project\.md keeps no earlier versions\)$/,
+        ),
+      },
+      before[2],
+    ]);
+    expect((await listed({ user_id: 'bob' })).map((project) => project.project_id)).toStrictEqual(['b1']);
+    // Nothing left of its metadata: the folder's name, its time, and placeholders for the rest.
     await editDocument(m, ['b1', 'project.md'], '# Project: b1\n\n## Startup Idea\n');
-    expect(await rejected(m.projects.listProjects({}))).toMatchObject({
+    // Its time is the folder's: on this clock, newer than the others.
+    const unreadable = (await listed()).find((project) => project.project_id === 'b1');
+    expect(unreadable).toStrictEqual({
+      project_id: 'b1',
+      project_name: 'b1',
+      user_id: 'unknown',
+      workflow_type: 'idea_validation',
+      execution_mode: 'unknown',
+      status: 'active',
+      created_at: expect.any(String),
+      problem: expect.stringMatching(/^b1\/project\.md:1: missing section "## Metadata"/),
+    });
+    expect((await listed({ user_id: 'bob' })).map((project) => project.project_id)).toStrictEqual([]);
+    expect((await listed({ user_id: 'alice' })).map((project) => project.project_id)).toStrictEqual([
+      'a2',
+      'a1',
+    ]);
+    // The file is left as it was, for a person to fix; reading the project itself still says what is wrong.
+    expect(await readDocument(m, 'b1', 'project.md')).toBe('# Project: b1\n\n## Startup Idea\n');
+    expect(await rejected(m.projects.getProject({ project_id: 'b1' }))).toMatchObject({
       code: 'CORRUPT_FILE',
-      message: expect.stringMatching(/^b1\/project\.md:1: missing section "## Metadata"/),
     });
   });
 

@@ -157,13 +157,25 @@ describe('list_projects', () => {
     expect(text).toContain('cursor');
   });
 
-  it('list_projects reports a hand-corrupted project.md as CORRUPT_FILE naming the file', async () => {
+  it('list_projects lists a hand-corrupted project.md with its problem, beside the projects that read', async () => {
     const m = await connectedClient();
     const { client } = m;
     await callOk(client, 'create_project', { user_id: 'u1', startup_idea: 'a', project_id: 'p1' });
+    await callOk(client, 'create_project', { user_id: 'u2', startup_idea: 'b', project_id: 'p2' });
     await corrupt(m, ['p1', 'project.md']);
-    const text = await expectToolError(client, 'list_projects', {}, 'CORRUPT_FILE');
-    expect(text).toContain('p1/project.md');
+    const listed = await callOk<{ projects: Array<{ project_id: string; problem?: string }> }>(
+      client,
+      'list_projects',
+      {},
+    );
+    expect(listed.projects).toHaveLength(2);
+    const [p1, p2] = ['p1', 'p2'].map((id) => listed.projects.find((project) => project.project_id === id));
+    expect(p1?.problem).toMatch(/^p1\/project\.md:\d+: .*fix the file by hand/);
+    expect(p2).toEqual(expect.objectContaining({ project_id: 'p2', user_id: 'u2' }));
+    expect(p2).not.toHaveProperty('problem');
+    expect(await expectToolError(client, 'get_project', { project_id: 'p1' }, 'CORRUPT_FILE')).toContain(
+      'p1/project.md',
+    );
   });
 });
 

@@ -171,3 +171,26 @@ export function formatDollars(value: DecimalText): string {
 export function orMissing(value: string | number | undefined): string {
   return value === undefined ? MISSING : String(value);
 }
+
+/** Longest document read line by line for salvage: a head is a few KB, a file pasted over it is not. */
+const SALVAGE_BYTES = 256 * 1024;
+
+/**
+ * The lines of a document's beginning, and its `- Key: value` fields read from them without the
+ * markdown parser (the first of each key, in any letter case): what salvage of a document that does
+ * not parse can still take from it.
+ */
+export function salvageLines(text: string): { lines: string[]; field(key: string): string | undefined } {
+  const lines = text.slice(0, SALVAGE_BYTES).split(/\r?\n/);
+  return {
+    lines,
+    field(key) {
+      const pattern = new RegExp(`^\\s*[-*+]\\s+${key}\\s*:\\s*(.*?)\\s*$`, 'i');
+      for (const line of lines) {
+        const match = pattern.exec(line);
+        if (match) return match[1];
+      }
+      return undefined;
+    },
+  };
+}

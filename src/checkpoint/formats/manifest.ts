@@ -17,7 +17,7 @@ import {
   SESSION_STATUSES,
   type SessionStatus,
 } from '../model/vocabulary.js';
-import { formatDollars, formatSeconds, HeadReader, orMissing, parseSeconds } from './fields.js';
+import { formatDollars, formatSeconds, HeadReader, orMissing, parseSeconds, salvageLines } from './fields.js';
 import {
   corrupt,
   heading,
@@ -234,9 +234,6 @@ export interface SalvagedManifest {
   phases?: Array<{ num: number; name: string; dir: string }>;
 }
 
-/** Longest manifest read line by line for salvage: a head is a few KB, a file pasted over it is not. */
-const SALVAGE_BYTES = 256 * 1024;
-
 /**
  * The identity fields and phase table of a manifest that parseManifest refused (a field mistyped by
  * hand), read line by line without the markdown parser: a rebuild then keeps who the session belongs
@@ -244,15 +241,7 @@ const SALVAGE_BYTES = 256 * 1024;
  * sound on its own is left out.
  */
 export function salvageManifest(text: string): SalvagedManifest {
-  const lines = text.slice(0, SALVAGE_BYTES).split(/\r?\n/);
-  const field = (key: string): string | undefined => {
-    const pattern = new RegExp(`^\\s*[-*+]\\s+${key}\\s*:\\s*(.*?)\\s*$`, 'i');
-    for (const line of lines) {
-      const match = pattern.exec(line);
-      if (match) return match[1];
-    }
-    return undefined;
-  };
+  const { lines, field } = salvageLines(text);
   const salvaged: SalvagedManifest = {};
   const sound = (value: string | undefined): value is string =>
     value !== undefined && identifierProblem(value) === undefined;

@@ -1,3 +1,4 @@
+import { identifierProblem } from '../model/identifiers.js';
 import {
   BUILT_IN_WORKFLOW,
   type ExecutionMode,
@@ -5,7 +6,8 @@ import {
   type WorkflowType,
   workflowOfFile,
 } from '../model/phases.js';
-import { HeadReader } from './fields.js';
+import { isTimestamp } from '../model/values.js';
+import { HeadReader, salvageLines } from './fields.js';
 import { corrupt, heading, keyValueList, parseHead, renderDocument, splitVerbatim } from './markdown.js';
 
 export const PROJECT_STATUSES = ['active', 'archived'] as const;
@@ -71,4 +73,37 @@ export function parseProject(text: string, file: string): ProjectRecord {
     updated: metadata.timestamp('Updated'),
     startup_idea: body,
   };
+}
+
+/** What salvageProject could still read of a project.md that does not parse: each field only if sound. */
+export type SalvagedProject = Partial<
+  Pick<ProjectRecord, 'project_name' | 'user_id' | 'workflow_type' | 'execution_mode' | 'status' | 'created'>
+>;
+
+/**
+ * The metadata of a project.md that parseProject refused (a field mistyped by hand), read line by line
+ * without the markdown parser, so that list_projects can still show the project beside its problem.
+ */
+export function salvageProject(text: string): SalvagedProject {
+  const { field } = salvageLines(text);
+  const salvaged: SalvagedProject = {};
+  const sound = (value: string | undefined): value is string =>
+    value !== undefined && identifierProblem(value) === undefined;
+  // CommonMark's backslash escapes of ASCII punctuation, as the renderer writes them in a name.
+  const name = field('Project Name')?.replace(/\\([!-/:-@[-`{-~])/g, '$1');
+  if (name) salvaged.project_name = name;
+  const userId = field('User ID');
+  if (sound(userId)) salvaged.user_id = userId;
+  const workflowType = field('Workflow Type');
+  const workflow = workflowType === undefined ? BUILT_IN_WORKFLOW : workflowOfFile(workflowType);
+  if (workflowType === undefined || sound(workflowType)) salvaged.workflow_type = workflow;
+  const mode = field('Execution Mode');
+  if (sound(mode) && salvaged.workflow_type !== undefined)
+    salvaged.execution_mode = modeOfFile(workflow, mode);
+  const status = field('Status')?.toLowerCase();
+  const known = PROJECT_STATUSES.find((candidate) => candidate === status);
+  if (known !== undefined) salvaged.status = known;
+  const created = field('Created');
+  if (created !== undefined && isTimestamp(created)) salvaged.created = created;
+  return salvaged;
 }
