@@ -5,6 +5,7 @@ import { assertIdentifier } from './model/identifiers.js';
 import { phaseDir, projectFile, type SessionRef, sessionDir } from './model/paths.js';
 import { BUILT_IN_WORKFLOW, type ExecutionMode, planNums, type SessionPlan } from './model/phases.js';
 import { planOf, type WorkflowDefinition } from './model/workflows.js';
+import { refuseProjectTwin, refuseSessionTwin } from './session/case-twins.js';
 import type { CreateSessionRequest } from './session/requests.js';
 import { identityOf, type SessionIdentity } from './session/session-state.js';
 
@@ -41,6 +42,8 @@ export async function createSession(
   const mode = planned.execution_mode;
   const workflow = definition.workflow_type;
   await ensureProject(ctx, ref, request.user_id, planned);
+  if (!(await ctx.store.exists(sessionDir(ref))))
+    await refuseSessionTwin(ctx.store, ref.project_id, ref.session_id);
   await ctx.store.ensureDirectory(sessionDir(ref));
   const plan = await ctx.store.withLock(sessionDir(ref), async (lock): Promise<SessionPlan> => {
     const stored = await ctx.files.readManifestFile(ref);
@@ -129,6 +132,7 @@ async function ensureProject(
     }
     return;
   }
+  await refuseProjectTwin(ctx.store, projectId);
   await ctx.store.ensureDirectory([projectId]);
   await ctx.store.withLock([projectId], async (lock) => {
     if (await ctx.store.exists(projectFile(projectId))) return;

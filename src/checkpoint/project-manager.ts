@@ -16,6 +16,7 @@ import { BUILT_IN_WORKFLOW, type ExecutionMode } from './model/phases.js';
 import { UuidV7 } from './model/uuid.js';
 import { assertTextLimit, metadataValue } from './model/values.js';
 import { planOf } from './model/workflows.js';
+import { refuseProjectTwin } from './session/case-twins.js';
 import { assertPageLimit } from './session/request-checks.js';
 import type {
   CreateProjectRequest,
@@ -257,6 +258,7 @@ export class ProjectManager {
   ): Promise<string> {
     if (requested !== undefined) {
       assertIdentifier('project_id', requested);
+      if (!(await this.store.exists(projectFile(requested)))) await refuseProjectTwin(this.store, requested);
       await this.store.ensureDirectory(projectDir(requested));
       return requested;
     }
@@ -266,9 +268,12 @@ export class ProjectManager {
       await this.store.createDirectoryExclusive(projectDir(id));
       return id;
     }
+    // A slug is in lower case: one taken by a folder in other letters is taken too (see refuseProjectTwin).
+    const taken = new Set((await this.store.list([])).map((entry) => entry.name.toLowerCase()));
     for (let n = 1; ; n++) {
       const suffix = n === 1 ? '' : `-${n}`;
       const candidate = `${slug.slice(0, MAX_SLUG - suffix.length).replace(/-+$/, '')}${suffix}`;
+      if (taken.has(candidate)) continue;
       if (await this.store.createDirectoryExclusive(projectDir(candidate))) return candidate;
     }
   }

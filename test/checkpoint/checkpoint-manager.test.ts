@@ -73,6 +73,25 @@ async function checkpointFile(m: Managers, dir = 'phase_1_concept') {
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 describe('createSession', () => {
+  it('answers CONFLICT for a session_id differing only in letter case from a session there, making nothing', async () => {
+    const m = await setup({ create: false });
+    await m.checkpoints.createSession({ ...REF, user_id: 'u1' });
+    const before = await documentTree(m);
+    expect(
+      await rejected(m.checkpoints.createSession({ project_id: 'p1', session_id: 'S1', user_id: 'u1' })),
+    ).toMatchObject({
+      code: 'CONFLICT',
+      message:
+        'session_id "S1" differs only in letter case from the existing session "s1" of project "p1"; the two folders would collide on macOS and Windows. Call load_session with session_id "s1" to continue it, or choose another session_id',
+    });
+    expect(await documentTree(m)).toStrictEqual(before);
+    // The session in its own letters is answered as ever, and another id is a new session.
+    expect((await m.checkpoints.createSession({ ...REF, user_id: 'u1' })).session_id).toBe('s1');
+    expect(
+      (await m.checkpoints.createSession({ project_id: 'p1', session_id: 's1b', user_id: 'u1' })).session_id,
+    ).toBe('s1b');
+  });
+
   it('creates project.md, the session folder, the mode phase folders and manifest revision 1', async () => {
     const m = await setup({ create: false });
     const result = await m.checkpoints.createSession({ ...REF, user_id: 'u1' });

@@ -132,6 +132,30 @@ describe('createProject', () => {
     expect(await readDocument(m, 'p1', 'project.md')).toBe(before);
   });
 
+  it('answers CONFLICT for an id differing only in letter case from a project there, making nothing; a slug passes it by', async () => {
+    const m = await setup();
+    await m.projects.createProject({ user_id: 'u1', project_id: 'Acme', startup_idea: 'a' });
+    const before = await documentTree(m);
+    for (const project_id of ['acme', 'ACME']) {
+      expect(
+        await rejected(m.projects.createProject({ user_id: 'u2', project_id, startup_idea: 'b' })),
+      ).toMatchObject({
+        code: 'CONFLICT',
+        message: `project_id "${project_id}" differs only in letter case from the existing project "Acme"; the two folders would collide on macOS and Windows. Use project_id "Acme" (get_project reads it), or another id`,
+      });
+      // create_session makes a project it does not find: not beside its twin either.
+      expect(
+        await rejected(m.checkpoints.createSession({ project_id, session_id: 's1', user_id: 'u2' })),
+      ).toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('Use project_id "Acme"') });
+    }
+    expect(await documentTree(m)).toStrictEqual(before);
+    // The slug of a name is lower case: "acme" is taken by "Acme", so the name gets the next one.
+    const named = await m.projects.createProject({ user_id: 'u2', project_name: 'ACME', startup_idea: 'c' });
+    expect(named.project_id).toBe('acme-2');
+    // The project itself, in its own letters, is as usable as ever.
+    await m.checkpoints.createSession({ project_id: 'Acme', session_id: 's1', user_id: 'u1' });
+  });
+
   it.each([
     ['a user id with a space', { user_id: 'u 1' }, 'user_id "u 1" must be'],
     ['a project id with a slash', { project_id: 'a/b' }, 'project_id "a/b" must be'],
