@@ -268,8 +268,12 @@ export class ProjectManager {
       await this.store.createDirectoryExclusive(projectDir(id));
       return id;
     }
-    // A slug is in lower case: one taken by a folder in other letters is taken too (see refuseProjectTwin).
-    const taken = new Set((await this.store.list([])).map((entry) => entry.name.toLowerCase()));
+    // A slug is in lower case: one a folder holds in other letters is taken too (see refuseProjectTwin).
+    const taken = new Set(
+      (await this.store.list([]))
+        .filter((entry) => entry.name !== entry.name.toLowerCase())
+        .map((entry) => entry.name.toLowerCase()),
+    );
     for (let n = 1; ; n++) {
       const suffix = n === 1 ? '' : `-${n}`;
       const candidate = `${slug.slice(0, MAX_SLUG - suffix.length).replace(/-+$/, '')}${suffix}`;

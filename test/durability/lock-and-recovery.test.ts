@@ -284,9 +284,8 @@ describe('recovery on load', () => {
     "load_session answers before it sweeps the session for a dead writer's files, and sweeps it once",
     async () => {
       let openGate: () => void = () => undefined;
-      const gate = new Promise<void>((resolve) => {
-        openGate = resolve;
-      });
+      // Open while the session is made (a new session's folder is listed for a case twin), shut after.
+      let gate = Promise.resolve();
       const gated: StoreFs = {
         ...nodeFs,
         readdir: (async (...args: Parameters<typeof fsp.readdir>) => {
@@ -296,6 +295,9 @@ describe('recovery on load', () => {
       };
       const { store, checkpoints } = await managers({ store: { fs: gated } });
       await checkpoints.createSession({ ...REF, user_id: 'u' });
+      gate = new Promise<void>((resolve) => {
+        openGate = resolve;
+      });
       const session = join(store.root, 'p', 'sessions', 's');
       const dead = spawnSync(process.execPath, ['-e', '']).pid;
       const orphans = [
@@ -328,7 +330,8 @@ describe('recovery on load', () => {
   it.skipIf(fileOnly('temporary files'))(
     'a sweep that failed is made again by the next load_session',
     async () => {
-      let failures = 1;
+      // Armed once the session is made (a new session's folder is listed for a case twin).
+      let failures = 0;
       const failing: StoreFs = {
         ...nodeFs,
         readdir: (async (...args: Parameters<typeof fsp.readdir>) => {
@@ -338,6 +341,7 @@ describe('recovery on load', () => {
       };
       const { store, checkpoints } = await managers({ store: { fs: failing } });
       await checkpoints.createSession({ ...REF, user_id: 'u' });
+      failures = 1;
       const dead = spawnSync(process.execPath, ['-e', '']).pid;
       const orphan = join(
         store.root,

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CheckpointError, isCheckpointError } from '../../src/checkpoint/model/errors.js';
 import { PgStore } from '../../src/checkpoint/store/postgres/pg-store.js';
 import { startCluster, type TestCluster } from '../helpers/postgres.js';
-import { migratedDatabase, PG_UNAVAILABLE, type Partition, partitionable, sleep } from './pg-harness.js';
+import { migratedDatabase, type Partition, PG_UNAVAILABLE, partitionable, sleep } from './pg-harness.js';
 
 const SESSION = ['cut', 'sessions', 's1'];
 const FILE = [...SESSION, 'phase_1_concept', 'checkpoint.md'];
