@@ -115,6 +115,43 @@ describe('resume_session: one answer for each reason', () => {
     for (const tool of ['get_phase_outputs', 'save_agent_output', 'save_checkpoint']) {
       expect(answer.instruction).toContain(tool);
     }
+    expect(answer.instruction).toContain(
+      'the outputs of the agents not done yet (pricing) with save_agent_output',
+    );
+  });
+
+  it('resume_session of a phase in progress names the agents left: not done, or done with no output saved', async () => {
+    const { client } = await connectedClient();
+    await phaseOneDone(client);
+    await saveOutput(client, 2, 'market', 'done');
+    const agents = [
+      { agent_name: 'market', status: 'completed' },
+      { agent_name: 'pricing', status: 'completed' },
+      { agent_name: 'legal', status: 'skipped' },
+      { agent_name: 'sizing', status: 'failed' },
+      { agent_name: 'trends', status: 'pending' },
+    ];
+    await callOk(client, 'save_checkpoint', { ...REF, phase_num: 2, status: 'in_progress', agents });
+    expect((await resume(client)).instruction).toContain('agents not done yet (pricing, sizing, trends)');
+
+    // Every agent listed done and saved: the next agent, or the phase recorded finished.
+    for (const agent_name of ['pricing', 'sizing', 'trends']) await saveOutput(client, 2, agent_name, 'done');
+    const done = agents.map((agent) => ({
+      ...agent,
+      status: agent.status === 'skipped' ? 'skipped' : 'completed',
+    }));
+    await callOk(client, 'save_checkpoint', { ...REF, phase_num: 2, status: 'in_progress', agents: done });
+    const finished = await resume(client);
+    expect(finished.reason).toBe('in_progress');
+    expect(finished.instruction).toContain('every agent its checkpoint lists is done and saved');
+    expect(finished.instruction).toContain('call save_checkpoint with status completed');
+
+    // Past ten names the rest are counted.
+    const many = Array.from({ length: 13 }, (_, i) => ({ agent_name: `a${i}`, status: 'pending' }));
+    await callOk(client, 'save_checkpoint', { ...REF, phase_num: 2, status: 'in_progress', agents: many });
+    expect((await resume(client)).instruction).toContain(
+      '(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 and 3 more)',
+    );
   });
 
   it('resume_session names the phases to pass to get_phase_outputs, and that call returns every prior output', async () => {

@@ -1,3 +1,4 @@
+import type { AgentEntry } from '../formats/checkpoint.js';
 import { parseUserFeedback } from '../formats/user-feedback.js';
 import { feedbackFile, type SessionRef } from '../model/paths.js';
 import type { PhaseDefinition } from '../model/phases.js';
@@ -86,7 +87,12 @@ export async function planResume(store: Engine, files: SessionFiles, ref: Sessio
   const forReview = requested.length > 0 && status !== 'requires_retry' ? `, ${changes} of its review` : '';
   const instructions: Record<Exclude<ResumeReason, 'session_completed'>, string> = {
     not_started: `Start ${target}: ${read}save each agent's result with save_agent_output and call save_checkpoint.`,
-    in_progress: `Continue ${target}, which was in progress${forReview}: ${read}save the missing agent outputs with save_agent_output and call save_checkpoint.`,
+    in_progress: continueInstruction(
+      `${target}, which was in progress${forReview}`,
+      read,
+      checkpoints.get(next.num)?.agents ?? [],
+      new Set(prior.filter((output) => output.phase_num === next.num).map((output) => output.agent_name)),
+    ),
     failed: `Rerun ${target}, which failed${forReview}: ${read}save each agent's new output with save_agent_output and call save_checkpoint.`,
     retry_requested: `Rerun ${target} ${changes}: ${read}save each agent's revised output with save_agent_output and call save_checkpoint.`,
     next_phase: `Run ${target}: ${read}save each agent's result with save_agent_output and call save_checkpoint.`,
@@ -99,6 +105,34 @@ export async function planResume(store: Engine, files: SessionFiles, ref: Sessio
     prior_outputs: prior,
     instruction: instructions[reason],
   };
+}
+
+/** Agents named in an instruction; the rest are counted. */
+const NAMES_SHOWN = 10;
+
+/**
+ * What to do in a phase that was in progress: save the outputs of the agents its checkpoint lists as not
+ * done (or done without an output saved), naming them; when every agent it lists is done and saved, run
+ * the next agent or record the phase finished.
+ */
+function continueInstruction(
+  target: string,
+  read: string,
+  agents: readonly AgentEntry[],
+  saved: ReadonlySet<string>,
+): string {
+  const left = agents
+    .filter(
+      (agent) => agent.status !== 'skipped' && (agent.status !== 'completed' || !saved.has(agent.agent_name)),
+    )
+    .map((agent) => agent.agent_name);
+  if (agents.length === 0)
+    return `Continue ${target}: ${read}save the missing agent outputs with save_agent_output and call save_checkpoint.`;
+  if (left.length === 0)
+    return `Continue ${target}: every agent its checkpoint lists is done and saved; ${read}save the next agent's output with save_agent_output, or, with no agent left to run, call save_checkpoint with status completed.`;
+  const shown = left.slice(0, NAMES_SHOWN).join(', ');
+  const more = left.length > NAMES_SHOWN ? ` and ${left.length - NAMES_SHOWN} more` : '';
+  return `Continue ${target}: ${read}save the outputs of the agents not done yet (${shown}${more}) with save_agent_output and call save_checkpoint.`;
 }
 
 async function priorOutputs(
