@@ -240,12 +240,25 @@ describe('workflows of your own', () => {
     });
   });
 
-  it('create_session names list_workflows for an unknown workflow, and the workflow’s modes for an unknown mode', async () => {
+  it('create_session names the workflows there are for an unknown workflow, and the workflow’s modes for an unknown mode', async () => {
     const m = await setup();
-    await expect(
-      m.checkpoints.createSession({ ...REF, user_id: 'u', workflow_type: 'nope' }),
-    ).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('list_workflows') });
+    const unknown = (workflow_type: string) =>
+      rejected(m.checkpoints.createSession({ ...REF, user_id: 'u', workflow_type }));
+    expect(await unknown('nope')).toMatchObject({
+      code: 'NOT_FOUND',
+      message:
+        'workflow "nope" not found; the workflows there are idea_validation: pass one of them as workflow_type, or call define_workflow to make it',
+    });
     await m.workflows.define(CODE_REVIEW);
+    // The workflows are named in the answer itself: an agent offered the core tools has no list_workflows.
+    expect((await unknown('Code_Review')).message).toContain(
+      'the workflows there are idea_validation, code_review: pass one',
+    );
+    for (let i = 0; i < 20; i++)
+      await m.workflows.define({ ...CODE_REVIEW, workflow_type: `w${String(i).padStart(2, '0')}` });
+    expect((await unknown('nope')).message).toContain(
+      'idea_validation, code_review, w00, w01, w02, w03, w04, w05, w06, w07, w08, w09, w10, w11, w12, w13, w14, w15, w16, w17 and 2 more (list_workflows lists them): pass one',
+    );
     await expect(
       m.checkpoints.createSession({
         ...REF,

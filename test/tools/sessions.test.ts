@@ -80,7 +80,7 @@ describe('create_session', () => {
       'NOT_FOUND',
     );
     expect(unknown).toBe(
-      'NOT_FOUND: workflow "other" not found; call list_workflows for the workflows there are, or define_workflow to make it',
+      'NOT_FOUND: workflow "other" not found; the workflows there are idea_validation: pass one of them as workflow_type, or call define_workflow to make it',
     );
     await expectToolError(client, 'create_session', { ...REF }, 'INVALID_ARGUMENT');
     expect(await isStored(m, 'p1')).toBe(false);

@@ -11,6 +11,9 @@ import {
 } from '../model/workflows.js';
 import type { Engine, SessionLock } from '../store/engine.js';
 
+/** Workflow types a NOT_FOUND names; the rest are counted. */
+const TYPES_NAMED = 20;
+
 /**
  * The workflows a session can run: the built-in idea_validation, and the user's, each a document
  * `workflows/{workflow_type}.md` kept like every other (atomic writes, history). A document that
@@ -19,7 +22,7 @@ import type { Engine, SessionLock } from '../store/engine.js';
 export class WorkflowRegistry {
   constructor(private readonly store: Engine) {}
 
-  /** The current definition; NOT_FOUND naming list_workflows when there is none. */
+  /** The current definition; NOT_FOUND naming the workflows there are when there is none. */
   async get(workflowType: string): Promise<WorkflowDefinition> {
     if (workflowType === BUILT_IN_WORKFLOW) return IDEA_VALIDATION;
     // A file of such a name (put there by hand; define_workflow refuses the names) is no workflow: a
@@ -46,9 +49,16 @@ export class WorkflowRegistry {
       this.parse(text, label, workflowType),
     );
     if (definition === undefined) {
+      // Named here, not only by list_workflows: an agent offered the core tools has no list_workflows.
+      const types = await this.types();
+      const shown = types.slice(0, TYPES_NAMED).join(', ');
+      const more =
+        types.length > TYPES_NAMED
+          ? ` and ${types.length - TYPES_NAMED} more (list_workflows lists them)`
+          : '';
       throw new CheckpointError(
         'NOT_FOUND',
-        `workflow "${workflowType}" not found; call list_workflows for the workflows there are, or define_workflow to make it`,
+        `workflow "${workflowType}" not found; the workflows there are ${shown}${more}: pass one of them as workflow_type, or call define_workflow to make it`,
       );
     }
     return definition;
