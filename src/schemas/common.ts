@@ -43,12 +43,16 @@ export const OutputFile = z
   })
   .describe('Default {agent_name}.md.');
 
-export const PhaseNum = z
-  .number({ error: `phase_num must be a number from 1 to ${MAX_PHASE_NUM} (not a string)` })
-  .int({ error: `phase_num must be a whole number from 1 to ${MAX_PHASE_NUM}` })
-  .min(1, { error: `phase_num must be from 1 to ${MAX_PHASE_NUM}` })
-  .max(MAX_PHASE_NUM, { error: `phase_num must be from 1 to ${MAX_PHASE_NUM}` })
-  .describe('A phase of the session.');
+/** A phase number, 1 to MAX_PHASE_NUM, as `field` in the messages. */
+export function phaseNumber(field: string) {
+  return z
+    .number({ error: `${field} must be a number from 1 to ${MAX_PHASE_NUM} (not a string)` })
+    .int({ error: `${field} must be a whole number from 1 to ${MAX_PHASE_NUM}` })
+    .min(1, { error: `${field} must be from 1 to ${MAX_PHASE_NUM}` })
+    .max(MAX_PHASE_NUM, { error: `${field} must be from 1 to ${MAX_PHASE_NUM}` });
+}
+
+export const PhaseNum = phaseNumber('phase_num').describe('A phase of the session.');
 
 function enumOf<const T extends readonly [string, ...string[]]>(
   field: string,

@@ -1,15 +1,15 @@
 import * as z from 'zod';
-import { count, ExecutionMode, text, WorkflowType } from './common.js';
+import { ExecutionMode, phaseNumber, text, WorkflowType } from './common.js';
 
 const WorkflowPhase = z.strictObject({
-  num: count('num', 'Unique, 1 to 99.'),
+  num: phaseNumber('num').describe('Unique.'),
   name: text('name', 'One line, at most 80 characters.'),
   folder: text('folder', 'Unique slug [a-z0-9_]{1,40}: the folder is phase_{num}_{folder}.'),
 });
 
 const WorkflowMode = z.strictObject({
   name: ExecutionMode.describe('Mode name.'),
-  phases: z.array(count('phases[]', 'Phase number.')).describe('Its phases, in order.'),
+  phases: z.array(phaseNumber('phases[]')).describe('Its phases, in order.'),
 });
 
 export const DefineWorkflowInput = z.strictObject({

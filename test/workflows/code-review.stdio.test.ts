@@ -310,13 +310,34 @@ describe('a three-phase code_review workflow over stdio, definition to export', 
       workflow_type: 'nope',
     });
     expect(unknown).toMatch(/^NOT_FOUND: /);
-    expect(unknown).toContain('list_workflows');
+    expect(unknown).toMatch(
+      /the workflows there are idea_validation, .*code_review.*: pass one of them as workflow_type, or call define_workflow/,
+    );
     expect(await fails('define_workflow', { ...CODE_REVIEW, workflow_type: 'idea_validation' })).toMatch(
       /^CONFLICT: /,
     );
     expect(
       await fails('create_project', { project_id: 'workflows', user_id: 'u', startup_idea: 'x' }),
     ).toMatch(/^INVALID_ARGUMENT: /);
+  });
+
+  it('a phase number outside 1 to 99 in a definition is refused by its schema, which lists that range', async () => {
+    const listed = (await client.listTools()).tools.find((tool) => tool.name === 'define_workflow');
+    const phases = listed?.inputSchema.properties?.phases as { items: { properties: { num: object } } };
+    expect(phases.items.properties.num).toMatchObject({ type: 'integer', minimum: 1, maximum: 99 });
+    for (const num of [0, 100]) {
+      const phase = { num, name: 'Zero', folder: 'zero' };
+      expect(
+        await fails('define_workflow', {
+          ...CODE_REVIEW,
+          workflow_type: 'numbered',
+          phases: [phase],
+          modes: [{ name: 'only', phases: [num] }],
+          default_mode: 'only',
+        }),
+      ).toMatch(/^INVALID_ARGUMENT: .*num must be from 1 to 99/);
+    }
+    expect(await fails('get_workflow', { workflow_type: 'numbered' })).toMatch(/^NOT_FOUND: /);
   });
 
   it('an idea_validation session in the same base directory is as it always was', async () => {
