@@ -13,7 +13,7 @@ import type { PhaseStatus } from './model/vocabulary.js';
 import { recordedStart } from './session/phase-times.js';
 import { validateCheckpointRequest } from './session/request-checks.js';
 import type { SaveCheckpointRequest } from './session/requests.js';
-import { assertMetricsFit, sessionMetrics } from './session/session-state.js';
+import { assertMetricsFit, blankCheckpoint, sessionMetrics } from './session/session-state.js';
 
 /** checkpoint.md of a phase, then the manifest, under the session's serialisation. */
 export async function saveCheckpoint(
@@ -119,18 +119,7 @@ export function emptyCheckpoint(
   phase: PhaseDefinition,
   plan: SessionPlan,
 ): CheckpointRecord {
-  const next = nextPhaseOf(plan, phase.num);
-  return {
-    phase_num: phase.num,
-    phase_name: phase.name,
-    status: 'pending',
-    retry_count: 0,
-    execution_mode: 'single',
-    updated: ctx.clock().toISOString(),
-    agents: [],
-    errors: [],
-    ...definedOnly({ next_phase: next?.num, next_phase_name: next?.name }),
-  };
+  return blankCheckpoint(phase, nextPhaseOf(plan, phase.num), ctx.clock().toISOString());
 }
 
 function agentNumbers(agent: SaveCheckpointRequest['agents'][number]): Partial<Omit<AgentEntry, 'cost'>> {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { renderUserFeedback } from '../../src/checkpoint/formats/user-feedback.js';
 import { type Managers, managers, steppingClock } from '../helpers/base-dir.js';
 import { editDocument, readDocument, setModified } from '../helpers/engine.js';
 
@@ -219,5 +220,65 @@ describe('a review edited by hand after its checkpoint takes effect', () => {
       ],
       warnings: [],
     });
+  });
+
+  it('a review written by hand for a phase with no checkpoint takes effect as save_user_feedback would', async () => {
+    const m = await managers({ clock: steppingClock(), store: { durable: false } });
+    await m.checkpoints.createSession({ ...REF, user_id: 'u1', execution_mode: 'mvp' });
+    const review = (action: 'approved' | 'skip_phase' | 'retry_with_changes') =>
+      renderUserFeedback({
+        phase_name: 'Concept Expansion',
+        reviewed: true,
+        approved: action === 'approved',
+        timestamp: '2024-11-24T12:00:00.000Z',
+        requested_changes: action === 'retry_with_changes' ? ['Cite the sources'] : [],
+        action,
+        retry_count: action === 'retry_with_changes' ? 1 : 0,
+        comments: 'Written by hand.',
+      });
+    const write = (action: 'approved' | 'skip_phase' | 'retry_with_changes') =>
+      editDocument(m, [...PHASE_1, 'user_feedback.md'], review(action));
+
+    // Approved leaves a phase that never began as it was.
+    await write('approved');
+    expect(await m.checkpoints.loadSession(REF)).toMatchObject({
+      phase_statuses: { '1': 'pending' },
+      next_phase: 1,
+    });
+
+    await write('skip_phase');
+    // Validation names the review and the manifest it leaves behind, until a load rebuilds the manifest.
+    const reviewWarning = `${REVIEW_LABEL}: a review with no ${CHECKPOINT_LABEL}; its action skip_phase makes the phase skipped until save_checkpoint records phase 1`;
+    expect((await m.checkpoints.validateSession(REF)).phases['1']).toStrictEqual({
+      is_valid: true,
+      errors: [],
+      warnings: [
+        reviewWarning,
+        'p1/sessions/s1/session_manifest.md: phase 1 status is pending but its review says skipped; load_session rebuilds the manifest',
+      ],
+    });
+    expect(await m.checkpoints.loadSession(REF)).toMatchObject({
+      phase_statuses: { '1': 'skipped' },
+      next_phase: 2,
+    });
+    expect(await m.checkpoints.validateSession(REF)).toMatchObject({
+      is_valid: true,
+      phases: { '1': { is_valid: true, errors: [], warnings: [reviewWarning] } },
+    });
+    expect(await m.checkpoints.resumeSession(REF)).toMatchObject({ next_phase: 2 });
+
+    await write('retry_with_changes');
+    expect(await m.checkpoints.loadSession(REF)).toMatchObject({ phase_statuses: { '1': 'requires_retry' } });
+    expect(await m.checkpoints.resumeSession(REF)).toMatchObject({
+      next_phase: 1,
+      reason: 'retry_requested',
+      requested_changes: ['Cite the sources'],
+    });
+    // The rerun's save_checkpoint is the later word, and counts the retry the review asked for.
+    await m.checkpoints.saveCheckpoint({ ...REF, phase_num: 1, status: 'completed', agents: [] });
+    const checkpoint = await readDocument(m, ...PHASE_1, 'checkpoint.md');
+    expect(linesStarting(checkpoint, '- Status:')).toStrictEqual(['- Status: completed']);
+    expect(linesStarting(checkpoint, '- Retry Count:')).toStrictEqual(['- Retry Count: 1']);
+    expect((await m.checkpoints.loadSession(REF)).phase_statuses['1']).toBe('completed');
   });
 });

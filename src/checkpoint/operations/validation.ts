@@ -8,7 +8,7 @@ import type { PhaseDefinition } from '../model/phases.js';
 import { inOrder, readAgentOutputFile, unreadableOutputs } from '../session/outputs.js';
 import { applyReview, reviewOverride } from '../session/review-override.js';
 import type { SessionFiles } from '../session/session-files.js';
-import { buildManifest, identityOf, planOfManifest } from '../session/session-state.js';
+import { blankCheckpoint, buildManifest, identityOf, planOfManifest } from '../session/session-state.js';
 import type { Engine } from '../store/engine.js';
 
 export interface ValidationReport {
@@ -44,6 +44,20 @@ export async function validatePhase(
   const checkpoint = await capture(errors, () => store.parsed.read(rel, parseCheckpoint));
   if (checkpoint === null) return report();
   if (checkpoint === undefined) {
+    // A review written by hand for a phase with no checkpoint sets its status, as save_user_feedback would.
+    const blank = blankCheckpoint(phase, undefined, new Date(0).toISOString());
+    const review = await capture(errors, () =>
+      store.parsed.read(feedbackFile(ref, phase), parseUserFeedback),
+    );
+    const override = review ? await reviewOverride(store, ref, phase, blank) : undefined;
+    if (override) {
+      warnings.push(
+        `${store.label(feedbackFile(ref, phase))}: a review with no ${label}; its action ${override.action} makes the phase ${override.status} until save_checkpoint records phase ${phase.num}`,
+      );
+      if (manifest)
+        checkManifestRow(store, ref, applyReview(blank, override), manifest, warnings, 'its review');
+      return report();
+    }
     // A phase not run yet has no checkpoint, and is no fault; one the manifest says has run lost its file.
     const row = manifest?.phases.find((found) => found.phase_num === phase.num);
     if (row !== undefined && row.status !== 'pending') {
@@ -193,6 +207,8 @@ function checkManifestRow(
   checkpoint: CheckpointRecord,
   manifest: ManifestRecord,
   warnings: string[],
+  /** What gives the phase's state: its review, for a phase with no checkpoint.md. */
+  source = 'checkpoint.md',
 ): void {
   const label = store.label(manifestFile(ref));
   const row = manifest.phases.find((entry) => entry.phase_num === checkpoint.phase_num);
@@ -203,7 +219,7 @@ function checkManifestRow(
   for (const key of ['status', 'started', 'completed', 'duration'] as const) {
     if (row[key] !== checkpoint[key]) {
       warnings.push(
-        `${label}: phase ${checkpoint.phase_num} ${key} is ${String(row[key] ?? '-')} but checkpoint.md says ${String(checkpoint[key] ?? '-')}; load_session rebuilds the manifest`,
+        `${label}: phase ${checkpoint.phase_num} ${key} is ${String(row[key] ?? '-')} but ${source} says ${String(checkpoint[key] ?? '-')}; load_session rebuilds the manifest`,
       );
     }
   }

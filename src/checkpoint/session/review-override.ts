@@ -30,7 +30,7 @@ export async function reviewOverride(
   phase: PhaseDefinition,
   checkpoint: CheckpointRecord,
   /** The modification times of the review and the checkpoint, when the caller has them already. */
-  known?: { reviewed: number | undefined; written: number },
+  known?: { reviewed: number | undefined; written: number | undefined },
 ): Promise<ReviewOverride | undefined> {
   const reviewRel = feedbackFile(ref, phase);
   // A link planted at the review's name is as unreadable as a review scribbled over.

@@ -21,6 +21,7 @@ import {
 import {
   BUILT_IN_WORKFLOW,
   modeOfFile,
+  nextPhaseOf,
   type PhaseDefinition,
   phaseOfDirectory,
   planNums,
@@ -37,7 +38,13 @@ import {
   type WriteOptions,
 } from '../store/engine.js';
 import { applyReview, reviewOverride } from './review-override.js';
-import { buildManifest, identityOf, manifestAgrees, type SessionIdentity } from './session-state.js';
+import {
+  blankCheckpoint,
+  buildManifest,
+  identityOf,
+  manifestAgrees,
+  type SessionIdentity,
+} from './session-state.js';
 import { WorkflowRegistry } from './workflow-registry.js';
 
 /** Why a stored manifest is not a true view of its checkpoints. */
@@ -154,7 +161,17 @@ export class SessionFiles {
         const reading = !read
           ? this.readCheckpoint(ref, phase)
           : found && this.checkpointOf(ref, phase, found, read.modified[i]);
-        return phase.num === replacing ? Promise.resolve(reading).catch(corruptAsMissing) : reading;
+        const record = await (phase.num === replacing
+          ? Promise.resolve(reading).catch(corruptAsMissing)
+          : reading);
+        // No checkpoint but a review (written by hand: save_user_feedback writes both): its action stands.
+        if (record !== undefined || (read && read.modified[i] === undefined)) return record;
+        return this.reviewedOnly(
+          ref,
+          plan,
+          phase,
+          read && { reviewed: read.modified[i], written: undefined },
+        );
       }),
     );
     const map = new Map<number, CheckpointRecord>();
@@ -184,6 +201,21 @@ export class SessionFiles {
       written: found.modifiedMs,
     });
     return override ? applyReview(checkpoint, override) : checkpoint;
+  }
+
+  /**
+   * A phase with a review and no checkpoint.md, as save_user_feedback would have left it: pending, and
+   * the status the review's action sets (skipped, requires_retry); undefined for an approval.
+   */
+  private async reviewedOnly(
+    ref: SessionRef,
+    plan: SessionPlan,
+    phase: PhaseDefinition,
+    known?: { reviewed: number | undefined; written: undefined },
+  ): Promise<CheckpointRecord | undefined> {
+    const blank = blankCheckpoint(phase, nextPhaseOf(plan, phase.num), new Date(0).toISOString());
+    const override = await reviewOverride(this.store, ref, phase, blank, known);
+    return override && applyReview(blank, override);
   }
 
   /** The checkpoint read from `rel`, when it is the one of the phase whose folder holds it. */

@@ -1,6 +1,7 @@
 import { type CheckpointRecord, phaseMetrics } from '../formats/checkpoint.js';
 import type { ManifestRecord, PhaseRow } from '../formats/manifest.js';
 import { decimalNumber, decimalOf, sumDecimals } from '../model/decimal.js';
+import { definedOnly } from '../model/define.js';
 import { CheckpointError } from '../model/errors.js';
 import { BUILT_IN_WORKFLOW, PHASES, type PhaseDefinition, type SessionPlan } from '../model/phases.js';
 import { isPhaseDone } from '../model/vocabulary.js';
@@ -155,4 +156,23 @@ export function manifestAgrees(stored: ManifestRecord, derived: ManifestRecord):
   const view = (m: ManifestRecord) =>
     JSON.stringify([m.status, m.phases, m.current_phase, m.metrics, m.execution_mode]);
   return view(stored) === view(derived);
+}
+
+/** A phase's checkpoint before anything was recorded in it: pending, no agents, `updated` as given. */
+export function blankCheckpoint(
+  phase: PhaseDefinition,
+  next: PhaseDefinition | undefined,
+  updated: string,
+): CheckpointRecord {
+  return {
+    phase_num: phase.num,
+    phase_name: phase.name,
+    status: 'pending',
+    retry_count: 0,
+    execution_mode: 'single',
+    updated,
+    agents: [],
+    errors: [],
+    ...definedOnly({ next_phase: next?.num, next_phase_name: next?.name }),
+  };
 }
