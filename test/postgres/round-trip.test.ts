@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
 import { ProjectManager } from '../../src/checkpoint/project-manager.js';
 import { FsStore } from '../../src/checkpoint/store/fs/fs-store.js';
+import { PgStore } from '../../src/checkpoint/store/postgres/pg-store.js';
 import { createServer } from '../../src/server.js';
 import { callOk, silentLogger } from '../helpers/client.js';
 import { startCluster, type TestCluster } from '../helpers/postgres.js';
@@ -325,9 +326,16 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('import, then export, gives the fi
     await copyTree(base, odd);
     // s1 comes first: before, its bad name stopped the import there, with s2 and handmade not loaded.
     const history = 'alpha/sessions/s1/phase_1_concept/history';
-    const unwritten = ['critic.v0.md', 'critic.v01.md', 'critic.v2147483648.md', 'critic.v99999999999.md'];
+    const unwritten = [
+      'critic.v0.md',
+      'critic.v01.md',
+      'critic.v1000000001.md',
+      'critic.v2147483647.md',
+      'critic.v2147483648.md',
+      'critic.v99999999999.md',
+    ];
     for (const name of unwritten) await writeFile(join(odd, history, name), 'never written by the store');
-    await writeFile(join(odd, history, 'critic.v2147483647.md'), 'the largest number kept');
+    await writeFile(join(odd, history, 'critic.v1000000000.md'), 'the largest number kept');
 
     const url = await cluster.database('numbers');
     const imported = await runCli(['import', '--from', odd, '--store', url]);
@@ -341,7 +349,26 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('import, then export, gives the fi
         'alpha/sessions/s1/phase_1_concept/critic.md',
       ]),
     );
-    expect(largest.rows).toEqual([{ version: 2_147_483_647 }]);
+    expect(largest.rows).toEqual([{ version: 1_000_000_000 }]);
+    // The next save of the document keeps the version it replaces under the next number.
+    const store = await PgStore.open(url);
+    try {
+      await new CheckpointManager(store).saveAgentOutput({
+        project_id: 'alpha',
+        session_id: 's1',
+        phase_num: 1,
+        agent_name: 'critic',
+        output_content: 'saved after the import',
+      });
+    } finally {
+      await store.close();
+    }
+    const after = await withDatabase(url, (db) =>
+      db.query('SELECT max(version) AS version FROM checkpoint_history WHERE path = $1', [
+        'alpha/sessions/s1/phase_1_concept/critic.md',
+      ]),
+    );
+    expect(after.rows).toEqual([{ version: 1_000_000_001 }]);
     const rows = await treeRows(url);
     expect(rows.checkpoint_documents.map((row) => row[0])).toEqual(
       expect.arrayContaining(['alpha/sessions/s2/session_manifest.md', 'handmade/project.md']),

@@ -11,8 +11,12 @@ import { CHANGES_CHANNEL } from './pg-watch.js';
 const SEGMENT = /^[A-Za-z0-9_.-]{1,255}$/;
 /** `{stem}.v{n}.md` as the store writes it: n from 1, no leading zero. */
 const HISTORY_NAME = /^(.+)\.v([1-9]\d*)\.md$/;
-/** The largest version the history table's integer column holds. */
-const MAX_VERSION = 2_147_483_647;
+/**
+ * The largest version number an import keeps. The store numbers a document's versions from 1, one per
+ * save: a tree it wrote never comes near this. A larger number, put there by hand, would leave the next
+ * saves too little room below the history table's integer column (2,147,483,647).
+ */
+const MAX_VERSION = 1_000_000_000;
 
 export interface TreeCounts {
   folders: number;
@@ -315,7 +319,7 @@ async function collectHistory(root: string, rel: string[], rows: Row[], skipped:
   for (const entry of await readdir(join(root, ...rel), { withFileTypes: true })) {
     const match = HISTORY_NAME.exec(entry.name);
     if (entry.name.startsWith('.')) continue;
-    // A number the store never writes (0, a leading zero, past the column) is a name it never writes.
+    // A number the store never writes (0, a leading zero, past MAX_VERSION) is a name it never writes.
     if (!entry.isFile() || !match?.[1] || !SEGMENT.test(entry.name) || Number(match[2]) > MAX_VERSION) {
       skipped.push([...rel, entry.name].join('/'));
       continue;
