@@ -93,6 +93,23 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('checkpoint-mcp migrate', () => {
     expect(await tableNames(url)).toEqual(TABLES);
   });
 
+  it('serve on a database a newer server migrated warns, naming both versions, and serves it', async () => {
+    const url = await cluster.database('ahead');
+    expect((await runCli(['migrate', '--store', url])).code).toBe(0);
+    const newer = Math.max(...VERSIONS) + 1;
+    await withDatabase(url, (db) =>
+      db.query('INSERT INTO checkpoint_migrations (version, name) VALUES ($1, $2)', [
+        newer,
+        'from a newer release',
+      ]),
+    );
+    const server = await startHttpServer(['--store', url]);
+    expect(server.stderr()).toContain(
+      `has schema version ${newer}, newer than this server's ${Math.max(...VERSIONS)} (a newer checkpoint-mcp migrated it)`,
+    );
+    expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
+  });
+
   it('export of a database that is behind exits 2, names checkpoint-mcp migrate --store and creates nothing', async () => {
     const url = await cluster.database('behind_export');
     const out = await mkdtemp(join(tmpdir(), 'checkpoint-pg-behind-'));

@@ -57,6 +57,14 @@ export function schemaBehind(url: string, version: number): string {
   return `the database ${redactUrl(url)} has schema version ${version}, this server needs ${LATEST_VERSION}: run checkpoint-mcp migrate --store <url> first`;
 }
 
+/**
+ * What to say of a database whose schema is newer than this build's (`version` > LATEST_VERSION): a newer
+ * server migrated it. This one serves it as it knows it; the warning says which to upgrade.
+ */
+export function schemaAhead(url: string, version: number): string {
+  return `the database ${redactUrl(url)} has schema version ${version}, newer than this server's ${LATEST_VERSION} (a newer checkpoint-mcp migrated it): this server serves it as version ${LATEST_VERSION}; upgrade it to the release that migrated the database`;
+}
+
 async function appliedVersions(client: pg.PoolClient): Promise<Set<number>> {
   const result = await client.query('SELECT version FROM checkpoint_migrations');
   return new Set(result.rows.map((row: { version: number }) => Number(row.version)));

@@ -27,7 +27,7 @@ import {
   storeError,
   unsettledCommitError,
 } from './pg-errors.js';
-import { LATEST_VERSION, schemaBehind, schemaVersion } from './pg-migrate.js';
+import { LATEST_VERSION, schemaAhead, schemaBehind, schemaVersion } from './pg-migrate.js';
 import { CHANGES_CHANNEL, ChangeListener } from './pg-watch.js';
 
 export interface PgStoreOptions {
@@ -189,6 +189,7 @@ export class PgStore implements Engine {
       if (version < LATEST_VERSION) {
         throw new SchemaBehindError(schemaBehind(url, version));
       }
+      if (version > LATEST_VERSION) options.onWarning?.(schemaAhead(url, version));
     } catch (error) {
       await pool.end();
       throw error instanceof SchemaBehindError
