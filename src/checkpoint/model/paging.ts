@@ -63,8 +63,9 @@ export function decodeCursor(cursor: string, scope: ListingScope): SortKey {
 }
 
 /**
- * One page of `items` (already sorted newest first) after `cursor`, a cursor of the listing `scope`. Paging by key, not by position, so
- * items created between two calls neither repeat nor push others out of the next page.
+ * One page of `items` (already sorted newest first) after `cursor`, a cursor of the listing `scope`.
+ * Paging by key, not by position, so items created between two calls neither repeat nor push others out
+ * of the next page.
  */
 export function pageOf<T extends SortKey>(
   items: readonly T[],
