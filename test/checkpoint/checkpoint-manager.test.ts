@@ -1335,6 +1335,31 @@ describe('getAgentOutput', () => {
   });
 });
 
+describe('saves of one output sent at once', () => {
+  it('all land: none is CONFLICT, the last is in place and every other is kept in history/', async () => {
+    // Durable, as served: each save waits on its fsync while the others run.
+    const m = await managers({ clock: steppingClock() });
+    await m.checkpoints.createSession({ ...REF, user_id: 'u1' });
+    const contents = Array.from({ length: 30 }, (_, i) => `version ${i}`);
+    const saves = await Promise.allSettled(
+      contents.map((output_content) =>
+        m.checkpoints.saveAgentOutput({ ...REF, phase_num: 1, agent_name: 'writer', output_content }),
+      ),
+    );
+    expect(saves.filter((save) => save.status === 'rejected')).toStrictEqual([]);
+    const read = (version?: number) =>
+      m.checkpoints.getAgentOutput({
+        ...REF,
+        phase_num: 1,
+        agent_name: 'writer',
+        ...(version && { version }),
+      });
+    const { versions } = await m.checkpoints.listHistory({ ...REF, phase_num: 1 });
+    const kept = await Promise.all(versions.map(async ({ version }) => (await read(version)).content));
+    expect([(await read()).content, ...kept].sort()).toStrictEqual([...contents].sort());
+  });
+});
+
 describe('listHistory', () => {
   it('lists the earlier versions of every document of the phase', async () => {
     const m = await setup();

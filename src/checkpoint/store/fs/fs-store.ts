@@ -49,6 +49,7 @@ export class FsStore implements Engine {
   private readonly base: FsBase;
   private readonly lockTimeoutMs: number;
   private readonly localLocks = new Map<string, Promise<unknown>>();
+  private readonly writing = new Map<string, Promise<unknown>>();
   private readonly watcher = new DocumentWatcher(this);
   private readonly names: FolderNames;
 
@@ -185,8 +186,13 @@ export class FsStore implements Engine {
   }
 
   async write(rel: RelPath, content: string, options: WriteOptions = {}): Promise<boolean> {
-    const prepared = await this.prepare(rel, content, options);
-    return prepared !== undefined && (await this.place(prepared));
+    // Writes of one document by this process follow each other. Side by side (an agent's save sent twice
+    // at once), each would find the other's new version at the name, keep it as a hand edit and look
+    // again, until one gave up with CONFLICT.
+    return inTurn(this.writing, rel.join('/'), async () => {
+      const prepared = await this.prepare(rel, content, options);
+      return prepared !== undefined && (await this.place(prepared));
+    });
   }
 
   /**
@@ -315,7 +321,7 @@ export class FsStore implements Engine {
         if (looks > MAX_LOOKS) {
           throw new CheckpointError(
             'CONFLICT',
-            `${this.label(rel)} kept changing while it was saved (edited by hand, or by a program other than this server); every version it had is in history/, and the new one was not put in place. Call the tool again once it is left alone`,
+            `${this.label(rel)} kept changing while it was saved (saved at the same moment by another process, or edited by hand or by another program); every version it had is in history/, and the new one was not put in place. Call the tool again once it is left alone`,
           );
         }
         await archive(base, rel, target, found);
@@ -358,9 +364,7 @@ export class FsStore implements Engine {
   async withLock<T>(rel: RelPath, action: (lock: SessionLock) => Promise<T>): Promise<T> {
     // Calls in this process queue here instead of polling the lock file against each other. The key is
     // the names: the folders are looked at when the call's turn comes, just before the lock is tried.
-    const key = rel.join('/');
-    const before = this.localLocks.get(key) ?? Promise.resolve();
-    const run = before.then(async () => {
+    return inTurn(this.localLocks, rel.join('/'), async () => {
       const looked = this.base.locate(rel);
       const lock = await acquireLock(this.base.fs, lockPathOf(looked.path), this.label(rel), {
         timeoutMs: this.lockTimeoutMs,
@@ -382,13 +386,6 @@ export class FsStore implements Engine {
         await lock.release().catch(() => undefined);
       }
     });
-    const settled = run.catch(() => undefined);
-    this.localLocks.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.localLocks.get(key) === settled) this.localLocks.delete(key);
-    }
   }
 
   within<T>(rel: RelPath, action: () => Promise<T>): Promise<T> {
@@ -480,6 +477,25 @@ async function caseTwinIn(
 
 /** How often rename keeps a file that appeared at the name before it gives up with CONFLICT. */
 const MAX_LOOKS = 4;
+
+/**
+ * Runs `task` once every task queued before it under `key` has settled: calls of this process on one key
+ * follow each other instead of racing. The queue forgets a key once its last task has settled.
+ */
+async function inTurn<T>(
+  queue: Map<string, Promise<unknown>>,
+  key: string,
+  task: () => Promise<T>,
+): Promise<T> {
+  const run = (queue.get(key) ?? Promise.resolve()).then(task);
+  const settled = run.catch(() => undefined);
+  queue.set(key, settled);
+  try {
+    return await run;
+  } finally {
+    if (queue.get(key) === settled) queue.delete(key);
+  }
+}
 
 /**
  * The regular file at `target` when it is not `accounted` (the version a write kept, or none): one put
