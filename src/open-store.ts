@@ -1,6 +1,7 @@
 import { CheckpointError } from './checkpoint/model/errors.js';
 import type { Engine } from './checkpoint/store/engine.js';
 import { FsStore } from './checkpoint/store/fs/fs-store.js';
+import { errnoCode } from './checkpoint/store/fs/store-fs.js';
 import type { CliOptions } from './options.js';
 import type { Logger } from './tools/logger.js';
 
@@ -25,5 +26,12 @@ export async function openStore(options: CliOptions, logger: Logger): Promise<En
   return FsStore.open(options.baseDir, {
     lockTimeoutMs: options.lockTimeoutMs,
     staleLockMs: options.staleLockMs,
+  }).catch((error: unknown) => {
+    // A file in the way, a folder this user may not create (a host's working folder is often /): a setting.
+    if (errnoCode(error) === undefined) throw error;
+    throw new CheckpointError(
+      'UNAVAILABLE',
+      `the base directory ${JSON.stringify(options.baseDir)} cannot be used (${(error as Error).message}): name a folder this user may create and write in --base-dir or CHECKPOINT_BASE_DIR, as an absolute path`,
+    );
   });
 }

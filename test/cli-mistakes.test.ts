@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/base-dir.js';
+import { SERVER_ENTRY } from './helpers/client.js';
+
+/** Runs the built server to its end with stdin closed and no CHECKPOINT_* variable of this environment. */
+function run(args: readonly string[], env: Record<string, string> = {}) {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('CHECKPOINT_')),
+  );
+  return spawnSync(process.execPath, [SERVER_ENTRY, ...args], {
+    env: { ...inherited, ...env },
+    input: '',
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
+
+/** A mistake in the set-up: exit code 2, nothing on stdout, and one line on stderr without a stack. */
+function expectOneLine(result: ReturnType<typeof run>, names: RegExp): void {
+  expect(result.stdout).toBe('');
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  expect(result.stderr.split('\n')[0]).toMatch(names);
+  expect(result.status).toBe(2);
+}
+
+describe('a mistake in the command line or the environment', () => {
+  it('a base directory that is a file, or under one, is one line naming --base-dir, not a stack', async () => {
+    const file = join(await tempDir(), 'projects');
+    await writeFile(file, 'not a folder');
+    expectOneLine(run(['--base-dir', file]), /--base-dir/);
+    expectOneLine(run(['repair', '--base-dir', join(file, 'sub')]), /--base-dir/);
+    expectOneLine(run([], { CHECKPOINT_BASE_DIR: '' }), /CHECKPOINT_BASE_DIR/);
+  });
+});
