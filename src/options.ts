@@ -366,8 +366,14 @@ function positive(name: string, text: string | undefined, fallback: number): num
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value <= 0)
     throw new Error(`${name} must be a whole number > 0, got ${JSON.stringify(text)}`);
+  // Node.js runs a longer timer after 1 ms: a huge timeout would time out at once.
+  if (name.endsWith('-ms') && value > MAX_TIMER_MS)
+    throw new Error(`${name} must be at most ${MAX_TIMER_MS} (about 24 days), got ${JSON.stringify(text)}`);
   return value;
 }
+
+/** The longest delay setTimeout keeps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A name --allowed-hosts or --allowed-origins takes: a host name, an IPv4 address or a bracketed IPv6 one. */
 const ALLOWED_NAME = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?)$/;

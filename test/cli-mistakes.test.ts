@@ -34,4 +34,16 @@ describe('a mistake in the command line or the environment', () => {
     expectOneLine(run(['repair', '--base-dir', join(file, 'sub')]), /--base-dir/);
     expectOneLine(run([], { CHECKPOINT_BASE_DIR: '' }), /CHECKPOINT_BASE_DIR/);
   });
+
+  it('a timeout longer than Node.js keeps a timer is refused, not run out after 1 ms', () => {
+    expectOneLine(run(['--lock-timeout-ms', '99999999999']), /--lock-timeout-ms must be at most 2147483647/);
+    expectOneLine(
+      run(['migrate', '--store', 'postgres://u@127.0.0.1:1/db', '--db-timeout-ms', '3000000000']),
+      /--db-timeout-ms must be at most/,
+    );
+    expectOneLine(
+      run(['--http', '--port', '0', '--request-timeout-ms', '1e10']),
+      /--request-timeout-ms must be at most/,
+    );
+  });
 });

@@ -110,6 +110,14 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('checkpoint-mcp migrate', () => {
     expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
   });
 
+  it('serve with the longest --lock-timeout-ms and --db-timeout-ms opens the database and serves', async () => {
+    const url = await migratedDatabase(cluster, 'longest_timeouts');
+    const longest = String(2 ** 31 - 1);
+    const run = await runCli(['--store', url, '--lock-timeout-ms', longest, '--db-timeout-ms', longest]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('serving');
+  });
+
   it('export of a database that is behind exits 2, names checkpoint-mcp migrate --store and creates nothing', async () => {
     const url = await cluster.database('behind_export');
     const out = await mkdtemp(join(tmpdir(), 'checkpoint-pg-behind-'));

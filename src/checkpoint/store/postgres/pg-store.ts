@@ -1047,7 +1047,8 @@ function readRows(paths: readonly string[], timedPaths: readonly string[], resul
 
 /** A timeout for the server: whole milliseconds, at least 1 (0 would mean none). */
 function wholeMs(ms: number): number {
-  return Math.max(1, Math.floor(ms));
+  // A sum of two long timeouts may pass the longest timer Node.js keeps, which it runs after 1 ms.
+  return Math.min(2 ** 31 - 1, Math.max(1, Math.floor(ms)));
 }
 
 /** A folder path and every ancestor, outermost first. */
