@@ -211,7 +211,7 @@ class StartupError extends Error {}
  */
 async function httpToken(http: HttpOptions): Promise<string | undefined> {
   const { isLoopback } = await import('./transports/http-guards.js');
-  const token = http.tokenFile === undefined ? http.token : (await readFile(http.tokenFile, 'utf8')).trim();
+  const token = http.tokenFile === undefined ? http.token : (await readTokenFile(http.tokenFile)).trim();
   if (token === '') throw new StartupError(`--token-file ${http.tokenFile} is empty`);
   if (token !== undefined && http.tokenFile !== undefined) {
     try {
@@ -226,6 +226,16 @@ async function httpToken(http: HttpOptions): Promise<string | undefined> {
     );
   }
   return token;
+}
+
+async function readTokenFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new StartupError(
+      `--token-file ${path} cannot be read (${(error as Error).message}): name a file holding the token, or set CHECKPOINT_HTTP_TOKEN`,
+    );
+  }
 }
 
 function isEntryPoint(): boolean {

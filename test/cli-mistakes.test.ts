@@ -46,4 +46,13 @@ describe('a mistake in the command line or the environment', () => {
       /--request-timeout-ms must be at most/,
     );
   });
+
+  it('a --token-file that is missing or a folder is one line naming it, not a stack', async () => {
+    const dir = await tempDir();
+    for (const tokenFile of [join(dir, 'missing'), dir])
+      expectOneLine(
+        run(['--http', '--port', '0', '--base-dir', dir, '--token-file', tokenFile]),
+        /--token-file .* cannot be read/,
+      );
+  });
 });
