@@ -168,6 +168,8 @@ async function main(): Promise<void> {
       logger,
       maxBodyBytes: maxLineBytes(options.limits),
       healthy: () => store.healthy(),
+    }).catch((error: unknown) => {
+      throw listenError(error, options.http as HttpOptions);
     });
     // One line a supervisor or a test can wait for; with --port 0 it is the only way to learn the port.
     process.stderr.write(`checkpoint-mcp listening on ${http.url}\n`);
@@ -226,6 +228,20 @@ async function httpToken(http: HttpOptions): Promise<string | undefined> {
     );
   }
   return token;
+}
+
+/** Why --http cannot listen where it was told (the port taken, the host no address here), as a setting to fix. */
+function listenError(error: unknown, http: HttpOptions): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (!(error instanceof Error) || typeof code !== 'string' || !('syscall' in error)) return error;
+  const where = `${http.host}:${http.port}`;
+  if (code === 'EADDRINUSE')
+    return new StartupError(
+      `cannot listen on ${where}: another program (or another checkpoint-mcp) uses that port; choose another --port, or --port 0 for a free one`,
+    );
+  return new StartupError(
+    `cannot listen on ${where} (${error.message}): check --host (an address of this machine) and --port`,
+  );
 }
 
 async function readTokenFile(path: string): Promise<string> {

@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/base-dir.js';
@@ -7,15 +8,43 @@ import { SERVER_ENTRY } from './helpers/client.js';
 
 /** Runs the built server to its end with stdin closed and no CHECKPOINT_* variable of this environment. */
 function run(args: readonly string[], env: Record<string, string> = {}) {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('CHECKPOINT_')),
-  );
   return spawnSync(process.execPath, [SERVER_ENTRY, ...args], {
-    env: { ...inherited, ...env },
+    env: environment(env),
     input: '',
     encoding: 'utf8',
     timeout: 30_000,
   });
+}
+
+/** As run, without blocking this process (which may hold the port the server is to find taken). */
+function runAsync(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<ReturnType<typeof run>> {
+  const child = spawn(process.execPath, [SERVER_ENTRY, ...args], {
+    env: environment(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    stdout += text;
+  });
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  return new Promise((resolve) =>
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr } as ReturnType<typeof run>);
+    }),
+  );
+}
+
+function environment(env: Record<string, string>): NodeJS.ProcessEnv {
+  const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith('CHECKPOINT_'));
+  return { ...Object.fromEntries(inherited), ...env };
 }
 
 /** A mistake in the set-up: exit code 2, nothing on stdout, and one line on stderr without a stack. */
@@ -54,5 +83,26 @@ describe('a mistake in the command line or the environment', () => {
         run(['--http', '--port', '0', '--base-dir', dir, '--token-file', tokenFile]),
         /--token-file .* cannot be read/,
       );
+  });
+
+  it('--http on a port another program holds, or a --host that is no address here, is one line', async () => {
+    const dir = await tempDir();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((taken.address() as AddressInfo).port);
+      expectOneLine(
+        await runAsync(['--http', '--port', port, '--base-dir', dir]),
+        /cannot listen on 127\.0\.0\.1:\d+: .*--port 0/,
+      );
+    } finally {
+      taken.close();
+    }
+    expectOneLine(
+      await runAsync(['--http', '--port', '0', '--host', 'no-such-host.invalid', '--base-dir', dir], {
+        CHECKPOINT_HTTP_TOKEN: 'a-token',
+      }),
+      /cannot listen on no-such-host\.invalid:0 .*--host/,
+    );
   });
 });
