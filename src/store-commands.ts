@@ -44,7 +44,15 @@ async function storeCommand(options: CliOptions, pool: pg.Pool, url: string): Pr
     // brought up to date (that takes the rights to create tables).
     const version = await schemaVersion(pool);
     if (version < LATEST_VERSION) throw new CheckpointError('UNAVAILABLE', schemaBehind(url, version));
-    return describe('exported', await exportTree(pool, options.treeDir as string), options.treeDir);
+    const counts = await exportTree(pool, options.treeDir as string).catch((error: unknown) => {
+      // The folder cannot be written (a file in the way, no rights): a setting, not a bug.
+      if (!(error instanceof Error) || !('path' in error)) throw error;
+      throw new CheckpointError(
+        'UNAVAILABLE',
+        `cannot write the tree to --to ${options.treeDir} (${error.message}): name a folder this user may create and write`,
+      );
+    });
+    return describe('exported', counts, options.treeDir);
   }
   await migrate(pool);
   return describe('imported', await importTree(pool, options.treeDir as string), options.treeDir);

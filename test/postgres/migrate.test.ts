@@ -118,6 +118,21 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('checkpoint-mcp migrate', () => {
     expect(run.stderr).toContain('serving');
   });
 
+  it('export to a path that is a file exits 2 with one line naming --to, not a stack', async () => {
+    const url = await migratedDatabase(cluster, 'export_to_file');
+    const dir = await mkdtemp(join(tmpdir(), 'checkpoint-export-'));
+    try {
+      const file = join(dir, 'tree');
+      await writeFile(file, 'a file, not a folder');
+      const run = await runCli(['export', '--store', url, '--to', file]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(/^checkpoint-mcp: cannot write the tree to --to .*tree/);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('export of a database that is behind exits 2, names checkpoint-mcp migrate --store and creates nothing', async () => {
     const url = await cluster.database('behind_export');
     const out = await mkdtemp(join(tmpdir(), 'checkpoint-pg-behind-'));
