@@ -217,6 +217,7 @@ export function parseOptions(
       `unknown command ${JSON.stringify(positionals.join(' '))}; the commands are ${COMMANDS.join(', ')}`,
     );
   }
+  misplacedOption(values, (positionals[0] ?? 'serve') as CliOptions['command']);
   const text = (name: string): string | undefined => {
     const value = values[name];
     const option = OPTIONS.find((spec) => spec.name === name);
@@ -247,6 +248,32 @@ export function parseOptions(
 }
 
 const COMMANDS = ['serve', 'repair', 'migrate', 'export', 'import'];
+
+/** Options that mean something only with --http, or only to one command: given elsewhere they would do nothing. */
+const HTTP_ONLY = [
+  'host',
+  'port',
+  'token-file',
+  'allowed-hosts',
+  'allowed-origins',
+  'max-connections',
+  'request-timeout-ms',
+  'health-timeout-ms',
+];
+const COMMAND_ONLY: Record<string, string> = { to: 'export', from: 'import', http: 'serve' };
+
+/** An option on the command line that this command would ignore (--port without --http serves stdio). */
+function misplacedOption(values: Record<string, unknown>, command: CliOptions['command']): void {
+  if (values.help || values.version) return;
+  for (const [name, only] of Object.entries(COMMAND_ONLY))
+    if (values[name] !== undefined && command !== only)
+      throw new Error(`--${name} applies only to ${only}, not to ${command}`);
+  const http = HTTP_ONLY.find((name) => values[name] !== undefined);
+  if (http !== undefined && values.http !== true)
+    throw new Error(
+      `--${http} applies only with --http (serve --http --${http} ...); without it the server speaks stdio`,
+    );
+}
 
 function storeOptions(
   command: CliOptions['command'],

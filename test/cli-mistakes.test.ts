@@ -105,4 +105,18 @@ describe('a mistake in the command line or the environment', () => {
       /cannot listen on no-such-host\.invalid:0 .*--host/,
     );
   });
+
+  it('an option this command would ignore is refused: --port without --http, --to with serve', async () => {
+    const dir = await tempDir();
+    expectOneLine(run(['--base-dir', dir, '--port', '5000']), /--port applies only with --http/);
+    expectOneLine(
+      run(['--base-dir', dir, '--token-file', join(dir, 't')]),
+      /--token-file applies only with --http/,
+    );
+    expectOneLine(run(['--base-dir', dir, '--to', dir]), /--to applies only to export, not to serve/);
+    expectOneLine(
+      run(['repair', '--base-dir', dir, '--http']),
+      /--http applies only to serve, not to repair/,
+    );
+  });
 });
