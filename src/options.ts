@@ -223,7 +223,14 @@ export function parseOptions(
     const option = OPTIONS.find((spec) => spec.name === name);
     return typeof value === 'string' ? value : option?.env === undefined ? undefined : env[option.env];
   };
-  const number = (name: string): number => positive(`--${name}`, text(name), Number(defaultOf(name)));
+  // A mistake is named where it was made: in mcp.json's env, CHECKPOINT_TOOLS, not --tools.
+  const label = (name: string): string => {
+    const variable = OPTIONS.find((spec) => spec.name === name)?.env;
+    return typeof values[name] === 'string' || variable === undefined || env[variable] === undefined
+      ? `--${name}`
+      : variable;
+  };
+  const number = (name: string): number => positive(label(name), text(name), Number(defaultOf(name)));
   const command: CliOptions['command'] = values.help
     ? 'help'
     : values.version
@@ -232,7 +239,7 @@ export function parseOptions(
   return {
     command,
     baseDir: text('base-dir') ?? defaultOf('base-dir'),
-    tools: toolSet(text('tools') ?? defaultOf('tools')),
+    tools: toolSet(label('tools'), text('tools') ?? defaultOf('tools')),
     limits: {
       ...DEFAULT_LIMITS,
       maxContentBytes: number('max-content-bytes'),
@@ -242,7 +249,7 @@ export function parseOptions(
     lockTimeoutMs: number('lock-timeout-ms'),
     staleLockMs: number('stale-lock-ms'),
     dbTimeoutMs: number('db-timeout-ms'),
-    ...(values.http === true ? { http: httpOptions(text, env) } : {}),
+    ...(values.http === true ? { http: httpOptions(text, label, env) } : {}),
     ...storeOptions(command, text),
   };
 }
@@ -316,11 +323,14 @@ function readableUrl(url: string): boolean {
 
 function httpOptions(
   text: (name: string) => string | undefined,
+  label: (name: string) => string,
   env: Readonly<Record<string, string | undefined>>,
 ): HttpOptions {
   const port = Number(text('port') ?? defaultOf('port'));
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535)
-    throw new Error(`--port must be a whole number from 0 to 65535, got ${JSON.stringify(text('port'))}`);
+    throw new Error(
+      `${label('port')} must be a whole number from 0 to 65535, got ${JSON.stringify(text('port'))}`,
+    );
   const list = (name: string) =>
     (text(name) ?? '')
       .split(',')
@@ -331,7 +341,7 @@ function httpOptions(
     const bad = found.find((item) => !ALLOWED_NAME.test(item));
     if (bad !== undefined)
       throw new Error(
-        `--${name} takes host names or addresses without a scheme, port or path (example.com, 10.0.0.5, [::1]), got ${JSON.stringify(bad)}`,
+        `${label(name)} takes host names or addresses without a scheme, port or path (example.com, 10.0.0.5, [::1]), got ${JSON.stringify(bad)}`,
       );
     return found;
   };
@@ -345,7 +355,7 @@ function httpOptions(
     allowedHosts: names('allowed-hosts'),
     allowedOrigins: names('allowed-origins'),
     maxConnections: positive(
-      '--max-connections',
+      label('max-connections'),
       text('max-connections'),
       Number(defaultOf('max-connections')),
     ),
@@ -383,9 +393,9 @@ function defaultOf(name: string): string {
   return OPTIONS.find((option) => option.name === name)?.default ?? '';
 }
 
-function toolSet(value: string): ToolSet {
+function toolSet(name: string, value: string): ToolSet {
   if ((TOOL_SETS as readonly string[]).includes(value)) return value as ToolSet;
-  throw new Error(`--tools must be one of ${TOOL_SETS.join(', ')}, got ${JSON.stringify(value)}`);
+  throw new Error(`${name} must be one of ${TOOL_SETS.join(', ')}, got ${JSON.stringify(value)}`);
 }
 
 function positive(name: string, text: string | undefined, fallback: number): number {

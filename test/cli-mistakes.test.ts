@@ -119,4 +119,24 @@ describe('a mistake in the command line or the environment', () => {
       /--http applies only to serve, not to repair/,
     );
   });
+
+  it('a wrong value set in the environment names the variable, which is where it is fixed', async () => {
+    const dir = await tempDir();
+    expectOneLine(
+      run(['--base-dir', dir], { CHECKPOINT_TOOLS: 'CORE' }),
+      /^checkpoint-mcp: CHECKPOINT_TOOLS must/,
+    );
+    expectOneLine(
+      run(['--base-dir', dir], { CHECKPOINT_MAX_CONTENT_BYTES: '4MB' }),
+      /^checkpoint-mcp: CHECKPOINT_MAX_CONTENT_BYTES must/,
+    );
+    expectOneLine(
+      run(['--base-dir', dir, '--http'], { CHECKPOINT_HTTP_PORT: 'http' }),
+      /^checkpoint-mcp: CHECKPOINT_HTTP_PORT must/,
+    );
+    expectOneLine(
+      run(['--base-dir', dir, '--tools', 'x'], { CHECKPOINT_TOOLS: 'y' }),
+      /^checkpoint-mcp: --tools must/,
+    );
+  });
 });
