@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -138,5 +138,15 @@ describe('a mistake in the command line or the environment', () => {
       run(['--base-dir', dir, '--tools', 'x'], { CHECKPOINT_TOOLS: 'y' }),
       /^checkpoint-mcp: --tools must/,
     );
+  });
+
+  it('repair counts the projects, not the folder of workflow definitions beside them', async () => {
+    const base = await tempDir();
+    await mkdir(join(base, 'p1', 'sessions'), { recursive: true });
+    await mkdir(join(base, 'workflows'));
+    await writeFile(join(base, 'workflows', 'code_review.md'), '# Workflow: Code review\n');
+    const result = run(['repair', '--base-dir', base]);
+    expect(result.stdout).toBe('checked 1 project and 0 sessions: nothing to repair\n');
+    expect(result.status).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import type { CheckpointManager } from './checkpoint-manager.js';
 import { CheckpointError } from './model/errors.js';
-import { identifierProblem } from './model/identifiers.js';
+import { identifierProblem, RESERVED_PROJECT_ID } from './model/identifiers.js';
 import { manifestFile, type RelPath, type SessionRef, sessionDir, sessionsDir } from './model/paths.js';
 import type { ManifestProblem } from './session/session-files.js';
 import type { Engine } from './store/engine.js';
@@ -43,7 +43,8 @@ export async function repairBaseDirectory(
   let projects = 0;
   let sessions = 0;
   for (const projectId of await childDirectories(store, [])) {
-    projects++;
+    // The workflow definitions' folder sits beside the projects and is none (its lock is released all the same).
+    if (projectId !== RESERVED_PROJECT_ID) projects++;
     const projectLock = await releaseLeftLock(store, [projectId]);
     if (projectLock) changes.push(projectLock);
     for (const sessionId of await childDirectories(store, sessionsDir(projectId))) {
