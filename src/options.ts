@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS, type Limits } from './checkpoint/model/limits.js';
 import { INVALID_STORE_URL } from './checkpoint/store/postgres/pg-errors.js';
@@ -238,7 +240,7 @@ export function parseOptions(
       : ((positionals[0] ?? 'serve') as CliOptions['command']);
   return {
     command,
-    baseDir: text('base-dir') ?? defaultOf('base-dir'),
+    baseDir: homePath(text('base-dir') ?? defaultOf('base-dir')),
     tools: toolSet(label('tools'), text('tools') ?? defaultOf('tools')),
     limits: {
       ...DEFAULT_LIMITS,
@@ -296,7 +298,8 @@ function storeOptions(
   const needsStore = command === 'migrate' || command === 'export' || command === 'import';
   if (needsStore && url === undefined)
     throw new Error(`${command} needs --store <postgres url> (or CHECKPOINT_STORE_URL)`);
-  const treeDir = command === 'export' ? text('to') : command === 'import' ? text('from') : undefined;
+  const tree = command === 'export' ? text('to') : command === 'import' ? text('from') : undefined;
+  const treeDir = tree === undefined ? undefined : homePath(tree);
   if ((command === 'export' || command === 'import') && !treeDir)
     throw new Error(`${command} needs ${command === 'export' ? '--to' : '--from'} <dir>`);
   return { ...(url ? { storeUrl: url } : {}), ...(treeDir ? { treeDir } : {}) };
@@ -345,13 +348,13 @@ function httpOptions(
       );
     return found;
   };
-  const tokenFile = text('token-file');
+  const tokenFile = homePath(text('token-file') ?? '');
   const token = env.CHECKPOINT_HTTP_TOKEN?.trim();
   return {
     host: text('host') ?? defaultOf('host'),
     port,
     ...(token !== undefined && token !== '' ? { token: bearerToken(token, 'CHECKPOINT_HTTP_TOKEN') } : {}),
-    ...(tokenFile !== undefined && tokenFile !== '' ? { tokenFile } : {}),
+    ...(tokenFile !== '' ? { tokenFile } : {}),
     allowedHosts: names('allowed-hosts'),
     allowedOrigins: names('allowed-origins'),
     maxConnections: positive(
@@ -387,6 +390,14 @@ function usageLine(option: OptionSpec): string {
     .filter(Boolean)
     .join(', ');
   return `  ${flag.padEnd(30)}${option.description}${extra ? ` (${extra})` : ''}`;
+}
+
+/**
+ * A path with ~ for the home folder, as a shell would read it: a host's config (mcp.json's env) passes
+ * it as it is, and ~/checkpoints became a folder named ~ in whatever folder the host started us in.
+ */
+function homePath(path: string): string {
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }
 
 function defaultOf(name: string): string {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, realpath, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -148,5 +148,20 @@ describe('a mistake in the command line or the environment', () => {
     const result = run(['repair', '--base-dir', base]);
     expect(result.stdout).toBe('checked 1 project and 0 sessions: nothing to repair\n');
     expect(result.status).toBe(0);
+  });
+
+  it('a base directory of ~/... from a host config is in the home folder, not a folder named ~ here', async () => {
+    const home = await realpath(await tempDir());
+    const cwd = await tempDir();
+    const result = spawnSync(process.execPath, [SERVER_ENTRY], {
+      cwd,
+      env: environment({ HOME: home, CHECKPOINT_BASE_DIR: '~/checkpoints' }),
+      input: '',
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`serving ${join(home, 'checkpoints')} `);
+    expect(await readdir(cwd)).toEqual([]);
   });
 });
