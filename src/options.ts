@@ -252,7 +252,7 @@ export function parseOptions(
     staleLockMs: number('stale-lock-ms'),
     dbTimeoutMs: number('db-timeout-ms'),
     ...(values.http === true ? { http: httpOptions(text, label, env) } : {}),
-    ...storeOptions(command, text),
+    ...storeOptions(command, text, label),
   };
 }
 
@@ -287,11 +287,12 @@ function misplacedOption(values: Record<string, unknown>, command: CliOptions['c
 function storeOptions(
   command: CliOptions['command'],
   text: (name: string) => string | undefined,
+  label: (name: string) => string,
 ): Pick<CliOptions, 'storeUrl' | 'treeDir'> {
   const url = text('store') || undefined;
   if (url !== undefined && !/^postgres(ql)?:\/\//.test(url))
     throw new Error(
-      '--store must be a postgres:// or postgresql:// URL (leave it out for the files of --base-dir)',
+      `${label('store')} must be a postgres:// or postgresql:// URL (leave it out for the files of --base-dir)`,
     );
   if (url !== undefined && !readableUrl(url))
     throw new Error(`--store (or CHECKPOINT_STORE_URL) ${INVALID_STORE_URL}`);

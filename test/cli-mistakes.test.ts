@@ -138,6 +138,10 @@ describe('a mistake in the command line or the environment', () => {
       run(['--base-dir', dir, '--tools', 'x'], { CHECKPOINT_TOOLS: 'y' }),
       /^checkpoint-mcp: --tools must/,
     );
+    expectOneLine(
+      run(['--base-dir', dir], { CHECKPOINT_STORE_URL: 'mysql://db/x' }),
+      /^checkpoint-mcp: CHECKPOINT_STORE_URL must be a postgres/,
+    );
   });
 
   it('repair counts the projects, not the folder of workflow definitions beside them', async () => {
