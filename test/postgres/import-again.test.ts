@@ -207,6 +207,8 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('importing a tree into a database 
     const again = await runCli(['import', '--from', base, '--store', url]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).not.toContain(`skipped ${S1_DIR}`);
+    // What was there already is not counted as imported.
+    expect(again.stdout).toContain('imported 0 folders, 0 documents and 0 kept versions');
     const after = await serverOn(await PgStore.open(url), FIXED_CLOCK);
     try {
       await saveWriter(after.client, 'fourth draft');

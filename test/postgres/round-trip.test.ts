@@ -249,7 +249,7 @@ describe.skipIf(PG_UNAVAILABLE !== undefined)('import, then export, gives the fi
     expect(rows.checkpoint_history.length).toBeGreaterThan(3);
     const second = await runCli(['import', '--from', base, '--store', url]);
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stdout).toBe(first.stdout);
+    expect(second.stdout).toBe(`imported 0 folders, 0 documents and 0 kept versions (${base})\n`);
     expect(await treeRows(url)).toEqual(rows);
   });
 

@@ -211,14 +211,15 @@ async function loadRow(client: pg.PoolClient, row: Row, counts: Tally): Promise<
   const parent = row.path.includes('/') ? row.path.slice(0, row.path.lastIndexOf('/')) : '';
   const name = row.path.slice(row.path.lastIndexOf('/') + 1);
   if (row.kind === 'folder') {
-    await client.query(
+    const folder = await client.query(
       'INSERT INTO checkpoint_folders (path, parent, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (path) DO NOTHING',
       [row.path, parent, name, row.at],
     );
-    counts.folders++;
+    // Counted when written: importing again says it added nothing.
+    counts.folders += folder.rowCount ?? 0;
   } else if (row.kind === 'document') {
     // Announced only when written, and on commit, as a save's change is.
-    await client.query(
+    const document = await client.query(
       `WITH written AS (
          INSERT INTO checkpoint_documents (path, parent, name, body, write_id, updated_at)
          VALUES ($1, $2, $3, $4, gen_random_uuid(), $5) ON CONFLICT (path) DO NOTHING RETURNING path
@@ -226,14 +227,14 @@ async function loadRow(client: pg.PoolClient, row: Row, counts: Tally): Promise<
        SELECT pg_notify($6, json_build_array(current_schema(), path)::text) FROM written`,
       [row.path, parent, name, row.body, row.at, CHANGES_CHANNEL],
     );
-    counts.documents++;
+    counts.documents += document.rowCount ?? 0;
   } else {
-    await client.query(
+    const version = await client.query(
       `INSERT INTO checkpoint_history (path, parent, version, body, saved_at) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (path, version) DO NOTHING`,
       [row.path, parent, row.version, row.body, row.at],
     );
-    counts.versions++;
+    counts.versions += version.rowCount ?? 0;
   }
 }
 
