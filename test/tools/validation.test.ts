@@ -49,6 +49,38 @@ describe('validate_checkpoint', () => {
     expect(report.errors).toEqual([expect.stringMatching(/phase_1_concept\/checkpoint\.md:\d+/)]);
   });
 
+  it('a verbatim heading written with trailing spaces or other letter case is CORRUPT_FILE at its own line, saying how to write it', async () => {
+    const m = await connectedClient();
+    const { client } = m;
+    await createSession(client);
+    await saveOutput(client, 1, 'writer', 'text');
+    await completePhase(client, 1, ['writer']);
+    await callOk(client, 'save_user_feedback', { ...REF, phase_num: 1, reviewed: true, approved: true });
+    const output = sessionDocument('phase_1_concept', 'writer.md');
+    await editDocument(m, output, (await readDocument(m, ...output)).replace('## Output\n', '## Output  \n'));
+    const review = sessionDocument('phase_1_concept', 'user_feedback.md');
+    await editDocument(
+      m,
+      review,
+      (await readDocument(m, ...review)).replace('## User Comments', '## User comments'),
+    );
+    const outputLine = (await readDocument(m, ...output)).split('\n').indexOf('## Output  ') + 1;
+    const reviewLine = (await readDocument(m, ...review)).split('\n').indexOf('## User comments') + 1;
+    const atOutput = `p1/sessions/s1/phase_1_concept/writer.md:${outputLine}: "## Output  " must be exactly "## Output"`;
+    const atReview = `p1/sessions/s1/phase_1_concept/user_feedback.md:${reviewLine}: "## User comments" must be exactly "## User Comments"`;
+    expect(
+      await expectToolError(
+        client,
+        'get_agent_output',
+        { ...REF, phase_num: 1, agent_name: 'writer' },
+        'CORRUPT_FILE',
+      ),
+    ).toContain(atOutput);
+    expect(await expectToolError(client, 'get_approved_phases', REF, 'CORRUPT_FILE')).toContain(atReview);
+    const report = await callOk<Report>(client, 'validate_checkpoint', { ...REF, phase_num: 1 });
+    expect(report.errors).toEqual([expect.stringContaining(atOutput), expect.stringContaining(atReview)]);
+  });
+
   it('validate_checkpoint of a phase never checkpointed finds no fault and says save_checkpoint writes it', async () => {
     const { client } = await connectedClient();
     await createSession(client);

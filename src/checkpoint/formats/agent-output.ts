@@ -3,11 +3,11 @@ import { AGENT_STATUSES, type AgentStatus } from '../model/vocabulary.js';
 import { formatSeconds, HeadReader, orMissing } from './fields.js';
 import {
   codeBlock,
-  corrupt,
   heading,
   indentedCode,
   keyValueList,
   MISSING,
+  missingVerbatim,
   parseHead,
   renderDocument,
   splitVerbatim,
@@ -76,7 +76,7 @@ export function renderAgentOutput(output: AgentOutputRecord): string {
 
 export function parseAgentOutput(text: string, file: string): AgentOutputRecord {
   const { head, body } = splitVerbatim(text, OUTPUT);
-  if (body === undefined) throw corrupt(file, 1, `missing section "## ${OUTPUT}"`);
+  if (body === undefined) throw missingVerbatim(file, text, OUTPUT);
   return { ...parseAgentOutputHead(head, file), content: body };
 }
 

@@ -243,6 +243,24 @@ export function splitVerbatim(text: string, verbatimHeading: string): SplitDocum
   return { head: text, body: undefined };
 }
 
+/**
+ * CORRUPT_FILE for a document with no line that is exactly `## {heading}`: at the line that comes near
+ * (a heading of that text with other spacing, letter case or depth), which is then what to fix.
+ */
+export function missingVerbatim(file: string, text: string, verbatimHeading: string): CheckpointError {
+  const wanted = normalizeKey(verbatimHeading);
+  const lines = text.split('\n');
+  const near = lines.findIndex(
+    (line) => /^\s{0,3}#/.test(line) && normalizeKey(line.replace(/^\s*#+/, '')) === wanted,
+  );
+  if (near === -1) return corrupt(file, 1, `missing section "## ${verbatimHeading}"`);
+  return corrupt(
+    file,
+    near + 1,
+    `${JSON.stringify((lines[near] as string).replace(/\r$/, ''))} must be exactly "## ${verbatimHeading}" (no other spaces, letter case or #): the verbatim text begins after that line`,
+  );
+}
+
 export interface Section {
   title: string;
   line: number;

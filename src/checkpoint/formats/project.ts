@@ -8,7 +8,14 @@ import {
 } from '../model/phases.js';
 import { isTimestamp } from '../model/values.js';
 import { HeadReader, salvageLines } from './fields.js';
-import { corrupt, heading, keyValueList, parseHead, renderDocument, splitVerbatim } from './markdown.js';
+import {
+  heading,
+  keyValueList,
+  missingVerbatim,
+  parseHead,
+  renderDocument,
+  splitVerbatim,
+} from './markdown.js';
 
 export const PROJECT_STATUSES = ['active', 'archived'] as const;
 export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
@@ -53,7 +60,7 @@ export function renderProject(project: ProjectRecord): string {
 /** Parses only the head; the idea comes back verbatim. */
 export function parseProject(text: string, file: string): ProjectRecord {
   const { head, body } = splitVerbatim(text, IDEA);
-  if (body === undefined) throw corrupt(file, 1, `missing section "## ${IDEA}"`);
+  if (body === undefined) throw missingVerbatim(file, text, IDEA);
   const metadata = new HeadReader(file, parseHead(head)).fields('Metadata');
   // Read in the order of the file, so the first bad field is the one reported.
   const project_id = metadata.string('Project ID');

@@ -2,10 +2,10 @@ import { FEEDBACK_ACTIONS, type FeedbackAction } from '../model/vocabulary.js';
 import { HeadReader } from './fields.js';
 import {
   bulletList,
-  corrupt,
   heading,
   itemsOrLines,
   keyValueList,
+  missingVerbatim,
   parseHead,
   renderDocument,
   splitVerbatim,
@@ -51,7 +51,7 @@ export function renderUserFeedback(feedback: UserFeedbackRecord): string {
 
 export function parseUserFeedback(text: string, file: string): UserFeedbackRecord {
   const { head, body } = splitVerbatim(text, COMMENTS);
-  if (body === undefined) throw corrupt(file, 1, `missing section "## ${COMMENTS}"`);
+  if (body === undefined) throw missingVerbatim(file, text, COMMENTS);
   const parsed = parseHead(head);
   const reader = new HeadReader(file, parsed);
   const review = reader.fields('Review Status');

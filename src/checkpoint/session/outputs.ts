@@ -1,5 +1,5 @@
 import { type AgentOutputRecord, OUTPUT_HEADING, parseAgentOutputHead } from '../formats/agent-output.js';
-import { corrupt, splitVerbatim } from '../formats/markdown.js';
+import { missingVerbatim, splitVerbatim } from '../formats/markdown.js';
 import { CheckpointError } from '../model/errors.js';
 import { agentNameProblem } from '../model/identifiers.js';
 import { phaseDir, type SessionRef } from '../model/paths.js';
@@ -103,7 +103,7 @@ async function readOutputFile(
   if (text === undefined || (skipStray && !AGENT_TITLE.test(text))) return undefined;
   const label = store.label(rel);
   const { head, body } = splitVerbatim(text, OUTPUT_HEADING);
-  if (body === undefined) throw corrupt(label, 1, `missing section "## ${OUTPUT_HEADING}"`);
+  if (body === undefined) throw missingVerbatim(label, text, OUTPUT_HEADING);
   return {
     ...store.parsed.remember(rel, `head:${head}`, () => parseAgentOutputHead(head, label)),
     content: body,
