@@ -282,3 +282,38 @@ describe('a review edited by hand after its checkpoint takes effect', () => {
     expect((await m.checkpoints.loadSession(REF)).phase_statuses['1']).toBe('completed');
   });
 });
+
+describe('a checkpoint with no Agent Ledger', () => {
+  it('counts the tokens and cost its Metrics state, in load_session and export, and a review that rewrites it keeps them', async () => {
+    const m = await approvedPhase();
+    const checkpoint = [...PHASE_1, 'checkpoint.md'];
+    await editDocument(
+      m,
+      checkpoint,
+      (await readDocument(m, ...checkpoint))
+        .replace(/## Agent Ledger\n[^#]*/, '')
+        .replace('Total Tokens: 100', 'Total Tokens: 250')
+        .replace('Cost: $0', 'Cost: $0.125'),
+    );
+    expect((await m.checkpoints.loadSession(REF)).metrics).toMatchObject({
+      total_tokens: 250,
+      total_cost: 0.125,
+    });
+    expect((await m.checkpoints.exportSession(REF)).markdown).toContain(
+      '- Total Tokens: 250\n- Total Cost: $0.125',
+    );
+    await m.checkpoints.saveUserFeedback({
+      ...REF,
+      phase_num: 1,
+      reviewed: true,
+      approved: false,
+      action: 'retry_with_changes',
+      requested_changes: ['shorter'],
+    });
+    const rewritten = await readDocument(m, ...checkpoint);
+    expect(rewritten).toContain('- Status: requires_retry');
+    expect(rewritten).toContain('- Total Tokens: 250');
+    expect(rewritten).toContain('- Cost: $0.125');
+    expect((await m.checkpoints.loadSession(REF)).metrics.total_tokens).toBe(250);
+  });
+});

@@ -51,6 +51,11 @@ export interface CheckpointRecord {
   /** When this file was last written: orders phases for the manifest's Current Phase. */
   updated: string;
   agents: AgentEntry[];
+  /**
+   * The sums its Metrics section states, for a file with no Agent Ledger (written by hand in the
+   * documented form): its agents' own tokens and cost are then unknown, the phase's are not.
+   */
+  totals?: PhaseMetrics;
   next_phase?: number;
   next_phase_name?: string;
   errors: string[];
@@ -80,6 +85,11 @@ export function phaseMetrics(agents: readonly AgentEntry[]): PhaseMetrics {
   return metrics;
 }
 
+/** The phase's sums: its agents', or those its file states where no ledger gives them per agent. */
+export function checkpointMetrics(checkpoint: CheckpointRecord): PhaseMetrics {
+  return checkpoint.totals ?? phaseMetrics(checkpoint.agents);
+}
+
 /** An agent's tokens: as given, else input + output when either is known, else unknown. */
 export function agentTokens(agent: AgentEntry): number | undefined {
   return agent.tokens ?? derivedTokens(agent);
@@ -101,7 +111,7 @@ export function storedAgent(agent: AgentEntry): AgentEntry {
 }
 
 export function renderCheckpoint(checkpoint: CheckpointRecord): string {
-  const metrics = phaseMetrics(checkpoint.agents);
+  const metrics = checkpointMetrics(checkpoint);
   const times = checkpoint.agents
     .filter((agent) => agent.duration !== undefined)
     .map((agent) => `${agent.agent_name}: ${formatSeconds(agent.duration)}`);
@@ -132,7 +142,7 @@ export function renderCheckpoint(checkpoint: CheckpointRecord): string {
       ['Cost', formatDollars(metrics.cost)],
       ['Agent Execution Times', times.length > 0 ? times.join(', ') : MISSING],
     ]),
-    ...(checkpoint.agents.length > 0
+    ...(checkpoint.agents.length > 0 && checkpoint.totals === undefined
       ? [
           heading(2, 'Agent Ledger'),
           table(
@@ -186,6 +196,8 @@ export function parseCheckpoint(text: string, file: string): CheckpointRecord {
       (item) => item.text,
     ),
   };
+  if (!reader.optionalSection('Agent Ledger') && checkpoint.agents.length > 0)
+    readStatedMetrics(reader, checkpoint);
   const started = metadata.optionalTimestamp('Started');
   const completed = metadata.optionalTimestamp('Completed');
   const duration = metadata.optionalSeconds('Duration');
@@ -228,7 +240,8 @@ function parseAgents(reader: HeadReader, file: string): AgentEntry[] {
     return { agent_name: agentName, status };
   });
   const ledgerSection = reader.optionalSection('Agent Ledger');
-  const ledger = ledgerSection ? tableRows(ledgerSection) : undefined;
+  if (!ledgerSection) return agents;
+  const ledger = tableRows(ledgerSection);
   for (const { cells, line } of ledger?.slice(1) ?? []) {
     const agent = agents.find((entry) => entry.agent_name === cells[0]);
     if (!agent) continue;
@@ -252,6 +265,51 @@ function parseAgents(reader: HeadReader, file: string): AgentEntry[] {
     setAmount(agent, 'duration', duration, file, line);
   }
   return agents;
+}
+
+/**
+ * A checkpoint with agents and no Agent Ledger (the documented form, written by hand): the phase's sums
+ * as its Metrics section states them, each agent's time from Agent Execution Times, and the output
+ * files Agent Outputs names, one for each agent in order.
+ */
+function readStatedMetrics(reader: HeadReader, checkpoint: CheckpointRecord): void {
+  const { file } = reader;
+  const metrics = reader.optionalSection('Metrics') && reader.fields('Metrics');
+  if (metrics) {
+    const count = (key: string) => metrics.optionalInteger(key) ?? 0;
+    checkpoint.totals = {
+      total_tokens: count('Total Tokens'),
+      input_tokens: count('Input Tokens'),
+      output_tokens: count('Output Tokens'),
+      cost: metrics.optionalString('Cost') === undefined ? '0' : metrics.dollars('Cost'),
+    };
+    const times = metrics.optionalString('Agent Execution Times');
+    for (const entry of times?.split(',') ?? []) {
+      const colon = entry.lastIndexOf(':');
+      const agent = checkpoint.agents.find((found) => found.agent_name === entry.slice(0, colon).trim());
+      const seconds = parseSeconds(entry.slice(colon + 1));
+      const line = metrics.field('Agent Execution Times').line;
+      if (colon <= 0 || seconds === undefined)
+        throw corrupt(
+          file,
+          line,
+          `agent time ${JSON.stringify(entry.trim())} is not "{agent_name}: {seconds}s"`,
+        );
+      if (agent) agent.duration = seconds;
+    }
+  }
+  const outputs =
+    reader.optionalSection('Outputs') && keyValues(reader.section('Outputs')).get('agent outputs');
+  const names =
+    outputs && outputs.value !== MISSING ? outputs.value.split(',').map((name) => name.trim()) : [];
+  if (names.length !== checkpoint.agents.length) return;
+  for (const [i, agent] of checkpoint.agents.entries()) {
+    const name = names[i] as string;
+    if (name === `${agent.agent_name}.md`) continue;
+    const problem = outputFileProblem(name);
+    if (problem) throw corrupt(file, outputs?.line ?? 1, `output file ${JSON.stringify(name)} ${problem}`);
+    agent.output_file = name;
+  }
 }
 
 function setCount(

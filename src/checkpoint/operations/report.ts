@@ -1,5 +1,10 @@
 import type { Blockquote, Code, List, Paragraph, RootContent } from 'mdast';
-import { agentOutputFile, agentTokens, type CheckpointRecord, phaseMetrics } from '../formats/checkpoint.js';
+import {
+  agentOutputFile,
+  agentTokens,
+  type CheckpointRecord,
+  checkpointMetrics,
+} from '../formats/checkpoint.js';
 import { formatDollars, formatSeconds, orMissing } from '../formats/fields.js';
 import { heading, keyValueList, MISSING, renderDocument, table } from '../formats/markdown.js';
 import { parseUserFeedback, type UserFeedbackRecord } from '../formats/user-feedback.js';
@@ -45,6 +50,14 @@ export async function exportSession(store: Engine, files: SessionFiles, ref: Ses
     const outputs = await readAgentOutputs(store, ref, phase);
     if (checkpoint) links.push(`${phase.dir}/${CHECKPOINT_FILE}`);
     for (const output of outputs) links.push(`${phase.dir}/${output.agent_name}.md`);
+    // A checkpoint with no ledger states only the phase's sums: they count in the totals.
+    const stated = checkpoint?.totals;
+    if (stated) {
+      totals.input = add(totals.input, stated.input_tokens);
+      totals.output = add(totals.output, stated.output_tokens);
+      totals.tokens = add(totals.tokens, stated.total_tokens);
+      totals.costs.push(stated.cost);
+    }
     for (const agent of checkpoint?.agents ?? []) {
       const model = outputs.find((output) => output.agent_name === agent.agent_name)?.model;
       const tokens = agentTokens(agent);
@@ -130,7 +143,7 @@ export async function exportSession(store: Engine, files: SessionFiles, ref: Ses
 }
 
 function phaseRow(phase: PhaseDefinition, checkpoint: CheckpointRecord | undefined): string[] {
-  const metrics = checkpoint ? phaseMetrics(checkpoint.agents) : undefined;
+  const metrics = checkpoint ? checkpointMetrics(checkpoint) : undefined;
   return [
     String(phase.num),
     phase.name,

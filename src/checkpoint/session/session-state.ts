@@ -1,4 +1,4 @@
-import { type CheckpointRecord, phaseMetrics } from '../formats/checkpoint.js';
+import { type CheckpointRecord, checkpointMetrics } from '../formats/checkpoint.js';
 import type { ManifestRecord, PhaseRow } from '../formats/manifest.js';
 import { decimalNumber, decimalOf, sumDecimals } from '../model/decimal.js';
 import { definedOnly } from '../model/define.js';
@@ -101,7 +101,7 @@ export function sessionMetrics(
   for (const { num } of plan.phases) {
     const checkpoint = checkpoints.get(num);
     if (!checkpoint) continue;
-    const phase = phaseMetrics(checkpoint.agents);
+    const phase = checkpointMetrics(checkpoint);
     if (checkpoint.duration !== undefined) durations.push(decimalOf(checkpoint.duration));
     tokens += phase.total_tokens;
     costs.push(phase.cost);

@@ -119,6 +119,23 @@ describe('checkpoint.md', () => {
     expect(parseCheckpoint(renderCheckpoint(checkpoint), FILE)).toStrictEqual(checkpoint);
   });
 
+  it("reads a checkpoint in the documented form, with no Agent Ledger: the sums its Metrics state, each agent's time and output file", () => {
+    const text = renderCheckpoint(checkpoint).replace(/## Agent Ledger\n[^#]*/, '');
+    expect(text).not.toContain('Ledger');
+    const parsed = parseCheckpoint(text, FILE);
+    expect(parsed.totals).toStrictEqual({
+      total_tokens: 3540,
+      input_tokens: 1200,
+      output_tokens: 2300,
+      cost: '0.0375',
+    });
+    expect(parsed.agents).toStrictEqual([
+      { agent_name: 'concept_expansion', status: 'completed', duration: 118.25 },
+      { agent_name: 'fact_checker', status: 'failed', output_file: 'fact_checker_notes.md' },
+    ]);
+    expect(renderCheckpoint(parsed)).toBe(text);
+  });
+
   it('reads a hand-edited file: other bullets, spacing and indentation, key case, unknown keys and sections, CRLF head', () => {
     const text = [
       '# Phase Checkpoint: Concept Expansion',
