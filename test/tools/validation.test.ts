@@ -81,6 +81,44 @@ describe('validate_checkpoint', () => {
     expect(report.errors).toEqual([expect.stringContaining(atOutput), expect.stringContaining(atReview)]);
   });
 
+  it('validate_checkpoint names a Metrics sum edited by hand and a ledger row of no listed agent: no reader counts either', async () => {
+    const m = await connectedClient();
+    const { client } = m;
+    await createSession(client);
+    await saveOutput(client, 1, 'alpha', 'a');
+    await saveOutput(client, 1, 'beta', 'b');
+    await callOk(client, 'save_checkpoint', {
+      ...REF,
+      phase_num: 1,
+      status: 'completed',
+      agents: [
+        { agent_name: 'alpha', status: 'completed', tokens: 30, cost: 0.05 },
+        { agent_name: 'beta', status: 'completed', tokens: 5, cost: 0.001 },
+      ],
+    });
+    const checkpoint = sessionDocument('phase_1_concept', 'checkpoint.md');
+    const text = (await readDocument(m, ...checkpoint))
+      .replace('- Cost: $0.051', '- Cost: $9.99')
+      .replace('| alpha |', '| Alpha |');
+    await editDocument(m, checkpoint, text);
+    const lines = text.split('\n');
+    const costLine = lines.indexOf('- Cost: $9.99') + 1;
+    const rowLine = lines.findIndex((line) => line.startsWith('| Alpha |')) + 1;
+    const label = 'p1/sessions/s1/phase_1_concept/checkpoint.md';
+    const report = await callOk<Report>(client, 'validate_checkpoint', { ...REF, phase_num: 1 });
+    expect(report.warnings).toEqual([
+      expect.stringContaining(
+        `${label}:${lines.indexOf('- Total Tokens: 35') + 1}: Total Tokens is 35 but the Agent Ledger's rows add up to 5`,
+      ),
+      expect.stringContaining(
+        `${label}:${costLine}: Cost is $9.99 but the Agent Ledger's rows add up to $0.001`,
+      ),
+      expect.stringContaining(
+        `${label}:${rowLine}: the Agent Ledger row of "Alpha" names no agent of Agents in Phase`,
+      ),
+    ]);
+  });
+
   it('validate_checkpoint of a phase never checkpointed finds no fault and says save_checkpoint writes it', async () => {
     const { client } = await connectedClient();
     await createSession(client);

@@ -10,6 +10,7 @@ import { applyReview, reviewOverride } from '../session/review-override.js';
 import type { SessionFiles } from '../session/session-files.js';
 import { blankCheckpoint, buildManifest, identityOf, planOfManifest } from '../session/session-state.js';
 import type { Engine } from '../store/engine.js';
+import { uncountedEdits } from './uncounted-edits.js';
 
 export interface ValidationReport {
   is_valid: boolean;
@@ -84,6 +85,8 @@ export async function validatePhase(
   if (checkpoint.status === 'completed' && checkpoint.completed === undefined) {
     warnings.push(`${label}: status is completed but Completed has no time`);
   }
+  const text = await store.read(rel);
+  if (text !== undefined) warnings.push(...uncountedEdits(text, label, checkpoint));
   for (const agent of checkpoint.agents) listed.add(agentOutputFile(agent));
   await checkOutputs(store, ref, phase, checkpoint, errors, warnings);
   await capture(errors, () => store.parsed.read(feedbackFile(ref, phase), parseUserFeedback));
