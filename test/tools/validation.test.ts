@@ -119,6 +119,28 @@ describe('validate_checkpoint', () => {
     ]);
   });
 
+  it('validate_checkpoint names an output file the checkpoint does not list whose head says another agent: get_phase_outputs serves it under its file name', async () => {
+    const m = await connectedClient();
+    const { client } = m;
+    await createSession(client);
+    await saveOutput(client, 1, 'alpha', 'a');
+    await completePhase(client, 1, ['alpha']);
+    const text = await readDocument(m, ...sessionDocument('phase_1_concept', 'alpha.md'));
+    await editDocument(m, sessionDocument('phase_1_concept', 'alpha_old.md'), text);
+    const outputs = await callOk<{ outputs: Record<string, Record<string, string>> }>(
+      client,
+      'get_phase_outputs',
+      REF,
+    );
+    expect(outputs.outputs['1']).toEqual({ alpha: 'a', alpha_old: 'a' });
+    const report = await callOk<Report>(client, 'validate_checkpoint', { ...REF, phase_num: 1 });
+    expect(report.warnings).toEqual([
+      expect.stringContaining(
+        "p1/sessions/s1/phase_1_concept/alpha_old.md: says Agent alpha of phase 1, but get_phase_outputs and resume_session give it as agent alpha_old's output",
+      ),
+    ]);
+  });
+
   it('validate_checkpoint of a phase never checkpointed finds no fault and says save_checkpoint writes it', async () => {
     const { client } = await connectedClient();
     await createSession(client);

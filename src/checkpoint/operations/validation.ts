@@ -37,7 +37,7 @@ export async function validatePhase(
   // too. Those the checkpoint lists are read by checkOutputs, which names them.
   const listed = new Set<string>();
   const report = async () => {
-    const outputs = await unreadableOutputs(store, ref, phase, listed);
+    const outputs = await unreadableOutputs(store, ref, phase, listed, warnings);
     return finish([...errors, ...outputs.filter((message) => !errors.includes(message))], warnings);
   };
   const rel = checkpointFile(ref, phase);

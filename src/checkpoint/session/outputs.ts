@@ -38,13 +38,15 @@ export async function readAgentOutputs(
 /**
  * The CORRUPT_FILE message of every output of the phase that readAgentOutputs (get_phase_outputs,
  * resume_session) cannot read, one for each file but those named in `passed` (read elsewhere): what
- * stops them, for validation to name.
+ * stops them, for validation to name. Into `misplaced` go those they read as another agent's or
+ * phase's output than the file's own head says (a copy kept beside the original, say).
  */
 export async function unreadableOutputs(
   store: Engine,
   ref: SessionRef,
   phase: PhaseDefinition,
   passed: ReadonlySet<string> = new Set(),
+  misplaced: string[] = [],
 ): Promise<string[]> {
   const messages: string[] = [];
   let entries: Awaited<ReturnType<Engine['list']>>;
@@ -58,8 +60,15 @@ export async function unreadableOutputs(
   for (const entry of entries) {
     if (entry.kind !== 'file' || !entry.name.endsWith('.md') || passed.has(entry.name)) continue;
     if (agentNameProblem(entry.name.slice(0, -3)) !== undefined) continue;
+    const rel = [...phaseDir(ref, phase), entry.name];
     try {
-      await readOutputFile(store, [...phaseDir(ref, phase), entry.name], true);
+      const output = await readOutputFile(store, rel, true);
+      const name = entry.name.slice(0, -3);
+      if (output && (output.agent_name !== name || output.phase_num !== phase.num)) {
+        misplaced.push(
+          `${store.label(rel)}: says Agent ${output.agent_name} of phase ${output.phase_num}, but get_phase_outputs and resume_session give it as agent ${name}'s output of phase ${phase.num} (its file name and folder); rename or move the file, or fix its head`,
+        );
+      }
     } catch (error) {
       if (!(error instanceof CheckpointError) || error.code !== 'CORRUPT_FILE') throw error;
       messages.push(error.message);
