@@ -1,7 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
-import { editDocument, readDocument } from '../helpers/engine.js';
+import { editDocument, readDocument, removeDocument } from '../helpers/engine.js';
 import {
   completePhase,
   corrupt,
@@ -183,6 +183,24 @@ describe('resume_session: one answer for each reason', () => {
       })),
     );
     expect(listed).toEqual(answer.prior_outputs);
+  });
+
+  it('resume_session names an output a completed phase lists as saved that was deleted by hand, and how to get it back', async () => {
+    const m = await connectedClient();
+    const { client } = m;
+    await createSession(client);
+    await saveOutput(client, 1, 'alpha', 'a');
+    await saveOutput(client, 1, 'beta', 'b');
+    await completePhase(client, 1, ['alpha', 'beta']);
+    await removeDocument(m, ...sessionDocument('phase_1_concept', 'beta.md'));
+    const answer = await callOk<ResumeAnswer>(client, 'resume_session', REF);
+    expect(answer.reason).toBe('next_phase');
+    expect(answer.prior_outputs).toEqual([{ phase_num: 1, agent_name: 'alpha', chars: 1 }]);
+    expect(answer.instruction).toContain(
+      "Missing: phase_1_concept/beta.md, an output of a completed agent of its checkpoint; restore it from the phase's history/ (list_history) or save it with save_agent_output.",
+    );
+    await saveOutput(client, 1, 'beta', 'b');
+    expect((await callOk<ResumeAnswer>(client, 'resume_session', REF)).instruction).not.toContain('Missing');
   });
 
   it('resume_session before any checkpoint still points to outputs already saved for phase 1', async () => {

@@ -1,4 +1,4 @@
-import type { AgentEntry } from '../formats/checkpoint.js';
+import { type AgentEntry, agentOutputFile, type CheckpointRecord } from '../formats/checkpoint.js';
 import { parseUserFeedback } from '../formats/user-feedback.js';
 import { feedbackFile, type SessionRef } from '../model/paths.js';
 import type { PhaseDefinition } from '../model/phases.js';
@@ -42,12 +42,12 @@ export async function planResume(store: Engine, files: SessionFiles, ref: Sessio
   const { phases } = planOfManifest(manifest);
   const next = phases.find((phase) => !isPhaseDone(checkpoints.get(phase.num)?.status ?? 'pending'));
   if (next === undefined) {
+    const prior = await priorOutputs(store, ref, phases);
     return {
       reason: 'session_completed',
       requested_changes: [],
-      prior_outputs: await priorOutputs(store, ref, phases),
-      instruction:
-        'Every phase is completed or skipped: call export_session for the report; nothing is left to run.',
+      prior_outputs: prior,
+      instruction: `Every phase is completed or skipped: call export_session for the report; nothing is left to run.${missingOutputs(phases, checkpoints, prior)}`,
     };
   }
   const status = checkpoints.get(next.num)?.status ?? 'pending';
@@ -103,8 +103,35 @@ export async function planResume(store: Engine, files: SessionFiles, ref: Sessio
     reason,
     requested_changes: requested,
     prior_outputs: prior,
-    instruction: instructions[reason],
+    instruction: `${instructions[reason]}${missingOutputs(before, checkpoints, prior)}`,
   };
+}
+
+/**
+ * A sentence naming the outputs that completed phases list as saved but that are not there (deleted or
+ * moved by hand), or nothing: the prior outputs would otherwise lack them unannounced.
+ */
+function missingOutputs(
+  phases: readonly PhaseDefinition[],
+  checkpoints: ReadonlyMap<number, CheckpointRecord>,
+  prior: readonly PriorOutput[],
+): string {
+  const missing: string[] = [];
+  for (const phase of phases) {
+    const checkpoint = checkpoints.get(phase.num);
+    if (checkpoint?.status !== 'completed') continue;
+    for (const agent of checkpoint.agents) {
+      const file = agentOutputFile(agent);
+      const found = prior.some(
+        (output) => output.phase_num === phase.num && `${output.agent_name}.md` === file,
+      );
+      if (agent.status === 'completed' && !found) missing.push(`${phase.dir}/${file}`);
+    }
+  }
+  if (missing.length === 0) return '';
+  const shown = missing.slice(0, NAMES_SHOWN).join(', ');
+  const more = missing.length > NAMES_SHOWN ? ` and ${missing.length - NAMES_SHOWN} more` : '';
+  return ` Missing: ${shown}${more}, an output of a completed agent of its checkpoint; restore it from the phase's history/ (list_history) or save it with save_agent_output.`;
 }
 
 /** Agents named in an instruction; the rest are counted. */
