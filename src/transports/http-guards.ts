@@ -14,20 +14,21 @@ export function requestGuards(options: {
   allowedOrigins: readonly string[];
 }): Array<(req: IncomingMessage, res: ServerResponse) => boolean> {
   const loopback = isLoopback(options.host);
+  const allowedHosts = options.allowedHosts.map(hostnameOf);
+  const allowedOrigins = options.allowedOrigins.map(hostnameOf);
+  const host = hostnameOf(bracketed(options.host));
   const hosts =
-    options.allowedHosts.length > 0
-      ? hostHeaderValidation([...options.allowedHosts])
+    allowedHosts.length > 0
+      ? hostHeaderValidation(allowedHosts)
       : loopback
         ? localhostHostValidation()
-        : hostHeaderValidation([bracketed(options.host)]);
+        : hostHeaderValidation([host]);
   const origins =
-    options.allowedOrigins.length > 0
-      ? originValidation([...options.allowedOrigins])
+    allowedOrigins.length > 0
+      ? originValidation(allowedOrigins)
       : loopback
         ? localhostOriginValidation()
-        : originValidation(
-            options.allowedHosts.length > 0 ? [...options.allowedHosts] : [bracketed(options.host)],
-          );
+        : originValidation(allowedHosts.length > 0 ? allowedHosts : [host]);
   return [wellFormedHost, hosts, origins];
 }
 
@@ -60,6 +61,19 @@ function wellFormedHost(req: IncomingMessage, res: ServerResponse): boolean {
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * A name as the checks read a request's Host and Origin, through the URL parser: lower case, an
+ * address in its shortest form. `Example.COM` as given would match no request, which reads `example.com`.
+ */
+function hostnameOf(name: string): string {
+  try {
+    return new URL(`http://${name}`).hostname;
+  } catch {
+    // Not a host a URL can hold: kept as given, it matches no request, as before.
+    return name;
+  }
 }
 
 function bracketed(host: string): string {

@@ -292,6 +292,29 @@ describe('settings that could only lock everyone out', () => {
     await callOk(client, 'create_session', { ...REF, user_id: 'u1' });
   });
 
+  it('accepts a Host and an Origin that --allowed-hosts and --allowed-origins name in capitals', async () => {
+    const server = await startHttpServer([
+      '--base-dir',
+      await tempDir(),
+      '--allowed-hosts',
+      'Checkpoints.Example.COM',
+      '--allowed-origins',
+      'App.Example.COM',
+    ]);
+    // Browsers and proxies send names in lower case; the name is the same in any letters.
+    expect(await postWithHost(server.origin, 'checkpoints.example.com', LIST_TOOLS)).toMatch(
+      /^HTTP\/1\.1 200 /,
+    );
+    expect(
+      await postWithHost(
+        server.origin,
+        'checkpoints.example.com\r\nOrigin: https://app.example.com',
+        LIST_TOOLS,
+      ),
+    ).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await postWithHost(server.origin, 'other.example.com', LIST_TOOLS)).toMatch(/^HTTP\/1\.1 403 /);
+  });
+
   it('refuses --allowed-hosts or --allowed-origins with a port, a scheme or a path', async () => {
     for (const [option, value] of [
       ['--allowed-hosts', 'example.com:8443'],
