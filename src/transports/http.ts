@@ -187,8 +187,14 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
       return;
     }
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
-      void health(serving, res);
+    if (path === '/healthz') {
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        void health(serving, res);
+        return;
+      }
+      // The path is there: a probe sent with another method is told which, not that nothing is.
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'application/json' });
+      res.end(rpcError(-32000, `Method not allowed: /healthz answers GET and HEAD, not ${req.method}`));
       return;
     }
     if (path !== ENDPOINT) {

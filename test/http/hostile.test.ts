@@ -272,6 +272,18 @@ describe('requests that are not what they claim', () => {
     expect(answer.status).toBe(200);
     expect(await answer.text()).toBe('');
   });
+
+  it('answers /healthz in another method with 405 and Allow: GET, HEAD, not 404 naming /mcp', async () => {
+    const server = await startHttpServer(['--base-dir', await tempDir()]);
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const answer = await fetch(`${server.origin}/healthz`, { method });
+      expect(answer.status, method).toBe(405);
+      expect(answer.headers.get('allow')).toBe('GET, HEAD');
+      expect(await answer.json()).toMatchObject({
+        error: { message: `Method not allowed: /healthz answers GET and HEAD, not ${method}` },
+      });
+    }
+  });
 });
 
 describe('settings that could only lock everyone out', () => {
