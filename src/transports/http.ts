@@ -219,7 +219,8 @@ export async function serveHttp(serving: HttpServing): Promise<HttpServer> {
   server.headersTimeout = Math.min(60_000, serving.requestTimeoutMs);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(serving.port, serving.host, () => resolve());
+    // An IPv6 address may come bracketed, as in a URL ([::1]); listen takes it bare.
+    server.listen(serving.port, serving.host.replace(/^\[(.*)\]$/, '$1'), () => resolve());
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

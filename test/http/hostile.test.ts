@@ -342,3 +342,12 @@ describe('settings that could only lock everyone out', () => {
     }
   });
 });
+
+describe('an IPv6 loopback --host', () => {
+  it('listens on --host [::1] given bracketed, as a URL writes it, and serves a client there', async () => {
+    const server = await startHttpServer(['--base-dir', await tempDir(), '--host', '[::1]']);
+    expect(server.url).toMatch(/^http:\/\/\[::1\]:\d+\/mcp$/);
+    const client = await connectClient(server.url, 'v2 pinned to 2026-07-28');
+    await callOk(client, 'create_session', { ...REF, user_id: 'u1' });
+  });
+});
