@@ -60,7 +60,8 @@ function wellFormedHost(req: IncomingMessage, res: ServerResponse): boolean {
 }
 
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  const name = hostnameOf(bracketed(host));
+  return name === 'localhost' || name === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(name);
 }
 
 /**

@@ -351,3 +351,13 @@ describe('an IPv6 loopback --host', () => {
     await callOk(client, 'create_session', { ...REF, user_id: 'u1' });
   });
 });
+
+describe('a loopback --host in other spellings', () => {
+  it('serves without a token on LOCALHOST and on 0:0:0:0:0:0:0:1, which are loopback as localhost and [::1] are', async () => {
+    for (const host of ['LOCALHOST', '0:0:0:0:0:0:0:1']) {
+      const server = await startHttpServer(['--base-dir', await tempDir(), '--host', host]);
+      const client = await connectClient(server.url, 'v2 pinned to 2026-07-28');
+      await callOk(client, 'list_projects', {});
+    }
+  });
+});
