@@ -1,15 +1,16 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, realpath, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/base-dir.js';
+import { cleanEnvironment, runCli } from './helpers/cli.js';
 import { SERVER_ENTRY } from './helpers/client.js';
 
 /** Runs the built server to its end with stdin closed and no CHECKPOINT_* variable of this environment. */
 function run(args: readonly string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [SERVER_ENTRY, ...args], {
-    env: environment(env),
+    env: cleanEnvironment(env),
     input: '',
     encoding: 'utf8',
     timeout: 30_000,
@@ -17,38 +18,16 @@ function run(args: readonly string[], env: Record<string, string> = {}) {
 }
 
 /** As run, without blocking this process (which may hold the port the server is to find taken). */
-function runAsync(
-  args: readonly string[],
-  env: Record<string, string> = {},
-): Promise<ReturnType<typeof run>> {
-  const child = spawn(process.execPath, [SERVER_ENTRY, ...args], {
-    env: environment(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text: string) => {
-    stdout += text;
-  });
-  child.stderr.setEncoding('utf8').on('data', (text: string) => {
-    stderr += text;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) =>
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr } as ReturnType<typeof run>);
-    }),
-  );
-}
-
-function environment(env: Record<string, string>): NodeJS.ProcessEnv {
-  const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith('CHECKPOINT_'));
-  return { ...Object.fromEntries(inherited), ...env };
+async function runAsync(args: readonly string[], env: Record<string, string> = {}) {
+  const { code, stdout, stderr } = await runCli(args, env);
+  return { status: code, stdout, stderr };
 }
 
 /** A mistake in the set-up: exit code 2, nothing on stdout, and one line on stderr without a stack. */
-function expectOneLine(result: ReturnType<typeof run>, names: RegExp): void {
+function expectOneLine(
+  result: { stdout: string; stderr: string; status: number | null },
+  names: RegExp,
+): void {
   expect(result.stdout).toBe('');
   expect(result.stderr).not.toMatch(/\n\s+at /);
   expect(result.stderr.split('\n')[0]).toMatch(names);
@@ -159,7 +138,7 @@ describe('a mistake in the command line or the environment', () => {
     const cwd = await tempDir();
     const result = spawnSync(process.execPath, [SERVER_ENTRY], {
       cwd,
-      env: environment({ HOME: home, CHECKPOINT_BASE_DIR: '~/checkpoints' }),
+      env: cleanEnvironment({ HOME: home, CHECKPOINT_BASE_DIR: '~/checkpoints' }),
       input: '',
       encoding: 'utf8',
       timeout: 30_000,

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -8,44 +7,15 @@ import type { Clock } from '../../src/checkpoint/model/limits.js';
 import { ProjectManager } from '../../src/checkpoint/project-manager.js';
 import type { Engine } from '../../src/checkpoint/store/engine.js';
 import { createServer } from '../../src/server.js';
-import { SERVER_ENTRY, silentLogger } from '../helpers/client.js';
+import { runCli } from '../helpers/cli.js';
+import { silentLogger } from '../helpers/client.js';
 import { postgresUnavailable, type TestCluster } from '../helpers/postgres.js';
 
 /** Why this folder's tests cannot run here (no PostgreSQL binaries), or undefined when they can. */
 export const PG_UNAVAILABLE = postgresUnavailable();
 
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `dist/server.js ...args` to its end, without any CHECKPOINT_* variable of this environment. */
-export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('CHECKPOINT_')),
-  );
-  const child = spawn(process.execPath, [SERVER_ENTRY, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...inherited, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text: string) => {
-    stdout += text;
-  });
-  child.stderr.setEncoding('utf8').on('data', (text: string) => {
-    stderr += text;
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+export type { CliRun } from '../helpers/cli.js';
+export { runCli };
 
 /** A real client in-process with a server on `store` (either engine); closing it closes the store. */
 export async function serverOn(
