@@ -1,7 +1,9 @@
 // The floor of section 4: an MCP server of the same SDK and stdio, whose save tools make only the
 // durable writes the floor of a save counts (bench/lib/floor.ts) and answer. No markdown, no lock,
 // no history numbering, no checks beyond the SDK's own: the least a server on this SDK pays per save.
-// Bundled and started as the server is (bench/lib/floor-build.ts): `node FLOOR_LAUNCHER --base-dir DIR`.
+// Bundled and started as the server is (bench/lib/floor-build.ts): `node FLOOR_LAUNCHER --base-dir DIR`,
+// with zod set as the server sets it.
+import '../src/zod-jitless.js';
 import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: zod's setting holds for every schema made after it (the SDK's too).
+import './zod-jitless.js';
 import { readFileSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
