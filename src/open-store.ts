@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { CheckpointError } from './checkpoint/model/errors.js';
 import type { Engine } from './checkpoint/store/engine.js';
 import { FsStore } from './checkpoint/store/fs/fs-store.js';
@@ -23,7 +24,7 @@ export async function openStore(options: CliOptions, logger: Logger): Promise<En
       throw error instanceof SchemaBehindError ? new CheckpointError('UNAVAILABLE', error.message) : error;
     });
   }
-  return FsStore.open(options.baseDir, {
+  const store = await FsStore.open(options.baseDir, {
     lockTimeoutMs: options.lockTimeoutMs,
     staleLockMs: options.staleLockMs,
   }).catch((error: unknown) => {
@@ -34,4 +35,14 @@ export async function openStore(options: CliOptions, logger: Logger): Promise<En
       `the base directory ${JSON.stringify(options.baseDir)} cannot be used (${(error as Error).message}): name a folder this user may create and write in --base-dir or CHECKPOINT_BASE_DIR, as an absolute path`,
     );
   });
+  // A folder that exists but is read-only to this user still serves reads (an archive browsed, say):
+  // said once at the start, not learnt from the first save's INTERNAL.
+  try {
+    accessSync(store.root, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    logger.warning(
+      `the base directory ${store.root} is not writable by this user (${errnoCode(error) ?? 'no access'}): reads are answered, every save fails until its permissions let this user write there`,
+    );
+  }
+  return store;
 }

@@ -21,7 +21,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: '<path>',
     env: 'CHECKPOINT_BASE_DIR',
     default: './projects',
-    description: 'base directory of the markdown tree',
+    description:
+      'base directory of the markdown tree; a leading ~/ is your home folder. One this user may not write serves reads only (a warning at the start says so)',
   },
   {
     name: 'store',

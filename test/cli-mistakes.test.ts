@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, realpath, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, realpath, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -146,5 +146,30 @@ describe('a mistake in the command line or the environment', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toContain(`serving ${join(home, 'checkpoints')} `);
     expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('a base directory this user may not write is served, with one warning at the start saying so', async () => {
+    const base = await tempDir();
+    // root writes where the permissions say no: the folder is made immutable for it instead.
+    const asRoot = process.getuid?.() === 0;
+    const lock = asRoot ? spawnSync('chattr', ['+i', base]) : undefined;
+    if (lock !== undefined && lock.status !== 0)
+      throw new Error(
+        `chattr +i ${base} failed (${lock.stderr}): this test needs ext4 or another file system with the immutable flag when run as root`,
+      );
+    if (!asRoot) await chmod(base, 0o555);
+    try {
+      const result = run(['--base-dir', base]);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(
+        /warning: the base directory \S+ is not writable by this user \((EACCES|EPERM)\): reads are answered, every save fails until its permissions let this user write there/,
+      );
+      expect(result.stderr).toContain(`serving ${await realpath(base)} `);
+    } finally {
+      if (asRoot) spawnSync('chattr', ['-i', base]);
+      else await chmod(base, 0o755);
+    }
+    // A folder it may write draws no warning.
+    expect(run(['--base-dir', base]).stderr).not.toContain('not writable');
   });
 });
