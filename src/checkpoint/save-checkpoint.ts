@@ -29,6 +29,7 @@ export async function saveCheckpoint(
     // true manifest (another phase unreadable, sums too large) fails with nothing written. This phase's
     // file is being replaced: an unreadable old version is kept in history/, not carried over.
     const checkpoints = await ctx.files.readCheckpoints(ref, plan, phase.num);
+    const replacesStale = ctx.files.manifestStale(stored, checkpoints);
     const previous = checkpoints.get(phase.num);
     const started = await phaseStart(ctx, request, phase, previous);
     const checkpoint = buildCheckpoint(ctx, request, checked, phase, plan, previous, started);
@@ -41,7 +42,7 @@ export async function saveCheckpoint(
     };
     // The checkpoints were read under this lock and the one changed is the one written with the
     // manifest: checkpoint.md is in place before the manifest is, as if written first.
-    const known = { checkpoints, ...(stored && { stored }) };
+    const known = { checkpoints, replacesStale, ...(stored && { stored }) };
     const { manifest } = await ctx.files.commit(ref, lock, known, [written]);
     return { phase_num: phase.num, status: checkpoint.status, revision: manifest.revision };
   });

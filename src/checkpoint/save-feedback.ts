@@ -22,7 +22,9 @@ export async function saveUserFeedback(
     const { plan, stored } = await ctx.files.manifestUnderLock(ref);
     const phase = phaseIn(plan, request.phase_num);
     // The manifest is rebuilt from every checkpoint: one that cannot be read fails the save before any write.
-    const checkpoint = (await ctx.files.readCheckpoints(ref, plan)).get(phase.num);
+    const checkpoints = await ctx.files.readCheckpoints(ref, plan);
+    const replacesStale = ctx.files.manifestStale(stored, checkpoints);
+    const checkpoint = checkpoints.get(phase.num);
     // A review edited by hand since may have set the status: the file is brought in line with it.
     const written = await ctx.files.readCheckpointFile(ref, phase);
     const retryCount =
@@ -62,7 +64,7 @@ export async function saveUserFeedback(
         batched: true,
       });
     }
-    await ctx.files.commit(ref, lock, stored && { stored });
+    await ctx.files.commit(ref, lock, { replacesStale, ...(stored && { stored }) });
     return { phase_num: phase.num, action, phase_status: status ?? 'pending' };
   });
 }

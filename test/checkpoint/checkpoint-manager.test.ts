@@ -66,6 +66,17 @@ async function manifestOf(m: Managers) {
   return parseManifest(await readDocument(m, ...SESSION, 'session_manifest.md'), 'session_manifest.md');
 }
 
+/** The versions of the manifest kept in history/, oldest first, parsed. */
+async function manifestVersions(m: Managers) {
+  const rel = [...SESSION, 'session_manifest.md'];
+  const versions = await m.store.history(rel);
+  return Promise.all(
+    versions.map(async ({ version }) =>
+      parseManifest((await m.store.read(m.store.historyFile(rel, version))) ?? '', `v${version}`),
+    ),
+  );
+}
+
 async function checkpointFile(m: Managers, dir = 'phase_1_concept') {
   return parseCheckpoint(await readDocument(m, ...SESSION, dir, 'checkpoint.md'), 'checkpoint.md');
 }
@@ -1086,6 +1097,53 @@ describe('loadSession', () => {
     const state = await m.checkpoints.loadSession(REF);
     expect(state).toMatchObject({ status: 'in_progress', revision: 3, metrics: { total_tokens: 100 } });
     expect(await manifestOf(m)).toMatchObject({ status: 'in_progress', revision: 3 });
+  });
+
+  it('keeps in history/ the manifest a deleted checkpoint made stale, when the load rebuilds it', async () => {
+    const m = await setup();
+    await m.checkpoints.saveCheckpoint(checkpointOf(1));
+    expect(await manifestVersions(m)).toStrictEqual([]);
+    await removeDocument(m, ...PHASE_1, 'checkpoint.md');
+    const state = await m.checkpoints.loadSession(REF);
+    expect(state).toMatchObject({ completed_phases: [], revision: 3 });
+    const [kept] = await manifestVersions(m);
+    // What the manifest said of the phase before the checkpoint went: the only record of it left.
+    expect(kept?.phases[0]).toMatchObject({ phase_num: 1, status: 'completed' });
+    expect(kept).toMatchObject({ revision: 2, metrics: { total_tokens: 100 } });
+    // Loaded again, the manifest agrees: nothing more is kept.
+    await m.checkpoints.loadSession(REF);
+    expect(await manifestVersions(m)).toHaveLength(1);
+  });
+
+  it('keeps in history/ a stale manifest that a save_checkpoint or save_user_feedback replaces, and no true one', async () => {
+    const m = await setup();
+    await m.checkpoints.saveCheckpoint(checkpointOf(1));
+    await m.checkpoints.saveCheckpoint(checkpointOf(2, { status: 'in_progress' }));
+    await m.checkpoints.saveUserFeedback({ ...REF, phase_num: 1, reviewed: 'r', approved: true });
+    expect(await manifestVersions(m)).toStrictEqual([]);
+    await removeDocument(m, ...PHASE_1, 'checkpoint.md');
+    // No load in between: the save itself finds the manifest saying phase 1 completed.
+    await m.checkpoints.saveCheckpoint(checkpointOf(2));
+    const afterCheckpoint = await manifestVersions(m);
+    expect(afterCheckpoint.map((kept) => kept.phases[0]?.status)).toStrictEqual(['completed']);
+    expect((await manifestOf(m)).phases[0]?.status).toBe('pending');
+    await removeDocument(m, ...SESSION, 'phase_2_market_research', 'checkpoint.md');
+    await m.checkpoints.saveUserFeedback({ ...REF, phase_num: 1, reviewed: 'r', approved: true });
+    const afterReview = await manifestVersions(m);
+    // The first kept was written before phase 2 was saved completed; the second says it was.
+    expect(afterReview.map((kept) => kept.phases[1]?.status)).toStrictEqual(['in_progress', 'completed']);
+  });
+
+  it('keeps an unreadable manifest in history/ as it was when the load rebuilds it', async () => {
+    const m = await setup();
+    await m.checkpoints.saveCheckpoint(checkpointOf(1));
+    const broken = '# Session Manifest\n\nmistyped by hand\n';
+    await editDocument(m, [...SESSION, 'session_manifest.md'], broken);
+    expect(await m.checkpoints.loadSession(REF)).toMatchObject({ completed_phases: [1] });
+    const [version] = await m.store.history([...SESSION, 'session_manifest.md']);
+    expect(
+      await m.store.read(m.store.historyFile([...SESSION, 'session_manifest.md'], version?.version ?? 0)),
+    ).toBe(broken);
   });
 
   it('answers NOT_FOUND, INVALID_ARGUMENT and CORRUPT_FILE', async () => {

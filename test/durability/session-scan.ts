@@ -13,7 +13,8 @@ import { listFiles } from './harness.js';
 /**
  * What a session directory holds, file by file: a fingerprint of each current file and of each
  * version in history/, keyed by the file's path in its phase directory. A checkpoint's fingerprint
- * is its retry count, feedback's the SHA-256 of its comments, an agent output's that of its content.
+ * is its retry count, feedback's the SHA-256 of its comments, an agent output's that of its content,
+ * a manifest's (kept in the session's history/) its revision.
  */
 export interface SessionScan {
   manifest: ManifestRecord | undefined;
@@ -48,6 +49,9 @@ export async function scanSession(sessionPath: string): Promise<SessionScan> {
 }
 
 function fingerprint(stem: string, text: string, path: string): string {
+  // A manifest replaced while it disagreed with its checkpoints (as a save cut short leaves it) is kept
+  // in the session's own history/.
+  if (stem === 'session_manifest') return `revision:${parseManifest(text, path).revision}`;
   if (stem === 'checkpoint') return `retry:${parseCheckpoint(text, path).retry_count}`;
   if (stem === 'user_feedback') return sha256(parseUserFeedback(text, path).comments);
   const output = parseAgentOutput(text, path);

@@ -280,7 +280,7 @@ export class SessionFiles {
     // What looked wrong may be a save in flight (checkpoint renamed, manifest not yet): under the lock no
     // save is half done, so only a manifest still wrong there is rebuilt, and Revision keeps counting saves.
     return this.store.withLock(sessionDir(ref), async (lock) => {
-      return (await this.inspect(ref)).snapshot ?? (await this.commit(ref, lock));
+      return (await this.inspect(ref)).snapshot ?? (await this.commit(ref, lock, { replacesStale: true }));
     });
   }
 
@@ -290,7 +290,7 @@ export class SessionFiles {
     if (!(await this.inspect(ref)).problem) return undefined;
     return this.store.withLock(sessionDir(ref), async (lock) => {
       const { problem } = await this.inspect(ref);
-      if (problem) await this.commit(ref, lock);
+      if (problem) await this.commit(ref, lock, { replacesStale: true });
       return problem;
     });
   }
@@ -299,7 +299,10 @@ export class SessionFiles {
    * Rewrites the manifest from the checkpoints, one revision up. Call it holding the session lock.
    * Whatever the caller read under that same lock it passes on, and is not read again: `stored`, the
    * manifest (see manifestUnderLock); `checkpoints`, every checkpoint as it read or wrote it;
-   * `identity`, the session's identity when there is no manifest to take it from.
+   * `identity`, the session's identity when there is no manifest to take it from. The manifest
+   * replaced is kept in history/ when it said other than its checkpoints (`replacesStale`, see
+   * manifestStale), or could not be read: it is then the only record of what a person deleted or
+   * changed by hand.
    */
   async commit(
     ref: SessionRef,
@@ -308,6 +311,7 @@ export class SessionFiles {
       identity?: SessionIdentity;
       checkpoints?: Map<number, CheckpointRecord>;
       stored?: ManifestRecord;
+      replacesStale?: boolean;
     } = {},
     /** Writes the manifest follows, written with it: each in place before the manifest is (writeAll). */
     along: readonly PendingWrite[] = [],
@@ -327,6 +331,8 @@ export class SessionFiles {
       lock,
       parsed: manifest,
       batched: true,
+      // A manifest missing has nothing to keep; one unreadable is kept as it is.
+      keepHistory: known.replacesStale === true || stored === undefined,
       stamped: (written) => {
         stamp = written;
       },
@@ -339,6 +345,22 @@ export class SessionFiles {
     if (stamp === undefined) this.plans.delete(rel.join('/'));
     else this.rememberPlan(rel.join('/'), stamp, identity.plan);
     return { manifest, checkpoints };
+  }
+
+  /**
+   * Whether `stored` says other than `checkpoints`, every checkpoint as a save read it under the lock
+   * before changing any: a checkpoint deleted or edited, or a review written, by hand since the
+   * manifest was written. The save's new manifest then keeps the old one in history/ (see commit).
+   */
+  manifestStale(
+    stored: ManifestRecord | undefined,
+    checkpoints: ReadonlyMap<number, CheckpointRecord>,
+  ): boolean {
+    if (stored === undefined) return false;
+    return !manifestAgrees(
+      stored,
+      buildManifest(identityOf(stored), checkpoints, stored.revision, stored.last_updated),
+    );
   }
 
   /**
