@@ -1,7 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
 import { callOk, connectedClient, expectToolError } from '../helpers/client.js';
-import { editDocument, readDocument, removeDocument } from '../helpers/engine.js';
+import { editDocument, readDocument, removeDocument, setModified } from '../helpers/engine.js';
 import {
   completePhase,
   corrupt,
@@ -376,6 +376,32 @@ describe('resume_session never guesses', () => {
     expect(await expectToolError(client, 'resume_session', REF, 'CORRUPT_FILE')).toContain(
       'user_feedback.md',
     );
+  });
+
+  it('resume_session names a review written by hand after its checkpoint that cannot be read, and goes on', async () => {
+    const m = await connectedClient();
+    const { client } = m;
+    await phaseOneDone(client);
+    await callOk(client, 'save_user_feedback', { ...REF, phase_num: 1, reviewed: true, approved: true });
+    const file = sessionDocument(PHASE_DIRS[1] as string, 'user_feedback.md');
+    const checkpoint = sessionDocument(PHASE_DIRS[1] as string, 'checkpoint.md');
+    const now = Date.now();
+    await setModified(m, checkpoint, new Date(now - 60_000));
+    await setModified(m, file, new Date(now - 30_000));
+    // Readable, it says nothing more.
+    expect((await resume(client)).instruction).not.toContain('Unreadable');
+    // The reviewer meant to send the phase back, and typed the action as words.
+    const text = await readDocument(m, ...file);
+    await editDocument(m, file, text.replace('Action: approved', 'Action: retry with changes'));
+    await setModified(m, file, new Date(now - 30_000));
+    const answer = await resume(client);
+    expect(answer).toMatchObject({ next_phase: 2, reason: 'next_phase' });
+    expect(answer.instruction).toContain(
+      " Unreadable: phase_1_concept/user_feedback.md, a review written after its phase's checkpoint, edited by hand, which changes nothing until it is fixed (validate_checkpoint names the line) or saved again with save_user_feedback; ask the person who reviewed before going on.",
+    );
+    // Older than its checkpoint, the review has been acted on: nothing to say.
+    await setModified(m, file, new Date(now - 90_000));
+    expect((await resume(client)).instruction).not.toContain('Unreadable');
   });
 
   it('resume_session with a hand-corrupted prior output is CORRUPT_FILE naming the output', async () => {

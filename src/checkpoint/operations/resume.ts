@@ -1,6 +1,7 @@
 import { type AgentEntry, agentOutputFile, type CheckpointRecord } from '../formats/checkpoint.js';
 import { parseUserFeedback } from '../formats/user-feedback.js';
-import { feedbackFile, type SessionRef } from '../model/paths.js';
+import { CheckpointError } from '../model/errors.js';
+import { checkpointFile, feedbackFile, type SessionRef } from '../model/paths.js';
 import type { PhaseDefinition } from '../model/phases.js';
 import { isPhaseDone } from '../model/vocabulary.js';
 import { readAgentOutputs } from '../session/outputs.js';
@@ -41,13 +42,14 @@ export async function planResume(store: Engine, files: SessionFiles, ref: Sessio
   const { manifest, checkpoints } = await files.load(ref);
   const { phases } = planOfManifest(manifest);
   const next = phases.find((phase) => !isPhaseDone(checkpoints.get(phase.num)?.status ?? 'pending'));
+  const unread = await unreadableReviews(store, ref, phases);
   if (next === undefined) {
     const prior = await priorOutputs(store, ref, phases);
     return {
       reason: 'session_completed',
       requested_changes: [],
       prior_outputs: prior,
-      instruction: `Every phase is completed or skipped: call export_session for the report; nothing is left to run.${missingOutputs(phases, checkpoints, prior)}`,
+      instruction: `Every phase is completed or skipped: call export_session for the report; nothing is left to run.${missingOutputs(phases, checkpoints, prior)}${unread}`,
     };
   }
   const status = checkpoints.get(next.num)?.status ?? 'pending';
@@ -103,8 +105,42 @@ export async function planResume(store: Engine, files: SessionFiles, ref: Sessio
     reason,
     requested_changes: requested,
     prior_outputs: prior,
-    instruction: `${instructions[reason]}${missingOutputs(before, checkpoints, prior)}`,
+    instruction: `${instructions[reason]}${missingOutputs(before, checkpoints, prior)}${unread}`,
   };
+}
+
+/**
+ * A sentence naming the reviews written after their phase's checkpoint (or for a phase without one)
+ * that cannot be read, or nothing. Such a review would set its phase's status, so a person edited it by
+ * hand to decide something; unreadable, it decides nothing, and the phases above are as if unreviewed.
+ */
+async function unreadableReviews(
+  store: Engine,
+  ref: SessionRef,
+  phases: readonly PhaseDefinition[],
+): Promise<string> {
+  const unread: string[] = [];
+  for (const phase of phases) {
+    const rel = feedbackFile(ref, phase);
+    const reviewed = await store.modifiedMs(rel).catch(corruptAsUndefined);
+    if (reviewed === undefined) continue;
+    const written = await store.modifiedMs(checkpointFile(ref, phase));
+    if (written !== undefined && reviewed <= written) continue;
+    try {
+      await store.parsed.read(rel, parseUserFeedback);
+    } catch (error) {
+      if (!(error instanceof CheckpointError && error.code === 'CORRUPT_FILE')) throw error;
+      unread.push(`${phase.dir}/user_feedback.md`);
+    }
+  }
+  if (unread.length === 0) return '';
+  return ` Unreadable: ${unread.join(', ')}, a review written after its phase's checkpoint, edited by hand, which changes nothing until it is fixed (validate_checkpoint names the line) or saved again with save_user_feedback; ask the person who reviewed before going on.`;
+}
+
+/** A link planted at a review's name reads as no review here; validation names it. */
+function corruptAsUndefined(error: unknown): undefined {
+  if (error instanceof CheckpointError && error.code === 'CORRUPT_FILE') return undefined;
+  throw error;
 }
 
 /**
