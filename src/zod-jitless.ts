@@ -3,8 +3,8 @@
 //
 // zod compiles a parser of its own (new Function) for each object schema the first time it checks a
 // value against it. In a fresh process every schema is met for the first time, and code made that way is
-// never in the code cache: the first load_session of a fresh server took 2.5-3 ms less without it here
-// (medians of 20 fresh processes, two runs), its start 4-8 ms less. Checked without it, an argument
+// never in the code cache: the first load_session of a fresh server took 1.7-3 ms less without it here
+// (medians of 20 fresh processes, four runs), its start 4-8 ms less. Checked without it, an argument
 // costs 0.5-1.5 us more per call once warm, against a save's 1 ms.
 //
 // zod keeps its settings in one object on globalThis, made by the first copy of zod to load and shared

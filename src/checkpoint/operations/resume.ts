@@ -112,7 +112,7 @@ export async function planResume(store: Engine, files: SessionFiles, ref: Sessio
 /**
  * A sentence naming the reviews written after their phase's checkpoint (or for a phase without one)
  * that cannot be read, or nothing. Such a review would set its phase's status, so a person edited it by
- * hand to decide something; unreadable, it decides nothing, and the phases above are as if unreviewed.
+ * hand to decide something; unreadable, it decides nothing, and its phase goes on as if unreviewed.
  */
 async function unreadableReviews(
   store: Engine,
