@@ -404,6 +404,52 @@ describe('a lost or unreadable manifest of a workflow’s session', () => {
     expect(saved.file).toBe('ideas/sessions/cr/phase_1_read/b.md');
   });
 
+  it('rebuilds a deleted manifest with the kept revision the session was made with, not the workflow as it is now', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    await m.checkpoints.createSession({
+      ...CR,
+      user_id: 'ann',
+      workflow_type: 'code_review',
+      execution_mode: 'deep',
+    });
+    await m.checkpoints.saveCheckpoint({ ...CR, phase_num: 1, status: 'completed', agents: [] });
+    await m.checkpoints.saveUserFeedback({
+      ...CR,
+      phase_num: 1,
+      reviewed: true,
+      approved: false,
+      action: 'retry_with_changes',
+      requested_changes: ['more'],
+    });
+    // Revision 2 renames phase 1's folder and has no deep mode any more.
+    await m.workflows.define({
+      ...CODE_REVIEW,
+      phases: [
+        { num: 1, name: 'Read', folder: 'reading' },
+        { num: 3, name: 'Verdict', folder: 'verdict' },
+      ],
+      modes: [{ name: 'quick', phases: [1, 3] }],
+    });
+    await removeDocument(m, ...MANIFEST);
+    expect(await m.checkpoints.loadSession(CR)).toMatchObject({
+      workflow_type: 'code_review',
+      execution_mode: 'deep',
+      phase_statuses: { '1': 'requires_retry', '2': 'pending', '3': 'pending' },
+      next_phase: 1,
+    });
+    const manifest = await readDocument(m, ...MANIFEST);
+    expect(manifest).toContain('- Workflow Revision: 1\n- Execution Mode: deep');
+    expect(manifest).toContain('| 1     | Read the change | phase_1_read ');
+    const saved = await m.checkpoints.saveAgentOutput({
+      ...CR,
+      phase_num: 1,
+      agent_name: 'a',
+      output_content: 'x',
+    });
+    expect(saved.file).toBe('ideas/sessions/cr/phase_1_read/a.md');
+  });
+
   it('takes nothing from a manifest copied over from another session', async () => {
     const m = await reviewed();
     await m.checkpoints.createSession({ project_id: 'ideas', session_id: 'other', user_id: 'bob' });

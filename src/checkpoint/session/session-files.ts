@@ -516,6 +516,11 @@ export class SessionFiles {
       const definition = await definitionOf(type);
       for (const each of definition?.modes ?? []) add(definition, each.name);
     }
+    // A session made before its workflow was defined again has the folders of a kept revision.
+    for (const type of types) {
+      for (const definition of await registry.kept(type).catch(() => [] as WorkflowDefinition[]))
+        for (const each of definition.modes) add(definition, each.name);
+    }
     return plans;
   }
 

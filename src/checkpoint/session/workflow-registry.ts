@@ -79,6 +79,21 @@ export class WorkflowRegistry {
     return [BUILT_IN_WORKFLOW, ...names];
   }
 
+  /** The earlier revisions of a user's workflow kept in workflows/history/, newest first; unreadable ones left out. */
+  async kept(workflowType: string): Promise<WorkflowDefinition[]> {
+    if (workflowType === BUILT_IN_WORKFLOW || identifierProblem(workflowType)) return [];
+    const rel = workflowFile(workflowType);
+    const definitions: WorkflowDefinition[] = [];
+    for (const { version } of (await this.store.history(rel)).reverse()) {
+      const file = this.store.historyFile(rel, version);
+      const definition = await this.store.parsed
+        .read(file, (text, label) => this.parse(text, label, workflowType))
+        .catch(() => undefined);
+      if (definition !== undefined) definitions.push(definition);
+    }
+    return definitions;
+  }
+
   /** Writes a definition as its document (the one it replaces goes to history/). */
   async save(definition: WorkflowDefinition, lock: SessionLock): Promise<void> {
     await this.store.ensureDirectory([WORKFLOWS_DIR]);
