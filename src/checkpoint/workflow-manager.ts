@@ -63,7 +63,9 @@ export class WorkflowManager {
       const current = await this.current(definition.workflow_type);
       if (current && sameDefinition(current, definition))
         return { workflow_type: definition.workflow_type, revision: current.revision };
-      const revision = (current?.revision ?? (await this.keptVersions(definition.workflow_type))) + 1;
+      // A document restored from history/ by hand says an older revision: the next is past every one given out.
+      const revision =
+        Math.max(current?.revision ?? 0, await this.keptVersions(definition.workflow_type)) + 1;
       await this.registry.save({ ...definition, revision }, lock);
       return { workflow_type: definition.workflow_type, revision };
     });
@@ -104,7 +106,7 @@ export class WorkflowManager {
     }
   }
 
-  /** Revisions already given out, as far as history shows, for a document that cannot be read. */
+  /** Revisions already given out, as far as history and the document there show. */
   private async keptVersions(workflowType: string): Promise<number> {
     const exists = await this.store.exists(workflowFile(workflowType));
     const history = await this.store.history(workflowFile(workflowType));

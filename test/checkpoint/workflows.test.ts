@@ -27,6 +27,22 @@ describe('workflows of your own', () => {
     expect(await readDocument(m, 'workflows', 'history', 'code_review.v1.md')).toBe(text);
   });
 
+  it('a revision restored by hand from history/ is followed by a new number, not by one given out already', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    await m.workflows.define({ ...CODE_REVIEW, title: 'Code review, v2' });
+    const first = await readDocument(m, 'workflows', 'history', 'code_review.v1.md');
+    await editDocument(m, ['workflows', 'code_review.md'], first);
+    expect(await m.workflows.define({ ...CODE_REVIEW, title: 'Code review, v3' })).toEqual({
+      workflow_type: 'code_review',
+      revision: 3,
+    });
+    // A Revision lowered by hand neither.
+    const text = await readDocument(m, 'workflows', 'code_review.md');
+    await editDocument(m, ['workflows', 'code_review.md'], text.replace('- Revision: 3', '- Revision: 0'));
+    expect(await m.workflows.define(CODE_REVIEW)).toEqual({ workflow_type: 'code_review', revision: 4 });
+  });
+
   it('list_workflows has the built-in workflow first, then the user’s; get_workflow reads one', async () => {
     const m = await setup();
     await m.workflows.define(CODE_REVIEW);
