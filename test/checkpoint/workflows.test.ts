@@ -171,6 +171,19 @@ describe('workflows of your own', () => {
     expect((await m.checkpoints.loadSession(REF)).workflow_type).toBe('other');
   });
 
+  it('names the Default Mode line of a document whose default mode is none of its modes', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    const file = ['workflows', 'code_review.md'];
+    const text = await readDocument(m, ...file);
+    await editDocument(m, file, text.replace('- Default Mode: quick', '- Default Mode: slow'));
+    const line = text.split('\n').findIndex((each) => each.startsWith('- Default Mode:')) + 1;
+    const error = await rejected(m.workflows.get('code_review'));
+    expect(error.message).toMatch(
+      new RegExp(`^workflows/code_review\\.md:${line}: default_mode "slow" is not one of its modes`),
+    );
+  });
+
   it('refuses bad definitions with a clear error and writes nothing', async () => {
     const m = await setup();
     const bad: Array<[Partial<typeof CODE_REVIEW> & Record<string, unknown>, RegExp]> = [

@@ -125,11 +125,26 @@ export class WorkflowRegistry {
     }
     const problem = workflowProblem(definition);
     if (problem) {
-      const line = problem.at ? rowLine(lines, problem.at.table, problem.at.index) : 1;
+      const line = problem.at
+        ? rowLine(lines, problem.at.table, problem.at.index)
+        : fieldLine(lines, problem.message);
       throw corruptAt(label, line, problem.message);
     }
     return definition;
   }
+}
+
+/** The line of the field or table a problem without a row names (default_mode, phases, modes), else 1. */
+function fieldLine(lines: readonly string[], message: string): number {
+  const field = /^(default_mode|workflow_type|phases|modes)\b/.exec(message)?.[1];
+  const patterns: Record<string, RegExp> = {
+    default_mode: /^\s*-\s*default mode\s*:/i,
+    workflow_type: /^\s*-\s*workflow type\s*:/i,
+    phases: /^\s*##\s*phases\s*$/i,
+    modes: /^\s*##\s*modes\s*$/i,
+  };
+  const pattern = field === undefined ? undefined : patterns[field];
+  return (pattern && lineOf(lines, pattern)) || 1;
 }
 
 const ADVICE = '; fix the file by hand, restore it from workflows/history/, or call define_workflow';
