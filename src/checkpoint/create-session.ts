@@ -39,7 +39,6 @@ export async function createSession(
     throw error;
   }
   const planned = planOf(definition, request.execution_mode);
-  const mode = planned.execution_mode;
   const workflow = definition.workflow_type;
   await ensureProject(ctx, ref, request.user_id, planned);
   if (!(await ctx.store.exists(sessionDir(ref))))
@@ -54,9 +53,17 @@ export async function createSession(
       );
     }
     if (stored !== 'missing') {
+      // A request that names no mode, repeated after the workflow was defined again, asks for the session as
+      // it is: the default mode it was made with may be no longer the workflow's.
+      const redefined =
+        stored.workflow_revision !== undefined && stored.workflow_revision !== definition.revision;
+      const asked = {
+        user_id: request.user_id,
+        execution_mode:
+          request.execution_mode ?? (redefined ? stored.execution_mode : planned.execution_mode),
+      };
       const differs = (['user_id', 'execution_mode', 'workflow_type'] as const).find(
-        (key) =>
-          stored[key] !== { user_id: request.user_id, execution_mode: mode, workflow_type: workflow }[key],
+        (key) => stored[key] !== { ...asked, workflow_type: workflow }[key],
       );
       if (differs) {
         throw new CheckpointError(

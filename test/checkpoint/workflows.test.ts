@@ -538,6 +538,20 @@ describe('workflow names and definitions the base cannot hold', () => {
     });
   });
 
+  it('answers a repeated create_session that names no mode as it is after the workflow’s default mode changed', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    const request = { ...REF, user_id: 'u', workflow_type: 'code_review' };
+    const made = await m.checkpoints.createSession(request);
+    expect(made.execution_mode).toBe('quick');
+    await m.workflows.define({ ...CODE_REVIEW, default_mode: 'deep' });
+    expect(await m.checkpoints.createSession(request)).toEqual(made);
+    // A mode named other than the session's is still CONFLICT.
+    await expect(m.checkpoints.createSession({ ...request, execution_mode: 'deep' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+  });
+
   it('answers a repeated create_session as it is once the workflow’s document is gone or broken', async () => {
     const m = await setup();
     await m.workflows.define(CODE_REVIEW);
