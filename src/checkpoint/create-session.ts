@@ -29,16 +29,17 @@ export async function createSession(
   assertIdentifier('user_id', request.user_id);
   const type = request.workflow_type ?? BUILT_IN_WORKFLOW;
   let definition: WorkflowDefinition;
+  let planned: SessionPlan;
   try {
     definition = await ctx.workflows.get(type);
+    planned = planOf(definition, request.execution_mode);
   } catch (error) {
     // Asked again for a session that exists, it is answered as it is: its phases are its own, whatever
-    // became of the workflow's document since (removed, or edited into something unreadable).
+    // became of the workflow's document since (removed, edited into something unreadable, its mode gone).
     const existing = await sameSession(ctx, ref, request, type);
     if (existing) return existing;
     throw error;
   }
-  const planned = planOf(definition, request.execution_mode);
   const workflow = definition.workflow_type;
   await ensureProject(ctx, ref, request.user_id, planned);
   if (!(await ctx.store.exists(sessionDir(ref))))

@@ -552,6 +552,20 @@ describe('workflow names and definitions the base cannot hold', () => {
     });
   });
 
+  it('answers a repeated create_session as it is once the workflow no longer has the session’s mode', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    const request = { ...REF, user_id: 'u', workflow_type: 'code_review', execution_mode: 'deep' };
+    const made = await m.checkpoints.createSession(request);
+    await m.workflows.define({ ...CODE_REVIEW, modes: [{ name: 'quick', phases: [1, 3] }] });
+    expect(await m.checkpoints.createSession(request)).toEqual(made);
+    // A new session in that mode meets the workflow's own error.
+    await expect(m.checkpoints.createSession({ ...request, session_id: 'pr-2' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect(await isStored(m, 'repo', 'sessions', 'pr-2')).toBe(false);
+  });
+
   it('answers a repeated create_session as it is once the workflow’s document is gone or broken', async () => {
     const m = await setup();
     await m.workflows.define(CODE_REVIEW);
