@@ -1119,7 +1119,7 @@ describe('loadSession', () => {
     const m = await setup();
     await m.checkpoints.saveCheckpoint(checkpointOf(1));
     await m.checkpoints.saveCheckpoint(checkpointOf(2, { status: 'in_progress' }));
-    await m.checkpoints.saveUserFeedback({ ...REF, phase_num: 1, reviewed: 'r', approved: true });
+    await m.checkpoints.saveUserFeedback({ ...REF, phase_num: 1, reviewed: true, approved: true });
     expect(await manifestVersions(m)).toStrictEqual([]);
     await removeDocument(m, ...PHASE_1, 'checkpoint.md');
     // No load in between: the save itself finds the manifest saying phase 1 completed.
@@ -1128,7 +1128,7 @@ describe('loadSession', () => {
     expect(afterCheckpoint.map((kept) => kept.phases[0]?.status)).toStrictEqual(['completed']);
     expect((await manifestOf(m)).phases[0]?.status).toBe('pending');
     await removeDocument(m, ...SESSION, 'phase_2_market_research', 'checkpoint.md');
-    await m.checkpoints.saveUserFeedback({ ...REF, phase_num: 1, reviewed: 'r', approved: true });
+    await m.checkpoints.saveUserFeedback({ ...REF, phase_num: 1, reviewed: true, approved: true });
     const afterReview = await manifestVersions(m);
     // The first kept was written before phase 2 was saved completed; the second says it was.
     expect(afterReview.map((kept) => kept.phases[1]?.status)).toStrictEqual(['in_progress', 'completed']);
