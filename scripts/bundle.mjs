@@ -9,14 +9,15 @@
 // evaluates it nor loads the node:http, node:tls or undici it would bring.
 //
 // The SDK's Node shims are replaced by src/sdk-shims.ts, which leaves out Ajv (some 280 KB the server
-// never runs).
+// never runs). The SDK's four checks of a JSON-RPC message's kind ask src/transports/jsonrpc-verdicts.ts
+// first, and their schemas only where it cannot tell.
 //
 // Two passes: the first bundle is started and asked for tools/list, and the second carries those
 // listed schemas (src/tools/bundled-schemas.ts), so the built server never converts a zod schema to
 // JSON Schema at run time and lists exactly what the first one converted.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -28,6 +29,14 @@ const SERVER = join(ROOT, 'dist', 'server.cjs');
 const ENTRY = join(ROOT, 'dist', 'server.js');
 const BUNDLED_SCHEMAS = join(ROOT, 'src', 'tools', 'bundled-schemas.ts');
 const SDK_SHIMS = join(ROOT, 'src', 'sdk-shims.ts');
+const VERDICTS = join(ROOT, 'src', 'transports', 'jsonrpc-verdicts.ts');
+/** The SDK's message checks, each `(value) => Schema.safeParse(value).success`, and the verdict each asks first. */
+const CHECKS = {
+  isJSONRPCRequest: 'requestVerdict',
+  isJSONRPCNotification: 'notificationVerdict',
+  isJSONRPCResultResponse: 'resultVerdict',
+  isJSONRPCErrorResponse: 'errorVerdict',
+};
 
 await bundleServer(new Map());
 await bundleLauncher();
@@ -35,7 +44,7 @@ await bundleServer(await listedSchemas(ENTRY));
 
 /** dist/server.cjs, with `schemas` as the module BUNDLED_SCHEMAS. */
 async function bundleServer(schemas) {
-  const shims = { used: false };
+  const shims = { used: false, verdicts: 0 };
   const result = await build({
     absWorkingDir: ROOT,
     entryPoints: ['src/server.ts'],
@@ -49,7 +58,7 @@ async function bundleServer(schemas) {
     write: false,
     metafile: true,
     outfile: SERVER,
-    plugins: [bundledSchemas(schemas), sdkShims(shims)],
+    plugins: [bundledSchemas(schemas), sdkShims(shims), sdkVerdicts(shims)],
   });
   refuseSurprises(result, shims);
   const [output] = result.outputFiles;
@@ -66,6 +75,10 @@ function refuseSurprises(result, shims) {
   if (result.warnings.length > 0) throw new Error(`${SERVER}: esbuild warned, see above`);
   if (!shims.used)
     throw new Error('@modelcontextprotocol/server/_shims is no longer imported: see src/sdk-shims.ts');
+  if (shims.verdicts !== 1)
+    throw new Error(
+      `the SDK's isJSONRPC* checks were found in ${shims.verdicts} files, not one: see src/transports/jsonrpc-verdicts.ts`,
+    );
   const bundled = Object.values(result.metafile.outputs).flatMap((output) =>
     Object.entries(output.inputs).flatMap(([input, { bytesInOutput }]) => (bytesInOutput > 0 ? [input] : [])),
   );
@@ -119,6 +132,43 @@ function sdkShims(shims) {
         shims.used = true;
         return { path: SDK_SHIMS };
       });
+    },
+  };
+}
+
+/**
+ * Puts a verdict of src/transports/jsonrpc-verdicts.ts in front of each SDK message check: the schema
+ * decides only where the verdict is undefined. A file holding some of the checks but not all four in
+ * the expected form fails the build, as does finding them in no file or in two.
+ */
+function sdkVerdicts(found) {
+  const check = /const (isJSONRPC\w+) = \(value\) => (JSONRPC\w+Schema)\.safeParse\(value\)\.success;/g;
+  return {
+    name: 'sdk-verdicts',
+    setup(plugin) {
+      plugin.onLoad(
+        { filter: /[\\/]@modelcontextprotocol[\\/]server[\\/]dist[\\/][^\\/]+\.mjs$/ },
+        async (args) => {
+          const text = await readFile(args.path, 'utf8');
+          if (!text.includes('const isJSONRPC')) return undefined;
+          const patched = new Set();
+          const contents = text.replace(check, (line, name, schema) => {
+            const verdict = CHECKS[name];
+            if (verdict === undefined) return line;
+            patched.add(name);
+            return `const ${name} = (value) => __verdicts.${verdict}(value) ?? ${schema}.safeParse(value).success;`;
+          });
+          if (patched.size !== Object.keys(CHECKS).length)
+            throw new Error(
+              `${args.path}: found ${[...patched].join(', ') || 'none'} of ${Object.keys(CHECKS).join(', ')}`,
+            );
+          found.verdicts++;
+          return {
+            contents: `import * as __verdicts from ${JSON.stringify(VERDICTS)};\n${contents}`,
+            loader: 'js',
+          };
+        },
+      );
     },
   };
 }

@@ -1,6 +1,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { Readable, Writable } from 'node:stream';
 import { isSpecType, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
+import { messageVerdict } from './jsonrpc-verdicts.js';
 import { collectAfterLargeRequest, LARGE_REQUEST_BYTES } from './memory.js';
 
 export interface StdioOptions {
@@ -192,7 +193,7 @@ export class StdioTransport implements Transport {
       );
       return;
     }
-    if (!isSpecType.JSONRPCMessage(parsed)) {
+    if (!isMessage(parsed)) {
       this.options.onDiagnostic?.('skipped a JSON line that is not a JSON-RPC message');
       this.reject(idOf(parsed), INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 message');
       return;
@@ -284,6 +285,11 @@ export function listenedUris(params: unknown): string[] {
     ?.notifications;
   const uris = filter?.resourceSubscriptions;
   return Array.isArray(uris) ? uris.filter((uri): uri is string => typeof uri === 'string') : [];
+}
+
+/** The SDK's JSONRPCMessage check, its schema asked only where a verdict cannot tell. */
+function isMessage(value: unknown): value is JSONRPCMessage {
+  return messageVerdict(value) ?? isSpecType.JSONRPCMessage(value);
 }
 
 function idOf(parsed: unknown): string | number | null {
