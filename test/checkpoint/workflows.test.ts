@@ -234,6 +234,39 @@ describe('workflows of your own', () => {
     expect(await isStored(m, 'workflows', 'code_review.md')).toBe(false);
   });
 
+  it('refuses modes whose names differ only in letter case, defined or written by hand', async () => {
+    const m = await setup();
+    const twins = { ...CODE_REVIEW, modes: [...CODE_REVIEW.modes, { name: 'Quick', phases: [1] }] };
+    const error = await rejected(m.workflows.define(twins));
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(error.message).toContain(
+      'modes[2].name "Quick" differs from mode "quick" only in letter case, which a person cannot tell apart; rename one of them; nothing was saved',
+    );
+    expect(await isStored(m, 'workflows', 'code_review.md')).toBe(false);
+    // The same written into the document by hand: CORRUPT_FILE at the row, as the document's other problems.
+    await m.workflows.define(CODE_REVIEW);
+    const file = ['workflows', 'code_review.md'];
+    const text = (await readDocument(m, ...file)).replace('| deep  | 1, 2, 3 |', '| QUICK | 1, 2, 3 |');
+    await editDocument(m, file, text);
+    const line = text.split('\n').findIndex((each) => each.startsWith('| QUICK')) + 1;
+    const corrupt = await rejected(m.workflows.get('code_review'));
+    expect(corrupt).toMatchObject({ code: 'CORRUPT_FILE' });
+    expect(corrupt.message).toMatch(
+      new RegExp(
+        `^workflows/code_review\\.md:${line}: modes\\[1\\]\\.name "QUICK" differs from mode "quick" only in letter case`,
+      ),
+    );
+    await expect(
+      m.checkpoints.createSession({
+        ...REF,
+        user_id: 'u',
+        workflow_type: 'code_review',
+        execution_mode: 'QUICK',
+      }),
+    ).rejects.toMatchObject({ code: 'CORRUPT_FILE' });
+    expect((await m.workflows.list()).workflows[1]?.problem).toBe(corrupt.message);
+  });
+
   it('refuses a type that differs from a defined one only in letter case (one file on macOS and Windows)', async () => {
     const m = await setup();
     await m.workflows.define(CODE_REVIEW);

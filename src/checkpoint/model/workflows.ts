@@ -65,7 +65,8 @@ export interface WorkflowProblem {
 /**
  * Why a definition cannot be a workflow, naming the field at fault, or undefined when it can. Phase
  * numbers 1 to 99 and folders `[a-z0-9_]{1,40}` are unique; names are one line of at most 80
- * characters; at most 50 phases; every mode (by the identifier rules) lists existing phases in order.
+ * characters; at most 50 phases; every mode (by the identifier rules, no two differing only in letter
+ * case) lists existing phases in order.
  */
 export function workflowProblem(
   definition: Omit<WorkflowDefinition, 'revision'>,
@@ -103,12 +104,18 @@ function workflowMessage(definition: Omit<WorkflowDefinition, 'revision'>): stri
   if (modes.length === 0) return 'modes is empty; a workflow has at least one mode';
   if (modes.length > MAX_MODES) return `modes has ${modes.length} modes, over the limit of ${MAX_MODES}`;
   const modeNames = new Set<string>();
+  // Two names a person cannot tell apart, as agents, projects and sessions differing only in case are refused.
+  const folded = new Map<string, string>();
   for (const [i, mode] of modes.entries()) {
     const at = `modes[${i}]`;
     const problem = identifierProblem(mode.name);
     if (problem) return `${at}.name ${JSON.stringify(mode.name)} ${problem}`;
     if (modeNames.has(mode.name)) return `${at}.name "${mode.name}" repeats another mode`;
+    const twin = folded.get(mode.name.toLowerCase());
+    if (twin !== undefined)
+      return `${at}.name "${mode.name}" differs from mode "${twin}" only in letter case, which a person cannot tell apart; rename one of them`;
     modeNames.add(mode.name);
+    folded.set(mode.name.toLowerCase(), mode.name);
     if (mode.phases.length === 0) return `${at}.phases is empty; a mode runs at least one phase`;
     for (const [j, num] of mode.phases.entries()) {
       if (!nums.has(num))
