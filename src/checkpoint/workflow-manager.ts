@@ -3,7 +3,7 @@ import { PROJECT_FILE, WORKFLOWS_DIR, workflowFile } from './model/paths.js';
 import { BUILT_IN_WORKFLOW } from './model/phases.js';
 import { assertWorkflow, type WorkflowDefinition } from './model/workflows.js';
 import type { DefineWorkflowRequest } from './session/requests.js';
-import type { WorkflowRegistry } from './session/workflow-registry.js';
+import { caseTwins, type WorkflowRegistry } from './session/workflow-registry.js';
 import type { Engine } from './store/engine.js';
 
 export interface WorkflowSummary {
@@ -50,10 +50,11 @@ export class WorkflowManager {
     await this.store.ensureDirectory([WORKFLOWS_DIR]);
     return this.store.withLock([WORKFLOWS_DIR], async (lock) => {
       // Two types that differ only in case would be one file on macOS and Windows.
-      const twin = (await this.registry.types()).find(
-        (type) =>
-          type !== definition.workflow_type && type.toLowerCase() === definition.workflow_type.toLowerCase(),
-      );
+      const folded = definition.workflow_type.toLowerCase();
+      const stored = (await this.registry.types()).filter((type) => type.toLowerCase() === folded);
+      // Twins copied in by hand: which one to update is the person's to settle, not this call's.
+      if (stored.length > 1) throw this.registry.caseTwinConflict(stored);
+      const twin = stored.find((type) => type !== definition.workflow_type);
       if (twin) {
         throw new CheckpointError(
           'CONFLICT',
@@ -73,9 +74,18 @@ export class WorkflowManager {
 
   async list(): Promise<{ workflows: WorkflowSummary[] }> {
     const workflows: WorkflowSummary[] = [];
-    for (const type of await this.registry.types()) {
+    const types = await this.registry.types();
+    for (const type of types) {
+      // Documents differing only in letter case are one workflow on macOS and Windows: listed once, as a problem.
+      const twins = caseTwins(types, type);
+      if (twins.length > 0) {
+        if (twins.some((twin) => twin < type)) continue;
+        const problem = this.registry.caseTwinConflict([type, ...twins]).message;
+        workflows.push({ workflow_type: type, title: type, revision: 0, modes: [], problem });
+        continue;
+      }
       try {
-        const definition = await this.registry.get(type);
+        const definition = await this.registry.get(type, { twins: 'read' });
         workflows.push({
           workflow_type: type,
           title: definition.title,
@@ -98,7 +108,8 @@ export class WorkflowManager {
   /** The stored definition, or undefined when there is none or it cannot be read (it is being replaced). */
   private async current(workflowType: string): Promise<WorkflowDefinition | undefined> {
     try {
-      return await this.registry.get(workflowType);
+      // define() has refused twins already.
+      return await this.registry.get(workflowType, { twins: 'read' });
     } catch (error) {
       if (isCheckpointError(error) && (error.code === 'NOT_FOUND' || error.code === 'CORRUPT_FILE'))
         return undefined;

@@ -284,6 +284,56 @@ describe('workflows of your own', () => {
     ]);
   });
 
+  it('documents copied in that differ only in letter case are one workflow listed as a problem, used by no call until one is kept', async () => {
+    const m = await setup();
+    await m.workflows.define(CODE_REVIEW);
+    await m.checkpoints.createSession({ ...REF, user_id: 'u', workflow_type: 'code_review' });
+    const text = await readDocument(m, 'workflows', 'code_review.md');
+    const copy = ['workflows', 'Code_Review.md'];
+    await editDocument(m, copy, text.replace('- Workflow Type: code_review', '- Workflow Type: Code_Review'));
+    const problem =
+      'workflows/Code_Review.md and workflows/code_review.md differ only in letter case, which one file on macOS or Windows cannot tell apart, so none of them is used; keep one: delete the other or move it out of workflows/ by hand, then call again';
+    expect((await m.workflows.list()).workflows.slice(1)).toEqual([
+      { workflow_type: 'Code_Review', title: 'Code_Review', revision: 0, modes: [], problem },
+    ]);
+    const refused = { code: 'CONFLICT', message: problem };
+    for (const workflow_type of ['code_review', 'Code_Review']) {
+      await expect(m.workflows.get(workflow_type)).rejects.toMatchObject(refused);
+      await expect(
+        m.checkpoints.createSession({ ...REF, session_id: 'pr-2', user_id: 'u', workflow_type }),
+      ).rejects.toMatchObject(refused);
+      await expect(
+        m.projects.createProject({ user_id: 'u', startup_idea: 'x', project_id: 'other', workflow_type }),
+      ).rejects.toMatchObject(refused);
+    }
+    // define_workflow names the two files, where it said to update the other under either name.
+    for (const workflow_type of ['code_review', 'Code_Review', 'CODE_REVIEW']) {
+      await expect(
+        m.workflows.define({ ...CODE_REVIEW, workflow_type, title: 'Other' }),
+      ).rejects.toMatchObject(refused);
+    }
+    await expect(m.projects.startSession({ project_id: 'repo' })).rejects.toMatchObject(refused);
+    expect(await isStored(m, 'repo', 'sessions', 'pr-2')).toBe(false);
+    expect(await isStored(m, 'other')).toBe(false);
+    expect(await readDocument(m, 'workflows', 'code_review.md')).toBe(text);
+    // The session made before the copy is answered as it is, as for a workflow that cannot be read.
+    expect(
+      (await m.checkpoints.createSession({ ...REF, user_id: 'u', workflow_type: 'code_review' })).phases,
+    ).toEqual([1, 3]);
+    // One kept, the workflow is used again.
+    await removeDocument(m, ...copy);
+    expect((await m.workflows.list()).workflows.map((w) => [w.workflow_type, w.problem])).toEqual([
+      ['idea_validation', undefined],
+      ['code_review', undefined],
+    ]);
+    await m.checkpoints.createSession({
+      ...REF,
+      session_id: 'pr-2',
+      user_id: 'u',
+      workflow_type: 'code_review',
+    });
+  });
+
   it('workflows is a reserved project id, and a base that already holds such a project refuses define_workflow', async () => {
     const m = await setup();
     await expect(

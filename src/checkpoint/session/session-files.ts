@@ -494,7 +494,8 @@ export class SessionFiles {
     const registry = new WorkflowRegistry(this.store);
     const definitions = new Map<string, WorkflowDefinition | undefined>();
     const definitionOf = async (type: string) => {
-      if (!definitions.has(type)) definitions.set(type, await registry.get(type).catch(() => undefined));
+      if (!definitions.has(type))
+        definitions.set(type, await registry.get(type, { twins: 'read' }).catch(() => undefined));
       return definitions.get(type);
     };
     const plans: SessionPlan[] = [];

@@ -22,8 +22,12 @@ const TYPES_NAMED = 20;
 export class WorkflowRegistry {
   constructor(private readonly store: Engine) {}
 
-  /** The current definition; NOT_FOUND naming the workflows there are when there is none. */
-  async get(workflowType: string): Promise<WorkflowDefinition> {
+  /**
+   * The current definition; NOT_FOUND naming the workflows there are when there is none, CONFLICT when
+   * another document differs from its own only in letter case (see caseTwinConflict). `twins: 'read'`
+   * reads the document of that exact name all the same, as a session's lost manifest is rebuilt.
+   */
+  async get(workflowType: string, options: { twins?: 'refuse' | 'read' } = {}): Promise<WorkflowDefinition> {
     if (workflowType === BUILT_IN_WORKFLOW) return IDEA_VALIDATION;
     // A file of such a name (put there by hand; define_workflow refuses the names) is no workflow: a
     // session of it would read, once its manifest is parsed again, as the built-in one or as a project.
@@ -61,7 +65,24 @@ export class WorkflowRegistry {
         `workflow "${workflowType}" not found; the workflows there are ${shown}${more}: pass one of them as workflow_type, or call define_workflow to make it`,
       );
     }
+    if (options.twins !== 'read') {
+      const twins = caseTwins(await this.types(), workflowType);
+      if (twins.length > 0) throw this.caseTwinConflict([workflowType, ...twins]);
+    }
     return definition;
+  }
+
+  /**
+   * CONFLICT for documents of workflows/ whose names differ only in letter case (copied there by hand;
+   * define_workflow makes none). On macOS and Windows they are one file, so which definition a session of
+   * that type runs would depend on where the base directory is: none is used until a person keeps one.
+   */
+  caseTwinConflict(types: readonly string[]): CheckpointError {
+    const files = [...types].sort().map((type) => this.store.label(workflowFile(type)));
+    return new CheckpointError(
+      'CONFLICT',
+      `${files.join(' and ')} differ only in letter case, which one file on macOS or Windows cannot tell apart, so none of them is used; keep one: delete the ${files.length > 2 ? 'others' : 'other'} or move ${files.length > 2 ? 'them' : 'it'} out of ${WORKFLOWS_DIR}/ by hand, then call again`,
+    );
   }
 
   /** Every workflow type there is: the built-in one first, then the user's in name order. */
@@ -162,6 +183,12 @@ function rowLine(lines: readonly string[], table: 'phases' | 'modes', index: num
     if (seen++ === index) return i + 1;
   }
   return heading + 1;
+}
+
+/** The types among `types` that differ from `workflowType` only in letter case. */
+export function caseTwins(types: readonly string[], workflowType: string): string[] {
+  const folded = workflowType.toLowerCase();
+  return types.filter((type) => type !== workflowType && type.toLowerCase() === folded);
 }
 
 function lineOf(lines: readonly string[], pattern: RegExp): number {
