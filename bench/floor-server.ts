@@ -1,12 +1,13 @@
 // The floor of section 4: an MCP server of the same SDK and stdio, whose save tools make only the
-// durable writes the floor of a save counts (bench/lib/floor.ts) and answer. No markdown, no lock,
+// durable writes the floor of a save counts (bench/lib/floor.ts) and answer; and of section 7's read,
+// whose answer_file answers with what a file holds. No markdown, no lock,
 // no history numbering, no checks beyond the SDK's own: the least a server on this SDK pays per save.
 // Bundled and started as the server is (bench/lib/floor-build.ts): `node FLOOR_LAUNCHER --base-dir DIR`,
 // with zod set as the server sets it.
 import '../src/zod-jitless.js';
 import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
@@ -60,6 +61,11 @@ serveStdio(() => {
     await durableWrite(join(folder, '..'), 'session_manifest.md', data);
     return answer({ phase_num: args.phase_num, revision: versions });
   });
+  // The floor of a large read (section 7): an answer read from a file whose JSON is the answer's
+  // structured content, sent as any tool's answer is. What this SDK, stdio and the client take to carry it.
+  server.registerTool('answer_file', { inputSchema: z.looseObject({ path: z.string() }) }, async (args) =>
+    answer(JSON.parse(readFileSync(args.path, 'utf8')) as Record<string, unknown>),
+  );
   for (const name of ['create_session', 'load_session']) {
     server.registerTool(name, { inputSchema: z.looseObject({}) }, async () => answer({}));
   }

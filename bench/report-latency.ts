@@ -164,6 +164,8 @@ export function worstCaseSection(results: Results): string[] {
       '',
       `One output of ${worst.bytes.toLocaleString('en')} bytes of nested lists and GFM tables. Reading it takes ${worst.pages} pages of at most the`,
       `1 MiB response budget; the pages joined ${worst.exact ? 'equal' : '**differ from**'} the saved content. get_phase_outputs returns it cut to the budget.`,
+      'The floor server (section 2: this SDK and stdio, bench/floor-server.ts) answers in the same rounds with the first',
+      'page’s answer read from a file: what carrying that answer from server to client costs on this SDK and client.',
       '',
       table(
         ['Read', 'Calls', 'Median', 'p99'],

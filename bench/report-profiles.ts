@@ -7,6 +7,7 @@ import { FLOOR_SERVER_CHECKPOINT, FLOOR_SERVER_SAVE } from './operations.js';
 import type { ProfiledCalls } from './profiles.js';
 import { FLOOR_WRITE_1KB, floorServerRow, OP_SAVE_1KB } from './targets.js';
 import { type ThroughputRow, throughputRow, WARMUP_SAVES } from './throughput.js';
+import { FLOOR_SERVER_FIRST_PAGE } from './worst-case.js';
 
 /** The order of the rows: the kinds of work as BUCKETS lists them, idle last. */
 const ROWS = Object.keys(BUCKETS) as Bucket[];
@@ -326,6 +327,7 @@ function warmAgainst(results: Results): string[] {
 function largeRead(results: Results): string[] {
   const { largeRead: read } = results.profiles as NonNullable<Results['profiles']>;
   const measured = results.worstCase?.operations['get_agent_output, first page'];
+  const floorServer = results.worstCase?.operations[FLOOR_SERVER_FIRST_PAGE];
   return [
     '',
     '### The first page of a 4 MiB output',
@@ -343,6 +345,14 @@ function largeRead(results: Results): string[] {
           'never its body: the file is read, the page cut at the budget and sent. The stdio transport’s share is',
           'the response turned into one JSON line; the streams’ share is writing it to the pipe, which holds',
           '64 KiB at a time, while the client reads.',
+        ]
+      : []),
+    ...(measured && floorServer
+      ? [
+          `The floor server, sending the same answer read from a file in the same rounds (section 7), took ${ms(floorServer.median)}:`,
+          measured.median > floorServer.median
+            ? `the read took ${ms(measured.median - floorServer.median)} beyond carrying its answer on this SDK and client.`
+            : 'carrying the answer on this SDK and client takes that long at least; the read took no longer.',
         ]
       : []),
   ];

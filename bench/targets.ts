@@ -2,6 +2,7 @@ import { ms } from './lib/markdown.js';
 import type { Results, Target } from './lib/results.js';
 import { FLOOR_SERVER_CHECKPOINT, FLOOR_SERVER_SAVE } from './operations.js';
 import { type FloorServerRow, throughputRow } from './throughput.js';
+import { FLOOR_SERVER_FIRST_PAGE } from './worst-case.js';
 
 export const OP_SAVE_1KB = 'save_agent_output 1 KB';
 export const FLOOR_WRITE_1KB = 'durable write: agent output 1 KB';
@@ -165,9 +166,12 @@ export function judgeTargets(results: Omit<Results, 'targets' | 'machine'>): Tar
   }
   const worst = results.worstCase?.operations['get_agent_output, first page'];
   if (worst) {
+    const floorServer = results.worstCase?.operations[FLOOR_SERVER_FIRST_PAGE];
     add(
       'get_agent_output of a 4 MiB nested-lists-and-tables output (median)',
-      ms(worst.median),
+      floorServer
+        ? `${ms(worst.median)} (the floor server sending the same answer (section 7): ${ms(floorServer.median)})`
+        : ms(worst.median),
       '<= 50 ms',
       worst.median <= 50,
     );

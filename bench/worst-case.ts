@@ -1,7 +1,8 @@
 // Section 7: reading back a 4 MiB output of nested lists and tables, the markdown parser's worst case.
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nestedListsAndTables } from './lib/fixtures.js';
-import { callTool, startCheckpointServer } from './lib/server.js';
+import { callTool, startCheckpointServer, startFloorServer } from './lib/server.js';
 import { type Summary, summarizeAll, timeInterleaved } from './lib/stats.js';
 import { createSession, type Ref, saveCheckpoint, saveOutput } from './lib/workflow.js';
 
@@ -21,8 +22,12 @@ interface Page {
 
 const MiB = 1024 * 1024;
 
+/** Section 7's row of the floor server answering with the first page's answer. */
+export const FLOOR_SERVER_FIRST_PAGE = 'floor server: the first page’s answer';
+
 export async function benchWorstCase(workDir: string, calls: number): Promise<WorstCaseResult> {
   const server = await startCheckpointServer(join(workDir, 'worst-case'));
+  const floor = await startFloorServer(join(workDir, 'worst-case-floor'));
   const { client } = server;
   try {
     const ref: Ref = { project_id: 'bench', session_id: 'worst-case' };
@@ -41,8 +46,12 @@ export async function benchWorstCase(workDir: string, calls: number): Promise<Wo
       return pages;
     };
     const pages = await readAll();
+    // The same answer, from a server that only reads it from a file and sends it.
+    const answerFile = join(workDir, 'worst-case-first-page.json');
+    await writeFile(answerFile, JSON.stringify(await callTool(client, 'get_agent_output', target)));
     const times = await timeInterleaved(5, Math.ceil(calls / 5), {
       'get_agent_output, first page': () => callTool(client, 'get_agent_output', target),
+      [FLOOR_SERVER_FIRST_PAGE]: () => callTool(floor.client, 'answer_file', { path: answerFile }),
       'get_agent_output, every page': readAll,
       get_phase_outputs: () => callTool(client, 'get_phase_outputs', { ...ref, phase_nums: [1] }),
     });
@@ -55,5 +64,6 @@ export async function benchWorstCase(workDir: string, calls: number): Promise<Wo
     };
   } finally {
     await server.close();
+    await floor.close();
   }
 }
