@@ -52,6 +52,8 @@ export class FsStore implements Engine {
   private readonly writing = new Map<string, Promise<unknown>>();
   private readonly watcher = new DocumentWatcher(this);
   private readonly names: FolderNames;
+  /** The digests of documents as readAll last read them, by the stamp of the file read (see differsFrom). */
+  private readonly digests = new Map<string, { stamp: string; identity: string }>();
 
   private constructor(
     readonly root: string,
@@ -113,13 +115,13 @@ export class FsStore implements Engine {
       const now = this.base.readNow(rel);
       const read =
         now !== undefined && 'largeAt' in now ? await this.base.readThroughPool(rel, now.largeAt) : now;
-      documents.push(
-        read && {
-          text: decodeUtf8(read.data),
-          identity: contentIdentity(read.data),
-          modifiedMs: read.stat.mtimeMs,
-        },
-      );
+      if (read === undefined) {
+        documents.push(undefined);
+        continue;
+      }
+      const identity = contentIdentity(read.data);
+      this.noteDigest(rel, read.stat, identity);
+      documents.push({ text: decodeUtf8(read.data), identity, modifiedMs: read.stat.mtimeMs });
     }
     return { documents, modified: timed.map((rel) => this.statNow(rel)?.mtimeMs) };
   }
@@ -265,8 +267,9 @@ export class FsStore implements Engine {
     const folder = dirname(target);
     const data = Buffer.from(content, 'utf8');
     const replaced = options.keepHistory && located.stat?.isFile() ? located.stat : undefined;
-    // Byte-identical content adds no version and writes nothing; only a file of the same size can be.
-    if (replaced !== undefined && replaced.size === data.length) {
+    // Byte-identical content adds no version and writes nothing; only a file of the same size can be, and
+    // not one whose bytes this process read (under the lock, most often) and found other than these.
+    if (replaced !== undefined && replaced.size === data.length && !this.differsFrom(rel, replaced, data)) {
       if ((await base.readWithStat(rel, target))?.data.equals(data)) return undefined;
     }
     if (options.createFolder && located.found === rel.length - 2) await base.makeDirectory(rel.slice(0, -1));
@@ -346,6 +349,28 @@ export class FsStore implements Engine {
         `flushing the directory of ${this.label(rel)} failed (${errnoCode(error) ?? 'unknown error'}) after the new version replaced the old one: it is in place but may not survive a power loss, so nothing was acknowledged. Call the tool again once the disk problem is fixed`,
       );
     }
+  }
+
+  private noteDigest(rel: RelPath, stat: Stats, identity: string): void {
+    const key = rel.join('/');
+    this.digests.delete(key);
+    this.digests.set(key, { stamp: stampOf(stat), identity });
+    if (this.digests.size > DIGESTS_KEPT) {
+      const oldest = this.digests.keys().next().value;
+      if (oldest !== undefined) this.digests.delete(oldest);
+    }
+  }
+
+  /**
+   * Whether `data` is known to differ from the file at `rel` whose lstat is `found`: readAll digested
+   * that very file (the same inode, size, modification and change time) and its bytes were others. A
+   * save compares digests instead of reading back the version it replaces (save_checkpoint read it a
+   * moment before, under the lock). Were the stamp ever to match a file changed since, the cost is a
+   * version of the same bytes kept in history/, never a save skipped.
+   */
+  private differsFrom(rel: RelPath, found: Stats, data: Buffer): boolean {
+    const known = this.digests.get(rel.join('/'));
+    return known !== undefined && known.stamp === stampOf(found) && known.identity !== contentIdentity(data);
   }
 
   /** What a durable write leaves for the next read: the parsed document and the file's stamp. */
@@ -519,6 +544,9 @@ function commonFolder(rels: readonly RelPath[]): RelPath {
   }
   return first.slice(0, depth);
 }
+
+/** Documents whose digest differsFrom remembers; past this the oldest is forgotten. */
+const DIGESTS_KEPT = 20_000;
 
 /** A document's documentStamp: any write, by any process, changes its inode, size or times. */
 function stampOf(stat: Stats): string {
