@@ -30,8 +30,7 @@ export async function writeTemporary(
   data: Buffer,
   mtime?: Date,
 ): Promise<{ temp: string }> {
-  // `directory` is a resolved folder and `name` a checked name: joined as they are, not normalised again.
-  const temp = `${directory}${sep}.${name}.${PID}.${TEMP_NONCE}${(tempCount++).toString(16)}.tmp`;
+  const temp = temporaryName(directory, name);
   try {
     if (data.length <= SYNC_WRITE_BYTES) await writeSmall(base, temp, data, mtime);
     else await writeLarge(base, temp, data, mtime);
@@ -40,6 +39,15 @@ export async function writeTemporary(
     base.removeQuietly(temp);
     throw base.ioError('writing', rel, error);
   }
+}
+
+/**
+ * A fresh name beside `name` in `directory` that only this process uses, `.{name}.{pid}.{hex}.tmp`: one
+ * left by a process that is gone is an orphan the sweep removes (see removeOrphans).
+ */
+export function temporaryName(directory: string, name: string): string {
+  // `directory` is a resolved folder and `name` a checked name: joined as they are, not normalised again.
+  return `${directory}${sep}.${name}.${PID}.${TEMP_NONCE}${(tempCount++).toString(16)}.tmp`;
 }
 
 async function writeSmall(base: FsBase, temp: string, data: Buffer, mtime: Date | undefined): Promise<void> {
