@@ -57,6 +57,11 @@ async function bundleServer(schemas) {
     logLevel: 'warning',
     write: false,
     metafile: true,
+    // Whitespace and syntax only, the names kept (stack traces still name functions): every start reads
+    // the bundle, checks it is ASCII, hashes it for its code cache and makes a string of it, each in
+    // proportion to its size (1.69 MB -> 1.20 MB: a start some 7 ms shorter here, medians of 15).
+    minifyWhitespace: true,
+    minifySyntax: true,
     outfile: SERVER,
     plugins: [bundledSchemas(schemas), sdkShims(shims), sdkVerdicts(shims)],
   });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The bin, bundled into dist/server.js: runs dist/server.cjs (src/server.ts and all it imports, in one
 // CommonJS file by scripts/bundle.mjs) with V8's compiled code from an earlier start, so a start reads
-// the compiled server instead of parsing and compiling 1.5 MB of JavaScript. vm.Script takes a code
+// the compiled server instead of parsing and compiling 1.2 MB of JavaScript. vm.Script takes a code
 // cache on every Node.js >= 20; Node's own (module.enableCompileCache) needs 22.1 and vm has none for
 // ES modules without a flag, hence the CommonJS bundle.
 import { isAscii } from 'node:buffer';

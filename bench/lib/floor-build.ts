@@ -32,6 +32,9 @@ export async function buildFloorServer(): Promise<void> {
     define: { 'import.meta.url': '__entryUrl' },
     logLevel: 'warning',
     write: false,
+    // As scripts/bundle.mjs minifies the server's.
+    minifyWhitespace: true,
+    minifySyntax: true,
     plugins: [shims],
   });
   const text = result.outputFiles[0]?.text ?? '';
