@@ -6,7 +6,8 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
-import { FLOOR_LAUNCHER } from './lib/floor-build.js';
+import { CodeCache } from '../src/code-cache.js';
+import { FLOOR_BUNDLE, FLOOR_LAUNCHER } from './lib/floor-build.js';
 import { nowUs } from './lib/profile.js';
 import { callTool, connect, SERVER_ENTRY, startFloorServer } from './lib/server.js';
 import { nowMs, type Summary, summarize } from './lib/stats.js';
@@ -30,6 +31,22 @@ export interface ColdStartResult {
    */
   floorFirstCall: Summary;
   bareNode: Summary;
+  /**
+   * What each start reads before it runs: the bundle (dist/server.cjs; the floor server's own) and the
+   * code cache the runs left for it (V8's compiled code of a start and its first calls), in bytes.
+   */
+  loaded?: { server: LoadedBytes; floorServer: LoadedBytes };
+}
+
+export interface LoadedBytes {
+  bundle: number;
+  codeCache: number | undefined;
+}
+
+/** The sizes of `bundle` and of the code cache its launcher reads (see src/code-cache.ts). */
+async function loadedBytes(bundle: string): Promise<LoadedBytes> {
+  const source = await readFile(bundle);
+  return { bundle: source.length, codeCache: new CodeCache(bundle, source).read()?.data.length };
 }
 
 export async function benchColdStart(workDir: string, runs: number): Promise<ColdStartResult> {
@@ -67,6 +84,10 @@ export async function benchColdStart(workDir: string, runs: number): Promise<Col
     bareNode: summarize(times.bare),
     floorServer: summarize(times.floor),
     floorFirstCall: summarize(times.floorFirst),
+    loaded: {
+      server: await loadedBytes(SERVER_ENTRY.replace(/server\.js$/, 'server.cjs')),
+      floorServer: await loadedBytes(FLOOR_BUNDLE),
+    },
   };
 }
 
