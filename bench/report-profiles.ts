@@ -24,7 +24,7 @@ export function profilesSection(results: Results): string[] {
     'The built server again, under V8’s sampling profiler (`node --cpu-prof`, a sample every 100 us), through',
     'the same work as the section that measures it. Each sample is counted to the code it found, a native',
     'function (a system call, JSON.parse) to the JavaScript that called it; modules of the bundle are told',
-    'apart by the module comments esbuild writes into dist/server.cjs. For calls, each kind of work is its',
+    'apart by the source map esbuild writes beside the minified dist/server.cjs. For calls, each kind of work is its',
     'share of the main thread’s busy samples times the main thread’s CPU from /proc, per call; for a fresh',
     'process, the samples’ own time. "idle" is the main thread waiting (for fsync in libuv’s thread pool,',
     'the client, the database). The profiler slows what it watches a little: compare the shares, and take',

@@ -35,13 +35,19 @@ export async function buildFloorServer(): Promise<void> {
     // As scripts/bundle.mjs minifies the server's.
     minifyWhitespace: true,
     minifySyntax: true,
+    // Its map, as the server's: how its profiles tell the bundle's modules apart (lib/profile.ts).
+    sourcemap: 'external',
+    sourcesContent: false,
+    outfile: FLOOR_BUNDLE,
     plugins: [shims],
   });
-  const text = result.outputFiles[0]?.text ?? '';
+  const text = result.outputFiles.find((file) => file.path === FLOOR_BUNDLE)?.text ?? '';
+  const map = result.outputFiles.find((file) => file.path === `${FLOOR_BUNDLE}.map`)?.text ?? '';
   // The launcher runs the text inside a function and gives it no loader for import().
   if (/\bimport\(/.test(text))
     throw new Error('the floor server bundle calls import(), which the launcher cannot run');
   await mkdir(DIR, { recursive: true });
+  await writeWhole(`${FLOOR_BUNDLE}.map`, map);
   await writeWhole(FLOOR_BUNDLE, text);
   await writeWhole(FLOOR_LAUNCHER, await readFile(join(ROOT, 'dist', 'server.js')));
 }

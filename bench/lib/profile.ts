@@ -1,8 +1,9 @@
 // V8 CPU profiles of the built server (node --cpu-prof), read into where its main thread spent its
-// time: each sample is counted to the code it was in, bundled modules told apart by the module
-// comments esbuild writes into dist/server.cjs.
+// time: each sample is counted to the code it was in, bundled modules told apart by the source map
+// esbuild writes beside the minified bundle (dist/server.cjs.map).
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SERVER_ENTRY } from './server.js';
 
 /** Sampling interval of the profiles, microseconds. */
@@ -62,7 +63,7 @@ interface Where {
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
 
@@ -202,7 +203,7 @@ function emptyBreakdown(): Tally {
  */
 function stagesOfNodes(
   profile: CpuProfile,
-  modules: Array<{ line: number; module: string }>,
+  modules: BundleMap,
   bundle: string,
   stages: Stages,
 ): Map<number, string> {
@@ -213,9 +214,9 @@ function stagesOfNodes(
   const found = new Map<number, string>();
   const visit = (node: ProfileNode, outer: string | undefined) => {
     let stage = outer;
-    const { url, lineNumber, functionName } = node.callFrame;
+    const { url, lineNumber, columnNumber, functionName } = node.callFrame;
     if (url === bundle || url.endsWith(bundle)) {
-      const module = moduleAt(modules, lineNumber + 1);
+      const module = moduleAt(modules, lineNumber, columnNumber);
       const own = byFunction.get(`${module}#${functionName.replace(/\d+$/, '')}`);
       if (own !== undefined) stage = own;
     }
@@ -241,30 +242,22 @@ function nodesById(profile: CpuProfile): Map<number, ProfileNode> {
   return byId;
 }
 
-/** Every function a stage names is defined in its module of `bundle`, as a function or a method. */
-async function assertStagesFound(
-  bundle: string,
-  modules: ReadonlyArray<{ line: number; module: string }>,
-  stages: Stages,
-): Promise<void> {
-  if (Object.keys(stages).length === 0) return;
-  const lines = (await readFile(bundle, 'utf8')).split('\n');
+/**
+ * Every function a stage names is defined in its module, as a function or a method, and that module is in
+ * `bundle`. The module's own source is read: the bundle is minified.
+ */
+async function assertStagesFound(bundle: string, modules: BundleMap, stages: Stages): Promise<void> {
   for (const functions of Object.values(stages)) {
     for (const [module, names] of Object.entries(functions)) {
-      // A module's code may lie in more than one stretch of the bundle.
-      const text = modules
-        .flatMap((entry, i) =>
-          entry.module === module
-            ? [lines.slice(entry.line, modules[i + 1]?.line ?? lines.length).join('\n')]
-            : [],
-        )
-        .join('\n');
-      if (text === '') throw new Error(`${bundle} holds no module ${module}`);
+      if (!modules.sources.includes(module)) throw new Error(`${bundle} holds no module ${module}`);
+      const text = await readFile(join(ROOT, module), 'utf8');
       for (const name of names) {
-        if (!new RegExp(`(?:function\\s+|^\\s+(?:async\\s+|static\\s+)*)${name}\\d*\\s*\\(`, 'm').test(text))
-          throw new Error(
-            `${module} in ${bundle} defines no function ${name}: bench's stages are out of date`,
-          );
+        const defined = new RegExp(
+          `(?:function\\*?\\s+|^\\s*(?:(?:export|async|static|private|protected|public|override)\\s+)*)${name}\\s*[<(]`,
+          'm',
+        );
+        if (!defined.test(text))
+          throw new Error(`${module} defines no function ${name}: bench's stages are out of date`);
       }
     }
   }
@@ -274,11 +267,7 @@ async function assertStagesFound(
  * The bucket of every node: its own function's, or, for a native function (no url: JSON.parse, a
  * binding), that of the nearest caller with one, so that the work is counted to whoever asked for it.
  */
-function classifyNodes(
-  profile: CpuProfile,
-  modules: Array<{ line: number; module: string }>,
-  bundle: string,
-): Map<number, Where> {
+function classifyNodes(profile: CpuProfile, modules: BundleMap, bundle: string): Map<number, Where> {
   const parents = new Map<number, ProfileNode>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node);
   const classes = new Map<number, Where>();
@@ -310,12 +299,8 @@ function classifyNodes(
   return classes;
 }
 
-function classifyFrame(
-  node: ProfileNode,
-  modules: Array<{ line: number; module: string }>,
-  bundle: string,
-): Where {
-  const { url, lineNumber } = node.callFrame;
+function classifyFrame(node: ProfileNode, modules: BundleMap, bundle: string): Where {
+  const { url, lineNumber, columnNumber } = node.callFrame;
   if (url === 'node:fs' || url.startsWith('node:internal/fs/')) return { bucket: 'fs' };
   if (
     url === 'node:vm' ||
@@ -325,7 +310,7 @@ function classifyFrame(
     return { bucket: 'load' };
   if (url.startsWith('node:')) return { bucket: 'node' };
   if (!url.endsWith(bundle) && url !== bundle) return { bucket: 'other' };
-  const module = moduleAt(modules, lineNumber + 1);
+  const module = moduleAt(modules, lineNumber, columnNumber);
   // The floor server's own code is bench/'s: its "ours".
   if (module.startsWith('src/') || module.startsWith('bench/')) return { bucket: 'ours', file: module };
   if (module.includes('@modelcontextprotocol/')) return { bucket: 'sdk' };
@@ -340,36 +325,91 @@ function classifyFrame(
   return { bucket: 'other' };
 }
 
-const modulesOfBundles = new Map<string, Promise<Array<{ line: number; module: string }>>>();
-
-/** The first line of every module esbuild put into `bundle`, in order. */
-function bundleModules(bundle: string): Promise<Array<{ line: number; module: string }>> {
-  let modules = modulesOfBundles.get(bundle);
-  if (modules === undefined) {
-    modules = readFile(bundle, 'utf8').then((text) => {
-      const found: Array<{ line: number; module: string }> = [];
-      text.split('\n').forEach((line, i) => {
-        const match = /^\/\/ ((?:src|bench|node_modules)\/\S+)$/.exec(line);
-        if (match?.[1]) found.push({ line: i + 1, module: match[1] });
-      });
-      return found;
-    });
-    modulesOfBundles.set(bundle, modules);
-  }
-  return modules;
+/**
+ * Where each module of a bundle lies, from its source map: for each line of the bundle, the columns at
+ * which a stretch of one module (or of no module: esbuild's own helpers) begins.
+ */
+interface BundleMap {
+  /** Every module, as a path from the repository's root (src/..., bench/..., node_modules/...). */
+  sources: string[];
+  /** By line of the bundle (from 0): the starting columns of its stretches, ascending, and their sources. */
+  lines: Array<{ columns: number[]; sources: number[] }>;
 }
 
-function moduleAt(modules: ReadonlyArray<{ line: number; module: string }>, line: number): string {
-  let low = 0;
-  let high = modules.length - 1;
-  let found = '';
-  while (low <= high) {
-    const mid = (low + high) >> 1;
-    const entry = modules[mid] as { line: number; module: string };
-    if (entry.line <= line) {
-      found = entry.module;
-      low = mid + 1;
-    } else high = mid - 1;
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const mapsOfBundles = new Map<string, Promise<BundleMap>>();
+
+function bundleModules(bundle: string): Promise<BundleMap> {
+  let map = mapsOfBundles.get(bundle);
+  if (map === undefined) {
+    map = readFile(`${bundle}.map`, 'utf8').then((text) => readMap(bundle, JSON.parse(text)));
+    mapsOfBundles.set(bundle, map);
   }
-  return found;
+  return map;
+}
+
+/** A source map (version 3): its segments' generated column and source index, base64 VLQ each. */
+function readMap(bundle: string, map: { sources: string[]; mappings: string }): BundleMap {
+  const sources = map.sources.map((source) =>
+    relative(ROOT, resolve(dirname(bundle), source))
+      .split(sep)
+      .join('/'),
+  );
+  const lines: BundleMap['lines'] = [];
+  let source = 0;
+  for (const line of map.mappings.split(';')) {
+    const stretches = { columns: [] as number[], sources: [] as number[] };
+    let column = 0;
+    for (const segment of line === '' ? [] : line.split(',')) {
+      const fields = vlq(segment);
+      column += fields[0] ?? 0;
+      // A segment of one field maps to no source.
+      if (fields.length > 1) source += fields[1] ?? 0;
+      const own = fields.length > 1 ? source : -1;
+      if (stretches.sources.at(-1) === own) continue;
+      stretches.columns.push(column);
+      stretches.sources.push(own);
+    }
+    lines.push(stretches);
+  }
+  return { sources, lines };
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+function vlq(segment: string): number[] {
+  const values: number[] = [];
+  let value = 0;
+  let shift = 0;
+  for (const char of segment) {
+    const digit = BASE64.indexOf(char);
+    if (digit < 0) throw new Error(`source map: ${char} is no base64 digit`);
+    value += (digit & 31) * 2 ** shift;
+    shift += 5;
+    if (digit & 32) continue;
+    values.push(value % 2 === 1 ? -(value - 1) / 2 : value / 2);
+    value = 0;
+    shift = 0;
+  }
+  return values;
+}
+
+/** The module at a position of the bundle (line and column from 0, as V8's profiles give them); '' for none. */
+function moduleAt(map: BundleMap, line: number, column: number): string {
+  // The stretch that began last at or before the position, on its line or, failing that, an earlier one.
+  for (let at = line, before = column; at >= 0; at--, before = Number.POSITIVE_INFINITY) {
+    const { columns, sources } = map.lines[at] ?? { columns: [], sources: [] };
+    let low = 0;
+    let high = columns.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      if ((columns[mid] ?? 0) <= before) {
+        found = mid;
+        low = mid + 1;
+      } else high = mid - 1;
+    }
+    if (found >= 0) return map.sources[sources[found] ?? -1] ?? '';
+  }
+  return '';
 }
