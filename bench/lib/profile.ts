@@ -2,6 +2,7 @@
 // time: each sample is counted to the code it was in, bundled modules told apart by the source map
 // esbuild writes beside the minified bundle (dist/server.cjs.map).
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { SourceMap, type SourceMapPayload } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVER_ENTRY } from './server.js';
@@ -325,15 +326,12 @@ function classifyFrame(node: ProfileNode, modules: BundleMap, bundle: string): W
   return { bucket: 'other' };
 }
 
-/**
- * Where each module of a bundle lies, from its source map: for each line of the bundle, the columns at
- * which a stretch of one module (or of no module: esbuild's own helpers) begins.
- */
+/** A bundle's source map (node:module's reader), and the bundle's folder its sources are relative to. */
 interface BundleMap {
+  map: SourceMap;
+  folder: string;
   /** Every module, as a path from the repository's root (src/..., bench/..., node_modules/...). */
   sources: string[];
-  /** By line of the bundle (from 0): the starting columns of its stretches, ascending, and their sources. */
-  lines: Array<{ columns: number[]; sources: number[] }>;
 }
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -342,74 +340,29 @@ const mapsOfBundles = new Map<string, Promise<BundleMap>>();
 function bundleModules(bundle: string): Promise<BundleMap> {
   let map = mapsOfBundles.get(bundle);
   if (map === undefined) {
-    map = readFile(`${bundle}.map`, 'utf8').then((text) => readMap(bundle, JSON.parse(text)));
+    map = readFile(`${bundle}.map`, 'utf8').then((text) => {
+      const payload = JSON.parse(text) as SourceMapPayload;
+      const folder = dirname(bundle);
+      return {
+        map: new SourceMap(payload),
+        folder,
+        sources: payload.sources.map((source) => fromRoot(folder, source)),
+      };
+    });
     mapsOfBundles.set(bundle, map);
   }
   return map;
 }
 
-/** A source map (version 3): its segments' generated column and source index, base64 VLQ each. */
-function readMap(bundle: string, map: { sources: string[]; mappings: string }): BundleMap {
-  const sources = map.sources.map((source) =>
-    relative(ROOT, resolve(dirname(bundle), source))
-      .split(sep)
-      .join('/'),
-  );
-  const lines: BundleMap['lines'] = [];
-  let source = 0;
-  for (const line of map.mappings.split(';')) {
-    const stretches = { columns: [] as number[], sources: [] as number[] };
-    let column = 0;
-    for (const segment of line === '' ? [] : line.split(',')) {
-      const fields = vlq(segment);
-      column += fields[0] ?? 0;
-      // A segment of one field maps to no source.
-      if (fields.length > 1) source += fields[1] ?? 0;
-      const own = fields.length > 1 ? source : -1;
-      if (stretches.sources.at(-1) === own) continue;
-      stretches.columns.push(column);
-      stretches.sources.push(own);
-    }
-    lines.push(stretches);
-  }
-  return { sources, lines };
+function fromRoot(folder: string, source: string): string {
+  return relative(ROOT, resolve(folder, source)).split(sep).join('/');
 }
 
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-function vlq(segment: string): number[] {
-  const values: number[] = [];
-  let value = 0;
-  let shift = 0;
-  for (const char of segment) {
-    const digit = BASE64.indexOf(char);
-    if (digit < 0) throw new Error(`source map: ${char} is no base64 digit`);
-    value += (digit & 31) * 2 ** shift;
-    shift += 5;
-    if (digit & 32) continue;
-    values.push(value % 2 === 1 ? -(value - 1) / 2 : value / 2);
-    value = 0;
-    shift = 0;
-  }
-  return values;
-}
-
-/** The module at a position of the bundle (line and column from 0, as V8's profiles give them); '' for none. */
-function moduleAt(map: BundleMap, line: number, column: number): string {
-  // The stretch that began last at or before the position, on its line or, failing that, an earlier one.
-  for (let at = line, before = column; at >= 0; at--, before = Number.POSITIVE_INFINITY) {
-    const { columns, sources } = map.lines[at] ?? { columns: [], sources: [] };
-    let low = 0;
-    let high = columns.length - 1;
-    let found = -1;
-    while (low <= high) {
-      const mid = (low + high) >> 1;
-      if ((columns[mid] ?? 0) <= before) {
-        found = mid;
-        low = mid + 1;
-      } else high = mid - 1;
-    }
-    if (found >= 0) return map.sources[sources[found] ?? -1] ?? '';
-  }
-  return '';
+/**
+ * The module at a position of the bundle (line and column from 0, as V8's profiles give them): that of the
+ * mapping that began last at or before it; '' for none (esbuild's own helpers).
+ */
+function moduleAt({ map, folder }: BundleMap, line: number, column: number): string {
+  const { originalSource } = map.findEntry(line, column) as { originalSource?: string };
+  return originalSource === undefined ? '' : fromRoot(folder, originalSource);
 }
